@@ -1,0 +1,104 @@
+// Canonical JSON as AISS-1 is deployed: the reference's canonical.py, which is NOT RFC 8785
+// (protocol.md §6, §6.1). What differs from RFC 8785, and why we follow the reference anyway:
+//   - floats are written as Python's repr: 25.0, 1e-07, 1e+16, -0.0 (JCS: 25, 1e-7, 10000000000000000, 0)
+//   - integers are exact at any size (JCS rounds beyond 2^53)
+//   - object keys sort by Unicode code point (JCS: by UTF-16 code unit; differs only for astral keys)
+// Every signature and event hash in the ecosystem covers these bytes, so a single differing digit
+// breaks interop. Strings are escaped exactly as JSON.stringify does (verified against the reference).
+import { PcpError, ErrorCodes } from './errors.js'
+import { Float } from './value.js'
+
+const encoder = new TextEncoder()
+
+/** Python repr() of a finite double (protocol.md §6.2 step 2). */
+export function pyFloatRepr (x: number): string {
+  if (!Number.isFinite(x)) throw new PcpError(ErrorCodes.CANONICAL_UNSUPPORTED, `cannot canonicalise the float ${x}`)
+  if (x === 0) return Object.is(x, -0) ? '-0.0' : '0.0'
+  const sign = x < 0 ? '-' : ''
+  // toExponential() with no argument yields the shortest digits that round-trip, as repr does.
+  const [mantissa, expText] = Math.abs(x).toExponential().split('e') as [string, string]
+  const digits = mantissa.replace('.', '')
+  const exp = Number(expText)
+  if (exp < -4 || exp >= 16) {
+    const m = digits.length > 1 ? digits[0] + '.' + digits.slice(1) : digits
+    return sign + m + 'e' + (exp < 0 ? '-' : '+') + String(Math.abs(exp)).padStart(2, '0')
+  }
+  if (exp < 0) return sign + '0.' + '0'.repeat(-exp - 1) + digits
+  const intPart = digits.slice(0, exp + 1).padEnd(exp + 1, '0')
+  return sign + intPart + '.' + (digits.slice(exp + 1) || '0')
+}
+
+/** A number as the reference writes it: ints exact, floats as repr. Integral JS numbers are ints. */
+export function formatNumber (v: number | bigint | Float): string {
+  if (typeof v === 'bigint') return v.toString()
+  if (v instanceof Float) return pyFloatRepr(v.value)
+  if (!Number.isFinite(v)) throw new PcpError(ErrorCodes.CANONICAL_UNSUPPORTED, `cannot canonicalise the number ${v}`)
+  if (Number.isInteger(v)) return Math.abs(v) < 1e21 ? String(v === 0 ? 0 : v) : BigInt(v).toString()
+  return pyFloatRepr(v)
+}
+
+function writeString (s: string, path: string): string {
+  // Python's encoder raises on lone surrogates; JSON.stringify would escape them into different bytes.
+  if (!(s as unknown as { isWellFormed (): boolean }).isWellFormed()) {
+    throw new PcpError(ErrorCodes.CANONICAL_UNSUPPORTED, `lone surrogate in string at ${path}`, { field: path })
+  }
+  return JSON.stringify(s)
+}
+
+const HAS_SURROGATE = /[\uD800-\uDFFF]/
+
+/** Code point order. Default sort uses UTF-16 units, which only disagrees when a surrogate is involved. */
+function byCodePoint (a: string, b: string): number {
+  const ia = a[Symbol.iterator](); const ib = b[Symbol.iterator]()
+  for (;;) {
+    const x = ia.next(); const y = ib.next()
+    if (x.done || y.done) return x.done === y.done ? 0 : (x.done ? -1 : 1)
+    const d = x.value.codePointAt(0)! - y.value.codePointAt(0)!
+    if (d !== 0) return d
+  }
+}
+
+function sortKeys (keys: string[]): string[] {
+  return keys.some((k) => HAS_SURROGATE.test(k)) ? keys.sort(byCodePoint) : keys.sort()
+}
+
+function write (v: unknown, path: string): string {
+  switch (typeof v) {
+    case 'string': return writeString(v, path)
+    case 'number': case 'bigint': return formatNumber(v)
+    case 'boolean': return v ? 'true' : 'false'
+    case 'object': {
+      if (v === null) return 'null'
+      if (v instanceof Float) return formatNumber(v)
+      if (Array.isArray(v)) {
+        let out = '['
+        for (let i = 0; i < v.length; i++) out += (i ? ',' : '') + write(v[i], `${path}[${i}]`)
+        return out + ']'
+      }
+      if (ArrayBuffer.isView(v) || v instanceof Map || v instanceof Set || v instanceof Date) {
+        throw new PcpError(ErrorCodes.CANONICAL_UNSUPPORTED, `cannot canonicalise ${v.constructor.name} at ${path}; convert it to JSON values first`, { field: path })
+      }
+      const obj = v as Record<string, unknown>
+      let out = '{'; let first = true
+      for (const k of sortKeys(Object.keys(obj))) {
+        const x = obj[k]
+        if (x === undefined) continue // as JSON.stringify: an absent value is an absent key
+        out += (first ? '' : ',') + writeString(k, path) + ':' + write(x, path + '.' + k)
+        first = false
+      }
+      return out + '}'
+    }
+    default:
+      throw new PcpError(ErrorCodes.CANONICAL_UNSUPPORTED, `cannot canonicalise a ${typeof v} at ${path}`, { field: path })
+  }
+}
+
+/** The canonical text of a JSON value, byte-identical to the reference's canonicalize(). */
+export function canonicalize (value: unknown): string {
+  return write(value, '$')
+}
+
+/** UTF-8 bytes of canonicalize(value): what is signed and hashed. */
+export function canonicalBytes (value: unknown): Uint8Array {
+  return encoder.encode(write(value, '$'))
+}

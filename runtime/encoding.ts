@@ -1,0 +1,35 @@
+// Byte encodings used on the wire. Strict where the reference is lax (gaps.md #5): the reference's
+// b64decode drops junk characters, so one signature has many accepted spellings; we accept exactly one.
+import { base58, base64, hex as scureHex } from '@scure/base'
+
+const B64_SHAPE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
+
+/** Standard base64 with padding, as the reference's base64.b64encode. */
+export function toBase64 (bytes: Uint8Array): string {
+  return base64.encode(bytes)
+}
+
+/** Strict standard base64: padded, no whitespace, no url-safe alphabet, zero trailing bits. Null if not. */
+export function fromBase64Strict (text: string): Uint8Array | null {
+  if (typeof text !== 'string' || !B64_SHAPE.test(text)) return null
+  try { return base64.decode(text) } catch { return null }
+}
+
+export function toHex (bytes: Uint8Array): string { return scureHex.encode(bytes) }
+
+export function fromHex (text: string): Uint8Array {
+  if (typeof text !== 'string' || text.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(text)) {
+    throw new TypeError(`"hex" expected an even-length hex string, got ${JSON.stringify(String(text).slice(0, 80))}`)
+  }
+  return scureHex.decode(text.toLowerCase())
+}
+
+export function toBase58 (bytes: Uint8Array): string { return base58.encode(bytes) }
+export function fromBase58 (text: string): Uint8Array { return base58.decode(text) }
+
+export function equalBytes (a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false
+  let diff = 0
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!
+  return diff === 0
+}

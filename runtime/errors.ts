@@ -1,0 +1,67 @@
+// Every operational error of pcp-edge, with a stable `code` (a documented contract: test/errors.test.ts
+// lists them) and the offending values as fields. Programmer mistakes throw TypeError/RangeError instead.
+
+export interface PcpErrorFields {
+  index?: number
+  field?: string
+  file?: string
+  agent?: string
+  key?: string
+  expected?: unknown
+  actual?: unknown
+  cause?: unknown
+  [more: string]: unknown
+}
+
+export class PcpError extends Error {
+  readonly code: string
+  readonly index?: number
+  readonly field?: string
+  readonly file?: string
+  readonly agent?: string
+  readonly key?: string
+  readonly expected?: unknown
+  readonly actual?: unknown
+
+  constructor (code: string, message: string, fields: PcpErrorFields = {}) {
+    super(message, fields.cause === undefined ? undefined : { cause: fields.cause })
+    this.name = 'PcpError'
+    this.code = code
+    const { cause: _cause, ...rest } = fields
+    Object.assign(this, rest)
+  }
+}
+
+/** Codes, grouped by concern. Adding one is fine; renaming one breaks users' error handling. */
+export const ErrorCodes = {
+  // canonical form and JSON
+  CANONICAL_UNSUPPORTED: 'CANONICAL_UNSUPPORTED', // NaN, Infinity, lone surrogate, a value JSON cannot hold
+  JSON_INVALID: 'JSON_INVALID',
+  // keys and identities
+  KEY_FILE_CORRUPTED: 'KEY_FILE_CORRUPTED',
+  KEY_PASSPHRASE_WRONG: 'KEY_PASSPHRASE_WRONG',
+  KEY_PASSPHRASE_REQUIRED: 'KEY_PASSPHRASE_REQUIRED',
+  IDENTITY_INVALID: 'IDENTITY_INVALID',
+  IDENTITY_NOT_FOUND: 'IDENTITY_NOT_FOUND',
+  IDENTITY_EXISTS: 'IDENTITY_EXISTS',
+  AGENT_NAME_INVALID: 'AGENT_NAME_INVALID',
+  // chain verification (one per kind of fault; see runtime/verify.ts)
+  EVENT_MALFORMED: 'EVENT_MALFORMED',
+  SIGNATURE_ENCODING: 'SIGNATURE_ENCODING',
+  SIGNATURE_INVALID: 'SIGNATURE_INVALID',
+  AGENT_ID_MISMATCH: 'AGENT_ID_MISMATCH',
+  CHAIN_LINK_BROKEN: 'CHAIN_LINK_BROKEN',
+  TIMESTAMP_BACKWARDS: 'TIMESTAMP_BACKWARDS',
+  NONCE_REPLAYED: 'NONCE_REPLAYED',
+  FORK_DETECTED: 'FORK_DETECTED',
+  ROTATION_INVALID: 'ROTATION_INVALID',
+  // audit exports
+  EXPORT_MALFORMED: 'EXPORT_MALFORMED',
+  EXPORT_HASH_MISMATCH: 'EXPORT_HASH_MISMATCH',
+  // device store
+  STORE_LOCKED: 'STORE_LOCKED',
+  STORE_CORRUPTED: 'STORE_CORRUPTED',
+  STORE_CLOSED: 'STORE_CLOSED'
+} as const
+
+export type ErrorCode = typeof ErrorCodes[keyof typeof ErrorCodes]

@@ -1,0 +1,63 @@
+// AISS-1 events: what is signed and hashed (protocol.md §3.1) and how a new one is stamped.
+import { canonicalBytes } from './canonical.js'
+import { crypto } from './crypto.js'
+import { toBase64, toHex } from './encoding.js'
+import { AISS_VERSION, type Identity } from './identity.js'
+import type { JsonValue } from './value.js'
+import type { AissEvent, UnsignedEvent } from './types.js'
+
+/** Every top-level field except `signature`, canonicalised: the bytes that are signed AND hashed. */
+export function signingBytes (event: UnsignedEvent | AissEvent): Uint8Array {
+  if (!('signature' in event)) return canonicalBytes(event)
+  const { signature: _signature, ...unsigned } = event
+  return canonicalBytes(unsigned)
+}
+
+/** SHA-256 hex of signingBytes: the value the next event's previous_hash must carry. */
+export function eventHash (event: UnsignedEvent | AissEvent): string {
+  return toHex(crypto().sha256(signingBytes(event)))
+}
+
+/**
+ * Chain integrity hash of an export (protocol.md §4): SHA-256 over the concatenated lowercase hex
+ * event hashes, no separator. Empty chain → SHA-256 of the empty string.
+ */
+export function chainIntegrityHash (eventHashes: Iterable<string>): string {
+  let text = ''
+  for (const h of eventHashes) text += h
+  return toHex(crypto().sha256(new TextEncoder().encode(text)))
+}
+
+export interface StampOptions {
+  previousHash: string | null
+  /** Unix seconds; integer (the reference writes int(time.time())). Defaults to now. */
+  timestamp?: number
+  /** Defaults to a random UUIDv4. */
+  nonce?: string
+  /** Extra top-level fields; they are signed too (protocol.md §3). */
+  extra?: Record<string, JsonValue>
+}
+
+/** Signs a new event. Returns it together with its hash so callers never hash twice. */
+export function stampEvent (identity: Identity, payload: Record<string, JsonValue>, opts: StampOptions): { event: AissEvent, hash: string } {
+  if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) {
+    throw new TypeError(`"payload" expected a plain object, got ${payload === null ? 'null' : Array.isArray(payload) ? 'an array' : typeof payload}`)
+  }
+  const timestamp = opts.timestamp ?? Math.floor(Date.now() / 1000)
+  if (!Number.isSafeInteger(timestamp) || timestamp < 0) throw new RangeError(`"timestamp" expected whole Unix seconds, got ${timestamp}`)
+  const nonce = opts.nonce ?? crypto().randomUUID()
+  if (typeof nonce !== 'string' || nonce.length === 0) throw new TypeError('"nonce" expected a non-empty string')
+  const unsigned: UnsignedEvent = {
+    ...opts.extra,
+    version: AISS_VERSION,
+    agent_id: identity.agentId,
+    timestamp,
+    nonce,
+    payload,
+    previous_hash: opts.previousHash
+  }
+  const bytes = canonicalBytes(unsigned)
+  const signature = toBase64(identity.sign(bytes))
+  const hash = toHex(crypto().sha256(bytes))
+  return { event: { ...unsigned, signature }, hash }
+}

@@ -1,0 +1,146 @@
+// The agent directory layout, shared with the reference (protocol.md §12) so a directory copied
+// between the two works in both:  $PCP_HOME/agents/<name>/{identity.json, private.key.json | private.key.enc}
+// Our event store lives beside them in store/ (the reference ignores unknown entries).
+import { readFile, readdir, chmod } from 'node:fs/promises'
+import { homedir } from 'node:os'
+import { join } from 'node:path'
+import { PcpError, ErrorCodes } from './errors.js'
+import { crypto } from './crypto.js'
+import { Identity, parseIdentityDocument } from './identity.js'
+import { stringifyJson, parseJson } from './json.js'
+import { equalBytes, fromBase64Strict } from './encoding.js'
+import { encryptSeed, decryptSeed, plaintextKeyFile, parsePlaintextKeyFile, PQKY_MAGIC } from './keyfile.js'
+import { writeFileAtomic, ensureDir, exists, shred } from './fsutil.js'
+import type { IdentityDocument } from './types.js'
+
+export const IDENTITY_FILE = 'identity.json'
+export const PLAIN_KEY_FILE = 'private.key.json'
+export const ENC_KEY_FILE = 'private.key.enc'
+
+export function pcpHome (explicit?: string): string {
+  return explicit ?? process.env.PCP_HOME ?? join(homedir(), '.pcp')
+}
+
+// Letters, digits, '_' and '-' (what the reference's _safe_name leaves), 1-64 chars. We refuse rather
+// than rewrite other names: rewriting makes "a/b" and "a_b" collide (gaps.md #18).
+const NAME = /^[\p{L}\p{N}_-][\p{L}\p{N}_.-]{0,63}$/u
+
+export function checkAgentName (name: unknown): string {
+  if (typeof name !== 'string' || !NAME.test(name) || name.includes('..')) {
+    throw new PcpError(ErrorCodes.AGENT_NAME_INVALID,
+      `agent name ${JSON.stringify(name)} is not allowed: use 1-64 letters, digits, '_', '-' or '.', starting with a letter, digit, '_' or '-'`,
+      { field: 'name', actual: name })
+  }
+  return name
+}
+
+export function agentDir (home: string, name: string): string {
+  return join(home, 'agents', checkAgentName(name))
+}
+
+export interface CreateAgentOptions { passphrase?: string, now?: number, metadata?: Record<string, string>, scryptN?: number }
+
+/** Creates a new identity on disk. Refuses to overwrite one (IDENTITY_EXISTS). */
+export async function createAgentIdentity (home: string, name: string, opts: CreateAgentOptions = {}): Promise<Identity> {
+  const dir = agentDir(home, name)
+  if (await exists(join(dir, IDENTITY_FILE))) {
+    throw new PcpError(ErrorCodes.IDENTITY_EXISTS, `agent "${name}" already exists in ${dir}`, { agent: name, file: dir })
+  }
+  await ensureDir(join(home, 'agents'))
+  await ensureDir(dir)
+  await chmod(dir, 0o700)
+  const seed = crypto().randomBytes(32)
+  const keyBytes = opts.passphrase
+    ? await encryptSeed(seed, opts.passphrase, opts.scryptN ? { scryptN: opts.scryptN } : {})
+    : plaintextKeyFile(seed)
+  const identity = Identity.fromSeed(seed, { ...(opts.now !== undefined ? { now: opts.now } : {}), ...(opts.metadata ? { metadata: opts.metadata } : {}) })
+  await writeFileAtomic(join(dir, opts.passphrase ? ENC_KEY_FILE : PLAIN_KEY_FILE), keyBytes, 0o600)
+  await writeFileAtomic(join(dir, IDENTITY_FILE), stringifyJson(identity.document(), 2) + '\n', 0o644)
+  return identity
+}
+
+export async function readIdentityDocument (home: string, name: string): Promise<IdentityDocument> {
+  const file = join(agentDir(home, name), IDENTITY_FILE)
+  let text: string
+  try { text = await readFile(file, 'utf8') } catch (err) {
+    throw new PcpError(ErrorCodes.IDENTITY_NOT_FOUND, `no agent "${name}" in ${home} (${file} is missing)`, { agent: name, file, cause: err })
+  }
+  return parseIdentityDocument(parseJson(text, file), file).doc
+}
+
+export async function isKeyEncrypted (home: string, name: string): Promise<boolean> {
+  return exists(join(agentDir(home, name), ENC_KEY_FILE))
+}
+
+/** Loads an agent's signing identity, checking that its key matches its identity document. */
+export async function loadAgentIdentity (home: string, name: string, opts: { passphrase?: string, scryptN?: number } = {}): Promise<Identity> {
+  const dir = agentDir(home, name)
+  const doc = await readIdentityDocument(home, name)
+  let seed: Uint8Array
+  const encFile = join(dir, ENC_KEY_FILE)
+  if (await exists(encFile)) {
+    seed = await decryptSeed(new Uint8Array(await readFile(encFile)), opts.passphrase ?? process.env.PCP_PASSPHRASE, encFile, opts.scryptN ? { scryptN: opts.scryptN } : {})
+  } else {
+    const plainFile = join(dir, PLAIN_KEY_FILE)
+    let text: string
+    try { text = await readFile(plainFile, 'utf8') } catch (err) {
+      throw new PcpError(ErrorCodes.IDENTITY_NOT_FOUND, `agent "${name}" has no private key (${encFile} or ${plainFile})`, { agent: name, file: plainFile, cause: err })
+    }
+    // A PQKY file saved under the .json name still loads (the reference decides by magic, not name).
+    seed = text.startsWith(PQKY_MAGIC)
+      ? await decryptSeed(new Uint8Array(await readFile(plainFile)), opts.passphrase ?? process.env.PCP_PASSPHRASE, plainFile)
+      : parsePlaintextKeyFile(text, plainFile)
+  }
+  return bindIdentity(seed, doc, join(dir, IDENTITY_FILE))
+}
+
+/** Builds the Identity and refuses a key that is not the one the document names. */
+export function bindIdentity (seed: Uint8Array, doc: IdentityDocument, source: string): Identity {
+  const identity = Identity.fromSeed(seed, { createdAt: doc.created_at, ...(doc.metadata ? { metadata: doc.metadata as Record<string, string> } : {}) })
+  const docKey = fromBase64Strict(doc.public_key)
+  if (!docKey || !equalBytes(docKey, identity.publicKey)) {
+    identity.destroy()
+    throw new PcpError(ErrorCodes.IDENTITY_INVALID, `${source}: the private key does not belong to public_key ${doc.public_key}`, { file: source, field: 'public_key' })
+  }
+  return identity
+}
+
+/** Reads the reference's legacy CLI identity file: {"identity": doc, "private_key": "<base64 seed>"}. */
+export async function loadIdentityFile (file: string): Promise<Identity> {
+  let text: string
+  try { text = await readFile(file, 'utf8') } catch (err) {
+    throw new PcpError(ErrorCodes.IDENTITY_NOT_FOUND, `cannot read identity file ${file}`, { file, cause: err })
+  }
+  const doc = parseJson(text, file) as Record<string, unknown>
+  const inner = doc?.identity
+  if (!inner) throw new PcpError(ErrorCodes.IDENTITY_INVALID, `${file}: no "identity" field`, { file, field: 'identity' })
+  const parsed = parseIdentityDocument(inner, file).doc
+  const seed = parsePlaintextKeyFile(JSON.stringify({ private_key: doc.private_key }), file)
+  return bindIdentity(seed, parsed, file)
+}
+
+/** Encrypts a plaintext key in place: write the PQKY file, then overwrite and remove the plaintext. */
+export async function secureAgentKey (home: string, name: string, passphrase: string, opts: { scryptN?: number } = {}): Promise<void> {
+  const dir = agentDir(home, name)
+  const plainFile = join(dir, PLAIN_KEY_FILE)
+  if (await exists(join(dir, ENC_KEY_FILE))) {
+    throw new PcpError(ErrorCodes.IDENTITY_EXISTS, `agent "${name}" already has an encrypted key`, { agent: name, file: join(dir, ENC_KEY_FILE) })
+  }
+  const seed = parsePlaintextKeyFile(await readFile(plainFile, 'utf8'), plainFile)
+  try {
+    await writeFileAtomic(join(dir, ENC_KEY_FILE), await encryptSeed(seed, passphrase, opts.scryptN ? { scryptN: opts.scryptN } : {}), 0o600)
+  } finally {
+    seed.fill(0)
+  }
+  await shred(plainFile)
+}
+
+export async function listAgentNames (home: string): Promise<string[]> {
+  let entries
+  try { entries = await readdir(join(home, 'agents'), { withFileTypes: true }) } catch { return [] }
+  const names: string[] = []
+  for (const e of entries) {
+    if (e.isDirectory() && NAME.test(e.name) && await exists(join(home, 'agents', e.name, IDENTITY_FILE))) names.push(e.name)
+  }
+  return names.sort()
+}

@@ -1,0 +1,14 @@
+// Node entry: node:crypto on the hot path, plus key files, the agent directory and the device store.
+import { setCryptoBackend } from './crypto.js'
+import { nodeCrypto } from './crypto-node.js'
+
+setCryptoBackend(nodeCrypto)
+
+export * from './protocol.js'
+export { nodeCrypto }
+export { portableCrypto } from './crypto-portable.js'
+export { encryptSeed, decryptSeed, plaintextKeyFile, parsePlaintextKeyFile, SCRYPT_N } from './keyfile.js'
+export {
+  pcpHome, agentDir, checkAgentName, createAgentIdentity, loadAgentIdentity, loadIdentityFile, readIdentityDocument,
+  secureAgentKey, listAgentNames, isKeyEncrypted
+} from './home.js'
