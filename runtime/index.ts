@@ -12,3 +12,6 @@ export {
   pcpHome, agentDir, checkAgentName, createAgentIdentity, loadAgentIdentity, loadIdentityFile, readIdentityDocument,
   secureAgentKey, listAgentNames, isKeyEncrypted
 } from './home.js'
+export { Agent, type AgentOpenOptions, type AgentRef } from './agent.js'
+export { EventStore, type Durability, type SearchQuery, type Head } from './store.js'
+export { encodeRecord, decodeRecord } from './record.js'

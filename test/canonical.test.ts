@@ -1,6 +1,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { canonicalize, parseJson, stringifyJson, Float, pyFloatRepr, PcpError } from '../runtime/index.js'
+import { randomValue, seededRandom } from './helpers.js'
 
 const Canonical = suite('canonical')
 
@@ -57,28 +58,8 @@ Canonical('unsupported values are refused with a code and a path', () => {
 
 // Property test: random documents keep byte-identical canonical text through our JSON writer and parser
 // (cborg-style re-encode equality), and canonical text parses back to the same canonical text.
-function randomValue (rnd: () => number, depth: number): unknown {
-  const r = rnd()
-  if (depth > 3 || r < 0.5) {
-    const k = Math.floor(rnd() * 8)
-    if (k === 0) return null
-    if (k === 1) return rnd() < 0.5
-    if (k === 2) return Math.floor((rnd() - 0.5) * 1e6)
-    if (k === 3) return (rnd() - 0.5) * 10 ** Math.floor(rnd() * 40 - 20)
-    if (k === 4) return new Float(Math.floor(rnd() * 1000))
-    if (k === 5) return BigInt(Math.floor(rnd() * 1e9)) * 10n ** BigInt(Math.floor(rnd() * 12))
-    const chars = ['a', 'é', '😀', '｡', '"', '\\', '\n', '\u0001', 'Z', ' ']
-    return Array.from({ length: Math.floor(rnd() * 6) }, () => chars[Math.floor(rnd() * chars.length)]).join('')
-  }
-  if (r < 0.75) return Array.from({ length: Math.floor(rnd() * 4) }, () => randomValue(rnd, depth + 1))
-  const o: Record<string, unknown> = {}
-  for (let i = Math.floor(rnd() * 5); i > 0; i--) o[String(randomValue(() => rnd() * 0.49 + 0.5, 9)) + i] = randomValue(rnd, depth + 1)
-  return o
-}
-
 Canonical('property: 3000 random documents round-trip byte-identically', () => {
-  let seed = 42
-  const rnd = (): number => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed / 2 ** 31 }
+  const rnd = seededRandom(42)
   for (let i = 0; i < 3000; i++) {
     const v = randomValue(rnd, 0)
     const c = canonicalize(v)

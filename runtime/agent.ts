@@ -1,0 +1,242 @@
+// Agent: what every robot and sensor script calls. It owns one identity and its chain in the device
+// store, stamps events onto the persisted head and resolves each stamp once its event is durable.
+import { EventEmitter } from 'node:events'
+import { join } from 'node:path'
+import { rename, readFile } from 'node:fs/promises'
+import { EventStore, type Durability, type SearchQuery } from './store.js'
+import { Identity } from './identity.js'
+import { stampEvent } from './event.js'
+import { ChainVerifier, type ChainReport, type ChainProblem } from './verify.js'
+import { buildAuditExport } from './audit.js'
+import { createRotationAttestation, rotationPayload } from './rotation.js'
+import { crypto } from './crypto.js'
+import { stringifyJson, parseJson } from './json.js'
+import { PcpError, ErrorCodes } from './errors.js'
+import { writeFileAtomic, exists, ensureDir, shred } from './fsutil.js'
+import { encryptSeed, plaintextKeyFile } from './keyfile.js'
+import {
+  pcpHome, agentDir, createAgentIdentity, loadAgentIdentity, loadIdentityFile, isKeyEncrypted,
+  IDENTITY_FILE, PLAIN_KEY_FILE, ENC_KEY_FILE
+} from './home.js'
+import type { AissEvent, IdentityDocument, Stamper } from './types.js'
+import type { JsonValue } from './value.js'
+
+export interface AgentOpenOptions {
+  /** Defaults to $PCP_HOME or ~/.pcp. */
+  home?: string
+  /** For encrypted keys; defaults to $PCP_PASSPHRASE. Also encrypts a key created here. */
+  passphrase?: string
+  /** 'durable' (default): stamp() resolves once the event is fsynced. 'relaxed': written, not fsynced:
+   *  a crash of the process loses nothing, a power cut may lose the last events. */
+  durability?: Durability
+  /** Create the identity when it does not exist yet (default true). */
+  create?: boolean
+  /** Milliseconds since the epoch; injectable for tests. */
+  clock?: () => number
+  scryptN?: number
+}
+
+export type AgentRef = { name: string } | { identityFile: string }
+
+export class Agent extends EventEmitter implements Stamper {
+  readonly name: string
+  readonly dir: string
+  readonly store: EventStore
+  #identity: Identity
+  #agentIndex: number
+  #clock: () => number
+  #passphrase: string | undefined
+  #scryptN: number | undefined
+
+  private constructor (name: string, dir: string, identity: Identity, store: EventStore, agentIndex: number, opts: AgentOpenOptions) {
+    super()
+    this.name = name; this.dir = dir; this.store = store
+    this.#identity = identity
+    this.#agentIndex = agentIndex
+    this.#clock = opts.clock ?? Date.now
+    this.#passphrase = opts.passphrase ?? process.env.PCP_PASSPHRASE
+    this.#scryptN = opts.scryptN
+    if (store.durability === 'relaxed') process.emitWarning(`agent "${name}" runs in relaxed durability: events are written but not fsynced; a power cut may lose the last ones`, { code: 'PCP_RELAXED_DURABILITY' })
+  }
+
+  static async open (ref: AgentRef, opts: AgentOpenOptions = {}): Promise<Agent> {
+    const home = pcpHome(opts.home)
+    let name: string; let identity: Identity
+    if ('identityFile' in ref) {
+      identity = await loadIdentityFile(ref.identityFile)
+      name = identity.agentId
+      const dir = agentDir(home, name)
+      await ensureDir(dir)
+      if (!await exists(join(dir, IDENTITY_FILE))) await writeFileAtomic(join(dir, IDENTITY_FILE), stringifyJson(identity.document(), 2) + '\n', 0o644)
+    } else {
+      name = ref.name
+      const dir = agentDir(home, name)
+      const keyOpts = { ...(opts.passphrase ? { passphrase: opts.passphrase } : {}), ...(opts.scryptN ? { scryptN: opts.scryptN } : {}) }
+      if (opts.create !== false && !await exists(join(dir, IDENTITY_FILE))) {
+        identity = await createAgentIdentity(home, name, { ...keyOpts, ...(opts.clock ? { now: Math.floor(opts.clock() / 1000) } : {}) })
+      } else {
+        identity = await loadAgentIdentity(home, name, keyOpts)
+      }
+    }
+    const dir = agentDir(home, name)
+    const store = await EventStore.open(join(dir, 'store'), { name, ...(opts.durability ? { durability: opts.durability } : {}) })
+    try {
+      if ('name' in ref && await exists(join(dir, 'identity.json.next'))) {
+        // A rotate() was interrupted. If its rotation event reached the chain, finish the key swap;
+        // if not, the new key was never used: forget it.
+        const next = parseJson(await readFile(join(dir, 'identity.json.next'), 'utf8')) as unknown as IdentityDocument
+        const head = store.head
+        if (head && store.identities[head.agentIndex]?.agentId === next.agent_id) {
+          await completeRotation(dir)
+          identity.destroy()
+          identity = await loadAgentIdentity(home, name, { ...(opts.passphrase ? { passphrase: opts.passphrase } : {}), ...(opts.scryptN ? { scryptN: opts.scryptN } : {}) })
+        } else {
+          for (const f of ['identity.json.next', ENC_KEY_FILE + '.next', PLAIN_KEY_FILE + '.next']) if (await exists(join(dir, f))) await shred(join(dir, f))
+        }
+      }
+      const agentIndex = await store.addIdentity({ agentId: identity.agentId, publicKey: identity.publicKey })
+      const head = store.head
+      if (head && head.agentIndex !== agentIndex) {
+        throw new PcpError(ErrorCodes.IDENTITY_INVALID,
+          `agent "${name}": the key on disk is ${identity.agentId}, but the chain continues under ${store.identities[head.agentIndex]?.agentId}`,
+          { agent: name, expected: store.identities[head.agentIndex]?.agentId, actual: identity.agentId })
+      }
+      return new Agent(name, dir, identity, store, agentIndex, opts)
+    } catch (err) {
+      identity.destroy()
+      await store.close()
+      throw err
+    }
+  }
+
+  get agentId (): string { return this.#identity.agentId }
+  get publicKey (): Uint8Array { return this.#identity.publicKey }
+  get durability (): Durability { return this.store.durability }
+  /** The last stamped event's position and hash (persisted or queued). Null for an empty chain. */
+  get head (): { seq: number, hash: string, timestamp: number } | null {
+    const h = this.store.head
+    return h ? { seq: h.seq, hash: h.hash, timestamp: h.timestamp } : null
+  }
+
+  /** The current identity document (after rotations, the newest key's). */
+  identityDocument (): IdentityDocument { return this.#identity.document() }
+
+  /** The identity the chain starts with: what an audit export names, so the chain verifies from event 0. */
+  async firstIdentityDocument (): Promise<IdentityDocument> {
+    const first = this.store.identities[0]!
+    if (first.agentId === this.agentId) return this.#identity.document()
+    const file = join(this.dir, 'rotated', `${first.agentId}.identity.json`)
+    return parseJson(await readFile(file, 'utf8'), file) as unknown as IdentityDocument
+  }
+
+  /**
+   * Signs `{ event_type, ...payload }` onto the head. Synchronous up to the write, so concurrent calls
+   * chain in call order and share one group-commit batch. Resolves with the event once it is durable.
+   */
+  stamp (eventType: string, payload: Record<string, JsonValue> = {}): Promise<AissEvent> {
+    if (typeof eventType !== 'string' || eventType.length === 0) throw new TypeError('"eventType" expected a non-empty string')
+    if (this.store.closed) return Promise.reject(new PcpError(ErrorCodes.STORE_CLOSED, `agent "${this.name}" is closed`, { agent: this.name }))
+    const head = this.store.head
+    // Never earlier than the previous event: a Pi without RTC may boot with a clock behind its chain.
+    const timestamp = Math.max(Math.floor(this.#clock() / 1000), head?.timestamp ?? 0)
+    const { event, hash } = stampEvent(this.#identity, { ...payload, event_type: eventType }, {
+      previousHash: head ? head.hash : this.#identity.genesisHash(),
+      timestamp
+    })
+    return this.store.append([{ event, hash, agentIndex: this.#agentIndex }]).then(() => {
+      if (this.listenerCount('stamped')) this.emit('stamped', event, hash)
+      return event
+    })
+  }
+
+  /** Every event in chain order, across key rotations. */
+  async * events (from = 0): AsyncGenerator<AissEvent> {
+    await this.store.flush()
+    for await (const { event } of this.store.events(from)) yield event
+  }
+
+  /** The whole history as one chronological list (it can be long; prefer events() for streaming). */
+  async history (): Promise<AissEvent[]> {
+    const out: AissEvent[] = []
+    for await (const e of this.events()) out.push(e)
+    return out
+  }
+
+  /** Re-reads and verifies the stored chain from its first identity. */
+  async verify (opts: { onProgress?: (done: number, total: number) => void } = {}): Promise<ChainReport> {
+    await this.store.flush()
+    const first = this.store.identities[0]!
+    const verifier = new ChainVerifier(first)
+    const errors: ChainProblem[] = []
+    const total = (this.head?.seq ?? -1) + 1
+    let n = 0
+    for await (const { event } of this.store.events()) {
+      errors.push(...verifier.push(event).problems)
+      if (opts.onProgress && ++n % 1000 === 0) opts.onProgress(n, total)
+    }
+    return { valid: errors.length === 0, eventCount: total, agentId: first.agentId, finalAgentId: verifier.agentId, headHash: verifier.headHash, hashes: [], errors }
+  }
+
+  /** Writes an audit export (protocol.md §14) of the whole chain, atomically. */
+  async export (path: string, opts: { onProgress?: (done: number, total: number) => void, now?: number } = {}): Promise<{ path: string, eventCount: number, chainIntegrityHash: string }> {
+    const events = await this.history()
+    const doc = buildAuditExport(await this.firstIdentityDocument(), events, opts.now !== undefined ? { now: opts.now } : {})
+    opts.onProgress?.(events.length, events.length)
+    await writeFileAtomic(path, stringifyJson(doc, 2) + '\n', 0o644)
+    return { path, eventCount: events.length, chainIntegrityHash: doc.chain_integrity_hash }
+  }
+
+  search (q: SearchQuery = {}): Promise<AissEvent[]> {
+    return this.store.search(q).then((rows) => rows.map((r) => r.event))
+  }
+
+  /**
+   * Rotates the key: the old key signs an attestation and a rotation event; the new key signs from
+   * then on. Crash-safe: the new key is on disk before the event, and an interrupted swap of the key
+   * files is completed at the next open.
+   */
+  async rotate (): Promise<{ event: AissEvent, previousAgentId: string, newAgentId: string }> {
+    await this.store.flush()
+    const old = this.#identity
+    const seed = crypto().randomBytes(32)
+    const encrypted = await isKeyEncrypted(join(this.dir, '..', '..'), this.name)
+    const keyBytes = encrypted
+      ? await encryptSeed(seed, this.#passphrase ?? '', this.#scryptN ? { scryptN: this.#scryptN } : {})
+      : plaintextKeyFile(seed)
+    const next = Identity.fromSeed(seed, { now: Math.floor(this.#clock() / 1000) })
+    await writeFileAtomic(join(this.dir, encrypted ? 'private.key.enc.next' : 'private.key.json.next'), keyBytes, 0o600)
+    await writeFileAtomic(join(this.dir, 'identity.json.next'), stringifyJson(next.document(), 2) + '\n', 0o644)
+    const nextIndex = await this.store.addIdentity({ agentId: next.agentId, publicKey: next.publicKey })
+    const event = await this.stamp('key_rotation', rotationPayload(createRotationAttestation(old, next.publicKey, Math.floor(this.#clock() / 1000))))
+    this.#identity = next
+    this.#agentIndex = nextIndex
+    await completeRotation(this.dir)
+    old.destroy()
+    return { event, previousAgentId: old.agentId, newAgentId: next.agentId }
+  }
+
+  async close (): Promise<void> {
+    if (this.store.closed) return
+    await this.store.close()
+    this.#identity.destroy()
+  }
+}
+
+/** Puts the rotated-in key files in place, keeping the old identity document under rotated/. */
+async function completeRotation (dir: string): Promise<void> {
+  const nextDoc = join(dir, 'identity.json.next')
+  if (!await exists(nextDoc)) return
+  for (const key of [ENC_KEY_FILE, PLAIN_KEY_FILE]) {
+    if (!await exists(join(dir, key + '.next'))) continue
+    const current = join(dir, IDENTITY_FILE)
+    if (await exists(current)) {
+      const doc = parseJson(await readFile(current, 'utf8'), current) as unknown as IdentityDocument
+      await ensureDir(join(dir, 'rotated'))
+      await rename(current, join(dir, 'rotated', `${doc.agent_id}.identity.json`))
+    }
+    for (const k of [ENC_KEY_FILE, PLAIN_KEY_FILE]) if (await exists(join(dir, k))) await shred(join(dir, k))
+    await rename(join(dir, key + '.next'), join(dir, key))
+    await rename(nextDoc, current)
+    return
+  }
+}

@@ -1,0 +1,76 @@
+// How one event is laid out in the device store: a CBOR array instead of the reference's ~480 bytes of
+// JSON. Hashes, signatures and UUID nonces are stored as raw bytes, but only when turning the bytes back
+// into text gives the exact original string; otherwise the text is kept. Reading a record must give back
+// an event whose canonical bytes (and so hash and signature) are unchanged: test/record.test.ts proves it
+// over random payloads.
+import { Encoder, addExtension } from 'cbor-x'
+import { Float } from './value.js'
+import { fromBase64Strict, toBase64, toHex } from './encoding.js'
+import { AISS_VERSION } from './identity.js'
+import type { AissEvent } from './types.js'
+
+// An integral Python float (25.0) must not come back as the int 25. Private tag, never on the wire.
+const FLOAT_TAG = 60000
+addExtension({ Class: Float, tag: FLOAT_TAG, encode: (f: Float, encode: (v: unknown) => Uint8Array) => encode(f.value), decode: (v: number) => new Float(v) })
+
+const cbor = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false, variableMapSize: true })
+
+const HEX64 = /^[0-9a-f]{64}$/
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+const FIELDS = new Set(['version', 'agent_id', 'timestamp', 'nonce', 'payload', 'previous_hash', 'signature'])
+
+function packHash (h: string | null): Uint8Array | string | null {
+  return typeof h === 'string' && HEX64.test(h) ? Uint8Array.from(Buffer.from(h, 'hex')) : h
+}
+function unpackHash (v: unknown): string | null {
+  return v instanceof Uint8Array ? toHex(v) : (v as string | null)
+}
+function packNonce (n: string): Uint8Array | string {
+  return UUID.test(n) ? Uint8Array.from(Buffer.from(n.replace(/-/g, ''), 'hex')) : n
+}
+function unpackNonce (v: unknown): string {
+  if (!(v instanceof Uint8Array)) return v as string
+  const h = toHex(v)
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`
+}
+function packSignature (s: string): Uint8Array | string {
+  const bytes = fromBase64Strict(s)
+  return bytes && toBase64(bytes) === s ? bytes : s
+}
+
+/**
+ * [agentIndex, timestamp, nonce, payload, previous_hash, signature, version?, extra?]
+ * agentIndex refers to the store's list of identities (several after key rotations).
+ */
+export function encodeRecord (event: AissEvent, agentIndex: number): Uint8Array {
+  const rec: unknown[] = [agentIndex, event.timestamp, packNonce(event.nonce), event.payload, packHash(event.previous_hash), packSignature(event.signature)]
+  let extra: Record<string, unknown> | undefined
+  for (const k of Object.keys(event)) if (!FIELDS.has(k)) (extra ??= {})[k] = event[k]
+  if (event.version !== AISS_VERSION || extra) rec.push(event.version === AISS_VERSION ? 0 : event.version)
+  if (extra) rec.push(extra)
+  return cbor.encode(rec)
+}
+
+/** Inverse of encodeRecord. Throws on bytes that are not a record; callers name the key. */
+export function decodeRecord (bytes: Uint8Array, agentIds: readonly string[]): AissEvent {
+  const rec = cbor.decode(bytes) as unknown[]
+  if (!Array.isArray(rec) || rec.length < 6) throw new Error(`not an event record (${Array.isArray(rec) ? `${rec.length} fields` : typeof rec})`)
+  const agentId = agentIds[rec[0] as number]
+  if (agentId === undefined) throw new Error(`record names identity #${String(rec[0])}, which the store does not know`)
+  const version = rec[6] === undefined || rec[6] === 0 ? AISS_VERSION : rec[6] as string
+  const sig = rec[5]
+  const event: AissEvent = {
+    version,
+    agent_id: agentId,
+    timestamp: rec[1] as number,
+    nonce: unpackNonce(rec[2]),
+    payload: rec[3] as AissEvent['payload'],
+    previous_hash: unpackHash(rec[4]),
+    signature: sig instanceof Uint8Array ? toBase64(sig) : sig as string
+  }
+  if (rec[7]) Object.assign(event, rec[7])
+  return event
+}
+
+export function encodeValue (v: unknown): Uint8Array { return cbor.encode(v) }
+export function decodeValue<T = unknown> (b: Uint8Array): T { return cbor.decode(b) as T }

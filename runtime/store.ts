@@ -1,0 +1,277 @@
+// The device store: one LevelDB per agent (agents/<name>/store), so each robot process locks only its
+// own agents. Keys (all strings, so a chain reads back in order with a plain range scan):
+//   h                    head: { seq, hash, timestamp, agentIndex } written in the SAME batch as its event
+//   a!<n>                identity #n of this chain ({ agentId, publicKey }); several after key rotations
+//   e!<seq:16 hex>       the event record (runtime/record.ts)
+//   x!<hash hex>         seq of the event with that hash (sync resumes from a hash the hub names)
+//   t!<type>!<seq>       by payload.event_type      s!<ts:12>!<seq>   by timestamp
+//   S!<session>!<seq>    by payload.session_id      p!<peer>!<seq>    by peer agent
+// Appends go through one group-commit queue: every stamp waiting while a batch is being written goes
+// into the next batch, written with sync: true by default, so each acknowledged event is on disk.
+import { Level } from 'level'
+import { readFile, writeFile, unlink } from 'node:fs/promises'
+import { join } from 'node:path'
+import { PcpError, ErrorCodes } from './errors.js'
+import { encodeRecord, decodeRecord, encodeValue, decodeValue } from './record.js'
+import { eventHash } from './event.js'
+import type { AissEvent } from './types.js'
+
+export type Durability = 'durable' | 'relaxed'
+
+export interface Head { seq: number, hash: string, timestamp: number, agentIndex: number }
+export interface StoredIdentity { agentId: string, publicKey: Uint8Array }
+
+export interface SearchQuery {
+  eventType?: string
+  after?: number
+  before?: number
+  sessionId?: string
+  peer?: string
+  limit?: number
+  /** Newest first instead of chain order. */
+  reverse?: boolean
+}
+
+export interface AppendItem { event: AissEvent, hash: string, agentIndex: number }
+
+const seqKey = (seq: number): string => 'e!' + seq.toString(16).padStart(16, '0')
+const tsKey = (ts: number): string => String(Math.max(0, Math.floor(ts))).padStart(12, '0')
+const PEER_FIELDS = ['peer_agent_id', 'peer_id', 'peer'] as const
+
+function indexKeys (event: AissEvent, seq: number): string[] {
+  const s = seq.toString(16).padStart(16, '0')
+  const p = event.payload ?? {}
+  const keys = ['s!' + tsKey(event.timestamp) + '!' + s]
+  if (typeof p.event_type === 'string') keys.push('t!' + p.event_type + '!' + s)
+  if (typeof p.session_id === 'string') keys.push('S!' + p.session_id + '!' + s)
+  for (const f of PEER_FIELDS) if (typeof p[f] === 'string') { keys.push('p!' + p[f] + '!' + s); break }
+  return keys
+}
+
+export class EventStore {
+  readonly path: string
+  readonly name: string
+  readonly durability: Durability
+  #db: Level<string, Uint8Array>
+  #head: Head | null = null
+  #identities: StoredIdentity[] = []
+  #queue: Array<{ ops: Array<{ type: 'put', key: string, value: Uint8Array }>, head: Head, resolve: () => void, reject: (e: unknown) => void }> = []
+  #writing = false
+  #closed = false
+  #bytesWritten = 0
+
+  private constructor (path: string, name: string, durability: Durability) {
+    this.path = path
+    this.name = name
+    this.durability = durability
+    this.#db = new Level<string, Uint8Array>(path, { keyEncoding: 'utf8', valueEncoding: 'view' })
+  }
+
+  /** Opens (creating if needed) and takes the lock; a second process gets STORE_LOCKED naming the holder. */
+  static async open (path: string, opts: { name?: string, durability?: Durability } = {}): Promise<EventStore> {
+    const store = new EventStore(path, opts.name ?? path, opts.durability ?? 'durable')
+    try {
+      await store.#db.open()
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string } }).cause
+      if (cause?.code === 'LEVEL_LOCKED' || (err as { code?: string }).code === 'LEVEL_LOCKED') {
+        const pid = await readFile(join(path, 'OWNER.pid'), 'utf8').catch(() => '?')
+        throw new PcpError(ErrorCodes.STORE_LOCKED, `agent "${store.name}" is open in process ${pid.trim()} (${path} is locked)`, { agent: store.name, file: path, cause: err })
+      }
+      throw new PcpError(ErrorCodes.STORE_CORRUPTED, `cannot open the store of agent "${store.name}" at ${path}: ${(err as Error).message}`, { agent: store.name, file: path, cause: err })
+    }
+    await writeFile(join(path, 'OWNER.pid'), String(process.pid))
+    try {
+      await store.#load()
+    } catch (err) {
+      await store.#db.close()
+      throw err
+    }
+    return store
+  }
+
+  /** Constant time whatever the chain length: the head and identities are single keys. */
+  async #load (): Promise<void> {
+    for await (const [key, value] of this.#db.iterator({ gte: 'a!', lt: 'a"' })) {
+      const id = this.#decode<{ agentId: string, publicKey: Uint8Array }>(key, value)
+      this.#identities[Number(key.slice(2))] = { agentId: id.agentId, publicKey: new Uint8Array(id.publicKey) }
+    }
+    const raw = await this.#db.get('h')
+    if (raw === undefined) return
+    const head = this.#decode<Head>('h', raw)
+    // The head and its event are written in one atomic batch; if the event is missing or differs,
+    // the store was damaged after the fact. Say so instead of continuing a shortened chain.
+    const ev = await this.#db.get(seqKey(head.seq))
+    if (ev === undefined) this.#corrupt(seqKey(head.seq), `the head names event #${head.seq}, which is missing`)
+    const event = this.#decodeEvent(seqKey(head.seq), ev!)
+    if (eventHash(event) !== head.hash) this.#corrupt(seqKey(head.seq), `event #${head.seq} does not hash to the recorded head ${head.hash}`)
+    this.#head = head
+  }
+
+  #corrupt (key: string, why: string, cause?: unknown): never {
+    throw new PcpError(ErrorCodes.STORE_CORRUPTED, `store of agent "${this.name}" is damaged at key ${key}: ${why}`, { agent: this.name, key, file: this.path, cause })
+  }
+
+  #decode<T> (key: string, value: Uint8Array): T {
+    try { return decodeValue<T>(value) } catch (err) { return this.#corrupt(key, `undecodable value (${(err as Error).message})`, err) }
+  }
+
+  #decodeEvent (key: string, value: Uint8Array): AissEvent {
+    try { return decodeRecord(value, this.#identities.map((i) => i.agentId)) } catch (err) { return this.#corrupt(key, (err as Error).message, err) }
+  }
+
+  get head (): Head | null { return this.#head }
+  get identities (): readonly StoredIdentity[] { return this.#identities }
+  get closed (): boolean { return this.#closed }
+
+  /** Registers an identity of this chain (the first one, or the next after a rotation); returns its index. */
+  async addIdentity (id: StoredIdentity): Promise<number> {
+    const known = this.#identities.findIndex((i) => i.agentId === id.agentId)
+    if (known >= 0) return known
+    const index = this.#identities.length
+    await this.#db.put('a!' + index, encodeValue({ agentId: id.agentId, publicKey: id.publicKey }), { sync: true })
+    this.#identities[index] = id
+    return index
+  }
+
+  /**
+   * Queues events for the next batch. The caller must have chained them onto the current head; the
+   * promise resolves once they are written (and fsynced in durable mode).
+   */
+  append (items: AppendItem[]): Promise<void> {
+    if (this.#closed) return Promise.reject(new PcpError(ErrorCodes.STORE_CLOSED, `store of agent "${this.name}" is closed`, { agent: this.name }))
+    const ops: Array<{ type: 'put', key: string, value: Uint8Array }> = []
+    let seq = this.#head ? this.#head.seq : -1
+    let head = this.#head!
+    for (const { event, hash, agentIndex } of items) {
+      seq++
+      const record = encodeRecord(event, agentIndex)
+      this.#bytesWritten += record.length
+      ops.push({ type: 'put', key: seqKey(seq), value: record })
+      ops.push({ type: 'put', key: 'x!' + hash, value: encodeValue(seq) })
+      for (const k of indexKeys(event, seq)) ops.push({ type: 'put', key: k, value: EMPTY })
+      head = { seq, hash, timestamp: event.timestamp, agentIndex }
+    }
+    this.#head = head
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ ops, head, resolve, reject })
+      if (!this.#writing) void this.#flush()
+    })
+  }
+
+  async #flush (): Promise<void> {
+    this.#writing = true
+    while (this.#queue.length) {
+      const batch = this.#queue.splice(0)
+      const ops = batch.flatMap((b) => b.ops)
+      ops.push({ type: 'put', key: 'h', value: encodeValue(batch.at(-1)!.head) })
+      try {
+        await this.#db.batch(ops, { sync: this.durability === 'durable' })
+        for (const b of batch) b.resolve()
+      } catch (err) {
+        // Everything queued after a failed batch chains onto events that never reached the disk:
+        // fail those too and rewind the in-memory head to what is really stored.
+        const later = this.#queue.splice(0)
+        const wrapped = new PcpError(ErrorCodes.STORE_CORRUPTED, `write to the store of agent "${this.name}" failed: ${(err as Error).message}`, { agent: this.name, cause: err })
+        for (const b of [...batch, ...later]) b.reject(wrapped)
+        const raw = await this.#db.get('h').catch(() => undefined)
+        this.#head = raw ? decodeValue<Head>(raw) : null
+      }
+    }
+    this.#writing = false
+  }
+
+  /** Waits for every queued write. */
+  async flush (): Promise<void> {
+    while (this.#writing || this.#queue.length) await new Promise((r) => setImmediate(r))
+  }
+
+  async get (seq: number): Promise<AissEvent | undefined> {
+    const v = await this.#db.get(seqKey(seq))
+    return v === undefined ? undefined : this.#decodeEvent(seqKey(seq), v)
+  }
+
+  async seqOfHash (hash: string): Promise<number | undefined> {
+    const v = await this.#db.get('x!' + hash)
+    return v === undefined ? undefined : this.#decode<number>('x!' + hash, v)
+  }
+
+  /** Events in chain order from `from` (inclusive) to `to` (exclusive). */
+  async * events (from = 0, to = Infinity): AsyncGenerator<{ seq: number, event: AissEvent }> {
+    const opts: { gte: string, lt: string } = { gte: seqKey(from), lt: to === Infinity ? 'e"' : seqKey(to) }
+    let expected = from
+    for await (const [key, value] of this.#db.iterator(opts)) {
+      const seq = parseInt(key.slice(2), 16)
+      if (seq !== expected) this.#corrupt(seqKey(expected), `event #${expected} is missing (next stored is #${seq})`)
+      expected++
+      yield { seq, event: this.#decodeEvent(key, value) }
+    }
+    const last = Math.min(to, (this.#head?.seq ?? -1) + 1)
+    if (expected < last) this.#corrupt(seqKey(expected), `event #${expected} is missing (the head is #${this.#head!.seq})`)
+  }
+
+  /** Search through the indexes: never a scan of the whole chain when a type, session or peer is given. */
+  async search (q: SearchQuery = {}): Promise<Array<{ seq: number, event: AissEvent }>> {
+    const limit = q.limit ?? 100
+    let prefix: string
+    if (q.eventType !== undefined) prefix = 't!' + q.eventType + '!'
+    else if (q.sessionId !== undefined) prefix = 'S!' + q.sessionId + '!'
+    else if (q.peer !== undefined) prefix = 'p!' + q.peer + '!'
+    else prefix = 's!'
+    const range = prefix === 's!'
+      ? { gte: 's!' + tsKey(q.after ?? 0), lt: 's!' + (q.before === undefined ? '~' : tsKey(q.before)) }
+      : { gte: prefix, lt: prefix.slice(0, -1) + '"' }
+    const out: Array<{ seq: number, event: AissEvent }> = []
+    for await (const key of this.#db.keys({ ...range, reverse: q.reverse ?? false })) {
+      const seq = parseInt(key.slice(key.lastIndexOf('!') + 1), 16)
+      const event = await this.get(seq)
+      if (!event) this.#corrupt(key, `index names event #${seq}, which is missing`)
+      if (q.after !== undefined && event!.timestamp < q.after) continue
+      if (q.before !== undefined && event!.timestamp >= q.before) continue
+      if (q.sessionId !== undefined && event!.payload.session_id !== q.sessionId) continue
+      if (q.peer !== undefined && !PEER_FIELDS.some((f) => event!.payload[f] === q.peer)) continue
+      if (q.eventType !== undefined && event!.payload.event_type !== q.eventType) continue
+      out.push({ seq, event: event! })
+      if (out.length >= limit) break
+    }
+    return out
+  }
+
+  async stats (): Promise<{ events: number, bytes: number, sessions: number, rotations: number, identities: number }> {
+    let sessions = 0; let last = ''
+    for await (const key of this.#db.keys({ gte: 'S!', lt: 'S"' })) {
+      const id = key.slice(2, key.lastIndexOf('!'))
+      if (id !== last) { sessions++; last = id }
+    }
+    let rotations = 0
+    for await (const _ of this.#db.keys({ gte: 't!key_rotation!', lt: 't!key_rotation"' })) rotations++
+    const bytes = await this.#approximateSize()
+    return { events: (this.#head?.seq ?? -1) + 1, bytes, sessions, rotations, identities: this.#identities.length }
+  }
+
+  async #approximateSize (): Promise<number> {
+    const db = this.#db as unknown as { approximateSize?: (a: string, b: string) => Promise<number> }
+    const onDisk = typeof db.approximateSize === 'function' ? await db.approximateSize('\u0000', '\uffff').catch(() => 0) : 0
+    return onDisk || this.#bytesWritten
+  }
+
+  /** Small typed key/value slots for other modules (sync cursors, settings). */
+  async getMeta<T> (name: string): Promise<T | undefined> {
+    const v = await this.#db.get('m!' + name)
+    return v === undefined ? undefined : this.#decode<T>('m!' + name, v)
+  }
+
+  async putMeta (name: string, value: unknown): Promise<void> {
+    await this.#db.put('m!' + name, encodeValue(value), { sync: this.durability === 'durable' })
+  }
+
+  async close (): Promise<void> {
+    if (this.#closed) return
+    await this.flush()
+    this.#closed = true
+    await unlink(join(this.path, 'OWNER.pid')).catch(() => {})
+    await this.#db.close()
+  }
+}
+
+const EMPTY = new Uint8Array(0)

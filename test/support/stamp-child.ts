@@ -1,0 +1,23 @@
+// Child process for the crash tests: stamps continuously with up to 32 stamps in flight and prints
+// "ok <seq> <hash>" for each stamp() that resolved. The parent SIGKILLs it at a random moment.
+import { Agent, eventHash } from '../../runtime/index.js'
+
+const [home, name, durability] = process.argv.slice(2)
+const agent = await Agent.open({ name: name! }, { home: home!, durability: durability as 'durable' | 'relaxed' })
+process.stdout.write('ready\n')
+let inFlight = 0
+let i = 0
+const out: string[] = []
+setInterval(() => { if (out.length) process.stdout.write(out.splice(0).join('')) }, 2).unref()
+for (;;) {
+  while (inFlight < 32) {
+    inFlight++
+    const n = i++
+    agent.stamp('tick', { n, pad: 'x'.repeat(n % 50) }).then((ev) => {
+      inFlight--
+      // Report only after resolution: the claim the parent checks is "acknowledged ⇒ stored".
+      process.stdout.write(`ok ${n} ${eventHash(ev)}\n`)
+    }, (err) => { process.stderr.write(String(err) + '\n'); process.exit(3) })
+  }
+  await new Promise((r) => setImmediate(r))
+}
