@@ -1,13 +1,15 @@
 // The device store: one LevelDB per agent (agents/<name>/store), so each robot process locks only its
 // own agents. Keys (all strings, so a chain reads back in order with a plain range scan):
-//   h                    head: { seq, hash, timestamp, agentIndex } written in the SAME batch as its event
-//   a!<n>                identity #n of this chain ({ agentId, publicKey }); several after key rotations
-//   e!<seq:16 hex>       the event record (runtime/record.ts)
-//   x!<hash hex>         seq of the event with that hash (sync resumes from a hash the hub names)
-//   t!<type>!<seq>       by payload.event_type      s!<ts:12>!<seq>   by timestamp
-//   S!<session>!<seq>    by payload.session_id      p!<peer>!<seq>    by peer agent
+//   h                       head: { seq, hash, timestamp, agentIndex }, in the SAME batch as its event
+//   a!<n>                   identity #n of this chain ({ agentId, publicKey }); several after rotations
+//   e!<seq:16 hex>          the event record (runtime/record.ts)
+//   t!<type>!<seq:16 hex>   the seqs of one batch's events of that payload.event_type
+//   S!<session>!<seq>       likewise by payload.session_id;   p!<peer>!<seq>   by peer agent
 // Appends go through one group-commit queue: every stamp waiting while a batch is being written goes
 // into the next batch, written with sync: true by default, so each acknowledged event is on disk.
+// Each key in a LevelDB batch costs ~10 µs here, so an index key covers all of a batch's events that
+// share it (about one key per event in all, instead of five). Time needs no index: the Agent keeps
+// timestamps non-decreasing along the chain, so a time range is a binary search over seq.
 import { Level } from 'level'
 import { readFile, writeFile, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -35,17 +37,17 @@ export interface SearchQuery {
 export interface AppendItem { event: AissEvent, hash: string, agentIndex: number }
 
 const seqKey = (seq: number): string => 'e!' + seq.toString(16).padStart(16, '0')
-const tsKey = (ts: number): string => String(Math.max(0, Math.floor(ts))).padStart(12, '0')
+const hex16 = (seq: number): string => seq.toString(16).padStart(16, '0')
 const PEER_FIELDS = ['peer_agent_id', 'peer_id', 'peer'] as const
 
-function indexKeys (event: AissEvent, seq: number): string[] {
-  const s = seq.toString(16).padStart(16, '0')
+/** The index prefixes an event belongs to. */
+function indexPrefixes (event: AissEvent): string[] {
   const p = event.payload ?? {}
-  const keys = ['s!' + tsKey(event.timestamp) + '!' + s]
-  if (typeof p.event_type === 'string') keys.push('t!' + p.event_type + '!' + s)
-  if (typeof p.session_id === 'string') keys.push('S!' + p.session_id + '!' + s)
-  for (const f of PEER_FIELDS) if (typeof p[f] === 'string') { keys.push('p!' + p[f] + '!' + s); break }
-  return keys
+  const out: string[] = []
+  if (typeof p.event_type === 'string') out.push('t!' + p.event_type + '!')
+  if (typeof p.session_id === 'string') out.push('S!' + p.session_id + '!')
+  for (const f of PEER_FIELDS) if (typeof p[f] === 'string') { out.push('p!' + p[f] + '!'); break }
+  return out
 }
 
 export class EventStore {
@@ -55,7 +57,7 @@ export class EventStore {
   #db: Level<string, Uint8Array>
   #head: Head | null = null
   #identities: StoredIdentity[] = []
-  #queue: Array<{ ops: Array<{ type: 'put', key: string, value: Uint8Array }>, head: Head, resolve: () => void, reject: (e: unknown) => void }> = []
+  #queue: Array<{ ops: Array<{ type: 'put', key: string, value: Uint8Array }>, index: Map<string, number[]>, head: Head, resolve: () => void, reject: (e: unknown) => void }> = []
   #writing = false
   #closed = false
   #bytesWritten = 0
@@ -141,6 +143,7 @@ export class EventStore {
   append (items: AppendItem[]): Promise<void> {
     if (this.#closed) return Promise.reject(new PcpError(ErrorCodes.STORE_CLOSED, `store of agent "${this.name}" is closed`, { agent: this.name }))
     const ops: Array<{ type: 'put', key: string, value: Uint8Array }> = []
+    const index = new Map<string, number[]>()
     let seq = this.#head ? this.#head.seq : -1
     let head = this.#head!
     for (const { event, hash, agentIndex } of items) {
@@ -148,13 +151,15 @@ export class EventStore {
       const record = encodeRecord(event, agentIndex)
       this.#bytesWritten += record.length
       ops.push({ type: 'put', key: seqKey(seq), value: record })
-      ops.push({ type: 'put', key: 'x!' + hash, value: encodeValue(seq) })
-      for (const k of indexKeys(event, seq)) ops.push({ type: 'put', key: k, value: EMPTY })
+      for (const prefix of indexPrefixes(event)) {
+        const list = index.get(prefix)
+        if (list) list.push(seq); else index.set(prefix, [seq])
+      }
       head = { seq, hash, timestamp: event.timestamp, agentIndex }
     }
     this.#head = head
     return new Promise((resolve, reject) => {
-      this.#queue.push({ ops, head, resolve, reject })
+      this.#queue.push({ ops, index, head, resolve, reject })
       if (!this.#writing) void this.#flush()
     })
   }
@@ -164,6 +169,14 @@ export class EventStore {
     while (this.#queue.length) {
       const batch = this.#queue.splice(0)
       const ops = batch.flatMap((b) => b.ops)
+      const index = new Map<string, number[]>()
+      for (const b of batch) {
+        for (const [prefix, seqs] of b.index) {
+          const list = index.get(prefix)
+          if (list) list.push(...seqs); else index.set(prefix, seqs)
+        }
+      }
+      for (const [prefix, seqs] of index) ops.push({ type: 'put', key: prefix + hex16(seqs[0]!), value: encodeValue(seqs) })
       ops.push({ type: 'put', key: 'h', value: encodeValue(batch.at(-1)!.head) })
       try {
         await this.#db.batch(ops, { sync: this.durability === 'durable' })
@@ -191,11 +204,6 @@ export class EventStore {
     return v === undefined ? undefined : this.#decodeEvent(seqKey(seq), v)
   }
 
-  async seqOfHash (hash: string): Promise<number | undefined> {
-    const v = await this.#db.get('x!' + hash)
-    return v === undefined ? undefined : this.#decode<number>('x!' + hash, v)
-  }
-
   /** Events in chain order from `from` (inclusive) to `to` (exclusive). */
   async * events (from = 0, to = Infinity): AsyncGenerator<{ seq: number, event: AissEvent }> {
     const opts: { gte: string, lt: string } = { gte: seqKey(from), lt: to === Infinity ? 'e"' : seqKey(to) }
@@ -210,27 +218,46 @@ export class EventStore {
     if (expected < last) this.#corrupt(seqKey(expected), `event #${expected} is missing (the head is #${this.#head!.seq})`)
   }
 
-  /** Search through the indexes: never a scan of the whole chain when a type, session or peer is given. */
+  /** First seq whose timestamp is >= ts: a binary search, as timestamps never decrease along the chain. */
+  async seqAtTime (ts: number): Promise<number> {
+    let lo = 0; let hi = (this.#head?.seq ?? -1) + 1
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      const ev = await this.get(mid)
+      if (!ev) this.#corrupt(seqKey(mid), `event #${mid} is missing`)
+      if (ev!.timestamp < ts) lo = mid + 1; else hi = mid
+    }
+    return lo
+  }
+
+  /** Seqs listed under an index prefix, in chain order (or reversed), limited to [from, to). */
+  async * #indexed (prefix: string, from: number, to: number, reverse: boolean): AsyncGenerator<number> {
+    for await (const [key, value] of this.#db.iterator({ gte: prefix, lt: prefix.slice(0, -1) + '"', reverse })) {
+      const seqs = this.#decode<number[]>(key, value)
+      for (const seq of reverse ? [...seqs].reverse() : seqs) if (seq >= from && seq < to) yield seq
+    }
+  }
+
+  /**
+   * Search through the indexes: a type, session or peer query reads only that index's keys, and a
+   * time range is two binary searches; nothing scans the whole chain.
+   */
   async search (q: SearchQuery = {}): Promise<Array<{ seq: number, event: AissEvent }>> {
     const limit = q.limit ?? 100
-    let prefix: string
-    if (q.eventType !== undefined) prefix = 't!' + q.eventType + '!'
-    else if (q.sessionId !== undefined) prefix = 'S!' + q.sessionId + '!'
-    else if (q.peer !== undefined) prefix = 'p!' + q.peer + '!'
-    else prefix = 's!'
-    const range = prefix === 's!'
-      ? { gte: 's!' + tsKey(q.after ?? 0), lt: 's!' + (q.before === undefined ? '~' : tsKey(q.before)) }
-      : { gte: prefix, lt: prefix.slice(0, -1) + '"' }
+    const reverse = q.reverse ?? false
+    const from = q.after === undefined ? 0 : await this.seqAtTime(q.after)
+    const to = q.before === undefined ? (this.#head?.seq ?? -1) + 1 : await this.seqAtTime(q.before)
+    let seqs: AsyncIterable<number> | Iterable<number>
+    if (q.eventType !== undefined) seqs = this.#indexed('t!' + q.eventType + '!', from, to, reverse)
+    else if (q.sessionId !== undefined) seqs = this.#indexed('S!' + q.sessionId + '!', from, to, reverse)
+    else if (q.peer !== undefined) seqs = this.#indexed('p!' + q.peer + '!', from, to, reverse)
+    else seqs = (function * () { if (reverse) { for (let s = to - 1; s >= from; s--) yield s } else { for (let s = from; s < to; s++) yield s } })()
     const out: Array<{ seq: number, event: AissEvent }> = []
-    for await (const key of this.#db.keys({ ...range, reverse: q.reverse ?? false })) {
-      const seq = parseInt(key.slice(key.lastIndexOf('!') + 1), 16)
+    for await (const seq of seqs) {
       const event = await this.get(seq)
-      if (!event) this.#corrupt(key, `index names event #${seq}, which is missing`)
-      if (q.after !== undefined && event!.timestamp < q.after) continue
-      if (q.before !== undefined && event!.timestamp >= q.before) continue
+      if (!event) this.#corrupt(seqKey(seq), `an index names event #${seq}, which is missing`)
       if (q.sessionId !== undefined && event!.payload.session_id !== q.sessionId) continue
       if (q.peer !== undefined && !PEER_FIELDS.some((f) => event!.payload[f] === q.peer)) continue
-      if (q.eventType !== undefined && event!.payload.event_type !== q.eventType) continue
       out.push({ seq, event: event! })
       if (out.length >= limit) break
     }
@@ -244,7 +271,7 @@ export class EventStore {
       if (id !== last) { sessions++; last = id }
     }
     let rotations = 0
-    for await (const _ of this.#db.keys({ gte: 't!key_rotation!', lt: 't!key_rotation"' })) rotations++
+    for await (const _ of this.#indexed('t!key_rotation!', 0, Infinity, false)) rotations++
     const bytes = await this.#approximateSize()
     return { events: (this.#head?.seq ?? -1) + 1, bytes, sessions, rotations, identities: this.#identities.length }
   }
@@ -274,4 +301,3 @@ export class EventStore {
   }
 }
 
-const EMPTY = new Uint8Array(0)

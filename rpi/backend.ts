@@ -1,0 +1,98 @@
+// The GPIO adapter interface: onoff's class shape, plus how a backend turns BCM numbers into its own.
+// onoff is an optional peer (it needs a native addon and only makes sense on Linux boards), so it is
+// loaded lazily here and never at import time; its types are restated so our .d.ts files do not
+// reference 'onoff' and type-check for users who do not have it.
+import { createRequire } from 'node:module'
+import { PcpError } from '../runtime/errors.js'
+import { RpiErrorCodes } from './errors.js'
+import { SYSFS_GPIO_ROOT, checkExportAccess, resolveBcmPin, type PinResolution } from './chip.js'
+
+export type BinaryValue = 0 | 1
+export type Direction = 'in' | 'out' | 'high' | 'low'
+export type Edge = 'none' | 'rising' | 'falling' | 'both'
+export interface GpioOptions {
+  debounceTimeout?: number
+  activeLow?: boolean
+  reconfigureDirection?: boolean
+}
+export type ValueCallback = (err: Error | null | undefined, value: BinaryValue) => void
+
+/** One exported line, as onoff 6 exposes it. */
+export interface OnoffLikeGpio {
+  read (callback: ValueCallback): void
+  read (): Promise<BinaryValue>
+  readSync (): BinaryValue
+  write (value: BinaryValue, callback: (err: Error | null | undefined) => void): void
+  write (value: BinaryValue): Promise<void>
+  writeSync (value: BinaryValue): void
+  watch (callback: ValueCallback): void
+  unwatch (callback?: ValueCallback): void
+  unwatchAll (): void
+  direction (): Direction
+  setDirection (direction: Direction): void
+  edge (): Edge
+  setEdge (edge: Edge): void
+  activeLow (): boolean
+  setActiveLow (invert: boolean): void
+  unexport (): void
+}
+
+/** onoff's `Gpio` class shape: takes the sysfs number, not the BCM number. */
+export interface OnoffLikeClass {
+  new (gpio: number, direction: Direction, edge?: Edge, options?: GpioOptions): OnoffLikeGpio
+  new (gpio: number, direction: Direction, options?: GpioOptions): OnoffLikeGpio
+  readonly accessible: boolean
+  readonly HIGH: 1
+  readonly LOW: 0
+}
+
+export interface GpioBackend {
+  /** "onoff" or "simulated"; stamped in rpi_gpio_setup so a chain says whether it saw real hardware. */
+  readonly name: string
+  readonly simulated: boolean
+  /** The onoff-compatible class. A getter on the onoff backend, so a missing onoff fails only when used. */
+  readonly Gpio: OnoffLikeClass
+  resolvePin (bcm: number): PinResolution
+  /** Called before export; throws a coded error with the fix (no sysfs, no permission). */
+  preflight (resolution: PinResolution): void
+}
+
+export interface OnoffBackendOptions {
+  /** Where the chips are read. onoff itself always uses /sys/class/gpio. */
+  sysfsRoot?: string
+  chipLabel?: string
+  /** Loads the onoff module; defaults to require('onoff'). Tests inject one that fails. */
+  requireOnoff?: () => unknown
+}
+
+const requireFromHere = createRequire(import.meta.url)
+
+/** require('onoff').Gpio, or GPIO_BACKEND_MISSING saying what to install. */
+export function loadOnoff (requireOnoff: () => unknown = () => requireFromHere('onoff')): OnoffLikeClass {
+  let mod: { Gpio?: OnoffLikeClass }
+  try {
+    mod = requireOnoff() as { Gpio?: OnoffLikeClass }
+  } catch (err) {
+    const notFound = (err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && /'onoff'/.test((err as Error).message)
+    throw new PcpError(RpiErrorCodes.GPIO_BACKEND_MISSING, notFound
+      ? 'pcp-edge/rpi needs the optional peer "onoff" for real GPIO: npm install onoff@6 (its epoll addon builds with: sudo apt install build-essential). Without GPIO hardware, pass { backend: new SimulatedPi().backend }'
+      : `"onoff" is installed but could not be loaded (${(err as Error).message}); its native epoll addon must be built on this machine (npm rebuild epoll)`,
+    { cause: err })
+  }
+  if (typeof mod.Gpio !== 'function') throw new PcpError(RpiErrorCodes.GPIO_BACKEND_MISSING, '"onoff" was loaded but exports no Gpio class: onoff 6 is required')
+  return mod.Gpio
+}
+
+/** The real backend: onoff over sysfs, with BCM numbers resolved from the header chip's base. */
+export function onoffBackend (opts: OnoffBackendOptions = {}): GpioBackend {
+  const root = opts.sysfsRoot ?? SYSFS_GPIO_ROOT
+  const load = (): OnoffLikeClass => loadOnoff(opts.requireOnoff)
+  let cls: OnoffLikeClass | undefined
+  return {
+    name: 'onoff',
+    simulated: false,
+    get Gpio () { return (cls ??= load()) },
+    resolvePin: (bcm) => resolveBcmPin(bcm, { root, chipLabel: opts.chipLabel }),
+    preflight: () => checkExportAccess(root)
+  }
+}
