@@ -7,8 +7,8 @@ import { EventStore, type Durability, type SearchQuery } from './store.js'
 import { Identity } from './identity.js'
 import { stampEvent } from './event.js'
 import { ChainVerifier, type ChainReport, type ChainProblem } from './verify.js'
-import { buildAuditExport } from './audit.js'
-import { createRotationAttestation, rotationPayload } from './rotation.js'
+import { writeAuditExport } from './memory.js'
+import { createRotationAttestation, rotationPayload, ROTATION_EVENT_TYPE } from './rotation.js'
 import { crypto } from './crypto.js'
 import { stringifyJson, parseJson } from './json.js'
 import { PcpError, ErrorCodes } from './errors.js'
@@ -85,8 +85,7 @@ export class Agent extends EventEmitter implements Stamper {
         // A rotate() was interrupted. If its rotation event reached the chain, finish the key swap;
         // if not, the new key was never used: forget it.
         const next = parseJson(await readFile(join(dir, 'identity.json.next'), 'utf8')) as unknown as IdentityDocument
-        const head = store.head
-        if (head && store.identities[head.agentIndex]?.agentId === next.agent_id) {
+        if (await nextSigner(store) === next.agent_id) {
           await completeRotation(dir)
           identity.destroy()
           identity = await loadAgentIdentity(home, name, { ...(opts.passphrase ? { passphrase: opts.passphrase } : {}), ...(opts.scryptN ? { scryptN: opts.scryptN } : {}) })
@@ -94,13 +93,13 @@ export class Agent extends EventEmitter implements Stamper {
           for (const f of ['identity.json.next', ENC_KEY_FILE + '.next', PLAIN_KEY_FILE + '.next']) if (await exists(join(dir, f))) await shred(join(dir, f))
         }
       }
-      const agentIndex = await store.addIdentity({ agentId: identity.agentId, publicKey: identity.publicKey })
-      const head = store.head
-      if (head && head.agentIndex !== agentIndex) {
+      const expected = await nextSigner(store)
+      if (expected !== undefined && expected !== identity.agentId) {
         throw new PcpError(ErrorCodes.IDENTITY_INVALID,
-          `agent "${name}": the key on disk is ${identity.agentId}, but the chain continues under ${store.identities[head.agentIndex]?.agentId}`,
-          { agent: name, expected: store.identities[head.agentIndex]?.agentId, actual: identity.agentId })
+          `agent "${name}": the key on disk is ${identity.agentId}, but the chain continues under ${expected}`,
+          { agent: name, expected, actual: identity.agentId })
       }
+      const agentIndex = await store.addIdentity({ agentId: identity.agentId, publicKey: identity.publicKey })
       return new Agent(name, dir, identity, store, agentIndex, opts)
     } catch (err) {
       identity.destroy()
@@ -177,13 +176,9 @@ export class Agent extends EventEmitter implements Stamper {
     return { valid: errors.length === 0, eventCount: total, agentId: first.agentId, finalAgentId: verifier.agentId, headHash: verifier.headHash, hashes: [], errors }
   }
 
-  /** Writes an audit export (protocol.md §14) of the whole chain, atomically. */
+  /** Writes an audit export (protocol.md §14) of the whole chain, streamed and atomically renamed. */
   async export (path: string, opts: { onProgress?: (done: number, total: number) => void, now?: number } = {}): Promise<{ path: string, eventCount: number, chainIntegrityHash: string }> {
-    const events = await this.history()
-    const doc = buildAuditExport(await this.firstIdentityDocument(), events, opts.now !== undefined ? { now: opts.now } : {})
-    opts.onProgress?.(events.length, events.length)
-    await writeFileAtomic(path, stringifyJson(doc, 2) + '\n', 0o644)
-    return { path, eventCount: events.length, chainIntegrityHash: doc.chain_integrity_hash }
+    return writeAuditExport(this.store, await this.firstIdentityDocument(), path, opts)
   }
 
   search (q: SearchQuery = {}): Promise<AissEvent[]> {
@@ -220,6 +215,15 @@ export class Agent extends EventEmitter implements Stamper {
     await this.store.close()
     this.#identity.destroy()
   }
+}
+
+/** Who must sign the next event: the head's signer, or the new key its rotation event names. */
+async function nextSigner (store: EventStore): Promise<string | undefined> {
+  const head = store.head
+  if (!head) return undefined
+  const event = await store.get(head.seq)
+  if (event?.payload.event_type === ROTATION_EVENT_TYPE && typeof event.payload.new_agent_id === 'string') return event.payload.new_agent_id
+  return store.identities[head.agentIndex]?.agentId
 }
 
 /** Puts the rotated-in key files in place, keeping the old identity document under rotated/. */

@@ -15,3 +15,4 @@ export {
 export { Agent, type AgentOpenOptions, type AgentRef } from './agent.js'
 export { EventStore, type Durability, type SearchQuery, type Head } from './store.js'
 export { encodeRecord, decodeRecord } from './record.js'
+export { openAgentStore, firstIdentityDocument, writeAuditExport, homeStats, searchHome, type HomeStats } from './memory.js'

@@ -129,6 +129,9 @@ A('key rotation: one history, reopen with the new key, export verifies from the 
     const oldId = agent.agentId
     const { newAgentId } = await agent.rotate()
     assert.is(agent.agentId, newAgentId)
+    await agent.close()
+    // Reopened with the rotation event as head: the new key must be accepted.
+    agent = await Agent.open({ name: 'rot' }, { home: tmp.path, passphrase: 'pw', scryptN: FAST_SCRYPT_N })
     await agent.stamp('tick', { i: 3 })
     await agent.close()
     agent = await Agent.open({ name: 'rot' }, { home: tmp.path, passphrase: 'pw', scryptN: FAST_SCRYPT_N })

@@ -1,0 +1,80 @@
+import type { Command } from 'commander'
+import {
+  pcpHome, createAgentIdentity, listAgentNames, readIdentityDocument, secureAgentKey, isKeyEncrypted, agentDir, Agent, PcpError
+} from '../runtime/index.js'
+import { action, printJson, passphrase, EXIT } from './common.js'
+
+export function registerIdentityCommands (program: Command): void {
+  const identity = program.command('identity').description('create, inspect, encrypt and rotate agent identities (Ed25519)')
+
+  identity.command('create <name>')
+    .description('create a new agent identity under $PCP_HOME/agents/<name>')
+    .option('--encrypt', 'encrypt the private key (PQKY: scrypt N=2^17 + AES-256-GCM); passphrase from PCP_PASSPHRASE or a prompt')
+    .option('--json', 'print JSON')
+    .action(action(async (name: string, opts: { encrypt?: boolean, json?: boolean }) => {
+      const home = pcpHome(program.opts().home)
+      let pw: string | undefined
+      if (opts.encrypt) {
+        pw = await passphrase('New passphrase: ', { confirm: true })
+        if (!pw) throw new PcpError('KEY_PASSPHRASE_REQUIRED', '--encrypt needs a passphrase: set PCP_PASSPHRASE or run in a terminal')
+      }
+      const id = await createAgentIdentity(home, name, pw ? { passphrase: pw } : {})
+      const out = { name, agent_id: id.agentId, dir: agentDir(home, name), encrypted: !!pw }
+      id.destroy()
+      if (opts.json) printJson(out)
+      else process.stdout.write(`created ${name}  ${out.agent_id}  ${out.dir}${pw ? '  (key encrypted)' : '  (key NOT encrypted: pcp identity secure ' + name + ')'}\n`)
+    }))
+
+  identity.command('list')
+    .description('list the agents in $PCP_HOME')
+    .option('--json', 'print JSON')
+    .action(action(async (opts: { json?: boolean }) => {
+      const home = pcpHome(program.opts().home)
+      const rows = []
+      for (const name of await listAgentNames(home)) {
+        const doc = await readIdentityDocument(home, name)
+        rows.push({ name, agent_id: doc.agent_id, created_at: doc.created_at, encrypted: await isKeyEncrypted(home, name) })
+      }
+      if (opts.json) printJson(rows)
+      else if (rows.length === 0) process.stdout.write(`no agents in ${home}\n`)
+      else for (const r of rows) process.stdout.write(`${r.name.padEnd(24)} ${r.agent_id}  ${r.encrypted ? 'encrypted' : 'plaintext'}\n`)
+    }))
+
+  identity.command('info <name>')
+    .description('show an agent\'s identity document and chain head')
+    .option('--json', 'print JSON')
+    .action(action(async (name: string, opts: { json?: boolean }) => {
+      const home = pcpHome(program.opts().home)
+      const doc = await readIdentityDocument(home, name)
+      const out = { name, ...doc, encrypted: await isKeyEncrypted(home, name), dir: agentDir(home, name) }
+      if (opts.json) printJson(out)
+      else for (const [k, v] of Object.entries(out)) process.stdout.write(`${k.padEnd(12)} ${typeof v === 'object' ? JSON.stringify(v) : String(v)}\n`)
+    }))
+
+  identity.command('secure <name>')
+    .description('encrypt an existing plaintext key; the plaintext file is overwritten and removed (no .bak)')
+    .option('--json', 'print JSON')
+    .action(action(async (name: string, opts: { json?: boolean }) => {
+      const pw = await passphrase('New passphrase: ', { confirm: true })
+      if (!pw) throw new PcpError('KEY_PASSPHRASE_REQUIRED', 'a passphrase is needed: set PCP_PASSPHRASE or run in a terminal')
+      await secureAgentKey(pcpHome(program.opts().home), name, pw)
+      if (opts.json) printJson({ name, encrypted: true })
+      else process.stdout.write(`${name}: key encrypted\n`)
+    }))
+
+  identity.command('rotate <name>')
+    .description('replace the key: the old key signs an attestation and a key_rotation event; the chain continues under the new key')
+    .option('--json', 'print JSON')
+    .action(action(async (name: string, opts: { json?: boolean }) => {
+      const home = pcpHome(program.opts().home)
+      const pw = await isKeyEncrypted(home, name) ? await passphrase() : undefined
+      const agent = await Agent.open({ name }, { home, create: false, ...(pw ? { passphrase: pw } : {}) })
+      try {
+        const r = await agent.rotate()
+        const out = { name, previous_agent_id: r.previousAgentId, new_agent_id: r.newAgentId, rotation_event_seq: agent.head!.seq }
+        if (opts.json) printJson(out)
+        else process.stdout.write(`${name}: ${r.previousAgentId} → ${r.newAgentId} (rotation event #${out.rotation_event_seq})\n`)
+      } finally { await agent.close() }
+      return EXIT.OK
+    }))
+}

@@ -1,0 +1,21 @@
+// pcp: one command, one file per concern under cli/. Each registers its subcommands here.
+import { Command } from 'commander'
+import { registerIdentityCommands } from './identity.js'
+import { registerVerifyCommands } from './verify.js'
+import { registerMemoryCommands } from './memory.js'
+
+const program = new Command()
+program
+  .name('pcp')
+  .description('pcp-edge: signed, hash-chained, verifiable records of what robots and devices did (AISS-1)')
+  .version('0.1.0')
+  .option('--home <dir>', 'agent data directory (default: $PCP_HOME or ~/.pcp)')
+  .showHelpAfterError()
+  .configureOutput({ outputError: (s, write) => write(`pcp: ${s.replace(/^error: /, '')}`) })
+  .exitOverride((err) => { process.exit(err.exitCode === 0 ? 0 : 2) })
+
+registerIdentityCommands(program)
+registerVerifyCommands(program)
+registerMemoryCommands(program)
+
+await program.parseAsync(process.argv)

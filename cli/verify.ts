@@ -1,0 +1,35 @@
+import type { Command } from 'commander'
+import { readFile } from 'node:fs/promises'
+import { parseJson, verifyAuditExport } from '../runtime/index.js'
+import { action, printJson, EXIT } from './common.js'
+
+export function registerVerifyCommands (program: Command): void {
+  program.command('verify <file>')
+    .description('verify an audit export: every signature, link, timestamp, nonce, the agent_id binding and chain_integrity_hash.\n' +
+      'exit 0 valid, 1 invalid, 2 unusable file')
+    .option('--json', 'print {"valid","event_count","agent_id","chain_integrity_hash","errors":[{"code","index","message"}]}')
+    .action(action(async (file: string, opts: { json?: boolean }) => {
+      const unusable = (reason: string): number => {
+        if (opts.json) printJson({ valid: false, unusable: true, reason: `${file}: ${reason}` })
+        else process.stderr.write(`pcp verify: ${file}: ${reason}\n`)
+        return EXIT.UNUSABLE
+      }
+      let text: string
+      try { text = await readFile(file, 'utf8') } catch (err) { return unusable(`cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`) }
+      let doc: unknown
+      try { doc = parseJson(text, file) } catch (err) { return unusable(`not JSON: ${(err as Error).message.replace(`${file} is not valid JSON: `, '')}`) }
+      const result = verifyAuditExport(doc)
+      if (!result.usable) return unusable(`not an audit export: ${result.reason}`)
+      const r = result.report
+      if (opts.json) {
+        printJson({ valid: r.valid, event_count: r.event_count, agent_id: r.agent_id, chain_integrity_hash: r.chain_integrity_hash, errors: r.errors.map((e) => ({ code: e.code, index: e.index, message: e.message })) })
+      } else if (r.valid) {
+        process.stdout.write(`valid: ${r.event_count} events of ${r.agent_id}, chain_integrity_hash ${r.chain_integrity_hash}\n`)
+      } else {
+        process.stdout.write(`INVALID: ${r.errors.length} problem(s) in ${r.event_count} events of ${r.agent_id}\n`)
+        for (const e of r.errors.slice(0, 50)) process.stdout.write(`  [${e.code}] ${e.index >= 0 ? `event ${e.index}` : 'export'}: ${e.message}\n`)
+        if (r.errors.length > 50) process.stdout.write(`  … and ${r.errors.length - 50} more (--json lists all)\n`)
+      }
+      return r.valid ? EXIT.OK : EXIT.INVALID
+    }))
+}

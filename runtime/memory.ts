@@ -1,0 +1,113 @@
+// Reading a PCP home without the private keys: stats, search, history and audit exports open the event
+// stores directly, so an operator can inspect agents whose keys are encrypted (or absent).
+import { open, rename, readFile, unlink } from 'node:fs/promises'
+import { join, dirname, basename } from 'node:path'
+import { EventStore, type SearchQuery } from './store.js'
+import { agentDir, listAgentNames, readIdentityDocument } from './home.js'
+import { AUDIT_SPEC, EXPORTER } from './audit.js'
+import { eventHash, chainIntegrityHash } from './event.js'
+import { stringifyJson, parseJson } from './json.js'
+import { syncDir } from './fsutil.js'
+import { PcpError, ErrorCodes } from './errors.js'
+import type { AissEvent, IdentityDocument } from './types.js'
+
+export function openAgentStore (home: string, name: string): Promise<EventStore> {
+  return EventStore.open(join(agentDir(home, name), 'store'), { name })
+}
+
+/** The identity a chain starts with: identity.json, or its rotated/ copy once the key has been rotated. */
+export async function firstIdentityDocument (home: string, name: string, store: EventStore): Promise<IdentityDocument> {
+  const current = await readIdentityDocument(home, name)
+  const first = store.identities[0]
+  if (!first || first.agentId === current.agent_id) return current
+  const file = join(agentDir(home, name), 'rotated', `${first.agentId}.identity.json`)
+  try {
+    return parseJson(await readFile(file, 'utf8'), file) as unknown as IdentityDocument
+  } catch (err) {
+    throw new PcpError(ErrorCodes.IDENTITY_NOT_FOUND, `agent "${name}": the first identity of the chain (${first.agentId}) has no document at ${file}`, { agent: name, file, cause: err })
+  }
+}
+
+/**
+ * Streams an audit export to disk (a long chain never sits in memory twice), then renames it into
+ * place. The layout is the reference's (protocol.md §14).
+ */
+export async function writeAuditExport (store: EventStore, identity: IdentityDocument, path: string,
+  opts: { now?: number, onProgress?: (done: number, total: number) => void } = {}): Promise<{ path: string, eventCount: number, chainIntegrityHash: string }> {
+  await store.flush()
+  const total = (store.head?.seq ?? -1) + 1
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`)
+  const fh = await open(tmp, 'w', 0o644)
+  const hashes: string[] = []
+  let first: number | null = null; let last: number | null = null
+  try {
+    const indent = (s: string, n: number): string => s.split('\n').join('\n' + ' '.repeat(n))
+    let chunk = `{\n  "spec": ${JSON.stringify(AUDIT_SPEC)},\n  "agent_identity": ${indent(stringifyJson(identity, 2), 2)},\n  "events": [`
+    let n = 0
+    for await (const { event } of store.events()) {
+      hashes.push(eventHash(event))
+      first ??= event.timestamp; last = event.timestamp
+      chunk += (n ? ',' : '') + '\n    ' + indent(stringifyJson(event as AissEvent, 2), 4)
+      if (++n % 1000 === 0) { await fh.write(chunk); chunk = ''; opts.onProgress?.(n, total) }
+    }
+    const cih = chainIntegrityHash(hashes)
+    const metadata = { event_count: n, first_timestamp: first, last_timestamp: last, exporter: EXPORTER }
+    chunk += `${n ? '\n  ' : ''}],\n  "chain_integrity_hash": ${JSON.stringify(cih)},\n  "exported_at": ${opts.now ?? Math.floor(Date.now() / 1000)},\n  "metadata": ${indent(stringifyJson(metadata, 2), 2)}\n}\n`
+    await fh.write(chunk)
+    await fh.sync()
+    opts.onProgress?.(n, total)
+    await fh.close()
+    await rename(tmp, path)
+    await syncDir(dirname(path))
+    return { path, eventCount: n, chainIntegrityHash: cih }
+  } catch (err) {
+    await fh.close().catch(() => {})
+    await unlink(tmp).catch(() => {})
+    throw err
+  }
+}
+
+export interface HomeStats {
+  agents: number
+  events: number
+  bytes: number
+  sessions: number
+  rotations: number
+  perAgent: Array<{ name: string, agent_id: string, events: number, bytes: number, sessions: number, rotations: number }>
+  /** Agents that could not be read (open in another process, damaged), with the reason. */
+  skipped: Array<{ name: string, code: string, reason: string }>
+}
+
+async function forEachStore (home: string, only: string | undefined, fn: (name: string, store: EventStore) => Promise<void>, skipped: HomeStats['skipped']): Promise<void> {
+  for (const name of only ? [only] : await listAgentNames(home)) {
+    let store: EventStore
+    try { store = await openAgentStore(home, name) } catch (err) {
+      if (only) throw err
+      skipped.push({ name, code: (err as PcpError).code ?? 'ERROR', reason: (err as Error).message })
+      continue
+    }
+    try { await fn(name, store) } finally { await store.close() }
+  }
+}
+
+export async function homeStats (home: string): Promise<HomeStats> {
+  const out: HomeStats = { agents: 0, events: 0, bytes: 0, sessions: 0, rotations: 0, perAgent: [], skipped: [] }
+  await forEachStore(home, undefined, async (name, store) => {
+    const s = await store.stats()
+    const agentId = store.identities.at(-1)?.agentId ?? (await readIdentityDocument(home, name)).agent_id
+    out.perAgent.push({ name, agent_id: agentId, events: s.events, bytes: s.bytes, sessions: s.sessions, rotations: s.rotations })
+    out.agents++; out.events += s.events; out.bytes += s.bytes; out.sessions += s.sessions; out.rotations += s.rotations
+  }, out.skipped)
+  return out
+}
+
+export async function searchHome (home: string, q: SearchQuery & { agent?: string }): Promise<{ results: Array<{ agent: string, seq: number, event: AissEvent }>, skipped: HomeStats['skipped'] }> {
+  const results: Array<{ agent: string, seq: number, event: AissEvent }> = []
+  const skipped: HomeStats['skipped'] = []
+  const limit = q.limit ?? 100
+  await forEachStore(home, q.agent, async (name, store) => {
+    for (const r of await store.search({ ...q, limit })) results.push({ agent: name, ...r })
+  }, skipped)
+  results.sort((a, b) => a.event.timestamp - b.event.timestamp || a.agent.localeCompare(b.agent) || a.seq - b.seq)
+  return { results: q.reverse ? results.reverse().slice(0, limit) : results.slice(0, limit), skipped }
+}
