@@ -1,0 +1,19 @@
+// TrustGate's error codes. Same contract as runtime/errors.ts ErrorCodes (stable, documented, listed by a
+// test); kept here until the lead merges them into that table.
+export const TrustGateErrorCodes = {
+  POLICY_LOAD_FAILED: 'POLICY_LOAD_FAILED', // missing/unreadable file, unsupported extension, too large, not UTF-8
+  POLICY_INVALID: 'POLICY_INVALID', // YAML or schema problems; `problems: [{path, line, column, message}]`
+  POLICY_INTEGRITY: 'POLICY_INTEGRITY', // bytes do not hash to the expected value
+  POLICY_VERSION_NOT_FOUND: 'POLICY_VERSION_NOT_FOUND',
+  POLICY_STORE_CORRUPTED: 'POLICY_STORE_CORRUPTED', // activation log unreadable or names a missing version
+  DECISION_NOT_FOUND: 'DECISION_NOT_FOUND',
+  DECISION_EXISTS: 'DECISION_EXISTS',
+  DECISION_RESOLVED: 'DECISION_RESOLVED', // already approved, rejected or timed out
+  DECISION_TIMED_OUT: 'DECISION_TIMED_OUT',
+  PRINCIPAL_UNKNOWN: 'PRINCIPAL_UNKNOWN',
+  PRINCIPAL_INACTIVE: 'PRINCIPAL_INACTIVE',
+  PRINCIPAL_NOT_ALLOWED: 'PRINCIPAL_NOT_ALLOWED', // insufficient clearance, or not in the policy's principals
+  JUSTIFICATION_REQUIRED: 'JUSTIFICATION_REQUIRED'
+} as const
+
+export type TrustGateErrorCode = typeof TrustGateErrorCodes[keyof typeof TrustGateErrorCodes]
