@@ -1,0 +1,77 @@
+// What the hub's HTTP APIs (Vigil, TrustGate) share: bearer-token auth and listening with clear errors.
+// Unlike the reference (gaps.md #55): tokens only in the Authorization header (never in a URL, where they
+// end up in logs), compared in constant time, no CORS wildcard, and no token means no API unless the
+// operator says it is local-only.
+import { createHash, timingSafeEqual } from 'node:crypto'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { PcpError } from '../runtime/errors.js'
+
+export const HttpErrorCodes = {
+  PORT_IN_USE: 'PORT_IN_USE',
+  API_TOKEN_MISSING: 'API_TOKEN_MISSING'
+} as const
+
+/** SHA-256 both sides first so timingSafeEqual sees equal lengths and the token length does not leak. */
+export function tokenMatches (expected: string, presented: string): boolean {
+  const a = createHash('sha256').update(expected).digest()
+  const b = createHash('sha256').update(presented).digest()
+  return timingSafeEqual(a, b)
+}
+
+export interface AuthOptions {
+  /** The API's token (VIGIL_TOKEN, TRUSTGATE_TOKEN). */
+  token: string | undefined
+  /** Without a token the API only starts when explicitly local-only and bound to loopback. */
+  localOnly?: boolean
+  host: string
+  /** Paths answered without a token. */
+  publicPaths: readonly string[]
+  /** Which env var names the token, for messages. */
+  tokenName: string
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost'])
+
+/** Refuses to start an API that would be open to anyone. */
+export function checkAuthConfig (opts: AuthOptions): void {
+  if (opts.token) {
+    if (opts.token.length < 16) throw new PcpError(HttpErrorCodes.API_TOKEN_MISSING, `${opts.tokenName} is too short (${opts.token.length} chars); use at least 16 random characters`, { field: opts.tokenName })
+    return
+  }
+  if (!opts.localOnly) {
+    throw new PcpError(HttpErrorCodes.API_TOKEN_MISSING, `${opts.tokenName} is not set: set it, or pass --local-only to serve the API without a token on ${opts.host}`, { field: opts.tokenName })
+  }
+  if (!LOOPBACK.has(opts.host)) {
+    throw new PcpError(HttpErrorCodes.API_TOKEN_MISSING, `--local-only needs a loopback host, got ${opts.host}; set ${opts.tokenName} to serve on other interfaces`, { field: 'host' })
+  }
+}
+
+/** Adds the bearer check as an onRequest hook. 401 with a JSON body and WWW-Authenticate. */
+export function installBearerAuth (app: FastifyInstance, opts: AuthOptions): void {
+  checkAuthConfig(opts)
+  const publicPaths = new Set(opts.publicPaths)
+  app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
+    const path = req.url.split('?')[0]!
+    if (publicPaths.has(path) || !opts.token) return
+    const header = req.headers.authorization ?? ''
+    const presented = header.startsWith('Bearer ') ? header.slice(7) : ''
+    if (!presented || !tokenMatches(opts.token, presented)) {
+      await reply.code(401).header('WWW-Authenticate', 'Bearer realm="pcp-hub"')
+        .send({ error: 'Unauthorized', code: 401, message: `send "Authorization: Bearer <${opts.tokenName}>"` })
+    }
+  })
+}
+
+/** listen() with a PcpError naming host and port when the port is taken. Resolves to the bound port. */
+export async function listenHttp (app: FastifyInstance, host: string, port: number, what: string): Promise<number> {
+  try {
+    await app.listen({ host, port })
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new PcpError(HttpErrorCodes.PORT_IN_USE, `${what}: port ${port} on ${host} is already in use (choose another with --${what.toLowerCase().split(' ')[0]}-port)`, { field: 'port', actual: port, cause: err })
+    }
+    throw err
+  }
+  const addr = app.server.address()
+  return typeof addr === 'object' && addr ? addr.port : port
+}

@@ -1,0 +1,54 @@
+// The esbuild bundles are built and run, not just built (fastify's bundler test).
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { readFileSync, mkdirSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { tmpDir, ROOT, readFixture } from './helpers.js'
+// @ts-expect-error: a plain .mjs build helper without types
+import { buildBundles, CORE_BUDGET_BYTES } from '../scripts/bundles.mjs'
+
+const Build = suite('build')
+// Inside the repo so the bundle's external native modules resolve from node_modules.
+const out = { path: join(ROOT, 'test-artifacts', `bundle-${process.pid}`), cleanup: () => rmSync(join(ROOT, 'test-artifacts', `bundle-${process.pid}`), { recursive: true, force: true }) }
+mkdirSync(out.path, { recursive: true })
+let sizes: { core: { file: string, bytes: number }, browser: { file: string, bytes: number } }
+
+Build('bundles build within budget; the browser one has no Node built-ins', async () => {
+  sizes = await buildBundles(ROOT, out.path)
+  assert.ok(sizes.core.bytes < CORE_BUDGET_BYTES, `core ${sizes.core.bytes} bytes`)
+  const browser = readFileSync(sizes.browser.file, 'utf8')
+  assert.not.match(browser, /from\s*["']node:/)
+  assert.not.match(browser, /require\(["'](fs|crypto|path)["']\)/)
+})
+
+Build('the Node bundle stamps into a real store and verifies', async () => {
+  const core = await import(pathToFileURL(sizes.core.file).href)
+  const home = tmpDir()
+  try {
+    const agent = await core.Agent.open({ name: 'bundled' }, { home: home.path })
+    for (let i = 0; i < 5; i++) await agent.stamp('tick', { i })
+    assert.ok((await agent.verify()).valid)
+    await agent.close()
+  } finally { home.cleanup() }
+})
+
+Build("the browser bundle verifies the reference's export and ours, and signs like node:crypto", async () => {
+  const browser = await import(pathToFileURL(sizes.browser.file).href)
+  const core = await import(pathToFileURL(sizes.core.file).href)
+  assert.is(browser.crypto().name, '@noble/ed25519')
+  const ref = browser.verifyAuditExport(browser.parseJson(readFixture('fixtures/reference-export.json')))
+  assert.ok(ref.usable && ref.report.valid)
+  const seed = Uint8Array.from({ length: 32 }, (_, i) => i)
+  const a = browser.Identity.fromSeed(Uint8Array.from(seed), { now: 1 })
+  const b = core.Identity.fromSeed(Uint8Array.from(seed), { now: 1 })
+  const ea = browser.stampEvent(a, { x: new browser.Float(1) }, { previousHash: null, timestamp: 5, nonce: 'n' })
+  const eb = core.stampEvent(b, { x: new core.Float(1) }, { previousHash: null, timestamp: 5, nonce: 'n' })
+  assert.is(ea.event.signature, eb.event.signature)
+  const exp = core.buildAuditExport(b.document(), [eb.event])
+  const check = browser.verifyAuditExport(browser.parseJson(JSON.stringify(exp).replace('"x":1', '"x":1.0')))
+  assert.ok(check.usable && check.report.valid, JSON.stringify(check))
+})
+
+Build.after(() => out.cleanup())
+Build.run()
