@@ -3,6 +3,7 @@ import { Command } from 'commander'
 import { registerIdentityCommands } from './identity.js'
 import { registerVerifyCommands } from './verify.js'
 import { registerMemoryCommands } from './memory.js'
+import { registerRos2Commands } from './ros2.js'
 
 const program = new Command()
 program
@@ -17,5 +18,6 @@ program
 registerIdentityCommands(program)
 registerVerifyCommands(program)
 registerMemoryCommands(program)
+registerRos2Commands(program)
 
 await program.parseAsync(process.argv)

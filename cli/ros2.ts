@@ -110,15 +110,21 @@ export function registerRos2Commands (program: Command): void {
     .requiredOption('--msg-hash <hex>', 'the message\'s msg_hash (see `pcp ros2 hash`)')
     .requiredOption('--root <hex>', 'merkle_root of the signed topic_digest event')
     .requiredOption('--proof <file>', 'proof JSON: { index, size, path } or the output of `pcp ros2 prove`')
+    .option('--count <n>', 'count of the signed topic_digest event: the window size to check against (recommended: the proof\'s own size is not signed)')
     .option('--json', 'print JSON')
-    .action((opts: { msgHash: string, root: string, proof: string, json?: boolean }) => {
+    .action((opts: { msgHash: string, root: string, proof: string, count?: string, json?: boolean }) => {
       try {
         let doc: unknown
         try { doc = JSON.parse(readInput(opts.proof).toString('utf8')) } catch (err) {
           if (err instanceof UsageError) throw err
           throw new UsageError(`${opts.proof} is not valid JSON`)
         }
-        const proof = ((doc as { proof?: unknown })?.proof ?? doc) as InclusionProof
+        let proof = ((doc as { proof?: unknown })?.proof ?? doc) as InclusionProof
+        if (opts.count !== undefined) {
+          const size = Number(opts.count)
+          if (!Number.isSafeInteger(size) || size < 1) throw new UsageError(`--count expected a positive integer, got ${opts.count}`)
+          proof = { ...proof, size }
+        }
         const ok = verifyInclusion(opts.msgHash.toLowerCase(), proof, opts.root.toLowerCase())
         if (opts.json) console.log(JSON.stringify({ included: ok, index: proof?.index ?? null, size: proof?.size ?? null }))
         else console.log(ok ? `included: message ${proof.index} of ${proof.size}` : 'NOT included: the proof does not lead to this root')

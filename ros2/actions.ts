@@ -1,0 +1,157 @@
+// Audited action clients and servers. Client: action_goal → action_goal_response (accepted or not) →
+// action_feedback (sampled per the action's policy) → action_result. Server: action_goal_received →
+// action_feedback → action_goal_result. Goals pair up by goal_id (the UUID, hex); results carry the
+// outcome and the duration from goal to result.
+import { errorFields, NodeAuditor, typeName, type Payload } from './auditor.js'
+import { messageHash, valueHash } from './msg-hash.js'
+import type { ActionClientLike, ClientGoalHandleLike, ExecuteCallbackLike, Msg, ServerGoalHandleLike, TypeClassLike } from './rcl-api.js'
+import type { Sampler } from './policy.js'
+
+/** action_msgs/msg/GoalStatus constants. */
+const STATUS: { [k: number]: string } = { 0: 'unknown', 1: 'accepted', 2: 'executing', 3: 'canceling', 4: 'succeeded', 5: 'canceled', 6: 'aborted' }
+
+export function goalIdHex (goalId: { uuid: ArrayLike<number> } | undefined): string | null {
+  if (!goalId || goalId.uuid === undefined) return null
+  return Array.from(goalId.uuid, (b) => (b & 0xff).toString(16).padStart(2, '0')).join('')
+}
+
+function hashOf (a: NodeAuditor, m: Msg, eventType: string): string | null {
+  if (m === undefined || m === null) return null
+  try { return typeof m === 'object' && !Array.isArray(m) ? messageHash(m) : valueHash(m) } catch (err) { a.report(err, eventType); return null }
+}
+
+const ms = (a: NodeAuditor, t0: number): number => Math.round((a.clock.nowMs() - t0) * 1000) / 1000
+
+function feedbackRecorder (a: NodeAuditor, sampler: Sampler, action: string, base: () => Payload): (feedback: Msg) => void {
+  let seq = 0
+  return (feedback) => {
+    seq++
+    const h = hashOf(a, feedback, 'action_feedback')
+    const offer = sampler.offer(seq, h, a.nowNs())
+    if (!offer.stamp) return
+    const fields: Payload = { action, ...base(), feedback_hash: h, seq }
+    if (sampler.policy.mode !== 'every') fields.skipped = offer.skipped
+    a.stamp('action_feedback', fields)
+  }
+}
+
+/** Replaces sendGoal on this ActionClient instance; wraps each returned goal handle's getResult. */
+export function auditActionClient<C extends ActionClientLike> (a: NodeAuditor, client: C, typeClass: TypeClassLike, action: string): C {
+  const actionType = typeName(typeClass)
+  const policy = a.policyFor(action)
+  a.stamp('action_client_created', { action, action_type: actionType, ...a.createdFields(policy) })
+  const sendGoal = client.sendGoal.bind(client)
+  let goals = 0
+  const audited = async (goal: Msg, feedbackCallback?: (f: Msg) => void, goalUuid?: unknown, options?: unknown): Promise<ClientGoalHandleLike> => {
+    const goalSeq = ++goals
+    const t0 = a.clock.nowMs()
+    const sent = a.stamp('action_goal', { action, action_type: actionType, goal_seq: goalSeq, goal_hash: hashOf(a, goal, 'action_goal') })
+    if (a.callbackOrder === 'after-stamp') await sent
+    let goalId: string | null = null
+    let fb: ((f: Msg) => void) | undefined
+    if (typeof feedbackCallback === 'function') {
+      const sampler = a.sampler(policy, action, actionType, 'feedback')
+      const rec = feedbackRecorder(a, sampler, action, () => ({ goal_seq: goalSeq, goal_id: goalId }))
+      fb = (f) => { rec(f); a.runCallback({ source: 'action_feedback', action }, () => feedbackCallback(f)) }
+    }
+    let handle: ClientGoalHandleLike
+    try {
+      handle = await sendGoal(goal, fb, goalUuid, options)
+    } catch (err) {
+      await a.stamp('action_goal_response', { action, goal_seq: goalSeq, accepted: false, outcome: 'error', ...errorFields(err) })
+      throw err
+    }
+    goalId = goalIdHex(handle.goalId)
+    const responded = a.stamp('action_goal_response', { action, goal_seq: goalSeq, goal_id: goalId, accepted: handle.accepted === true, outcome: 'ok' })
+    if (handle.accepted === true) {
+      const getResult = handle.getResult.bind(handle)
+      let once: Promise<Msg> | undefined
+      const auditedResult = (): Promise<Msg> => {
+        once ??= (async () => {
+          try {
+            const result = await getResult()
+            const status = handle.status
+            await a.stamp('action_result', {
+              action, goal_seq: goalSeq, goal_id: goalId, status, outcome: STATUS[status] ?? 'unknown',
+              result_hash: hashOf(a, result, 'action_result'), duration_ms: ms(a, t0)
+            })
+            return result
+          } catch (err) {
+            await a.stamp('action_result', { action, goal_seq: goalSeq, goal_id: goalId, outcome: 'error', duration_ms: ms(a, t0), ...errorFields(err) })
+            throw err
+          }
+        })()
+        return once
+      }
+      Object.defineProperty(handle, 'getResult', { value: auditedResult, configurable: true, writable: true })
+    }
+    if (a.callbackOrder === 'after-stamp') await responded
+    return handle
+  }
+  Object.defineProperty(client, 'sendGoal', { value: audited, configurable: true, writable: true })
+  return client
+}
+
+export interface AuditedServerCallbacks {
+  execute: ExecuteCallbackLike
+  goal?: (goal: Msg) => number
+  cancel?: (goalHandle?: ServerGoalHandleLike) => unknown
+}
+
+/**
+ * Wraps the callbacks given to an ActionServer. action_goal_received is queued before execute runs;
+ * action_goal_result after it returns, with the terminal state the handler set (succeed / abort /
+ * canceled) or 'error' if it threw. A goal callback's decision is stamped as action_goal_decision.
+ */
+export function auditActionServerCallbacks (a: NodeAuditor, typeClass: TypeClassLike, action: string, cb: AuditedServerCallbacks): AuditedServerCallbacks {
+  if (typeof cb.execute !== 'function') throw new TypeError(`"executeCallback" for action ${action} expected a function, got ${typeof cb.execute}`)
+  const actionType = typeName(typeClass)
+  const policy = a.policyFor(action)
+  a.stamp('action_server_created', { action, action_type: actionType, ...a.createdFields(policy) })
+  const sampler = a.sampler(policy, action, actionType, 'feedback')
+  const out: AuditedServerCallbacks = {
+    execute: (handle) => {
+      const goalId = goalIdHex(handle.goalId)
+      const t0 = a.clock.nowMs()
+      a.stamp('action_goal_received', { action, action_type: actionType, goal_id: goalId, goal_hash: hashOf(a, handle.request, 'action_goal_received') })
+      let terminal: string | undefined
+      const rec = feedbackRecorder(a, sampler, action, () => ({ goal_id: goalId }))
+      const wrap = (name: 'publishFeedback' | 'succeed' | 'abort' | 'canceled', state?: string): void => {
+        const original = (handle[name] as (...args: unknown[]) => void).bind(handle)
+        Object.defineProperty(handle, name, {
+          value: (...args: unknown[]) => { original(...args); if (state) terminal = state; else rec(args[0]) },
+          configurable: true,
+          writable: true
+        })
+      }
+      wrap('publishFeedback'); wrap('succeed', 'succeeded'); wrap('abort', 'aborted'); wrap('canceled', 'canceled')
+      return a.afterStamps(() => cb.execute(handle)).then((result) => {
+        a.stamp('action_goal_result', { action, goal_id: goalId, outcome: terminal ?? 'returned', result_hash: hashOf(a, result, 'action_goal_result'), duration_ms: ms(a, t0) })
+        return result
+      }, (err) => {
+        a.stamp('action_goal_result', { action, goal_id: goalId, outcome: 'error', duration_ms: ms(a, t0), ...errorFields(err) })
+        throw err
+      })
+    }
+  }
+  if (typeof cb.goal === 'function') {
+    const goalCb = cb.goal
+    out.goal = (goal) => {
+      const decision = goalCb(goal)
+      // GoalResponse: REJECT = 1, ACCEPT = 2 (rclnodejs action_server.d.ts)
+      a.stamp('action_goal_decision', { action, goal_hash: hashOf(a, goal, 'action_goal_decision'), accepted: decision === 2 })
+      return decision
+    }
+  }
+  if (typeof cb.cancel === 'function') {
+    const cancelCb = cb.cancel
+    out.cancel = (handle) => {
+      const decision = cancelCb(handle)
+      Promise.resolve(decision).then((d) => {
+        a.stamp('action_cancel_decision', { action, goal_id: goalIdHex(handle?.goalId), accepted: d === 2 })
+      }, (err) => a.report(err, 'action_cancel_decision'))
+      return decision
+    }
+  }
+  return out
+}

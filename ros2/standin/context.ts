@@ -1,0 +1,96 @@
+// STAND-IN — NOT ROS 2. An in-process imitation of the part of rclnodejs the bridge uses, so the
+// bridge can be tested and demonstrated on machines without ROS 2. This file is the "middleware":
+// one StandinContext is one ROS graph (like one DDS domain). It delivers published messages to the
+// subscriptions on the same topic, routes service requests to the server, and carries action goals.
+// Like rclnodejs it delivers asynchronously (never inside publish()), in publish order, and hands each
+// receiver its own copy of the message. It does not model QoS, serialization, discovery delays or loss.
+import { randomFillSync } from 'node:crypto'
+
+/** The ROS clock of the stand-in graph (injectable: tests pass a controllable one). */
+export interface StandinClock { nowNs (): bigint }
+
+export const wallClock: StandinClock = {
+  // ROS time is Unix time in ns: ~1.8e18, well beyond 2^53, hence bigint end to end.
+  nowNs: () => BigInt(Date.now()) * 1_000_000n + (process.hrtime.bigint() % 1_000_000n)
+}
+
+export type Deliver = (message: unknown) => void
+
+export interface TopicEndpoint { typeName: string, deliver: Deliver, node: object }
+
+export interface ServiceEndpoint {
+  typeName: string
+  handle: (request: unknown, respond: (response: unknown) => void) => void
+}
+
+export interface ActionEndpoint { typeName: string, server: unknown }
+
+export function copyMessage<T> (message: T): T {
+  const m = message as { toPlainObject?: () => unknown }
+  if (message !== null && typeof message === 'object' && typeof m.toPlainObject === 'function') return structuredClone(m.toPlainObject()) as T
+  return structuredClone(message)
+}
+
+export function newGoalId (): { uuid: Uint8Array } {
+  return { uuid: randomFillSync(new Uint8Array(16)) }
+}
+
+/** 'pkg/msg/Name' from the type forms the stand-in accepts (strings, or anything with a name). */
+export function standinTypeName (typeClass: unknown): string {
+  if (typeof typeClass === 'string') return typeClass
+  const t = typeClass as { package?: string, type?: string, name?: string }
+  if (t && typeof t.package === 'string') return `${t.package}/${t.type}/${t.name}`
+  return String(t?.name ?? 'unknown')
+}
+
+/** Expands a ROS name as rcl does: absolute kept, '~' → node's FQN, relative → under the namespace. */
+export function resolveName (name: string, namespace: string, nodeName: string): string {
+  if (name.startsWith('/')) return name
+  const ns = namespace === '/' ? '' : namespace
+  if (name === '~' || name.startsWith('~/')) return `${ns}/${nodeName}${name.slice(1)}`
+  return `${ns}/${name}`
+}
+
+export class StandinContext {
+  readonly clock: StandinClock
+  readonly topics = new Map<string, Set<TopicEndpoint>>()
+  readonly services = new Map<string, ServiceEndpoint>()
+  readonly actions = new Map<string, ActionEndpoint>()
+  readonly nodes = new Set<{ destroy (): void }>()
+  /** Errors thrown by stand-in callbacks that rclnodejs would only log; tests can inspect them. */
+  readonly errors: unknown[] = []
+  private shut = false
+
+  constructor (options: { clock?: StandinClock } = {}) {
+    this.clock = options.clock ?? wallClock
+  }
+
+  publish (topic: string, typeName: string, message: unknown): void {
+    const subs = this.topics.get(topic)
+    if (!subs) return
+    for (const sub of subs) {
+      // ROS does not connect endpoints whose types differ.
+      if (sub.typeName !== typeName) continue
+      const copy = copyMessage(message)
+      setImmediate(() => {
+        try { sub.deliver(copy) } catch (err) { this.errors.push(err) }
+      })
+    }
+  }
+
+  subscribe (topic: string, ep: TopicEndpoint): () => void {
+    let set = this.topics.get(topic)
+    if (!set) { set = new Set(); this.topics.set(topic, set) }
+    set.add(ep)
+    return () => { set.delete(ep) }
+  }
+
+  countSubscribers (topic: string): number { return this.topics.get(topic)?.size ?? 0 }
+
+  isShutdown (): boolean { return this.shut }
+
+  shutdown (): void {
+    this.shut = true
+    for (const n of [...this.nodes]) n.destroy()
+  }
+}
