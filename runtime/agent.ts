@@ -5,7 +5,8 @@ import { join } from 'node:path'
 import { rename, readFile } from 'node:fs/promises'
 import { EventStore, type Durability, type SearchQuery } from './store.js'
 import { Identity } from './identity.js'
-import { stampEvent } from './event.js'
+import { prepareEvent, finishEvent, type PreparedEvent } from './event.js'
+import { SignerThread } from './signer-thread.js'
 import { ChainVerifier, type ChainReport, type ChainProblem } from './verify.js'
 import { writeAuditExport } from './memory.js'
 import { createRotationAttestation, rotationPayload, ROTATION_EVENT_TYPE } from './rotation.js'
@@ -38,6 +39,18 @@ export interface AgentOpenOptions {
 
 export type AgentRef = { name: string } | { identityFile: string }
 
+interface Pending extends PreparedEvent {
+  generation: number
+  resolve: (event: AissEvent) => void
+  reject: (err: unknown) => void
+}
+
+// Said once per agent name and process, not at every open.
+const relaxedWarned = new Set<string>()
+
+// Below this many stamps waiting at once, signing inline is quicker than a round trip to the thread.
+const SIGNER_THREAD_MIN_BATCH = 8
+
 export class Agent extends EventEmitter implements Stamper {
   readonly name: string
   readonly dir: string
@@ -47,6 +60,15 @@ export class Agent extends EventEmitter implements Stamper {
   #clock: () => number
   #passphrase: string | undefined
   #scryptN: number | undefined
+  // The chain head including events prepared but not yet signed or stored (stamp() chains on it).
+  #head: { seq: number, hash: string, timestamp: number } | null
+  #queue: Pending[] = []
+  #flushQueued = false
+  // Batches are signed and handed to the store strictly in order: each waits for the one before.
+  #tail: Promise<void> = Promise.resolve()
+  #signer: SignerThread | undefined
+  // Bumped on a failure: everything prepared on top of the failed events is refused, not stored.
+  #generation = 0
 
   private constructor (name: string, dir: string, identity: Identity, store: EventStore, agentIndex: number, opts: AgentOpenOptions) {
     super()
@@ -56,7 +78,12 @@ export class Agent extends EventEmitter implements Stamper {
     this.#clock = opts.clock ?? Date.now
     this.#passphrase = opts.passphrase ?? process.env.PCP_PASSPHRASE
     this.#scryptN = opts.scryptN
-    if (store.durability === 'relaxed') process.emitWarning(`agent "${name}" runs in relaxed durability: events are written but not fsynced; a power cut may lose the last ones`, { code: 'PCP_RELAXED_DURABILITY' })
+    const h = store.head
+    this.#head = h ? { seq: h.seq, hash: h.hash, timestamp: h.timestamp } : null
+    if (store.durability === 'relaxed' && !relaxedWarned.has(name)) {
+      relaxedWarned.add(name)
+      process.emitWarning(`agent "${name}" runs in relaxed durability: events are written but not fsynced; a power cut may lose the last ones`, { code: 'PCP_RELAXED_DURABILITY' })
+    }
   }
 
   static async open (ref: AgentRef, opts: AgentOpenOptions = {}): Promise<Agent> {
@@ -111,10 +138,9 @@ export class Agent extends EventEmitter implements Stamper {
   get agentId (): string { return this.#identity.agentId }
   get publicKey (): Uint8Array { return this.#identity.publicKey }
   get durability (): Durability { return this.store.durability }
-  /** The last stamped event's position and hash (persisted or queued). Null for an empty chain. */
+  /** The last stamped event's position and hash (persisted or still in flight). Null for an empty chain. */
   get head (): { seq: number, hash: string, timestamp: number } | null {
-    const h = this.store.head
-    return h ? { seq: h.seq, hash: h.hash, timestamp: h.timestamp } : null
+    return this.#head ? { ...this.#head } : null
   }
 
   /** The current identity document (after rotations, the newest key's). */
@@ -129,28 +155,80 @@ export class Agent extends EventEmitter implements Stamper {
   }
 
   /**
-   * Signs `{ event_type, ...payload }` onto the head. Synchronous up to the write, so concurrent calls
-   * chain in call order and share one group-commit batch. Resolves with the event once it is durable.
+   * Signs `{ event_type, ...payload }` onto the head. The event is chained synchronously, so concurrent
+   * calls chain in call order; a burst is signed on a second thread and stored in one group-commit
+   * batch. Resolves with the event once it is durable (see AgentOpenOptions.durability).
    */
   stamp (eventType: string, payload: Record<string, JsonValue> = {}): Promise<AissEvent> {
     if (typeof eventType !== 'string' || eventType.length === 0) throw new TypeError('"eventType" expected a non-empty string')
     if (this.store.closed) return Promise.reject(new PcpError(ErrorCodes.STORE_CLOSED, `agent "${this.name}" is closed`, { agent: this.name }))
-    const head = this.store.head
+    const head = this.#head
     // Never earlier than the previous event: a Pi without RTC may boot with a clock behind its chain.
     const timestamp = Math.max(Math.floor(this.#clock() / 1000), head?.timestamp ?? 0)
-    const { event, hash } = stampEvent(this.#identity, { ...payload, event_type: eventType }, {
+    const prepared = prepareEvent(this.#identity.agentId, { ...payload, event_type: eventType }, {
       previousHash: head ? head.hash : this.#identity.genesisHash(),
       timestamp
     })
-    return this.store.append([{ event, hash, agentIndex: this.#agentIndex }]).then(() => {
-      if (this.listenerCount('stamped')) this.emit('stamped', event, hash)
-      return event
+    this.#head = { seq: (head?.seq ?? -1) + 1, hash: prepared.hash, timestamp }
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ ...prepared, generation: this.#generation, resolve, reject })
+      if (!this.#flushQueued) {
+        this.#flushQueued = true
+        // A microtask runs once the caller's synchronous loop is done: a burst becomes one batch.
+        queueMicrotask(() => this.#flush())
+      }
     })
+  }
+
+  #flush (): void {
+    this.#flushQueued = false
+    const batch = this.#queue.splice(0)
+    if (batch.length) this.#tail = this.#tail.then(() => this.#signAndStore(batch))
+  }
+
+  async #signAndStore (batch: Pending[]): Promise<void> {
+    if (batch[0]!.generation !== this.#generation) return this.#refuse(batch, new PcpError(ErrorCodes.STORE_CORRUPTED, `agent "${this.name}": an earlier event failed to be stored; this one chained on it and was dropped`, { agent: this.name }))
+    let signatures: Uint8Array[]
+    try {
+      if (batch.length >= SIGNER_THREAD_MIN_BATCH && (this.#signer ??= SignerThread.start(this.#identity.signingHandle))?.alive) {
+        const all = await this.#signer.sign(batch.map((b) => b.bytes))
+        signatures = batch.map((_, i) => all.subarray(64 * i, 64 * i + 64))
+      } else {
+        signatures = batch.map((b) => this.#identity.sign(b.bytes))
+      }
+    } catch (err) {
+      return this.#fail(batch, err)
+    }
+    const items = batch.map((b, i) => ({ event: finishEvent(b.unsigned, signatures[i]!), hash: b.hash, agentIndex: this.#agentIndex }))
+    // Not awaited: the next batch is signed while this one is being written (the store groups writes).
+    this.store.append(items).then(() => {
+      for (let i = 0; i < batch.length; i++) batch[i]!.resolve(items[i]!.event)
+      if (this.listenerCount('stamped')) for (const it of items) this.emit('stamped', it.event, it.hash)
+    }, (err) => this.#fail(batch, err))
+  }
+
+  /** Refuses a batch and everything chained after it, and rewinds the head to what is really stored. */
+  #fail (batch: Pending[], err: unknown): void {
+    this.#generation++
+    this.#refuse([...batch, ...this.#queue.splice(0)], err)
+    const h = this.store.head
+    this.#head = h ? { seq: h.seq, hash: h.hash, timestamp: h.timestamp } : null
+  }
+
+  #refuse (batch: Pending[], err: unknown): void {
+    for (const b of batch) b.reject(err)
+  }
+
+  /** Waits until every stamp so far is signed and written. */
+  async #drain (): Promise<void> {
+    if (this.#queue.length) this.#flush()
+    await this.#tail
+    await this.store.flush()
   }
 
   /** Every event in chain order, across key rotations. */
   async * events (from = 0): AsyncGenerator<AissEvent> {
-    await this.store.flush()
+    await this.#drain()
     for await (const { event } of this.store.events(from)) yield event
   }
 
@@ -163,7 +241,7 @@ export class Agent extends EventEmitter implements Stamper {
 
   /** Re-reads and verifies the stored chain from its first identity. */
   async verify (opts: { onProgress?: (done: number, total: number) => void } = {}): Promise<ChainReport> {
-    await this.store.flush()
+    await this.#drain()
     const first = this.store.identities[0]!
     const verifier = new ChainVerifier(first)
     const errors: ChainProblem[] = []
@@ -178,6 +256,7 @@ export class Agent extends EventEmitter implements Stamper {
 
   /** Writes an audit export (protocol.md §14) of the whole chain, streamed and atomically renamed. */
   async export (path: string, opts: { onProgress?: (done: number, total: number) => void, now?: number } = {}): Promise<{ path: string, eventCount: number, chainIntegrityHash: string }> {
+    await this.#drain()
     return writeAuditExport(this.store, await this.firstIdentityDocument(), path, opts)
   }
 
@@ -191,7 +270,7 @@ export class Agent extends EventEmitter implements Stamper {
    * files is completed at the next open.
    */
   async rotate (): Promise<{ event: AissEvent, previousAgentId: string, newAgentId: string }> {
-    await this.store.flush()
+    await this.#drain()
     const old = this.#identity
     const seed = crypto().randomBytes(32)
     const encrypted = await isKeyEncrypted(join(this.dir, '..', '..'), this.name)
@@ -205,6 +284,9 @@ export class Agent extends EventEmitter implements Stamper {
     const event = await this.stamp('key_rotation', rotationPayload(createRotationAttestation(old, next.publicKey, Math.floor(this.#clock() / 1000))))
     this.#identity = next
     this.#agentIndex = nextIndex
+    // The signer thread holds the old key: replace it lazily with one for the new key.
+    await this.#signer?.close()
+    this.#signer = undefined
     await completeRotation(this.dir)
     old.destroy()
     return { event, previousAgentId: old.agentId, newAgentId: next.agentId }
@@ -212,6 +294,8 @@ export class Agent extends EventEmitter implements Stamper {
 
   async close (): Promise<void> {
     if (this.store.closed) return
+    await this.#drain()
+    await this.#signer?.close()
     await this.store.close()
     this.#identity.destroy()
   }

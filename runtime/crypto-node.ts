@@ -34,7 +34,9 @@ function signingKey (seed: Uint8Array): SigningKey {
       if (!key) throw new Error('signing key was destroyed')
       return new Uint8Array(nc.sign(null, message, key))
     },
-    destroy () { key = undefined }
+    destroy () { key = undefined },
+    // A KeyObject can be posted to a worker without the seed ever being copied out of OpenSSL.
+    get handle () { return key }
   }
 }
 

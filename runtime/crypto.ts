@@ -9,6 +9,8 @@ export interface SigningKey {
   sign (message: Uint8Array): Uint8Array
   /** Forget the secret (zero our copy). The key cannot sign afterwards. */
   destroy (): void
+  /** Backend-specific handle that can be posted to a worker thread (node: the KeyObject), if any. */
+  readonly handle?: unknown
 }
 
 export interface CryptoBackend {

@@ -38,8 +38,13 @@ export interface StampOptions {
   extra?: Record<string, JsonValue>
 }
 
-/** Signs a new event. Returns it together with its hash so callers never hash twice. */
-export function stampEvent (identity: Identity, payload: Record<string, JsonValue>, opts: StampOptions): { event: AissEvent, hash: string } {
+export interface PreparedEvent { unsigned: UnsignedEvent, bytes: Uint8Array, hash: string }
+
+/**
+ * Builds the unsigned event, its signing bytes and its hash. The hash covers the unsigned bytes only, so
+ * the next event can be chained before this one is signed: signing can then happen elsewhere (a worker).
+ */
+export function prepareEvent (agentId: string, payload: Record<string, JsonValue>, opts: StampOptions): PreparedEvent {
   if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) {
     throw new TypeError(`"payload" expected a plain object, got ${payload === null ? 'null' : Array.isArray(payload) ? 'an array' : typeof payload}`)
   }
@@ -50,14 +55,23 @@ export function stampEvent (identity: Identity, payload: Record<string, JsonValu
   const unsigned: UnsignedEvent = {
     ...opts.extra,
     version: AISS_VERSION,
-    agent_id: identity.agentId,
+    agent_id: agentId,
     timestamp,
     nonce,
     payload,
     previous_hash: opts.previousHash
   }
   const bytes = canonicalBytes(unsigned)
-  const signature = toBase64(identity.sign(bytes))
-  const hash = toHex(crypto().sha256(bytes))
-  return { event: { ...unsigned, signature }, hash }
+  return { unsigned, bytes, hash: toHex(crypto().sha256(bytes)) }
+}
+
+/** Attaches a 64-byte Ed25519 signature (over prepared.bytes) as standard base64. */
+export function finishEvent (unsigned: UnsignedEvent, signature: Uint8Array): AissEvent {
+  return { ...unsigned, signature: toBase64(signature) }
+}
+
+/** Signs a new event. Returns it together with its hash so callers never hash twice. */
+export function stampEvent (identity: Identity, payload: Record<string, JsonValue>, opts: StampOptions): { event: AissEvent, hash: string } {
+  const { unsigned, bytes, hash } = prepareEvent(identity.agentId, payload, opts)
+  return { event: finishEvent(unsigned, identity.sign(bytes)), hash }
 }

@@ -53,6 +53,9 @@ export class Identity {
 
   sign (message: Uint8Array): Uint8Array { return this.#key.sign(message) }
 
+  /** The backend's transferable key (a node KeyObject), for signing on a worker thread; else undefined. */
+  get signingHandle (): unknown { return this.#key.handle }
+
   /** The unsigned identity document the reference writes as identity.json. */
   document (): IdentityDocument {
     const doc: IdentityDocument = {

@@ -1,0 +1,216 @@
+// npm run bench [-- --json [FILE]] [-- --quick]
+// One table: each figure, the bare limit measured in the same run, the ratio, and the reference's
+// published or measured figure where one exists. Numbers are from this run on this machine, not constants.
+import { Worker } from 'node:worker_threads'
+import { availableParallelism } from 'node:os'
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, dirname } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { spawnSync } from 'node:child_process'
+import { Level } from 'level'
+import { Agent, nodeCrypto, Identity, stampEvent, encodeRecord, type AissEvent } from '../runtime/index.js'
+import { VerifyPool } from '../hub/verify-pool.js'
+import { benchEvaluate } from '../hub/trustgate/bench.js'
+import { benchVigil } from '../hub/vigil/bench.js'
+import { benchSampling } from '../rpi/bench.js'
+// @ts-expect-error: plain .mjs helper
+import { buildBundles } from './bundles.mjs'
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
+const args = process.argv.slice(2)
+const quick = args.includes('--quick')
+const jsonAt = args.indexOf('--json')
+const jsonFile = jsonAt >= 0 ? (args[jsonAt + 1] && !args[jsonAt + 1]!.startsWith('--') ? args[jsonAt + 1]! : 'bench-results.json') : undefined
+const CORES = availableParallelism()
+
+interface Row { figure: string, value: number, unit: string, limit?: number, limitName?: string, ratio?: number, reference?: string, note?: string }
+const rows: Row[] = []
+const tmp = (): string => mkdtempSync(join(tmpdir(), 'pcp-bench-'))
+const temps: string[] = []
+const log = (s: string): void => { process.stderr.write(s + '\n') }
+function row (r: Row): void { rows.push(r); log(`  ${r.figure}: ${fmt(r.value)} ${r.unit}${r.ratio !== undefined ? `  (${(r.ratio * 100).toFixed(0)}% of ${r.limitName})` : ''}`) }
+function fmt (n: number): string { return n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(n >= 10 ? 1 : 2) }
+
+// --- bare limits -------------------------------------------------------------------------------------
+function bareSignPerSec (n: number): number {
+  const key = nodeCrypto.signingKey(nodeCrypto.randomBytes(32)); const msg = nodeCrypto.randomBytes(330)
+  const t = performance.now(); for (let i = 0; i < n; i++) key.sign(msg)
+  return n / ((performance.now() - t) / 1000)
+}
+
+const VERIFY_WORKER = `
+const { parentPort, workerData } = require('node:worker_threads')
+const c = require('node:crypto')
+const { pk, msg, sig, n } = workerData
+const key = c.createPublicKey({ key: Buffer.from(pk), format: 'der', type: 'spki' })
+const t = performance.now(); for (let i = 0; i < n; i++) c.verify(null, msg, key, sig)
+parentPort.postMessage(performance.now() - t)`
+
+async function bareVerifyPerSec (n: number, threads: number): Promise<number> {
+  const { publicKey, privateKey } = (await import('node:crypto')).generateKeyPairSync('ed25519')
+  const msg = nodeCrypto.randomBytes(330)
+  const sig = (await import('node:crypto')).sign(null, msg, privateKey)
+  const pk = publicKey.export({ format: 'der', type: 'spki' })
+  const t = performance.now()
+  await Promise.all(Array.from({ length: threads }, () => new Promise((resolve, reject) => {
+    const w = new Worker(VERIFY_WORKER, { eval: true, workerData: { pk, msg, sig, n: Math.ceil(n / threads) } })
+    w.once('message', resolve); w.once('error', reject)
+  })))
+  return (Math.ceil(n / threads) * threads) / ((performance.now() - t) / 1000)
+}
+
+async function levelSyncBatchUs (events: number, batch: number): Promise<number> {
+  const dir = tmp(); temps.push(dir)
+  const db = new Level<string, Uint8Array>(dir, { valueEncoding: 'view' }); await db.open()
+  const v = new Uint8Array(130)
+  const t = performance.now()
+  for (let i = 0; i < events; i += batch) {
+    await db.batch(Array.from({ length: batch }, (_, j) => ({ type: 'put' as const, key: 'e!' + String(i + j).padStart(16, '0'), value: v })), { sync: true })
+  }
+  const us = (performance.now() - t) * 1000 / events
+  await db.close()
+  return us
+}
+
+// --- stamping -----------------------------------------------------------------------------------------
+async function stampThroughput (durability: 'durable' | 'relaxed', n: number): Promise<{ perSec: number, bytesPerEvent: number }> {
+  const home = tmp(); temps.push(home)
+  const agent = await Agent.open({ name: 'bench' }, { home, durability })
+  const pending: Array<Promise<AissEvent>> = []
+  const t = performance.now()
+  for (let i = 0; i < n; i++) {
+    // A producer that keeps ~2k stamps in flight, as a busy robot does; never waits for the whole window.
+    pending.push(agent.stamp('sensor_reading', { sensor: 'temp', value: 20 + (i % 100) / 10, unit: 'C' }))
+    if (pending.length >= 2048) await Promise.all(pending.splice(0, 1024))
+  }
+  await Promise.all(pending)
+  const perSec = n / ((performance.now() - t) / 1000)
+  let bytes = 0
+  for await (const ev of agent.events(Math.max(0, n - 1000))) bytes += encodeRecord(ev, 0).length
+  await agent.close()
+  return { perSec, bytesPerEvent: bytes / Math.min(n, 1000) }
+}
+
+async function chainVerify (n: number): Promise<{ single: number, multi: number }> {
+  const home = tmp(); temps.push(home)
+  const agent = await Agent.open({ name: 'chain' }, { home, durability: 'relaxed' })
+  await Promise.all(Array.from({ length: n }, (_, i) => agent.stamp('tick', { i })))
+  let t = performance.now()
+  const report = await agent.verify()
+  if (!report.valid) throw new Error('bench chain does not verify')
+  const single = n / ((performance.now() - t) / 1000)
+  const events = await agent.history()
+  const publicKey = agent.publicKey
+  await agent.close()
+  // Multi-core: signatures in the verify pool's workers, links and nonces in order on the main thread.
+  const pool = await VerifyPool.open<{ events: AissEvent[], publicKey: Uint8Array }, boolean[]>({ module: new URL('../hub/verify-task.ts', import.meta.url), exportName: 'verifySignatures', workers: CORES })
+  t = performance.now()
+  const slices: Array<Promise<boolean[]>> = []
+  for (let i = 0; i < events.length; i += 256) slices.push(pool.submit(`k${(i / 256) % CORES}`, { events: events.slice(i, i + 256), publicKey }))
+  const ok = (await Promise.all(slices)).flat()
+  const multi = n / ((performance.now() - t) / 1000)
+  await pool.close()
+  if (!ok.every(Boolean)) throw new Error('multi-core verify disagrees')
+  return { single, multi }
+}
+
+async function growth (sizes: number[]): Promise<Array<{ events: number, stampUs: number, reopenMs: number, searchMs: number }>> {
+  const home = tmp(); temps.push(home)
+  let agent = await Agent.open({ name: 'big' }, { home, durability: 'relaxed' })
+  const out = []
+  let done = 0
+  for (const target of sizes) {
+    while (done < target - 1000) {
+      const batch = Math.min(5000, target - 1000 - done)
+      await Promise.all(Array.from({ length: batch }, (_, i) => agent.stamp(i % 100 === 0 ? 'alarm' : 'tick', { i: done + i })))
+      done += batch
+    }
+    const t = performance.now()
+    await Promise.all(Array.from({ length: 1000 }, (_, i) => agent.stamp(i % 100 === 0 ? 'alarm' : 'tick', { i: done + i })))
+    const stampUs = (performance.now() - t) * 1000 / 1000
+    done += 1000
+    await agent.close()
+    const r = performance.now(); agent = await Agent.open({ name: 'big' }, { home, durability: 'relaxed' }); const reopenMs = performance.now() - r
+    const s = performance.now(); const found = await agent.search({ eventType: 'alarm', limit: 50, reverse: true }); const searchMs = performance.now() - s
+    if (found.length === 0) throw new Error('search found nothing')
+    out.push({ events: done, stampUs, reopenMs, searchMs })
+    log(`  growth at ${done.toLocaleString('en-US')} events: stamp ${stampUs.toFixed(1)} µs, reopen ${reopenMs.toFixed(1)} ms, search by type ${searchMs.toFixed(1)} ms`)
+  }
+  await agent.close()
+  return out
+}
+
+function oneEventProcess (bundle: string): { ms: number, rssMiB: number } {
+  const home = tmp(); temps.push(home)
+  const code = `const t=performance.now();const m=await import(${JSON.stringify(bundle)});const a=await m.Agent.open({name:'one'},{home:${JSON.stringify(home)}});await a.stamp('boot');await a.close();console.log(JSON.stringify({rss:process.memoryUsage().rss}))`
+  const t = performance.now()
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { cwd: ROOT, encoding: 'utf8' })
+  const ms = performance.now() - t
+  if (r.status !== 0) throw new Error(r.stderr)
+  return { ms, rssMiB: JSON.parse(r.stdout.trim()).rss / 2 ** 20 }
+}
+
+// --- run --------------------------------------------------------------------------------------------
+const N = quick ? 5000 : 30000
+log(`pcp-edge bench on ${CORES} cores${quick ? ' (quick)' : ''}`)
+log('bare limits')
+const sign = bareSignPerSec(N)
+row({ figure: 'bare node:crypto Ed25519 sign', value: sign, unit: 'ops/s', reference: '~44 µs/op on this machine kind' })
+const verify1 = await bareVerifyPerSec(N, 1)
+row({ figure: 'bare node:crypto Ed25519 verify, 1 core', value: verify1, unit: 'ops/s', reference: '~128 µs/op' })
+const verifyAll = await bareVerifyPerSec(N * CORES, CORES)
+row({ figure: `bare node:crypto Ed25519 verify, ${CORES} cores`, value: verifyAll, unit: 'ops/s' })
+const levelUs = await levelSyncBatchUs(quick ? 5000 : 20000, 100)
+row({ figure: 'bare LevelDB sync batch of 100', value: levelUs, unit: 'µs/event', reference: '~17 µs/event' })
+
+log('device store')
+const durable = await stampThroughput('durable', N)
+row({ figure: 'stamp+persist, durable (fsync per group commit)', value: durable.perSec, unit: 'events/s', limit: sign, limitName: 'bare sign', ratio: durable.perSec / sign, reference: 'reference: store_event 4.15 ms/event (241/s)' })
+const relaxed = await stampThroughput('relaxed', N)
+row({ figure: 'stamp+persist, relaxed (no fsync)', value: relaxed.perSec, unit: 'events/s', limit: sign, limitName: 'bare sign', ratio: relaxed.perSec / sign })
+row({ figure: 'bytes per event on disk (record)', value: durable.bytesPerEvent, unit: 'bytes', reference: 'reference: ~480 bytes of JSON' })
+const cv = await chainVerify(N)
+row({ figure: 'chain verify, 1 core (from the store)', value: cv.single, unit: 'events/s', limit: verify1, limitName: 'bare verify 1 core', ratio: cv.single / verify1, reference: 'reference: 147 µs/event (6,800/s)' })
+row({ figure: `chain verify, ${CORES} cores (verify pool)`, value: cv.multi, unit: 'events/s', limit: verifyAll, limitName: `bare verify ${CORES} cores`, ratio: cv.multi / verifyAll })
+
+log('packaging')
+const bundleDir = join(ROOT, 'test-artifacts', 'bench-bundle'); mkdirSync(bundleDir, { recursive: true })
+const sizes = await buildBundles(ROOT, bundleDir)
+row({ figure: 'core bundle (minified)', value: sizes.core.bytes / 1024, unit: 'KB', limit: 150, limitName: 'budget 150 KB', ratio: sizes.core.bytes / 1024 / 150 })
+row({ figure: 'browser verifier bundle (minified)', value: sizes.browser.bytes / 1024, unit: 'KB' })
+const one = oneEventProcess(sizes.core.file)
+row({ figure: 'process that stamps one event: wall time', value: one.ms, unit: 'ms' })
+row({ figure: 'process that stamps one event: RSS', value: one.rssMiB, unit: 'MiB' })
+
+log('hub')
+const ev = benchEvaluate(quick ? 5000 : 50000)
+row({ figure: 'policy evaluation p50', value: ev.p50Us, unit: 'µs' })
+row({ figure: 'policy evaluation p99', value: ev.p99Us, unit: 'µs' })
+row({ figure: 'Vigil scoring', value: benchVigil(quick ? 10000 : 100000), unit: 'events/s' })
+
+log('raspberry pi bridge')
+const pi = await benchSampling({ hz: 10, seconds: quick ? 3 : 6 })
+row({ figure: 'Pi sampling loop at 10 Hz: RSS', value: pi.rssMiB, unit: 'MiB', note: 'x86 here; includes the tsx loader' })
+row({ figure: 'Pi sampling loop at 10 Hz: CPU per reading', value: pi.cpuUsPerReading, unit: 'µs' })
+
+log('growth (relaxed stamping into one agent)')
+const g = await growth(quick ? [1000, 10000, 50000] : [1000, 10000, 100000, 1000000])
+for (const p of g) {
+  row({ figure: `stamp cost at ${p.events.toLocaleString('en-US')} events`, value: p.stampUs, unit: 'µs/event', limit: g[0]!.stampUs, limitName: 'cost at 1k', ratio: p.stampUs / g[0]!.stampUs })
+  row({ figure: `reopen at ${p.events.toLocaleString('en-US')} events`, value: p.reopenMs, unit: 'ms' })
+  row({ figure: `search by type (newest 50) at ${p.events.toLocaleString('en-US')} events`, value: p.searchMs, unit: 'ms' })
+}
+
+for (const d of temps) rmSync(d, { recursive: true, force: true })
+
+// --- report -------------------------------------------------------------------------------------------
+const w = Math.max(...rows.map((r) => r.figure.length))
+console.log(`\n${'figure'.padEnd(w)}  ${'value'.padStart(12)} unit         ${'limit'.padStart(12)}  ratio   reference`)
+for (const r of rows) {
+  console.log(`${r.figure.padEnd(w)}  ${fmt(r.value).padStart(12)} ${r.unit.padEnd(12)} ${(r.limit !== undefined ? fmt(r.limit) : '').padStart(12)}  ${(r.ratio !== undefined ? (r.ratio * 100).toFixed(0) + '%' : '').padStart(5)}   ${r.reference ?? ''}${r.note ? ` (${r.note})` : ''}`)
+}
+if (jsonFile) {
+  writeFileSync(jsonFile, JSON.stringify({ machine: { cores: CORES, node: process.version }, quick, rows }, null, 2) + '\n')
+  console.log(`\nwrote ${jsonFile}`)
+}
