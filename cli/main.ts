@@ -4,6 +4,7 @@ import { registerIdentityCommands } from './identity.js'
 import { registerVerifyCommands } from './verify.js'
 import { registerMemoryCommands } from './memory.js'
 import { registerRos2Commands } from './ros2.js'
+import { registerSessionCommands } from './session.js'
 
 const program = new Command()
 program
@@ -19,5 +20,6 @@ registerIdentityCommands(program)
 registerVerifyCommands(program)
 registerMemoryCommands(program)
 registerRos2Commands(program)
+registerSessionCommands(program)
 
 await program.parseAsync(process.argv)

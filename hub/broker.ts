@@ -71,6 +71,8 @@ export async function startEmbeddedBroker (opts: EmbeddedBrokerOptions = {}): Pr
   const sockets = new Set<Socket>()
   const server = createServer((socket) => {
     sockets.add(socket)
+    // Request/response (gate checks, A2A) is small messages: Nagle's delay doubled a round trip here.
+    socket.setNoDelay(true)
     socket.once('close', () => sockets.delete(socket))
     aedes.handle(socket)
   })

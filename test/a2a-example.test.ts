@@ -1,0 +1,38 @@
+// Runs the shipped example runtime/a2a/examples/robot-commands-pi.ts (robot controller and Pi relay board,
+// both stand-ins: the relay is SIMULATED) in a child process over the embedded MQTT broker, then checks
+// the session export it wrote with `pcp session-verify` and the Pi's chain.
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { spawnSync } from 'node:child_process'
+import { join } from 'node:path'
+import { Agent } from '../runtime/index.js'
+import { tmpDir, ROOT } from './helpers.js'
+
+const E = suite('a2a example: robot commands a Pi over MQTT (stand-in robot and SIMULATED relays)')
+
+E('the example exits 0, its export verifies, and every relay change follows its mirrored command', async () => {
+  const tmp = tmpDir()
+  try {
+    const file = join(tmp.path, 'session.json')
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'runtime/a2a/examples/robot-commands-pi.ts', file], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, PCP_HOME: tmp.path, PCP_MQTT_URL: '' }, timeout: 60_000 })
+    assert.is(run.status, 0, run.stdout + run.stderr)
+    assert.match(run.stdout, /VALID/)
+    assert.match(run.stdout, /relays now \[\[1,false\],\[2,true\]\]/)
+    const script = `import { Command } from 'commander'; import { registerSessionCommands } from './cli/session.ts';
+      const p = new Command(); registerSessionCommands(p); await p.parseAsync(process.argv);`
+    const check = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, 'pcp', 'session-verify', file, '--json'], { cwd: ROOT, encoding: 'utf8' })
+    assert.is(check.status, 0, check.stdout + check.stderr)
+    const report = JSON.parse(check.stdout)
+    assert.is(report.handshakes, 1)
+    assert.is(report.interactions, 3)
+    const pi = await Agent.open({ name: 'pi-relays' }, { home: tmp.path, create: false })
+    try {
+      assert.ok((await pi.verify()).valid)
+      const types = (await pi.history()).map((e) => e.payload.event_type)
+      assert.equal(types.filter((t) => t === 'relay_command_received' || t === 'relay_set'),
+        ['relay_command_received', 'relay_set', 'relay_command_received', 'relay_set', 'relay_command_received', 'relay_set'])
+    } finally { await pi.close() }
+  } finally { tmp.cleanup() }
+})
+
+E.run()
