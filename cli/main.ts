@@ -5,6 +5,7 @@ import { registerVerifyCommands } from './verify.js'
 import { registerMemoryCommands } from './memory.js'
 import { registerRos2Commands } from './ros2.js'
 import { registerSessionCommands } from './session.js'
+import { registerVigilCommands } from './vigil.js'
 
 const program = new Command()
 program
@@ -21,5 +22,6 @@ registerVerifyCommands(program)
 registerMemoryCommands(program)
 registerRos2Commands(program)
 registerSessionCommands(program)
+registerVigilCommands(program)
 
 await program.parseAsync(process.argv)

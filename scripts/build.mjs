@@ -12,8 +12,8 @@ execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '
 // Files loaded from disk at run time travel with the compiled modules.
 const profiles = join(root, 'hub/trustgate/profiles')
 if (existsSync(profiles)) cpSync(profiles, join(root, 'dist/hub/trustgate/profiles'), { recursive: true })
-const dashboard = join(root, 'hub/vigil/dashboard')
-if (existsSync(dashboard)) cpSync(dashboard, join(root, 'dist/hub/vigil/dashboard'), { recursive: true })
+// The dashboard's static files plus its bundled in-browser verifier.
+execFileSync(process.execPath, [join(root, 'scripts/build-dashboard.mjs'), join(root, 'dist/hub/vigil/dashboard')], { stdio: 'inherit' })
 mkdirSync(join(root, 'dist/bundle'), { recursive: true })
 const sizes = await buildBundles(root, join(root, 'dist/bundle'))
 const kb = (n) => (n / 1024).toFixed(1) + ' KB'

@@ -12,3 +12,6 @@ export { trustGateUpdate, alertLevelOf, type TrustGateUpdate, type AlertLevel } 
 export { type InstallationSummary, type AgentSummary, type ChainLabel } from './summary.js'
 export { eventFacts, type EventFacts } from './event-fields.js'
 export { benchVigil } from './bench.js'
+export { startVigilApi, createVigilApi, VIGIL_DEFAULT_PORT } from './http.js'
+export { recordEvent } from './record.js'
+export { countAlert, installVigilMetrics } from './vigil-metrics.js'

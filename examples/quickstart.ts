@@ -1,0 +1,18 @@
+// Quickstart: sign what a machine does, then prove it. Run: node --import tsx examples/quickstart.ts
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Agent, verifyAuditExport, parseJson } from 'pcp-edge'
+
+const home = process.env.PCP_HOME ?? mkdtempSync(join(tmpdir(), 'pcp-quickstart-'))
+const agent = await Agent.open({ name: 'arm-1' }, { home })   // creates the identity on first use
+
+await agent.stamp('gripper_close', { force_n: 12.5, object: 'box-17' })  // durable when it resolves
+await agent.stamp('move', { x: 0.42, y: -0.1, speed: 0.2 })
+
+const file = join(home, 'arm-1.audit.json')
+await agent.export(file)                                       // AISS-1.0-AUDIT, readable by the reference
+await agent.close()
+
+const { report } = verifyAuditExport(parseJson(readFileSync(file, 'utf8'))) as { report: { valid: boolean, event_count: number } }
+console.log(`${report.event_count} events, valid: ${report.valid}`)  // → 2 events, valid: true

@@ -1,0 +1,45 @@
+// The in-browser verifier the dashboard (and the standalone verify.html) loads: runtime/browser.ts
+// bundled by esbuild for the browser (portable @noble crypto, no Node built-ins), as a classic script
+// that sets `window.PcpVerifier`, so verify.html also works opened from disk (file://), where module
+// scripts are refused. scripts/build-dashboard.mjs uses the same options (a test checks the bytes match).
+import { readFile } from 'node:fs/promises'
+import { fileURLToPath } from 'node:url'
+
+export const VERIFIER_BUILD_OPTIONS = {
+  bundle: true,
+  platform: 'browser',
+  format: 'iife',
+  globalName: 'PcpVerifier',
+  target: 'es2020',
+  minify: true,
+  legalComments: 'eof',
+  charset: 'utf8',
+  write: false
+} as const
+
+/** runtime/browser.ts, next to this file in the source tree (absent in a build: use a prebuilt bundle). */
+export const VERIFIER_ENTRY = fileURLToPath(new URL('../../runtime/browser.ts', import.meta.url))
+/** Where a build (scripts/build-dashboard.mjs) puts the prebuilt bundle. */
+export const PREBUILT_VERIFIER = fileURLToPath(new URL('./dashboard/verifier.js', import.meta.url))
+
+/** Builds the bundle in memory with esbuild (a dev dependency: loaded only when needed). */
+export async function buildVerifierBundle (entry = VERIFIER_ENTRY): Promise<string> {
+  const esbuild = await import('esbuild')
+  const out = await esbuild.build({ ...VERIFIER_BUILD_OPTIONS, entryPoints: [entry] })
+  const file = out.outputFiles[0]
+  if (file === undefined) throw new Error('esbuild produced no output for the verifier bundle')
+  return file.text
+}
+
+/**
+ * The bundle text: `prebuilt` (or the file next to the dashboard) if present, otherwise built from
+ * source. Rejects with the reason when neither works; the server answers 503 with it.
+ */
+export async function loadVerifierBundle (prebuilt = PREBUILT_VERIFIER): Promise<string> {
+  try {
+    return await readFile(prebuilt, 'utf8')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+  }
+  return buildVerifierBundle()
+}
