@@ -6,6 +6,7 @@ import { registerMemoryCommands } from './memory.js'
 import { registerRos2Commands } from './ros2.js'
 import { registerSessionCommands } from './session.js'
 import { registerVigilCommands } from './vigil.js'
+import { registerTrustgateCommands } from './trustgate.js'
 
 const program = new Command()
 program
@@ -23,5 +24,6 @@ registerMemoryCommands(program)
 registerRos2Commands(program)
 registerSessionCommands(program)
 registerVigilCommands(program)
+registerTrustgateCommands(program)
 
 await program.parseAsync(process.argv)

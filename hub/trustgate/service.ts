@@ -1,0 +1,430 @@
+// The TrustGate service: what the HTTP API, the MQTT gate handler and the hub share. It owns the active
+// policy (from the version store), the escalation state, the approval queue with its expiry timer, the
+// journal (a PCP chain of the hub's own identity: every decision, queue transition and activation is
+// stamped there BEFORE anyone is answered, so nothing takes effect that the journal does not show), the
+// Vigil state intake, and the hub-signed copy of the active policy that devices cache for offline use.
+import { EventEmitter } from 'node:events'
+import { randomBytes } from 'node:crypto'
+import { PcpError } from '../../runtime/errors.js'
+import { buildAuditExport, type AuditExport } from '../../runtime/audit.js'
+import type { AissEvent, IdentityDocument, Stamper } from '../../runtime/types.js'
+import type { JsonObject } from '../../runtime/value.js'
+import { POLICY_ATTESTATION_TYPES, type SignedPolicy } from '../../sync/gate-wire.js'
+import { evaluate, evaluateAndRecord, nextEscalation } from './evaluate.js'
+import { parsePolicy } from './policy.js'
+import { loadProfile, type ProfileName } from './profiles.js'
+import { PolicyVersionStore, type ActivationRecord } from './versions.js'
+import { ApprovalQueue, approvalTerms, JOURNAL_TYPES, type PendingApproval, type Resolution } from './queue.js'
+import { StamperJournal, activationEntry, decisionEntry } from './journal.js'
+import { clearanceRank, type Clearance, type Principal } from './principals.js'
+import { PrincipalStore } from './principal-store.js'
+import { TrustGateErrorCodes } from './errors.js'
+import { TSI_STATES, type Decision, type EscalationState, type EvaluationContext, type LoadedPolicy, type Outcome } from './types.js'
+
+export const ServiceErrorCodes = {
+  NO_ACTIVE_POLICY: 'NO_ACTIVE_POLICY',
+  PRINCIPAL_AUTH_REQUIRED: 'PRINCIPAL_AUTH_REQUIRED', // approve/reject/activate without principal credentials
+  PRINCIPAL_AUTH_FAILED: 'PRINCIPAL_AUTH_FAILED',
+  REQUEST_INVALID: 'REQUEST_INVALID',
+  JOURNAL_UNAVAILABLE: 'JOURNAL_UNAVAILABLE' // the hub chain cannot be read back (audit, export)
+} as const
+
+/** The hub's own chain. An `Agent` fits; `events`/`verify`/`firstIdentityDocument` enable audit and restore. */
+export interface HubChain extends Stamper {
+  events? (): AsyncIterable<AissEvent>
+  verify? (): Promise<{ valid: boolean }>
+  firstIdentityDocument? (): Promise<IdentityDocument>
+}
+
+export interface TrustGateServiceOptions {
+  /** State directory: policy versions (versions/, activations.jsonl) and principals.json. */
+  dir: string
+  hub: HubChain
+  principals?: PrincipalStore
+  /** Milliseconds since the epoch. */
+  clock?: () => number
+  /** Activated (by principal "hub") only when no version is active yet. */
+  initialPolicy?: Uint8Array | string | { profile: ProfileName }
+  /** How often pending approvals are checked for their TTL; 0 = only on demand (tests). Default 1000. */
+  expiryIntervalMs?: number
+  /** Vigil's state for an agent is used for this long (reference: 120 s). */
+  agentStateTtlSeconds?: number
+  /** Clearance needed to activate policies and create principals. Default L3. */
+  adminClearance?: Clearance
+}
+
+export type DecisionState = 'DECIDED' | 'PENDING' | 'APPROVED' | 'REJECTED' | 'TIMED_OUT'
+
+export interface DecisionRecord {
+  decision: Decision
+  state: DecisionState
+  /** What applies now: the decision's outcome, ALLOW after approval, BLOCK after rejection/timeout. */
+  final_outcome: Outcome
+  allowed: boolean
+  expires_at: number | null
+  required_clearance: Clearance | null
+  resolution: Resolution | null
+  decision_event: AissEvent
+  resolution_event: AissEvent | null
+}
+
+export interface EvaluateInput {
+  agent_id: string
+  action: string
+  role?: string
+  agent_name?: string
+  payload?: JsonObject
+  vrs?: number
+  tsi_state?: string
+  a2c_score?: number | null
+  trust_score?: number | null
+  target_domain?: string | null
+  /** The caller's id for this request: same id from the same agent → the same decision (idempotent). */
+  request_id?: string
+}
+
+export interface AgentState { agent_id: string, agent_name: string, vrs: number, tsi_state: string, a2c_score: number | null, trust_score: number | null, updated_at: number }
+
+const ALLOWING: readonly Outcome[] = ['ALLOW', 'ALLOW_WITH_LOG']
+const MAX_RECORDS = 10_000
+
+export class TrustGateService extends EventEmitter {
+  readonly versions: PolicyVersionStore
+  readonly principals: PrincipalStore
+  readonly queue: ApprovalQueue
+  readonly journal: StamperJournal
+  readonly #hub: HubChain
+  readonly #clock: () => number
+  readonly #opts: TrustGateServiceOptions
+  #active: { record: ActivationRecord, policy: LoadedPolicy } | null = null
+  #attestation: AissEvent | null = null
+  #escalation: EscalationState = {}
+  readonly #records = new Map<string, DecisionRecord>()
+  readonly #events = new Map<string, AissEvent>() // `${type}:${decision_id}` → the stamped journal event
+  readonly #agents = new Map<string, AgentState>()
+  #timer: NodeJS.Timeout | undefined
+
+  private constructor (opts: TrustGateServiceOptions) {
+    super()
+    this.#opts = opts
+    this.#hub = opts.hub
+    this.#clock = opts.clock ?? Date.now
+    this.versions = PolicyVersionStore.open(opts.dir)
+    this.principals = opts.principals ?? PrincipalStore.open(opts.dir)
+    this.journal = new StamperJournal(opts.hub)
+    this.queue = new ApprovalQueue({
+      principals: this.principals,
+      clock: () => this.now(),
+      onRecord: async (entry) => {
+        const ev = await this.journal.record(entry)
+        this.#events.set(`${entry.type}:${String(entry.payload.decision_id ?? (entry.payload.decision as JsonObject | undefined)?.decision_id)}`, ev)
+      }
+    })
+  }
+
+  /** Whole Unix seconds, from the injected clock. */
+  now (): number { return Math.floor(this.#clock() / 1000) }
+
+  static async open (opts: TrustGateServiceOptions): Promise<TrustGateService> {
+    if (typeof opts?.hub?.stamp !== 'function') throw new TypeError('"hub" expected a Stamper (the hub\'s Agent)')
+    const s = new TrustGateService(opts)
+    await s.#restore()
+    s.#active = s.versions.active()
+    if (s.#active === null && opts.initialPolicy !== undefined) {
+      const ip = opts.initialPolicy
+      const bytes = typeof ip === 'object' && !(ip instanceof Uint8Array) ? new TextEncoder().encode(loadProfile(ip.profile).text) : ip
+      await s.#activate(bytes, 'hub', 'initial policy')
+    }
+    await s.#ensureAttestation()
+    const every = opts.expiryIntervalMs ?? 1000
+    if (every > 0) {
+      s.#timer = setInterval(() => { s.expire().catch((err) => s.emit('error', err)) }, every)
+      s.#timer.unref()
+    }
+    return s
+  }
+
+  /** Rebuilds queue, recent decisions, escalation state and the policy attestation from the hub chain. */
+  async #restore (): Promise<void> {
+    if (this.#hub.events === undefined) return
+    const entries = []
+    for await (const ev of this.#hub.events()) {
+      const type = ev.payload.event_type
+      if (typeof type !== 'string' || !type.startsWith('trustgate.')) continue
+      const { event_type: _t, ...payload } = ev.payload
+      entries.push({ type, payload })
+      if (type === JOURNAL_TYPES.decision) {
+        const decision = payload.decision as unknown as Decision
+        this.#escalation = nextEscalation(this.#escalation, decision)
+        this.#remember(this.#decided(decision, ev))
+      } else if ((POLICY_ATTESTATION_TYPES as readonly string[]).includes(type)) this.#attestation = ev
+      const id = String(payload.decision_id ?? '')
+      if (id) this.#events.set(`${type}:${id}`, ev)
+    }
+    this.queue.restore(entries)
+    for (const item of this.queue.pending()) this.#markPending(item)
+    for (const rec of this.#records.values()) {
+      const r = this.queue.get(rec.decision.decision_id)
+      if (r !== undefined && 'state' in r) this.#markResolved(r)
+    }
+  }
+
+  #decided (decision: Decision, ev: AissEvent): DecisionRecord {
+    return {
+      decision, state: decision.outcome === 'REQUIRE_HUMAN' ? 'PENDING' : 'DECIDED', final_outcome: decision.outcome,
+      allowed: ALLOWING.includes(decision.outcome), expires_at: null, required_clearance: null, resolution: null,
+      decision_event: ev, resolution_event: null
+    }
+  }
+
+  #remember (rec: DecisionRecord): void {
+    this.#records.delete(rec.decision.decision_id)
+    this.#records.set(rec.decision.decision_id, rec)
+    // Oldest resolved ones go first; a pending one stays until it is answered.
+    for (const [id, r] of this.#records) {
+      if (this.#records.size <= MAX_RECORDS) break
+      if (r.state !== 'PENDING') this.#records.delete(id)
+    }
+  }
+
+  #markPending (item: PendingApproval): void {
+    const rec = this.#records.get(item.decision.decision_id)
+    if (rec) Object.assign(rec, { state: 'PENDING', expires_at: item.expires_at, required_clearance: item.required_clearance })
+  }
+
+  #markResolved (res: Resolution): void {
+    const rec = this.#records.get(res.decision_id)
+    if (rec === undefined) return
+    const type = res.state === 'APPROVED' ? JOURNAL_TYPES.approved : res.state === 'REJECTED' ? JOURNAL_TYPES.rejected : JOURNAL_TYPES.timedOut
+    Object.assign(rec, {
+      state: res.state, final_outcome: res.final_outcome, allowed: ALLOWING.includes(res.final_outcome), resolution: res,
+      resolution_event: this.#events.get(`${type}:${res.decision_id}`) ?? null
+    })
+    this.emit('resolved', rec)
+  }
+
+  // ---- policy ----
+
+  get policy (): LoadedPolicy | null { return this.#active?.policy ?? null }
+  get activation (): ActivationRecord | null { return this.#active?.record ?? null }
+
+  #requirePolicy (): LoadedPolicy {
+    if (this.#active === null) throw new PcpError(ServiceErrorCodes.NO_ACTIVE_POLICY, 'no policy is active: activate one with pcp trustgate activate-policy FILE')
+    return this.#active.policy
+  }
+
+  /** Refuses a principal who may not administer TrustGate (activate policies, create principals). */
+  requireAdmin (p: Principal | undefined): Principal {
+    if (p === undefined) throw new PcpError(ServiceErrorCodes.PRINCIPAL_AUTH_REQUIRED, 'this operation needs principal credentials')
+    if (!p.active) throw new PcpError(TrustGateErrorCodes.PRINCIPAL_INACTIVE, `principal ${p.id} is inactive`, { key: p.id })
+    const need = this.#opts.adminClearance ?? 'L3'
+    if (clearanceRank(p.clearance) < clearanceRank(need)) {
+      throw new PcpError(TrustGateErrorCodes.PRINCIPAL_NOT_ALLOWED, `principal ${p.id} has clearance ${p.clearance}; this operation needs ${need}`, { key: p.id, expected: need, actual: p.clearance })
+    }
+    return p
+  }
+
+  /** Stores a new version (never overwriting anything: gaps.md #52) and makes it active. */
+  async activatePolicy (bytes: Uint8Array | string, by: { principal: Principal | undefined, comment?: string }): Promise<{ record: ActivationRecord, created: boolean, warnings: readonly string[] }> {
+    const p = this.requireAdmin(by.principal)
+    return await this.#activate(bytes, p.id, by.comment ?? '')
+  }
+
+  async #activate (bytes: Uint8Array | string, principal: string, comment: string): Promise<{ record: ActivationRecord, created: boolean, warnings: readonly string[] }> {
+    const { id, policy, created } = this.versions.add(bytes, 'submitted policy')
+    // The activation log line is written before the journal event, which needs its seq and link; a
+    // crash in between leaves an activation without its journal event, re-attested at the next start.
+    const record = this.versions.activate(id, { principal, comment, at: this.now() })
+    this.#attestation = await this.journal.record(activationEntry(record))
+    this.#active = { record, policy }
+    this.emit('policy', record)
+    return { record, created, warnings: policy.warnings }
+  }
+
+  /** After a restart the latest activation's event may be missing from the chain (or unreadable): re-sign. */
+  async #ensureAttestation (): Promise<void> {
+    const a = this.#active
+    if (a === null || (this.#attestation !== null && this.#attestation.payload.version === a.record.version)) return
+    this.#attestation = await this.journal.record({
+      type: 'trustgate.policy_attested',
+      payload: { version: a.record.version, policy_version: a.record.policy_version, seq: a.record.seq, at: this.now() }
+    })
+  }
+
+  /** The active policy's bytes and the hub's signed event naming their hash: what devices cache. */
+  signedPolicy (): SignedPolicy | null {
+    if (this.#active === null || this.#attestation === null) return null
+    return { text: new TextEncoder().encode(this.#active.policy.text), attestation: this.#attestation }
+  }
+
+  // ---- decisions ----
+
+  #context (input: EvaluateInput, decisionId: string): EvaluationContext {
+    if (input === null || typeof input !== 'object') throw new TypeError('"input" expected an object')
+    const known = this.agentState(input.agent_id)
+    return {
+      agent_id: input.agent_id,
+      agent_name: input.agent_name ?? known?.agent_name ?? input.agent_id,
+      role: input.role ?? 'operator',
+      action: input.action,
+      payload: input.payload ?? {},
+      // Vigil's view of the agent when the caller does not say; an unknown agent starts at the reference's default.
+      vrs: input.vrs ?? known?.vrs ?? 0,
+      tsi_state: input.tsi_state ?? known?.tsi_state ?? 'STABLE',
+      a2c_score: input.a2c_score ?? known?.a2c_score ?? null,
+      trust_score: input.trust_score ?? known?.trust_score ?? null,
+      target_domain: input.target_domain ?? null,
+      timestamp: this.now(),
+      request_id: decisionId
+    }
+  }
+
+  /**
+   * Decides, journals the decision, and queues a REQUIRE_HUMAN for approval. `decisionId` defaults to a
+   * random one; the gate handler passes one derived from the device's request id, which makes a
+   * re-sent request (MQTT QoS 1 may deliver twice) return the first decision instead of a second one.
+   */
+  async evaluate (input: EvaluateInput, opts: { source: string, decisionId?: string }): Promise<DecisionRecord> {
+    const policy = this.#requirePolicy()
+    const decisionId = opts.decisionId ?? 'dec-' + randomBytes(20).toString('hex')
+    const existing = this.lookup(decisionId)
+    if (existing !== undefined) return existing
+    const { decision, escalation } = evaluateAndRecord(this.#context(input, decisionId), policy, this.#escalation)
+    this.#escalation = escalation
+    const entry = decisionEntry(decision)
+    const ev = await this.journal.record({ type: entry.type, payload: { ...entry.payload, source: opts.source } })
+    const rec = this.#decided(decision, ev)
+    this.#remember(rec)
+    if (decision.outcome === 'REQUIRE_HUMAN') this.#markPending(await this.queue.submit(decision, approvalTerms(policy)))
+    return rec
+  }
+
+  /** Evaluates without recording anything (no journal, no escalation update, no queue). */
+  simulate (input: EvaluateInput, policyText?: string): Decision {
+    const policy = policyText === undefined ? this.#requirePolicy() : parsePolicy(policyText, 'simulated policy')
+    return evaluate(this.#context(input, 'sim-' + randomBytes(8).toString('hex')), policy, this.#escalation)
+  }
+
+  lookup (id: string): DecisionRecord | undefined {
+    return this.#records.get(id)
+  }
+
+  pending (): PendingApproval[] { return this.queue.pending() }
+
+  async approve (id: string, principal: Principal | undefined, justification = ''): Promise<DecisionRecord> {
+    return await this.#answer(id, principal, justification, 'approve')
+  }
+
+  async reject (id: string, principal: Principal | undefined, reason = ''): Promise<DecisionRecord> {
+    return await this.#answer(id, principal, reason, 'reject')
+  }
+
+  async #answer (id: string, principal: Principal | undefined, text: string, how: 'approve' | 'reject'): Promise<DecisionRecord> {
+    if (principal === undefined) throw new PcpError(ServiceErrorCodes.PRINCIPAL_AUTH_REQUIRED, `to ${how} a decision, authenticate as a principal (X-TrustGate-Principal header)`)
+    try {
+      const res = how === 'approve' ? await this.queue.approve(id, principal.id, text) : await this.queue.reject(id, principal.id, text)
+      this.#markResolved(res)
+    } finally {
+      await this.#afterExpiry() // the call may have timed the request out instead
+    }
+    const rec = this.#records.get(id)
+    if (rec === undefined) throw new PcpError(TrustGateErrorCodes.DECISION_NOT_FOUND, `no decision ${id}`, { key: id })
+    return rec
+  }
+
+  /** Applies on_timeout to every lapsed request (the timer calls this; tests call it with their clock). */
+  async expire (): Promise<void> {
+    const changed = await this.queue.expire(this.now())
+    for (const c of changed) {
+      if ('state' in c) this.#markResolved(c)
+      else this.#markPending(c)
+    }
+  }
+
+  async #afterExpiry (): Promise<void> {
+    for (const rec of this.#records.values()) {
+      if (rec.state !== 'PENDING') continue
+      const q = this.queue.get(rec.decision.decision_id)
+      if (q !== undefined && 'state' in q) this.#markResolved(q)
+      else if (q !== undefined) this.#markPending(q)
+    }
+  }
+
+  /** Resolves with the record once it is no longer PENDING, or as it is after `ms`. */
+  async waitForResolution (id: string, ms: number): Promise<DecisionRecord | undefined> {
+    const rec = this.lookup(id)
+    if (rec === undefined || rec.state !== 'PENDING' || ms <= 0) return rec
+    return await new Promise((resolve) => {
+      const done = (): void => { clearTimeout(timer); this.off('resolved', onResolved); resolve(this.lookup(id)) }
+      const onResolved = (r: DecisionRecord): void => { if (r.decision.decision_id === id) done() }
+      const timer = setTimeout(done, ms)
+      this.on('resolved', onResolved)
+    })
+  }
+
+  // ---- Vigil intake (POST /api/vigil/agent-state) ----
+
+  ingestAgentState (u: { agent_id: string, agent_name?: string, vrs: number, tsi_state: string, a2c_score?: number | null, trust_score?: number | null }): AgentState {
+    if (typeof u?.agent_id !== 'string' || u.agent_id === '') throw new PcpError(ServiceErrorCodes.REQUEST_INVALID, 'agent_id must be a non-empty string', { field: 'agent_id' })
+    if (typeof u.vrs !== 'number' || !(u.vrs >= 0 && u.vrs <= 1)) throw new PcpError(ServiceErrorCodes.REQUEST_INVALID, `vrs must be a number in [0, 1], got ${String(u.vrs)}`, { field: 'vrs' })
+    if (!(TSI_STATES as readonly string[]).includes(u.tsi_state)) throw new PcpError(ServiceErrorCodes.REQUEST_INVALID, `tsi_state must be one of ${TSI_STATES.join(', ')}`, { field: 'tsi_state' })
+    const state: AgentState = {
+      agent_id: u.agent_id, agent_name: u.agent_name ?? u.agent_id, vrs: u.vrs, tsi_state: u.tsi_state,
+      a2c_score: u.a2c_score ?? null, trust_score: u.trust_score ?? null, updated_at: this.now()
+    }
+    this.#agents.set(u.agent_id, state)
+    return state
+  }
+
+  /** Vigil's latest state for an agent while it is fresh. */
+  agentState (agentId: string): AgentState | undefined {
+    const s = this.#agents.get(agentId)
+    return s !== undefined && this.now() - s.updated_at <= (this.#opts.agentStateTtlSeconds ?? 120) ? s : undefined
+  }
+
+  agents (): AgentState[] { return [...this.#agents.values()] }
+
+  // ---- audit ----
+
+  async journalEvents (): Promise<AissEvent[]> {
+    if (this.#hub.events === undefined) throw new PcpError(ServiceErrorCodes.JOURNAL_UNAVAILABLE, 'the hub chain cannot be read back (the hub stamper has no events())')
+    const out: AissEvent[] = []
+    for await (const ev of this.#hub.events()) out.push(ev)
+    return out
+  }
+
+  /** Journal entries, newest first, filtered; `chain_valid` is the hub chain's full verification. */
+  async audit (q: { agent_id?: string, outcome?: string, limit?: number } = {}): Promise<{ total: number, chain_valid: boolean | null, entries: Array<{ seq: number, timestamp: number, type: string, payload: JsonObject }> }> {
+    const events = await this.journalEvents()
+    const entries: Array<{ seq: number, timestamp: number, type: string, payload: JsonObject }> = []
+    events.forEach((ev, seq) => {
+      const { event_type: type, ...payload } = ev.payload
+      if (typeof type !== 'string' || !type.startsWith('trustgate.')) return
+      const d = (payload.decision ?? {}) as JsonObject
+      if (q.agent_id !== undefined && d.agent_id !== q.agent_id) return
+      if (q.outcome !== undefined && d.outcome !== q.outcome && payload.final_outcome !== q.outcome) return
+      entries.push({ seq, timestamp: ev.timestamp, type, payload })
+    })
+    entries.reverse()
+    const limited = entries.slice(0, q.limit ?? 100)
+    const chainValid = this.#hub.verify ? (await this.#hub.verify()).valid : null
+    return { total: entries.length, chain_valid: chainValid, entries: limited }
+  }
+
+  /** The whole hub chain as an audit export (protocol.md §14): `pcp verify` checks it like any chain. */
+  async auditExport (): Promise<AuditExport> {
+    if (this.#hub.firstIdentityDocument === undefined) throw new PcpError(ServiceErrorCodes.JOURNAL_UNAVAILABLE, 'the hub stamper has no identity document to export')
+    return buildAuditExport(await this.#hub.firstIdentityDocument(), await this.journalEvents(), { now: this.now() })
+  }
+
+  async close (): Promise<void> {
+    if (this.#timer !== undefined) clearInterval(this.#timer)
+    this.#timer = undefined
+    this.removeAllListeners('resolved')
+  }
+}
+
+/** Opens the service (restoring from the hub chain, activating `initialPolicy` on a fresh store). */
+export async function createTrustGateService (opts: TrustGateServiceOptions): Promise<TrustGateService> {
+  return await TrustGateService.open(opts)
+}

@@ -1,0 +1,157 @@
+// The TrustGate gate protocol over MQTT, shared by the device (sync/gate.ts) and the hub
+// (hub/trustgate/gate-handler.ts). Pure: envelopes in and out, no I/O.
+//
+// On the agent's `up` topic (sync/topics.ts), CBOR envelopes `{ v: 1, kind, corr, ... }`:
+//   gate         { action, payload, role, request_id, target_domain?, policy_hash? }   ask for a decision
+//   gate_wait    { decision_id, wait_ms }                       long-poll a REQUIRE_HUMAN decision
+//   gate_policy  { policy_hash? }                               fetch the hub-signed active policy
+// On the agent's `down` topic, with the request's `corr`:
+//   gate_result  { decision_id, state, outcome, allowed, reason, rule, policy_hash, policy_version,
+//                  expires_at, vrs, tsi_state, decision_event, resolution_event, policy? }
+//   gate_policy_result { policy }
+//   gate_error   { code, message }
+//
+// Authenticity: a broker (or anyone who may publish on a `down` topic) could forge an "allowed". So the
+// hub's answer carries the signed journal events of its own chain (the hub stamps every decision before
+// answering): `decision_event` (trustgate.decision) and, for a human-answered request,
+// `resolution_event` (trustgate.approved / rejected / timed_out). The device checks their signatures
+// against the hub key it was configured with (pinned) and that they are about ITS request: its agent_id,
+// the decision id derived from its random request_id, the action and the payload hash. The cached policy
+// is authenticated the same way: `policy.attestation` is the hub's signed trustgate.policy_activated (or
+// trustgate.policy_attested) event, whose `version` is the SHA-256 of the policy bytes.
+import { Encoder } from 'cbor-x'
+// The Node entry: it installs the crypto backend that signature checks need.
+import { canonicalize, crypto, deriveAgentId, fromBase64Strict, signingBytes, toHex, type AissEvent, type JsonObject } from '../runtime/index.js'
+
+export const GATE_KINDS = {
+  request: 'gate',
+  wait: 'gate_wait',
+  policy: 'gate_policy',
+  result: 'gate_result',
+  policyResult: 'gate_policy_result',
+  error: 'gate_error'
+} as const
+
+/** Event types the hub signs a policy with: an activation, or a re-attestation after a restart. */
+export const POLICY_ATTESTATION_TYPES = ['trustgate.policy_activated', 'trustgate.policy_attested'] as const
+
+export type GateState = 'DECIDED' | 'PENDING' | 'APPROVED' | 'REJECTED' | 'TIMED_OUT'
+
+export interface SignedPolicy {
+  /** The policy file's bytes exactly as stored by the hub (their SHA-256 is the version id). */
+  text: Uint8Array
+  attestation: AissEvent
+}
+
+export interface GateResult {
+  v: 1
+  kind: 'gate_result'
+  corr: Uint8Array
+  decision_id: string
+  state: GateState
+  /** The outcome that applies now: ALLOW after an approval, BLOCK after a rejection or timeout. */
+  outcome: string
+  allowed: boolean
+  reason: string
+  rule: string
+  policy_hash: string
+  policy_version: string
+  expires_at: number | null
+  vrs: number | null
+  tsi_state: string
+  decision_event: AissEvent
+  resolution_event: AissEvent | null
+  policy?: SignedPolicy
+}
+
+export interface GatePolicyResult { v: 1, kind: 'gate_policy_result', corr: Uint8Array, policy: SignedPolicy }
+
+export interface GateError { v: 1, kind: 'gate_error', corr: Uint8Array, code: string, message: string }
+
+const cbor = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false, variableMapSize: true })
+
+export function encodeEnvelope (value: object): Uint8Array { return cbor.encode(value) }
+
+/** Decodes untrusted bytes; null when they are not a v1 envelope object. */
+export function decodeEnvelope (bytes: Uint8Array): Record<string, unknown> | null {
+  let v: unknown
+  try { v = cbor.decode(bytes) } catch { return null }
+  if (v === null || typeof v !== 'object' || Array.isArray(v) || (v as { v?: unknown }).v !== 1 || typeof (v as { kind?: unknown }).kind !== 'string') return null
+  return v as Record<string, unknown>
+}
+
+const sha256Hex = (text: string): string => toHex(crypto().sha256(new TextEncoder().encode(text)))
+
+/**
+ * The decision id of a gate request: bound to the agent and its random request id, so the device can
+ * tell that a signed decision answers its request and not someone else's (or an older one of its own).
+ */
+export function gateDecisionId (agentId: string, requestId: string): string {
+  return 'dec-' + sha256Hex(`${agentId}\n${requestId}`).slice(0, 40)
+}
+
+/** The payload_hash evaluate() puts in a decision: SHA-256 hex of the payload's canonical JSON. */
+export function gatePayloadHash (payload: JsonObject): string {
+  return sha256Hex(canonicalize(payload))
+}
+
+export interface HubKey { agentId: string, publicKey: Uint8Array }
+
+/** Null when `event` is a well-formed event signed by `hub`; otherwise what is wrong with it. */
+export function verifyHubEvent (event: unknown, hub: HubKey): string | null {
+  if (event === null || typeof event !== 'object' || Array.isArray(event)) return 'not an event object'
+  const e = event as AissEvent
+  if (e.agent_id !== hub.agentId) return `signed by ${String(e.agent_id)}, not the pinned hub ${hub.agentId}`
+  if (typeof e.signature !== 'string' || e.payload === null || typeof e.payload !== 'object') return 'event lacks a signature or payload'
+  const sig = fromBase64Strict(e.signature)
+  if (sig === null || sig.length !== 64) return 'signature is not base64 of 64 bytes'
+  let bytes: Uint8Array
+  try { bytes = signingBytes(e) } catch { return 'event cannot be canonicalised' }
+  return crypto().verify(sig, bytes, hub.publicKey) ? null : 'signature does not verify with the hub key'
+}
+
+export function hubKeyOf (publicKey: Uint8Array): HubKey {
+  if (!(publicKey instanceof Uint8Array) || publicKey.length !== 32) throw new TypeError('"hubPublicKey" expected 32 bytes')
+  return { agentId: deriveAgentId(publicKey), publicKey }
+}
+
+/**
+ * Checks a signed policy against the pinned hub key: the attestation is the hub's, of an attesting type,
+ * and names the SHA-256 of exactly these bytes. Null when good.
+ */
+export function verifySignedPolicy (sp: unknown, hub: HubKey): string | null {
+  if (sp === null || typeof sp !== 'object') return 'no signed policy'
+  const { text, attestation } = sp as SignedPolicy
+  if (!(text instanceof Uint8Array)) return 'policy bytes missing'
+  const bad = verifyHubEvent(attestation, hub)
+  if (bad !== null) return `attestation: ${bad}`
+  const type = attestation.payload.event_type
+  if (!(POLICY_ATTESTATION_TYPES as readonly unknown[]).includes(type)) return `attestation is a ${String(type)} event`
+  const hash = toHex(crypto().sha256(text))
+  if (attestation.payload.version !== hash) return `policy bytes hash to ${hash}, the attestation names ${String(attestation.payload.version)}`
+  return null
+}
+
+/** Whether a signed trustgate.decision event is the hub's answer to this device's request. */
+export function decisionEventProblem (ev: AissEvent, expect: { agentId: string, decisionId: string, action: string, payloadHash: string }): string | null {
+  if (ev.payload.event_type !== 'trustgate.decision') return `expected a trustgate.decision event, got ${String(ev.payload.event_type)}`
+  const d = ev.payload.decision as Record<string, unknown> | undefined
+  if (d === null || typeof d !== 'object') return 'decision event has no decision'
+  if (d.decision_id !== expect.decisionId) return `decision ${String(d.decision_id)} is not the one requested (${expect.decisionId})`
+  if (d.agent_id !== expect.agentId) return `decision is for agent ${String(d.agent_id)}`
+  if (d.action !== expect.action) return `decision is for action ${String(d.action)}`
+  if (d.payload_hash !== expect.payloadHash) return 'decision is for another payload'
+  return null
+}
+
+const RESOLUTION_TYPES: Record<string, GateState> = { 'trustgate.approved': 'APPROVED', 'trustgate.rejected': 'REJECTED', 'trustgate.timed_out': 'TIMED_OUT' }
+
+/** The state a signed resolution event proves for `decisionId`, or a problem string. */
+export function resolutionState (ev: AissEvent, decisionId: string): { state: GateState, outcome: string } | string {
+  const state = RESOLUTION_TYPES[String(ev.payload.event_type)]
+  if (state === undefined) return `expected a resolution event, got ${String(ev.payload.event_type)}`
+  if (ev.payload.decision_id !== decisionId) return `resolution is for decision ${String(ev.payload.decision_id)}`
+  const outcome = ev.payload.final_outcome
+  if (typeof outcome !== 'string') return 'resolution has no final_outcome'
+  return { state, outcome }
+}
