@@ -7,6 +7,8 @@ import { registerRos2Commands } from './ros2.js'
 import { registerSessionCommands } from './session.js'
 import { registerVigilCommands } from './vigil.js'
 import { registerTrustgateCommands } from './trustgate.js'
+import { registerHubCommands } from './hub.js'
+import { registerSyncCommands } from './sync.js'
 
 const program = new Command()
 program
@@ -25,5 +27,7 @@ registerRos2Commands(program)
 registerSessionCommands(program)
 registerVigilCommands(program)
 registerTrustgateCommands(program)
+registerHubCommands(program)
+registerSyncCommands(program)
 
 await program.parseAsync(process.argv)

@@ -1,0 +1,142 @@
+// pcp hub start | approve | revoke | status
+import type { Command } from 'commander'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { PcpError, pcpHome } from '../runtime/index.js'
+import { startHubServices } from '../hub/services.js'
+import { PROFILE_NAMES, type ProfileName } from '../hub/trustgate/profiles.js'
+import { LevelHubStore } from '../hub/store/level.js'
+import { Registry } from '../hub/registry.js'
+import { chainStatus } from '../hub/store/view.js'
+import { readStatus, sendControl } from '../hub/control.js'
+import { action, printJson, EXIT } from './common.js'
+
+interface DataOpts { data?: string, json?: boolean }
+
+/** Default data directory: <PCP home>/hub. */
+function dataDirOf (program: Command, o: DataOpts): string {
+  return o.data ?? join(pcpHome(program.opts().home as string | undefined), 'hub')
+}
+
+function port (v: string): number {
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new PcpError('ARGUMENT_INVALID', `port expected 0..65535, got ${JSON.stringify(v)}`)
+  return n
+}
+
+export function registerHubCommands (program: Command): void {
+  const hub = program.command('hub').description('the fleet hub: MQTT ingest, verification and storage of every device\'s chain')
+
+  hub.command('start')
+    .description('run the hub in the foreground (embedded MQTT broker and LevelDB store unless told otherwise)')
+    .option('--data <dir>', 'data directory (default: <home>/hub)')
+    .option('--host <host>', 'embedded broker listen address', '127.0.0.1')
+    .option('--port <port>', 'embedded broker port', '1883')
+    .option('--mqtt-url <url>', 'consume from an external broker (mqtt:// or mqtts://) instead of the embedded one')
+    .option('--username <name>', 'external broker username')
+    .option('--password-env <var>', 'environment variable holding the external broker password')
+    .option('--ca <file>', 'CA certificate (PEM) for mqtts://')
+    .option('--cert <file>', 'client certificate (PEM) for mutual TLS')
+    .option('--key <file>', 'client key (PEM) for mutual TLS')
+    .option('--prefix <prefix>', 'topic prefix', 'pcp/v1')
+    .option('--share-group <group>', 'MQTT shared-subscription group (several hubs on one clustered broker)')
+    .option('--auto-approve', 'trust on first use without operator approval')
+    .option('--workers <n>', 'verify worker threads (default: all cores)')
+    .option('--api-host <host>', 'where the Vigil and TrustGate HTTP APIs listen', '127.0.0.1')
+    .option('--vigil-port <port>', 'Vigil API and dashboard port (token: $VIGIL_TOKEN)', '8421')
+    .option('--trustgate-port <port>', 'TrustGate API port (token: $TRUSTGATE_TOKEN)', '8422')
+    .option('--local-only', 'serve the HTTP APIs without tokens (loopback host only)')
+    .option('--no-api', 'no HTTP APIs (ingest and the MQTT gate only)')
+    .option('--policy <file|profile>', 'TrustGate policy to activate when none is active (a YAML file, or anssi_strict, nist_balanced, ai_act_high_risk)', 'nist_balanced')
+    .option('--json', 'print the start-up line as JSON')
+    .action(action(async (o: DataOpts & Record<string, string | boolean | undefined>) => {
+      const tls = o.ca || o.cert || o.key
+        ? { ...(o.ca ? { ca: await readFile(String(o.ca)) } : {}), ...(o.cert ? { cert: await readFile(String(o.cert)) } : {}), ...(o.key ? { key: await readFile(String(o.key)) } : {}) }
+        : undefined
+      const password = o.passwordEnv ? process.env[String(o.passwordEnv)] : undefined
+      const apiHost = String(o.apiHost)
+      const policy = String(o.policy)
+      const initialPolicy = (PROFILE_NAMES as readonly string[]).includes(policy) ? { profile: policy as ProfileName } : await readFile(policy)
+      const services = await startHubServices({
+        dataDir: dataDirOf(program, o),
+        ...(o.mqttUrl ? { mqttUrl: String(o.mqttUrl) } : { host: String(o.host), port: port(String(o.port)) }),
+        mqtt: { ...(o.username ? { username: String(o.username) } : {}), ...(password !== undefined ? { password } : {}), ...(tls ? { tls } : {}) },
+        prefix: String(o.prefix),
+        ...(o.shareGroup ? { shareGroup: String(o.shareGroup) } : {}),
+        approval: o.autoApprove ? 'auto' : 'manual',
+        ...(o.workers !== undefined ? { workers: Number(o.workers) } : {}),
+        log: (line) => process.stderr.write(`pcp hub: ${line}\n`),
+        initialPolicy,
+        vigilApi: o.api === false ? false : { host: apiHost, port: port(String(o.vigilPort)), token: process.env.VIGIL_TOKEN, localOnly: !!o.localOnly },
+        trustgateApi: o.api === false ? false : { host: apiHost, port: port(String(o.trustgatePort)), token: process.env.TRUSTGATE_TOKEN, localOnly: !!o.localOnly }
+      })
+      const h = services.hub
+      const info = {
+        mqtt: h.mqttUrl, embedded: h.broker !== null, data: h.dataDir, hubAgentId: h.agent.agentId, approval: h.registry.approval,
+        vigil: services.vigilUrl, dashboard: services.vigilUrl ? `${services.vigilUrl}/dashboard/` : null, trustgate: services.trustgateUrl
+      }
+      if (o.json) printJson(info)
+      else {
+        process.stdout.write(`pcp hub: listening for devices on ${info.mqtt}${info.embedded ? ' (embedded broker)' : ''}, data in ${info.data}, approval ${info.approval}\n`)
+        if (info.dashboard) process.stdout.write(`pcp hub: Vigil dashboard ${info.dashboard}, TrustGate API ${info.trustgate}\n`)
+      }
+      await new Promise<void>((resolve) => {
+        const stop = (): void => { void services.close().then(resolve) }
+        process.once('SIGINT', stop); process.once('SIGTERM', stop)
+      })
+    }))
+
+  for (const op of ['approve', 'revoke'] as const) {
+    hub.command(`${op} <agentId>`)
+      .description(op === 'approve' ? 'allow an agent to report (it may be waiting as pending, or not have appeared yet)' : 'refuse an agent from now on (its stored chain stays)')
+      .option('--data <dir>', 'data directory (default: <home>/hub)')
+      .option('--name <name>', 'a name for the agent (approve only)')
+      .option('--json', 'print the agent\'s status as JSON')
+      .action(action(async (agentId: string, o: DataOpts & { name?: string }) => {
+        const dataDir = dataDirOf(program, o)
+        let result: unknown
+        try {
+          // No hub running: change the registry directly.
+          const store = await LevelHubStore.open(join(dataDir, 'store'))
+          try {
+            const reg = new Registry(store)
+            const rec = op === 'approve' ? await reg.approve(agentId, o.name ? { name: o.name } : {}) : await reg.revoke(agentId)
+            result = { ...chainStatus(rec), state: rec.state }
+          } finally { await store.close() }
+        } catch (err) {
+          if ((err as PcpError).code !== 'STORE_LOCKED') throw err
+          const res = await sendControl(dataDir, { op, agentId, ...(o.name ? { name: o.name } : {}) })
+          if (!res.ok) throw new PcpError(res.error!.code, res.error!.message)
+          result = res.result
+        }
+        if (o.json) printJson(result)
+        else process.stdout.write(`pcp hub: ${agentId} ${op === 'approve' ? 'approved' : 'revoked'}\n`)
+      }))
+  }
+
+  hub.command('status')
+    .description('the running hub (or the store, when none runs): agents, heads, counts, refusals')
+    .option('--data <dir>', 'data directory (default: <home>/hub)')
+    .option('--json', 'print as JSON')
+    .action(action(async (o: DataOpts) => {
+      const dataDir = dataDirOf(program, o)
+      const live = await readStatus(dataDir)
+      let report: Record<string, unknown>
+      if (live?.running) report = { running: true, ...live.status }
+      else {
+        let store: LevelHubStore
+        try { store = await LevelHubStore.open(join(dataDir, 'store')) } catch (err) {
+          if ((err as PcpError).code === 'STORE_LOCKED') throw new PcpError('HUB_STATUS_UNAVAILABLE', `a hub holds ${dataDir} but wrote no status yet; try again in a second`)
+          throw err
+        }
+        try { report = { running: false, agents: store.agents().map((r) => ({ ...chainStatus(r), state: r.state })) } } finally { await store.close() }
+      }
+      if (o.json) { printJson(report); return EXIT.OK }
+      const agents = (report.agents ?? []) as Array<ReturnType<typeof chainStatus> & { state: string }>
+      process.stdout.write(`hub ${report.running ? `running (pid ${String(report.pid)}, ${String((report.mqtt as { url?: string })?.url ?? '')})` : 'not running'}; ${agents.length} agent(s)\n`)
+      for (const a of agents) {
+        process.stdout.write(`  ${a.agentId}  ${a.name.padEnd(16)} ${a.state.padEnd(8)} ${String(a.eventCount).padStart(8)} events  ${a.verification}${a.rejectedCount ? ` (${a.rejectedCount} refused, last ${a.lastProblem?.code})` : ''}\n`)
+      }
+      return EXIT.OK
+    }))
+}

@@ -1,0 +1,80 @@
+// pcp sync status | run
+import type { Command } from 'commander'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { PcpError, pcpHome, listAgentNames, openAgentStore, firstIdentityDocument } from '../runtime/index.js'
+import { SyncAgent, type SyncSource, type SyncStatus } from '../sync/agent.js'
+import { pidAlive } from '../hub/control.js'
+import { action, printJson, EXIT } from './common.js'
+
+function print (s: SyncStatus & { pid?: number | null }, running: boolean): void {
+  process.stdout.write(`sync ${running ? `running (pid ${String(s.pid)})` : 'not running'}; broker ${s.url} ${s.connected ? 'connected' : 'not connected'}\n`)
+  for (const a of s.agents) {
+    const last = a.lastAckAt ? new Date(a.lastAckAt).toISOString() : 'never'
+    process.stdout.write(`  ${a.name.padEnd(16)} ${a.phase.padEnd(9)} backlog ${String(a.backlog).padStart(7)}  acked #${a.ackedSeq}  last ack ${last}${a.lastError ? `  ERROR ${a.lastError.code}: ${a.lastError.message}` : ''}\n`)
+  }
+}
+
+export function registerSyncCommands (program: Command): void {
+  const sync = program.command('sync').description('forward agents\' chains to a hub over MQTT')
+  const home = (): string => pcpHome(program.opts().home as string | undefined)
+
+  sync.command('status')
+    .description('what the sync agent of this home reports: connection, backlog and last ack per agent')
+    .option('--json', 'print as JSON')
+    .action(action(async (o: { json?: boolean }) => {
+      let s: (SyncStatus & { pid?: number | null }) | undefined
+      try { s = JSON.parse(await readFile(join(home(), 'sync', 'status.json'), 'utf8')) } catch { s = undefined }
+      if (!s) throw new PcpError('SYNC_NEVER_RAN', `no sync agent has run for ${home()} (no sync/status.json)`)
+      const running = pidAlive(s.pid)
+      if (o.json) printJson({ running, ...s })
+      else print(s, running)
+      return EXIT.OK
+    }))
+
+  sync.command('run')
+    .description('forward the named agents (default: all) until interrupted, or with --until-synced until the hub holds everything')
+    .requiredOption('--url <url>', 'broker URL (mqtt:// or mqtts://)')
+    .option('--agent <name...>', 'agents to forward (default: every agent of the home)')
+    .option('--prefix <prefix>', 'topic prefix', 'pcp/v1')
+    .option('--username <name>', 'broker username')
+    .option('--password-env <var>', 'environment variable holding the broker password')
+    .option('--ca <file>', 'CA certificate (PEM)')
+    .option('--cert <file>', 'client certificate (PEM)')
+    .option('--key <file>', 'client key (PEM)')
+    .option('--rate <n>', 'most events per second per agent while draining a backlog', '5000')
+    .option('--until-synced', 'exit once the hub has acknowledged everything')
+    .option('--timeout <seconds>', 'with --until-synced: give up after this long', '300')
+    .option('--json', 'print the final status as JSON')
+    .action(action(async (o: Record<string, string | string[] | boolean | undefined>) => {
+      const names = (o.agent as string[] | undefined) ?? (await listAgentNames(home())).filter((n) => n !== 'hub')
+      if (names.length === 0) throw new PcpError('ARGUMENT_INVALID', `no agents in ${home()}`)
+      // The stores are opened directly (no key needed): whoever stamps must not be running meanwhile.
+      const sources: SyncSource[] = []
+      for (const name of names) {
+        const store = await openAgentStore(home(), name)
+        sources.push({ name, store, firstIdentityDocument: () => firstIdentityDocument(home(), name, store) })
+      }
+      const tls = o.ca || o.cert || o.key
+        ? { ...(o.ca ? { ca: await readFile(String(o.ca)) } : {}), ...(o.cert ? { cert: await readFile(String(o.cert)) } : {}), ...(o.key ? { key: await readFile(String(o.key)) } : {}) }
+        : undefined
+      const password = o.passwordEnv ? process.env[String(o.passwordEnv)] : undefined
+      const agent = await SyncAgent.start({
+        url: String(o.url), agents: sources, prefix: String(o.prefix), maxEventsPerSec: Number(o.rate),
+        statusFile: join(home(), 'sync', 'status.json'),
+        ...(o.username ? { username: String(o.username) } : {}), ...(password !== undefined ? { password } : {}), ...(tls ? { tls } : {})
+      })
+      agent.on('stopped', (e: { agent: string, message: string }) => process.stderr.write(`pcp sync: ${e.agent}: ${e.message}\n`))
+      agent.on('warning', (e: { message: string }) => process.stderr.write(`pcp sync: ${e.message}\n`))
+      try {
+        if (o.untilSynced) await agent.flush(Number(o.timeout) * 1000)
+        else await new Promise<void>((resolve) => { process.once('SIGINT', resolve); process.once('SIGTERM', resolve) })
+      } finally {
+        const s = agent.status()
+        await agent.close()
+        for (const src of sources) await src.store.close()
+        if (o.json) printJson(s); else print(s, false)
+      }
+      return EXIT.OK
+    }))
+}

@@ -1,0 +1,329 @@
+// The hub: an MQTT consumer (of its embedded broker, or of an external one), the chain store, ingest with
+// its verify pool, the registry, Vigil, and a dispatcher that routes each envelope on an agent's `up`
+// topic by `kind`: `identity`, `head?` and `events` here, anything else to handlers registered with
+// handle() (TrustGate's `gate*` kinds). Untrusted input never throws out of the message handler: it is
+// counted under a reason and, when it carries a valid `corr`, answered.
+import { join } from 'node:path'
+import { readFile } from 'node:fs/promises'
+import type { MqttClient } from 'mqtt'
+import { Agent, PcpError, ErrorCodes, type AissEvent, type ChainProblem } from '../runtime/index.js'
+import { encodeRecord } from '../runtime/record.js'
+import { ensureDir, writeFileAtomic } from '../runtime/fsutil.js'
+import { parseTopic, downTopic, hubFilter, DEFAULT_PREFIX, MAX_PAYLOAD_BYTES } from '../sync/topics.js'
+import { connectMqtt, whenConnected, type MqttConnectOptions } from '../sync/connect.js'
+import { decodeEnvelope, encodeEnvelope, eventsShapeProblem, isCorr, NACK_CODES, type AgentState } from '../sync/wire.js'
+import { startEmbeddedBroker, type EmbeddedBroker } from './broker.js'
+import { VerifyPool } from './verify-pool.js'
+import { LevelHubStore } from './store/level.js'
+import { StoreChainView } from './store/view.js'
+import { Registry, type ApprovalMode } from './registry.js'
+import { Ingest, type BatchOutcome } from './ingest.js'
+import { Inbox, writeStatus, type ControlRequest } from './control.js'
+import { MetricsRegistry, HUB_METRICS, hubCounter } from './metrics.js'
+import { VigilEngine } from './vigil/engine.js'
+import { InteractionCrossCheck } from './interactions.js'
+import type { ChainView, IngestResult, AgentChainStatus } from './chain-view.js'
+import type { VerifyItem, VerifyResult } from './ingest-verify.js'
+
+/** A handler for one envelope kind: returns the envelope to publish on the agent's `down` topic, or null. */
+export type KindHandler = (agentId: string, envelope: Record<string, unknown>) => Promise<object | null> | object | null
+
+export interface HubOptions {
+  /** Holds store/, agents/hub/ (the hub's own identity), vigil.json, status.json, inbox/. */
+  dataDir: string
+  /** External broker (`mqtt://`, `mqtts://`). Without it the hub starts its embedded broker. */
+  mqttUrl?: string
+  /** Embedded broker listen address. Default 127.0.0.1:1883. */
+  host?: string
+  port?: number
+  /** Client options for an external broker (credentials, TLS, protocol level). */
+  mqtt?: Omit<MqttConnectOptions, 'url'>
+  /** MQTT 5 shared-subscription group, for several hubs behind one clustered broker (docs/scaling.md). */
+  shareGroup?: string
+  prefix?: string
+  approval?: ApprovalMode
+  /** Verify worker threads. Default: os.availableParallelism(). 0: verify on the main thread. */
+  workers?: number
+  metrics?: MetricsRegistry
+  /** Default: a new engine, restored from <data>/vigil.json when present. false: no Vigil. */
+  vigil?: VigilEngine | false
+  /** Default: a new cross-check. false: none. */
+  interactions?: InteractionCrossCheck | false
+  /** Passphrase of the hub's own key (default $PCP_PASSPHRASE; none: a plaintext key file). */
+  passphrase?: string
+  /** Unix seconds. */
+  now?: () => number
+  /** Default true. false skips fsync (benchmarks only). */
+  durable?: boolean
+  /** Status file and inbox polling (default true). */
+  control?: boolean
+  log?: (line: string) => void
+}
+
+export class Hub {
+  readonly dataDir: string
+  readonly prefix: string
+  readonly store: LevelHubStore
+  readonly registry: Registry
+  readonly ingest: Ingest
+  readonly chain: ChainView
+  readonly metrics: MetricsRegistry
+  readonly vigil: VigilEngine | null
+  /** The hub's own identity and chain (TrustGate journals into it). */
+  readonly agent: Agent
+  readonly broker: EmbeddedBroker | null
+  readonly client: MqttClient
+  readonly mqttUrl: string
+  readonly #pool: VerifyPool<VerifyItem, VerifyResult> | null
+  readonly #handlers = new Map<string, KindHandler>()
+  readonly #rejected = new Map<string, number>()
+  readonly #interactions: InteractionCrossCheck | null
+  readonly #now: () => number
+  readonly #log: (line: string) => void
+  readonly #timers: NodeJS.Timeout[] = []
+  readonly #inbox: Inbox | null
+  #received = 0
+  #ingested = 0
+  #duplicates = 0
+  #closed = false
+
+  private constructor (p: {
+    opts: HubOptions, store: LevelHubStore, pool: VerifyPool<VerifyItem, VerifyResult> | null, agent: Agent, broker: EmbeddedBroker | null,
+    client: MqttClient, url: string, vigil: VigilEngine | null
+  }) {
+    const { opts } = p
+    this.dataDir = opts.dataDir
+    this.prefix = opts.prefix ?? DEFAULT_PREFIX
+    this.store = p.store; this.#pool = p.pool; this.agent = p.agent; this.broker = p.broker; this.client = p.client; this.mqttUrl = p.url
+    this.vigil = p.vigil
+    this.metrics = opts.metrics ?? new MetricsRegistry()
+    this.#now = opts.now ?? (() => Math.floor(Date.now() / 1000))
+    this.#log = opts.log ?? (() => {})
+    this.#interactions = opts.interactions === false ? null : (opts.interactions ?? new InteractionCrossCheck())
+    this.registry = new Registry(this.store, { approval: opts.approval ?? 'manual', now: this.#now })
+    this.ingest = new Ingest({
+      store: this.store,
+      ...(this.#pool ? { pool: this.#pool } : {}),
+      now: this.#now,
+      hooks: { stored: (id, events) => this.#onStored(id, events), rejected: (id, problem) => this.#onRejected(id, problem) }
+    })
+    this.chain = new StoreChainView(this.store, (id, ev) => this.#ingestOne(id, ev))
+    this.#inbox = opts.control === false ? null : new Inbox(this.dataDir, (req) => this.#control(req))
+    hubCounter(this.metrics, HUB_METRICS.eventsIngested)
+    hubCounter(this.metrics, HUB_METRICS.eventsRejected)
+  }
+
+  /** Opens the store and the hub identity, starts the broker (unless external), the pool, and subscribes. */
+  static async start (opts: HubOptions): Promise<Hub> {
+    if (typeof opts?.dataDir !== 'string' || opts.dataDir.length === 0) throw new TypeError('"dataDir" expected a directory path')
+    await ensureDir(opts.dataDir)
+    const prefix = opts.prefix ?? DEFAULT_PREFIX
+    const filter = hubFilter({ prefix, ...(opts.shareGroup ? { shareGroup: opts.shareGroup } : {}) })
+    const cleanup: Array<() => Promise<unknown>> = []
+    try {
+      const store = await LevelHubStore.open(join(opts.dataDir, 'store'), { sync: opts.durable ?? true })
+      cleanup.push(() => store.close())
+      const agent = await Agent.open({ name: 'hub' }, { home: opts.dataDir, ...(opts.passphrase ? { passphrase: opts.passphrase } : {}) })
+      cleanup.push(() => agent.close())
+      const workers = opts.workers ?? undefined
+      const pool = workers === 0 ? null : await VerifyPool.open<VerifyItem, VerifyResult>({ module: new URL('./ingest-verify' + extOf(import.meta.url), import.meta.url), exportName: 'verifyBatch', ...(workers ? { workers } : {}), maxBatch: 4 })
+      if (pool) cleanup.push(() => pool.terminate())
+      let broker: EmbeddedBroker | null = null
+      let url = opts.mqttUrl
+      if (url === undefined) {
+        broker = await startEmbeddedBroker({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 1883 })
+        cleanup.push(() => broker!.close())
+        url = broker.url
+      }
+      const vigil = opts.vigil === false ? null : (opts.vigil ?? await loadVigil(opts.dataDir))
+      const client = connectMqtt({ clientId: `pcp-hub-${process.pid}-${Math.random().toString(16).slice(2, 8)}`, ...opts.mqtt, url, protocolVersion: broker ? 4 : (opts.mqtt?.protocolVersion ?? 'auto') })
+      cleanup.push(() => client.endAsync(true))
+      const hub = new Hub({ opts, store, pool, agent, broker, client, url, vigil })
+      client.on('message', (topic, payload) => hub.#onMessage(topic, payload))
+      client.on('connect', () => {
+        client.subscribe(filter, { qos: 1 }, (err, granted) => {
+          if (err || granted?.some((g) => g.qos > 2)) hub.#log(`cannot subscribe to ${filter}: ${err?.message ?? 'refused by the broker'}`)
+        })
+      })
+      client.on('error', (err) => hub.#log(`mqtt: ${err.message}`))
+      await whenConnected(client, 10_000)
+      await hub.#startBackground()
+      return hub
+    } catch (err) {
+      for (const fn of cleanup.reverse()) await fn().catch(() => {})
+      throw err
+    }
+  }
+
+  /** Routes envelopes of `kind` arriving on any agent's `up` topic to `handler`. */
+  handle (kind: string, handler: KindHandler): void {
+    if (typeof kind !== 'string' || kind.length === 0) throw new TypeError('"kind" expected a non-empty string')
+    if (['identity', 'head?', 'events'].includes(kind)) throw new RangeError(`"kind" ${kind} is the sync protocol's own`)
+    if (typeof handler !== 'function') throw new TypeError('"handler" expected a function')
+    this.#handlers.set(kind, handler)
+  }
+
+  approve (agentId: string, opts: { name?: string } = {}): Promise<AgentChainStatus> { return this.registry.approve(agentId, opts).then(() => this.chain.status(agentId)!) }
+  revoke (agentId: string): Promise<AgentChainStatus> { return this.registry.revoke(agentId).then(() => this.chain.status(agentId)!) }
+
+  /** Refusals so far by reason: message-level (PAYLOAD_NOT_CBOR, TOPIC_INVALID, ...) and event-level (verifier codes). */
+  rejections (): Record<string, number> { return Object.fromEntries(this.#rejected) }
+
+  stats (): { received: number, ingested: number, duplicates: number, rejected: Record<string, number>, queuedEvents: number, agents: number, mqtt: { url: string, connected: boolean } } {
+    return { received: this.#received, ingested: this.#ingested, duplicates: this.#duplicates, rejected: this.rejections(), queuedEvents: this.ingest.queuedEvents, agents: this.store.agents().length, mqtt: { url: this.mqttUrl, connected: this.client.connected } }
+  }
+
+  #reject (reason: string, eventLevel = false): void {
+    this.#rejected.set(reason, (this.#rejected.get(reason) ?? 0) + 1)
+    if (eventLevel) hubCounter(this.metrics, HUB_METRICS.eventsRejected).inc({ reason })
+    else this.metrics.counter('pcp_messages_rejected_total', 'MQTT messages refused before any event was looked at, per reason.', ['reason']).inc({ reason })
+  }
+
+  #onMessage (topic: string, payload: Buffer): void {
+    this.#received++
+    if (payload.length > MAX_PAYLOAD_BYTES) return this.#reject('PAYLOAD_TOO_LARGE')
+    const t = parseTopic(topic, this.prefix)
+    if (!t.ok || t.channel !== 'up') return this.#reject('TOPIC_INVALID')
+    const d = decodeEnvelope(payload)
+    if (!d.ok) return this.#reject(d.reason)
+    const env = d.env
+    const reply = (out: object | null): void => {
+      if (out !== null && !this.#closed) this.client.publish(downTopic(t.agentId, this.prefix), Buffer.from(encodeEnvelope(out)), { qos: 1 })
+    }
+    this.#dispatch(t.agentId, topic, env, payload).then(reply, (err) => {
+      this.#reject('HANDLER_FAILED')
+      this.#log(`handler for ${String(env.kind)} failed: ${(err as Error).message}`)
+    })
+  }
+
+  async #dispatch (agentId: string, topic: string, env: Record<string, unknown> & { kind: string }, raw: Uint8Array): Promise<object | null> {
+    const corr = env.corr
+    const nack = (code: string, message: string, retry: boolean): object | null => isCorr(corr) ? { v: 1, kind: 'nack', corr, code, message, head: null, retry } : null
+    if (env.kind === 'identity' || env.kind === 'head?') {
+      if (!isCorr(corr)) { this.#reject('ENVELOPE_INVALID'); return null }
+      if (env.kind === 'identity') {
+        try {
+          await this.registry.onIdentity(agentId, env.identity, env.name)
+        } catch (err) {
+          const code = err instanceof PcpError ? err.code : 'IDENTITY_INVALID'
+          this.#reject(code)
+          return nack(code, (err as Error).message, false)
+        }
+      }
+      const state: AgentState = this.registry.state(agentId)
+      const head = state === 'allowed' ? await this.ingest.head(agentId) : null
+      return { v: 1, kind: 'head', corr, state, head }
+    }
+    if (env.kind === 'events') {
+      const shape = eventsShapeProblem(env)
+      if (shape !== null) { this.#reject('ENVELOPE_INVALID'); return nack('ENVELOPE_INVALID', shape, false) }
+      const state = this.registry.state(agentId)
+      if (state !== 'allowed') {
+        const code = state === 'pending' ? NACK_CODES.AGENT_PENDING : state === 'revoked' ? NACK_CODES.AGENT_REVOKED : NACK_CODES.AGENT_UNKNOWN
+        this.#reject(code)
+        return nack(code, `agent ${agentId} is ${state}`, state !== 'revoked')
+      }
+      const records = env.records as Uint8Array[]
+      const out = await this.ingest.submit(agentId, { from: env.from as number, ids: env.ids as string[], records, topic })
+      if ('nack' in out && out.nack.code === NACK_CODES.HUB_BUSY) this.#reject(NACK_CODES.HUB_BUSY)
+      if ('ack' in out) this.#duplicates += out.ack.duplicates
+      return 'ack' in out ? { v: 1, kind: 'ack', corr, ...out.ack } : { v: 1, kind: 'nack', corr, ...out.nack }
+    }
+    const handler = this.#handlers.get(env.kind)
+    if (!handler) { this.#reject('KIND_UNKNOWN'); return null }
+    void raw
+    return await handler(agentId, env)
+  }
+
+  #onStored (agentId: string, events: AissEvent[]): void {
+    this.#ingested += events.length
+    hubCounter(this.metrics, HUB_METRICS.eventsIngested).inc({ agent: agentId }, events.length)
+    const name = this.store.agent(agentId)?.name
+    for (const ev of events) {
+      this.vigil?.onEvent(agentId, ev, name === undefined ? {} : { name })
+      for (const a of this.#interactions?.onEvent(agentId, ev) ?? []) this.vigil?.onAnomaly(a.agentId, { code: a.code, index: -1, message: a.reason, at: a.at })
+    }
+  }
+
+  #onRejected (agentId: string, problem: ChainProblem): void {
+    this.#reject(problem.code, true)
+    this.vigil?.onAnomaly(agentId, { code: problem.code, index: problem.index, message: problem.message, at: this.#now() })
+  }
+
+  /** ChainView.ingest: one event at the head, through the agent's lane; Vigil is the caller's job. */
+  async #ingestOne (agentId: string, event: unknown): Promise<IngestResult> {
+    const refuse = (code: string, message: string): IngestResult => ({ accepted: false, problems: [{ code: code as ChainProblem['code'], index: -1, message }], index: -1, hash: null })
+    if (this.registry.state(agentId) !== 'allowed') return refuse('AGENT_UNKNOWN', `agent ${agentId} is not an allowed agent of this hub`)
+    let record: Uint8Array
+    try { record = encodeRecord(event as AissEvent, 0) } catch (err) { return refuse(ErrorCodes.EVENT_MALFORMED, `not an event: ${(err as Error).message}`) }
+    const ids = [typeof (event as AissEvent)?.agent_id === 'string' ? (event as AissEvent).agent_id : agentId]
+    const out: BatchOutcome = await this.ingest.submit(agentId, { from: 'head', ids, records: [record], topic: 'api' })
+    if ('ack' in out) return { accepted: true, problems: [], index: out.ack.head.seq, hash: out.ack.head.hash }
+    if (out.problem) return { accepted: false, problems: [out.problem], index: out.index ?? -1, hash: out.hash ?? null }
+    return refuse(out.nack.code, out.nack.message)
+  }
+
+  async #control (req: ControlRequest): Promise<unknown> {
+    if (req.op === 'approve') return this.approve(req.agentId, req.name === undefined ? {} : { name: req.name })
+    if (req.op === 'revoke') return this.revoke(req.agentId)
+    throw new PcpError('CONTROL_INVALID', `unknown request ${JSON.stringify((req as { op?: unknown }).op)}`)
+  }
+
+  /** What `pcp hub status` prints. */
+  statusReport (): object {
+    return {
+      pid: process.pid, updatedAt: this.#now(), hubAgentId: this.agent.agentId, mqtt: { url: this.mqttUrl, embedded: this.broker !== null, connected: this.client.connected, prefix: this.prefix },
+      approval: this.registry.approval, stats: this.stats(),
+      agents: this.store.agents().map((r) => ({ ...this.chain.status(r.agentId), state: r.state }))
+    }
+  }
+
+  async #startBackground (): Promise<void> {
+    if (this.#inbox) {
+      await this.#inbox.start()
+      await writeStatus(this.dataDir, this.statusReport())
+      let last = ''
+      this.#timers.push(setInterval(() => {
+        const s = this.statusReport() as { updatedAt?: number }
+        const key = JSON.stringify({ ...s, updatedAt: 0 })
+        if (key !== last) { last = key; void writeStatus(this.dataDir, s).catch(() => {}) }
+      }, 1000))
+    }
+    this.#timers.push(setInterval(() => {
+      this.vigil?.tick()
+      for (const a of this.#interactions?.tick() ?? []) this.vigil?.onAnomaly(a.agentId, { code: a.code, index: -1, message: a.reason, at: a.at })
+    }, 10_000))
+    this.#timers.push(setInterval(() => { void this.#saveVigil() }, 60_000))
+    for (const t of this.#timers) t.unref()
+  }
+
+  async #saveVigil (): Promise<void> {
+    if (this.vigil) await writeFileAtomic(join(this.dataDir, 'vigil.json'), JSON.stringify(this.vigil.toJSON()), 0o600).catch(() => {})
+  }
+
+  /** Stops taking messages, lets stored batches finish, saves Vigil, closes everything. */
+  async close (): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    for (const t of this.#timers) clearInterval(t)
+    this.#inbox?.stop()
+    await this.client.endAsync(true).catch(() => {})
+    await this.#pool?.close().catch(() => {})
+    await this.#saveVigil()
+    if (this.#inbox) await writeStatus(this.dataDir, { ...this.statusReport(), pid: null, stoppedAt: this.#now() }).catch(() => {})
+    await this.store.close()
+    await this.agent.close()
+    await this.broker?.close()
+  }
+}
+
+async function loadVigil (dataDir: string): Promise<VigilEngine> {
+  try {
+    return VigilEngine.fromJSON(JSON.parse(await readFile(join(dataDir, 'vigil.json'), 'utf8')))
+  } catch {
+    return new VigilEngine()
+  }
+}
+
+/** `.ts` under tsx (tests, bench), `.js` once built: the worker module has the same suffix as this one. */
+function extOf (url: string): string { return url.endsWith('.ts') ? '.ts' : '.js' }

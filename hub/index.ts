@@ -1,0 +1,13 @@
+// The hub subpath (pcp-edge/hub): re-exports only.
+export { Hub, type HubOptions, type KindHandler } from './hub.js'
+export { Ingest, type IngestOptions, type IngestHooks, type BatchInput, type BatchOutcome } from './ingest.js'
+export { Registry, newRecord, RegistryErrorCodes, type ApprovalMode, type RegistryOptions } from './registry.js'
+export { LevelHubStore, HubStoreErrorCodes, type LevelHubStoreOptions } from './store/level.js'
+export { StoreChainView, chainStatus } from './store/view.js'
+export type { HubStore, AgentRecord, ChainAppend, Evidence, RegistryState, StoredKey, StoredHead } from './store/types.js'
+export type { ChainView, AgentChainStatus, IngestResult, VerificationState } from './chain-view.js'
+export { startEmbeddedBroker, BrokerErrorCodes, type EmbeddedBroker, type EmbeddedBrokerOptions } from './broker.js'
+export { VerifyPool, PoolErrorCodes, type VerifyPoolOptions } from './verify-pool.js'
+export { MetricsRegistry, HUB_METRICS } from './metrics.js'
+export { readStatus, sendControl, type ControlRequest, type ControlResponse } from './control.js'
+export { benchIngest, bareVerifyPerSec, type BenchIngestOptions, type BenchIngestResult } from './bench-ingest.js'

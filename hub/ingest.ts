@@ -1,0 +1,256 @@
+// Ingest: an `events` batch from an agent's `up` topic → verified → stored → acknowledged.
+//
+// Per agent, one lane keeps order; agents run side by side:
+//   1. on arrival (in mqtt.js's message handler, which must not be held): decode the records and submit
+//      them to the verify pool at once, under the agent's key, with the key predicted to be in force
+//      (the pool verifies signatures and hashes on the worker threads, in order per agent);
+//   2. in the lane, in arrival order: drop what the hub already holds (same seq, same hash: a QoS 1 or
+//      reconnect resend), call a different event at a held position a fork, check every new event's
+//      link, time, nonce and rotation against the lane's head, and append the good prefix to the store
+//      without waiting for the disk, so the next batch is checked while this one is written;
+//   3. when the store's group commit is durable: feed Vigil and ack `{ head }` (acks stay in order, as
+//      the store resolves writes in order). A refused event is never dropped silently: its record goes
+//      to the agent's evidence, an anomaly to Vigil, a count under its code, and a nack to the device.
+import { decodeRecord } from '../runtime/record.js'
+import { eventHash } from '../runtime/event.js'
+import { checkRotationPayload, ROTATION_EVENT_TYPE } from '../runtime/rotation.js'
+import { ErrorCodes } from '../runtime/errors.js'
+import type { ChainProblem } from '../runtime/verify.js'
+import type { AissEvent } from '../runtime/types.js'
+import { NACK_CODES, type AckEnvelope, type NackEnvelope, type WireHead } from '../sync/wire.js'
+import { verifyBatch, checkEvent, type CheckState, type VerifyItem, type VerifyResult } from './ingest-verify.js'
+import type { AgentRecord, Evidence, HubStore } from './store/types.js'
+
+export interface VerifySubmitter { submit (key: string, item: VerifyItem): Promise<VerifyResult> }
+
+export interface IngestHooks {
+  /** Events durably stored, in chain order (the chain id is the agent's first agent_id). */
+  stored? (agentId: string, events: AissEvent[], record: AgentRecord): void
+  /** An event refused: its first (most telling) problem. */
+  rejected? (agentId: string, problem: ChainProblem): void
+}
+
+export interface IngestOptions {
+  store: HubStore
+  /** The verify pool (or anything with its submit); without one, verification runs on the main thread. */
+  pool?: VerifySubmitter
+  hooks?: IngestHooks
+  /** Unix seconds. */
+  now?: () => number
+  /** Events accepted into lanes but not yet stored, over all agents, before batches are refused with HUB_BUSY. */
+  maxQueuedEvents?: number
+}
+
+export interface BatchInput { from: number | 'head', ids: string[], records: Uint8Array[], topic: string }
+export type BatchOutcome = { ack: Omit<AckEnvelope, 'corr' | 'v' | 'kind'> } | { nack: Omit<NackEnvelope, 'corr' | 'v' | 'kind'>, problem?: ChainProblem, index?: number, hash?: string | null }
+
+interface Lane {
+  tail: Promise<unknown>
+  /** The state after every batch checked so far (written or being written). */
+  check: CheckState | null
+  predicted: { seq: number, agentId: string, publicKey: Uint8Array } | null
+  /** Nonces of events checked but maybe not durable yet (the store's index does not have them yet). */
+  pendingNonces: Map<string, number>
+  /** Hashes of the newest events, for resend comparison without a store read. */
+  recent: Map<number, string>
+  lastWrite: Promise<void>
+  broken: boolean
+}
+
+const RECENT = 8192
+
+export class Ingest {
+  readonly #store: HubStore
+  readonly #pool: VerifySubmitter | undefined
+  readonly #hooks: IngestHooks
+  readonly #now: () => number
+  readonly #maxQueued: number
+  readonly #lanes = new Map<string, Lane>()
+  #queued = 0
+
+  constructor (opts: IngestOptions) {
+    this.#store = opts.store
+    this.#pool = opts.pool
+    this.#hooks = opts.hooks ?? {}
+    this.#now = opts.now ?? (() => Math.floor(Date.now() / 1000))
+    this.#maxQueued = opts.maxQueuedEvents ?? 200_000
+  }
+
+  get queuedEvents (): number { return this.#queued }
+
+  #lane (agentId: string): Lane {
+    let lane = this.#lanes.get(agentId)
+    if (!lane) {
+      lane = { tail: Promise.resolve(), check: null, predicted: null, pendingNonces: new Map(), recent: new Map(), lastWrite: Promise.resolve(), broken: false }
+      this.#lanes.set(agentId, lane)
+    }
+    return lane
+  }
+
+  /** The check state from the durable record (at start, and after a failed write). */
+  #fromRecord (rec: AgentRecord): CheckState {
+    const key = rec.keys.at(-1)!
+    return { seq: rec.count, headHash: rec.head?.hash ?? null, lastTimestamp: rec.head?.timestamp ?? null, agentId: key.agentId, publicKey: key.publicKey }
+  }
+
+  /** Head as the lane will have it once pending writes land (resolves after they did). */
+  async head (agentId: string): Promise<WireHead | null> {
+    const lane = this.#lane(agentId)
+    const run = lane.tail.then(async () => { await lane.lastWrite; const h = this.#store.agent(agentId)?.head; return h ? { seq: h.seq, hash: h.hash } : null })
+    lane.tail = run.catch(() => {})
+    return run
+  }
+
+  /** Handles one batch of an allowed agent (the caller checked registry state and envelope shape). */
+  submit (agentId: string, input: BatchInput): Promise<BatchOutcome> {
+    const rec = this.#store.agent(agentId)
+    if (!rec || rec.keys.length === 0) return Promise.resolve({ nack: { code: NACK_CODES.AGENT_UNKNOWN, message: 'send the identity document first', head: null, retry: true } })
+    if (this.#queued + input.records.length > this.#maxQueued) {
+      return Promise.resolve({ nack: { code: NACK_CODES.HUB_BUSY, message: `the hub holds ${this.#queued} unstored events; retry later`, head: null, retry: true } })
+    }
+    const lane = this.#lane(agentId)
+    lane.predicted ??= { seq: rec.count, agentId: rec.keys.at(-1)!.agentId, publicKey: rec.keys.at(-1)!.publicKey }
+    const events = input.records.map((r) => { try { return decodeRecord(r, input.ids) } catch { return null } })
+    const from = input.from === 'head' ? lane.predicted.seq : input.from
+    const used = { ...lane.predicted }
+    const verified = this.#verify(agentId, { ids: input.ids, records: input.records, agentId: used.agentId, publicKey: used.publicKey })
+    this.#predict(lane, from, events)
+    this.#queued += input.records.length
+    // The lane waits only for the checks of the batch before; the ack waits for its durable write.
+    const checked = lane.tail.then(() => this.#process(agentId, lane, input, events, verified, used))
+    lane.tail = checked.catch(() => {})
+    return checked.then((c) => c.done).finally(() => { this.#queued -= input.records.length })
+  }
+
+  #verify (agentId: string, item: VerifyItem): Promise<VerifyResult> {
+    if (this.#pool) return this.#pool.submit(agentId, item)
+    return Promise.resolve(verifyBatch(item))
+  }
+
+  /** Advances the predicted key over the batch's rotations, so the next batch can be verified now. */
+  #predict (lane: Lane, from: number, events: Array<AissEvent | null>): void {
+    const p = lane.predicted!
+    if (from !== p.seq) return // a resend or a gap: the lane re-verifies if the guess was wrong
+    for (const ev of events) {
+      if (ev?.payload?.event_type === ROTATION_EVENT_TYPE) {
+        const r = checkRotationPayload(ev.payload, p)
+        if (r.ok) { p.agentId = r.newAgentId; p.publicKey = r.newPublicKey }
+      }
+    }
+    p.seq = from + events.length
+  }
+
+  async #process (agentId: string, lane: Lane, input: BatchInput, events: Array<AissEvent | null>, verified: Promise<VerifyResult>,
+    used: { seq: number, agentId: string, publicKey: Uint8Array }): Promise<{ done: Promise<BatchOutcome> }> {
+    // Wrapped, because an async function's promise would flatten (and so wait for) the write.
+    const out = await this.#check(agentId, lane, input, events, verified, used)
+    return { done: 'later' in out ? out.later : Promise.resolve(out) }
+  }
+
+  async #check (agentId: string, lane: Lane, input: BatchInput, events: Array<AissEvent | null>, verified: Promise<VerifyResult>,
+    used: { seq: number, agentId: string, publicKey: Uint8Array }): Promise<BatchOutcome | { later: Promise<BatchOutcome> }> {
+    let result: VerifyResult
+    try { result = await verified } catch { result = verifyBatch({ ids: input.ids, records: input.records, agentId: used.agentId, publicKey: used.publicKey }) }
+    let rec = this.#store.agent(agentId)!
+    if (lane.broken || lane.check === null) {
+      await lane.lastWrite.catch(() => {})
+      rec = (await this.#store.reload(agentId)) ?? rec
+      lane.check = this.#fromRecord(rec); lane.pendingNonces.clear(); lane.recent.clear(); lane.broken = false
+    }
+    const state = lane.check
+    const from = input.from === 'head' ? state.seq : input.from
+    const headNow = (): WireHead | null => state.headHash === null ? null : { seq: state.seq - 1, hash: state.headHash }
+    if (from > state.seq) {
+      this.#resetPrediction(lane)
+      return { nack: { code: NACK_CODES.GAP, message: `batch starts at #${from}, the hub's next is #${state.seq}`, head: headNow(), retry: true } }
+    }
+    // 1. Positions the hub already holds: the same event (a resend) or a different one (a fork).
+    const skip = Math.min(state.seq - from, events.length)
+    for (let i = 0; i < skip; i++) {
+      const seq = from + i
+      const held = lane.recent.get(seq) ?? await this.#storedHash(agentId, seq)
+      if (result.hashes[i] !== held) {
+        const problem: ChainProblem = { code: ErrorCodes.FORK_DETECTED, index: seq, message: `event ${seq}: differs from the event the hub holds at that position (hash ${result.hashes[i] || '(none)'} vs ${held})`, expected: held, actual: result.hashes[i] || '' }
+        return this.#refuse(agentId, lane, input, seq, i, problem, headNow())
+      }
+    }
+    // 2. New events, checked in order; the batch stops at the first refused one.
+    if (skip < events.length && (skip > 0 || used.agentId !== state.agentId || used.seq !== state.seq)) {
+      // Verified with a wrong guess of the key in force (a resend, or a rotation refused earlier): again.
+      const fresh = await this.#verify(agentId + '\u0000re', { ids: input.ids, records: input.records.slice(skip), agentId: state.agentId, publicKey: state.publicKey })
+      result = { sig: [...result.sig.slice(0, skip), ...fresh.sig], hashes: [...result.hashes.slice(0, skip), ...fresh.hashes] }
+    }
+    const fresh = events.slice(skip)
+    const nonces = await this.#store.noncesUsed(agentId, fresh.map((ev) => ({ signer: String(ev?.agent_id), nonce: String(ev?.nonce) })))
+    const accepted: Array<{ event: AissEvent, hash: string, keyIndex: number }> = []
+    const keys = [...rec.keys]
+    let refused: { i: number, problem: ChainProblem } | null = null
+    for (let j = 0; j < fresh.length; j++) {
+      const i = skip + j
+      const ev = fresh[j]!
+      const nk = `${String(ev?.agent_id)}\u0000${String(ev?.nonce)}`
+      const signer = state.agentId
+      const problems = checkEvent(state, ev, result.sig[i]!, result.hashes[i]!, nonces[j] !== undefined || lane.pendingNonces.has(nk))
+      if (problems.length > 0) { refused = { i, problem: problems[0]! }; break }
+      if (state.agentId !== signer) keys.push({ agentId: state.agentId, publicKey: state.publicKey })
+      lane.pendingNonces.set(nk, state.seq - 1)
+      lane.recent.set(state.seq - 1, result.hashes[i]!)
+      lane.recent.delete(state.seq - 1 - RECENT)
+      accepted.push({ event: ev!, hash: result.hashes[i]!, keyIndex: keys.findIndex((k) => k.agentId === signer) })
+    }
+    const now = this.#now()
+    if (accepted.length > 0) {
+      const last = accepted.at(-1)!
+      const expectedSeq = state.seq - 1 - accepted.length
+      const next: AgentRecord = { ...this.#store.agent(agentId)!, keys, head: { seq: state.seq - 1, hash: last.hash, timestamp: last.event.timestamp }, count: state.seq, lastSeen: now }
+      const write = this.#store.append([{ agentId, expectedSeq, events: accepted, record: next }])
+      lane.lastWrite = write.then(() => {
+        for (const a of accepted) lane.pendingNonces.delete(`${a.event.agent_id}\u0000${a.event.nonce}`)
+        this.#hooks.stored?.(agentId, accepted.map((a) => a.event), next)
+      }, (err) => { lane.broken = true; throw err })
+    } else {
+      this.#touch(agentId, now)
+    }
+    if (refused) return this.#refuse(agentId, lane, input, from + refused.i, refused.i, refused.problem, headNow())
+    const head = headNow()!
+    const later = lane.lastWrite.then((): BatchOutcome => ({ ack: { head, stored: accepted.length, duplicates: skip } }), (err: unknown): BatchOutcome => {
+      this.#resetPrediction(lane)
+      return { nack: { code: NACK_CODES.HUB_BUSY, message: `the hub could not store the batch: ${(err as Error).message}`, head: null, retry: true } }
+    })
+    return { later }
+  }
+
+  async #storedHash (agentId: string, seq: number): Promise<string> {
+    const ev = await this.#store.event(agentId, seq)
+    return ev ? eventHash(ev) : ''
+  }
+
+  #touch (agentId: string, now: number): void {
+    const rec = this.#store.agent(agentId)
+    if (rec) rec.lastSeen = now // in memory only: written with the next record update
+  }
+
+  #resetPrediction (lane: Lane): void {
+    const s = lane.check
+    lane.predicted = s ? { seq: s.seq, agentId: s.agentId, publicKey: s.publicKey } : null
+  }
+
+  /** Keeps the refused record as evidence, counts it, tells Vigil (through the hook), nacks. */
+  async #refuse (agentId: string, lane: Lane, input: BatchInput, seq: number, i: number, problem: ChainProblem, head: WireHead | null): Promise<BatchOutcome> {
+    this.#resetPrediction(lane)
+    const now = this.#now()
+    await lane.lastWrite.catch(() => {})
+    const rec = this.#store.agent(agentId)!
+    const evidence: Evidence = { at: now, code: problem.code, message: problem.message, seq, topic: input.topic, raw: input.records[i]! }
+    const next: AgentRecord = {
+      ...rec, rejectedCount: rec.rejectedCount + 1, evidenceCount: rec.evidenceCount + 1, lastSeen: now,
+      lastProblem: { code: problem.code, index: problem.index, message: problem.message, at: now }
+    }
+    await this.#store.putAgent(next, evidence).catch(() => { lane.broken = true })
+    this.#hooks.rejected?.(agentId, problem)
+    return {
+      nack: { code: NACK_CODES.REJECTED, message: `${problem.code}: ${problem.message}`, head, retry: false },
+      problem, index: seq, hash: null
+    }
+  }
+}

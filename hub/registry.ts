@@ -1,0 +1,110 @@
+// Which devices may report to the hub. Every chain is registered under its first identity's agent_id
+// (the topic level its device publishes on); its registry state is one of
+//   allowed   events are verified and stored
+//   pending   the device made first contact (sent its identity document) and waits for an operator:
+//             `pcp hub approve AGENT_ID`; nothing of it is stored but the identity
+//   revoked   refused from now on; what was stored stays (it is evidence)
+// Approval modes: 'manual' (default; trust on first use only after an operator approves) or 'auto'
+// (trust on first use: the first identity seen for an agent_id is bound at once). An allow-list is
+// manual mode with ids approved ahead of contact (`pcp hub approve` before the device appears).
+// Binding: an agent_id is derived from its public key, so the identity document that first arrives
+// for an id is the only one that can ever match it; a device cannot register under another's id.
+import { parseIdentityDocument } from '../runtime/identity.js'
+import { PcpError, ErrorCodes } from '../runtime/errors.js'
+import { isAgentIdShape } from '../sync/topics.js'
+import type { IdentityDocument } from '../runtime/types.js'
+import type { AgentRecord, HubStore, RegistryState } from './store/types.js'
+
+export type ApprovalMode = 'manual' | 'auto'
+
+/** Codes of the registry; the lead adds them to runtime/errors.ts ErrorCodes. */
+export const RegistryErrorCodes = { REGISTRY_FULL: 'REGISTRY_FULL', AGENT_UNKNOWN: 'AGENT_UNKNOWN' } as const
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
+
+export interface RegistryOptions {
+  approval?: ApprovalMode
+  /** Most agents waiting for approval; first contacts beyond it are refused (a flood of random ids). */
+  maxPending?: number
+  /** Unix seconds. */
+  now?: () => number
+}
+
+export class Registry {
+  readonly approval: ApprovalMode
+  readonly #store: HubStore
+  readonly #maxPending: number
+  readonly #now: () => number
+
+  constructor (store: HubStore, opts: RegistryOptions = {}) {
+    this.#store = store
+    this.approval = opts.approval ?? 'manual'
+    if (this.approval !== 'manual' && this.approval !== 'auto') throw new RangeError(`"approval" expected 'manual' or 'auto', got ${String(opts.approval)}`)
+    this.#maxPending = opts.maxPending ?? 1000
+    this.#now = opts.now ?? (() => Math.floor(Date.now() / 1000))
+  }
+
+  state (agentId: string): RegistryState | 'unknown' { return this.#store.agent(agentId)?.state ?? 'unknown' }
+
+  /**
+   * First contact (or a repeat of it): checks the document against the topic's agent_id and registers
+   * it. Throws PcpError (IDENTITY_INVALID, AGENT_ID_MISMATCH, REGISTRY_FULL) for a refused document.
+   */
+  async onIdentity (topicAgentId: string, doc: unknown, name?: unknown): Promise<AgentRecord> {
+    const { doc: parsed, publicKey } = parseIdentityDocument(doc, `identity sent on ${topicAgentId}`)
+    if (parsed.agent_id !== topicAgentId) {
+      throw new PcpError(ErrorCodes.AGENT_ID_MISMATCH, `identity document of ${parsed.agent_id} sent on the topic of ${topicAgentId}`, { agent: topicAgentId, expected: topicAgentId, actual: parsed.agent_id })
+    }
+    const existing = this.#store.agent(topicAgentId)
+    if (existing?.identity) return existing
+    const now = this.#now()
+    if (existing) {
+      // Approved by id before the device appeared: bind its document now.
+      const rec: AgentRecord = { ...existing, identity: cleanDoc(parsed), keys: [{ agentId: parsed.agent_id, publicKey }], lastSeen: now }
+      await this.#store.putAgent(rec)
+      return rec
+    }
+    const state: RegistryState = this.approval === 'auto' ? 'allowed' : 'pending'
+    if (state === 'pending' && this.#store.agents().filter((a) => a.state === 'pending').length >= this.#maxPending) {
+      throw new PcpError(RegistryErrorCodes.REGISTRY_FULL, `${this.#maxPending} agents already wait for approval; refusing ${topicAgentId}`, { agent: topicAgentId })
+    }
+    const rec = newRecord(topicAgentId, typeof name === 'string' && NAME.test(name) ? name : topicAgentId, state, now)
+    rec.identity = cleanDoc(parsed)
+    rec.keys = [{ agentId: parsed.agent_id, publicKey }]
+    rec.lastSeen = now
+    await this.#store.putAgent(rec)
+    return rec
+  }
+
+  /** Allows an agent (pending, revoked, or not seen yet). Returns its record. */
+  async approve (agentId: string, opts: { name?: string } = {}): Promise<AgentRecord> {
+    return this.#set(agentId, 'allowed', opts.name, true)
+  }
+
+  async revoke (agentId: string): Promise<AgentRecord> {
+    return this.#set(agentId, 'revoked', undefined, false)
+  }
+
+  async #set (agentId: string, state: RegistryState, name: string | undefined, create: boolean): Promise<AgentRecord> {
+    if (!isAgentIdShape(agentId)) throw new TypeError(`"agentId" expected Base58, 32 chars, got ${JSON.stringify(String(agentId).slice(0, 64))}`)
+    if (name !== undefined && !NAME.test(name)) throw new TypeError(`"name" expected 1-64 of [A-Za-z0-9._-], got ${JSON.stringify(name)}`)
+    const existing = this.#store.agent(agentId)
+    if (!existing && !create) throw new PcpError(RegistryErrorCodes.AGENT_UNKNOWN, `agent ${agentId} is not registered`, { agent: agentId })
+    const rec: AgentRecord = existing ? { ...existing, state } : newRecord(agentId, agentId, state, this.#now())
+    if (name !== undefined) rec.name = name
+    await this.#store.putAgent(rec)
+    return rec
+  }
+}
+
+export function newRecord (agentId: string, name: string, state: RegistryState, now: number): AgentRecord {
+  return {
+    agentId, name, state, identity: null, keys: [], head: null, count: 0, firstSeen: now, lastSeen: null,
+    rejectedCount: 0, lastProblem: null, evidenceCount: 0
+  }
+}
+
+/** Keeps the document as sent (its fields are what an audit export names), without prototype tricks. */
+function cleanDoc (doc: IdentityDocument): IdentityDocument {
+  return JSON.parse(JSON.stringify(doc)) as IdentityDocument
+}

@@ -1,0 +1,83 @@
+// The whole hub as `pcp hub start` runs it: ingest (hub.ts) plus TrustGate (policy service, MQTT gate,
+// HTTP API) and Vigil's HTTP API and dashboard, wired together: Vigil's VRS changes feed TrustGate's
+// decisions, alerts feed /metrics, and gate requests share each agent's `up` topic with its events.
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { Hub, type HubOptions } from './hub.js'
+import { MetricsRegistry } from './metrics.js'
+import { VigilEngine } from './vigil/engine.js'
+import { startVigilApi, VIGIL_DEFAULT_PORT } from './vigil/http.js'
+import { countAlert } from './vigil/vigil-metrics.js'
+import { createTrustGateService, type TrustGateService } from './trustgate/service.js'
+import { createTrustGateHttp } from './trustgate/http.js'
+import { createGateHandler } from './trustgate/gate-handler.js'
+import type { ProfileName } from './trustgate/profiles.js'
+import { GATE_KINDS } from '../sync/gate-wire.js'
+import { checkAuthConfig } from './http-common.js'
+
+export interface ApiOptions { host?: string, port?: number, token?: string | undefined, localOnly?: boolean }
+
+export interface HubServicesOptions extends Omit<HubOptions, 'vigil' | 'metrics'> {
+  /** Vigil's HTTP API and dashboard (default port 8421); false: none. */
+  vigilApi?: ApiOptions | false
+  /** TrustGate's HTTP API (default port 8422); false: none (the MQTT gate still answers). */
+  trustgateApi?: ApiOptions | false
+  /** Policy activated when none is yet: a profile name or the YAML bytes. Default the nist_balanced profile. */
+  initialPolicy?: Uint8Array | string | { profile: ProfileName }
+}
+
+export interface HubServices {
+  hub: Hub
+  trustgate: TrustGateService
+  vigilUrl: string | null
+  trustgateUrl: string | null
+  close (): Promise<void>
+}
+
+async function vigilEngine (dataDir: string, options: ConstructorParameters<typeof VigilEngine>[0]): Promise<VigilEngine> {
+  let saved: unknown
+  try { saved = JSON.parse(await readFile(join(dataDir, 'vigil.json'), 'utf8')) } catch { return new VigilEngine(options) }
+  return VigilEngine.fromJSON(saved as ReturnType<VigilEngine['toJSON']>, options)
+}
+
+export async function startHubServices (opts: HubServicesOptions): Promise<HubServices> {
+  // Refuse an open API before anything starts listening (no token and not explicitly local-only).
+  for (const [api, tokenName] of [[opts.vigilApi, 'VIGIL_TOKEN'], [opts.trustgateApi, 'TRUSTGATE_TOKEN']] as const) {
+    if (api !== false) checkAuthConfig({ token: api?.token, localOnly: api?.localOnly ?? false, host: api?.host ?? '127.0.0.1', publicPaths: [], tokenName })
+  }
+  const metrics = new MetricsRegistry()
+  let trustgate: TrustGateService | undefined
+  const vigil = await vigilEngine(opts.dataDir, {
+    // Vigil's risk goes to TrustGate the right way round (gaps.md #56): high VRS = high risk.
+    onVrsChange: (update) => { trustgate?.ingestAgentState(update) },
+    onAlert: (alert) => countAlert(metrics, alert)
+  })
+  const { vigilApi, trustgateApi, initialPolicy, ...hubOpts } = opts
+  const hub = await Hub.start({ ...hubOpts, vigil, metrics })
+  const closers: Array<() => Promise<unknown>> = [() => hub.close()]
+  const close = async (): Promise<void> => { for (const c of closers.splice(0).reverse()) await c().catch(() => {}) }
+  try {
+    trustgate = await createTrustGateService({ dir: join(opts.dataDir, 'trustgate'), hub: hub.agent, initialPolicy: initialPolicy ?? { profile: 'nist_balanced' } })
+    const tg = trustgate
+    closers.push(() => tg.close())
+    const gate = createGateHandler(tg, hubOpts.prefix ? { prefix: hubOpts.prefix } : {})
+    for (const kind of [GATE_KINDS.request, GATE_KINDS.wait, GATE_KINDS.policy]) hub.handle(kind, (agentId, envelope) => gate.handle(agentId, envelope))
+    let vigilUrl: string | null = null
+    if (vigilApi !== false) {
+      const api = await startVigilApi({ vigil, chain: hub.chain, metrics, port: vigilApi?.port ?? VIGIL_DEFAULT_PORT, host: vigilApi?.host ?? '127.0.0.1', token: vigilApi?.token, localOnly: vigilApi?.localOnly ?? false })
+      closers.push(() => api.close())
+      vigilUrl = api.url
+    }
+    let trustgateUrl: string | null = null
+    if (trustgateApi !== false) {
+      const host = trustgateApi?.host ?? '127.0.0.1'
+      const api = await createTrustGateHttp(tg, { host, port: trustgateApi?.port ?? 8422, ...(trustgateApi?.token ? { token: trustgateApi.token } : {}), localOnly: trustgateApi?.localOnly ?? false })
+      closers.push(() => api.close())
+      trustgateUrl = `http://${host.includes(':') ? `[${host}]` : host}:${api.port}`
+    }
+    return { hub, trustgate: tg, vigilUrl, trustgateUrl, close }
+  } catch (err) {
+    await close()
+    throw err
+  }
+}

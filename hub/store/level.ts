@@ -1,0 +1,208 @@
+// The hub's chain store on one LevelDB (<data>/store). One hub process per store: LevelDB's lock makes a
+// second one fail with STORE_LOCKED. Keys (strings; agent_ids are fixed-length Base58, so ranges work):
+//   A!<agentId>                  the agent's record (registry state, keys, head, counters): CBOR
+//   e!<agentId>!<seq:16 hex>     one event: runtime/record.ts's record, identity index → record.keys
+//   n!<signer agent_id>!<nonce>  seq of the event that used the nonce (replay detection, scoped per
+//                                signing agent_id like the verifier's)
+//   x!<agentId>!<n:16 hex>       evidence #n of a refused input; the newest `maxEvidence` are kept
+// Writes per event: two keys (event + nonce); per batch and agent: one record key. All chains appended
+// while a write is in progress share the next LevelDB batch, written with sync: true (group commit), so
+// an acknowledged event is on disk and one fsync serves many agents.
+import { Level } from 'level'
+import { readFile, writeFile, unlink } from 'node:fs/promises'
+import { join } from 'node:path'
+import { PcpError, ErrorCodes } from '../../runtime/errors.js'
+import { encodeRecord, decodeRecord, encodeValue, decodeValue } from '../../runtime/record.js'
+import type { AissEvent } from '../../runtime/types.js'
+import type { AgentRecord, ChainAppend, Evidence, HubStore } from './types.js'
+
+/** Codes of the hub store beyond runtime's; the lead adds them to runtime/errors.ts ErrorCodes. */
+export const HubStoreErrorCodes = { STORE_CONFLICT: 'STORE_CONFLICT' } as const
+
+type Op = { type: 'put', key: string, value: Uint8Array } | { type: 'del', key: string }
+
+const hex16 = (n: number): string => n.toString(16).padStart(16, '0')
+const eKey = (id: string, seq: number): string => `e!${id}!${hex16(seq)}`
+const xKey = (id: string, n: number): string => `x!${id}!${hex16(n)}`
+
+export interface LevelHubStoreOptions {
+  /** Evidence entries kept per agent (default 256); older ones are deleted. */
+  maxEvidence?: number
+  /** Default true: fsync each batch. false only for benchmarks of everything else. */
+  sync?: boolean
+}
+
+export class LevelHubStore implements HubStore {
+  readonly path: string
+  readonly #db: Level<string, Uint8Array>
+  readonly #agents = new Map<string, AgentRecord>()
+  readonly #maxEvidence: number
+  readonly #sync: boolean
+  #queue: Array<{ ops: Op[], resolve: () => void, reject: (e: unknown) => void }> = []
+  #writing = false
+  #closed = false
+
+  private constructor (path: string, opts: LevelHubStoreOptions) {
+    this.path = path
+    this.#db = new Level<string, Uint8Array>(path, { keyEncoding: 'utf8', valueEncoding: 'view' })
+    this.#maxEvidence = opts.maxEvidence ?? 256
+    this.#sync = opts.sync ?? true
+    if (!Number.isInteger(this.#maxEvidence) || this.#maxEvidence < 1) throw new RangeError(`"maxEvidence" expected a positive integer, got ${String(opts.maxEvidence)}`)
+  }
+
+  static async open (path: string, opts: LevelHubStoreOptions = {}): Promise<LevelHubStore> {
+    const store = new LevelHubStore(path, opts)
+    try {
+      await store.#db.open()
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string } }).cause
+      if (cause?.code === 'LEVEL_LOCKED' || (err as { code?: string }).code === 'LEVEL_LOCKED') {
+        const pid = await readFile(join(path, 'OWNER.pid'), 'utf8').catch(() => '?')
+        throw new PcpError(ErrorCodes.STORE_LOCKED, `the hub store ${path} is open in process ${pid.trim()} (is a hub running?)`, { file: path, cause: err })
+      }
+      throw new PcpError(ErrorCodes.STORE_CORRUPTED, `cannot open the hub store at ${path}: ${(err as Error).message}`, { file: path, cause: err })
+    }
+    await writeFile(join(path, 'OWNER.pid'), String(process.pid))
+    for await (const [key, value] of store.#db.iterator({ gte: 'A!', lt: 'A"' })) {
+      const rec = store.#decodeAgent(key, value)
+      store.#agents.set(rec.agentId, rec)
+    }
+    return store
+  }
+
+  /** Byte fields are copied: a decoded view may point into a buffer LevelDB reuses. */
+  #decodeAgent (key: string, value: Uint8Array): AgentRecord {
+    const rec = this.#decode<AgentRecord>(key, value)
+    rec.keys = rec.keys.map((k) => ({ agentId: k.agentId, publicKey: Uint8Array.from(k.publicKey) }))
+    return rec
+  }
+
+  #decode<T> (key: string, value: Uint8Array): T {
+    try { return decodeValue<T>(value) } catch (err) {
+      throw new PcpError(ErrorCodes.STORE_CORRUPTED, `hub store ${this.path} is damaged at key ${key}: ${(err as Error).message}`, { key, file: this.path, cause: err })
+    }
+  }
+
+  agents (): AgentRecord[] { return [...this.#agents.values()].sort((a, b) => a.firstSeen - b.firstSeen || (a.agentId < b.agentId ? -1 : 1)) }
+  agent (agentId: string): AgentRecord | undefined { return this.#agents.get(agentId) }
+
+  async reload (agentId: string): Promise<AgentRecord | undefined> {
+    const raw = await this.#db.get('A!' + agentId)
+    if (raw === undefined) { this.#agents.delete(agentId); return undefined }
+    const rec = this.#decodeAgent('A!' + agentId, raw)
+    this.#agents.set(agentId, rec)
+    return rec
+  }
+
+  async putAgent (record: AgentRecord, evidence?: Evidence): Promise<void> {
+    const ops: Op[] = []
+    if (evidence) {
+      // The caller counted it: evidenceCount already includes this entry.
+      const n = record.evidenceCount - 1
+      ops.push({ type: 'put', key: xKey(record.agentId, n), value: encodeValue(evidence) })
+      if (n >= this.#maxEvidence) ops.push({ type: 'del', key: xKey(record.agentId, n - this.#maxEvidence) })
+    }
+    ops.push({ type: 'put', key: 'A!' + record.agentId, value: encodeValue(record) })
+    this.#agents.set(record.agentId, record)
+    await this.#write(ops)
+  }
+
+  async append (items: ChainAppend[]): Promise<void> {
+    const ops: Op[] = []
+    for (const item of items) {
+      const current = this.#agents.get(item.agentId)
+      const seq = current?.head?.seq ?? -1
+      if (seq !== item.expectedSeq) {
+        throw new PcpError(HubStoreErrorCodes.STORE_CONFLICT, `chain ${item.agentId} moved: its head is #${seq}, the append expected #${item.expectedSeq}`,
+          { agent: item.agentId, expected: item.expectedSeq, actual: seq })
+      }
+      let s = seq
+      for (const { event, keyIndex } of item.events) {
+        s++
+        ops.push({ type: 'put', key: eKey(item.agentId, s), value: encodeRecord(event, keyIndex) })
+        ops.push({ type: 'put', key: `n!${event.agent_id}!${event.nonce}`, value: encodeValue(s) })
+      }
+      if (item.record.head?.seq !== s) throw new RangeError(`"record.head.seq" expected ${s} after ${item.events.length} events, got ${item.record.head?.seq}`)
+      ops.push({ type: 'put', key: 'A!' + item.agentId, value: encodeValue(item.record) })
+    }
+    // The in-memory records move at once, as EventStore's head does, so the next batch checks against
+    // them; a failed write reloads them from disk.
+    for (const item of items) this.#agents.set(item.agentId, item.record)
+    try {
+      await this.#write(ops)
+    } catch (err) {
+      for (const item of items) await this.reload(item.agentId).catch(() => {})
+      throw err
+    }
+  }
+
+  async noncesUsed (_chainId: string, pairs: ReadonlyArray<{ signer: string, nonce: string }>): Promise<Array<number | undefined>> {
+    if (pairs.length === 0) return []
+    const values = await this.#db.getMany(pairs.map((p) => `n!${p.signer}!${p.nonce}`))
+    return values.map((v) => v === undefined ? undefined : decodeValue<number>(v))
+  }
+
+  async event (agentId: string, seq: number): Promise<AissEvent | undefined> {
+    const raw = await this.#db.get(eKey(agentId, seq))
+    return raw === undefined ? undefined : this.#decodeEvent(agentId, eKey(agentId, seq), raw)
+  }
+
+  #decodeEvent (agentId: string, key: string, raw: Uint8Array): AissEvent {
+    const keys = this.#agents.get(agentId)?.keys.map((k) => k.agentId) ?? []
+    try { return decodeRecord(raw, keys) } catch (err) {
+      throw new PcpError(ErrorCodes.STORE_CORRUPTED, `hub store ${this.path} is damaged at key ${key}: ${(err as Error).message}`, { key, agent: agentId, file: this.path, cause: err })
+    }
+  }
+
+  async * events (agentId: string, from = 0, to = Infinity): AsyncGenerator<{ seq: number, event: AissEvent }> {
+    const end = Math.min(to, this.#agents.get(agentId)?.count ?? 0)
+    if (from >= end) return
+    let expected = from
+    for await (const [key, value] of this.#db.iterator({ gte: eKey(agentId, from), lt: eKey(agentId, end) })) {
+      const seq = parseInt(key.slice(key.lastIndexOf('!') + 1), 16)
+      if (seq !== expected) throw new PcpError(ErrorCodes.STORE_CORRUPTED, `hub store: event #${expected} of ${agentId} is missing`, { agent: agentId, index: expected })
+      expected++
+      yield { seq, event: this.#decodeEvent(agentId, key, value) }
+    }
+  }
+
+  async evidence (agentId: string, limit = 50): Promise<Evidence[]> {
+    const out: Evidence[] = []
+    for await (const [key, value] of this.#db.iterator({ gte: `x!${agentId}!`, lt: `x!${agentId}"`, reverse: true, limit })) {
+      const e = this.#decode<Evidence>(key, value)
+      out.push({ ...e, raw: Uint8Array.from(e.raw) })
+    }
+    return out
+  }
+
+  #write (ops: Op[]): Promise<void> {
+    if (this.#closed) return Promise.reject(new PcpError(ErrorCodes.STORE_CLOSED, `the hub store ${this.path} is closed`, { file: this.path }))
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ ops, resolve, reject })
+      if (!this.#writing) void this.#flush()
+    })
+  }
+
+  async #flush (): Promise<void> {
+    this.#writing = true
+    while (this.#queue.length) {
+      const batch = this.#queue.splice(0)
+      try {
+        await this.#db.batch(batch.flatMap((b) => b.ops), { sync: this.#sync })
+        for (const b of batch) b.resolve()
+      } catch (err) {
+        const wrapped = new PcpError(ErrorCodes.STORE_CORRUPTED, `write to the hub store ${this.path} failed: ${(err as Error).message}`, { file: this.path, cause: err })
+        for (const b of batch) b.reject(wrapped)
+      }
+    }
+    this.#writing = false
+  }
+
+  async close (): Promise<void> {
+    if (this.#closed) return
+    while (this.#writing || this.#queue.length) await new Promise((r) => setImmediate(r))
+    this.#closed = true
+    await unlink(join(this.path, 'OWNER.pid')).catch(() => {})
+    await this.#db.close()
+  }
+}

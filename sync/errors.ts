@@ -1,0 +1,11 @@
+// Codes of the sync agent (device side); the lead adds them to runtime/errors.ts ErrorCodes.
+export const SyncErrorCodes = {
+  /** The hub holds events the device does not, or a different event at a position: sending stops. */
+  SYNC_HISTORY_DIVERGED: 'SYNC_HISTORY_DIVERGED',
+  /** The hub refused an event or the agent (revoked, verification failure): sending stops. */
+  SYNC_REFUSED: 'SYNC_REFUSED',
+  /** The hub holds fewer events than it once acknowledged (restored from a backup): resending. A warning. */
+  SYNC_HUB_BEHIND: 'SYNC_HUB_BEHIND',
+  /** flush() did not see everything acknowledged in time. */
+  SYNC_TIMEOUT: 'SYNC_TIMEOUT'
+} as const

@@ -1,0 +1,240 @@
+// One agent's side of the sync protocol (sync/wire.ts): store and forward. The chain in the device store
+// IS the outbox: nothing is copied, stamping never waits for the network, and what to send next is a
+// position in the chain. Per agent:
+//   handshake  on every (re)connect: send the chain's first identity document, learn the hub's head,
+//              check it is a prefix of the local chain (same hash at the same position; otherwise stop
+//              loudly: never send a different history), and continue from head + 1;
+//   streaming  batches of up to `batchSize` consecutive events, at most `maxInFlight` unacknowledged,
+//              at most `maxEventsPerSec` (a token bucket: a backlog of hours drains at a bounded rate,
+//              and live events queue behind it in chain order); a partial batch waits `batchDelayMs`
+//              for company. Only the hub's `ack` (sent after its durable write) moves the cursor; a
+//              broker PUBACK proves nothing (a broker may drop QoS 1 messages for a slow subscriber).
+//   resync     an ack that does not come within `ackTimeoutMs`, a GAP nack or a busy hub: ask for the
+//              head again and resend from there (the hub drops what it already holds).
+//   stopped    the hub refused an event or the agent, or the histories differ: nothing more is sent
+//              until restart; status says why.
+import { eventHash } from '../runtime/event.js'
+import type { EventStore } from '../runtime/store.js'
+import type { AissEvent, IdentityDocument } from '../runtime/types.js'
+import { eventsEnvelope, NACK_CODES, type DownEnvelope, type WireHead } from './wire.js'
+import { SyncErrorCodes } from './errors.js'
+
+export type Phase = 'offline' | 'handshake' | 'pending' | 'streaming' | 'stopped'
+
+export interface OutboxConfig {
+  batchSize: number
+  batchDelayMs: number
+  maxInFlight: number
+  maxEventsPerSec: number
+  ackTimeoutMs: number
+  maxBatchBytes: number
+}
+
+export interface OutboxIo {
+  /** Publishes an envelope on this agent's `up` topic (only called while connected). */
+  send (env: object): void
+  corr (): Uint8Array
+  now (): number
+  /** Something changed that status readers may want. */
+  changed (): void
+  /** A stop or a warning, for the agent's listeners. */
+  report (kind: 'stopped' | 'warning', code: string, message: string): void
+}
+
+interface Flight { from: number, to: number, sentAt: number }
+
+export class Outbox {
+  readonly name: string
+  readonly chainId: string
+  readonly identity: IdentityDocument
+  readonly store: EventStore
+  phase: Phase = 'offline'
+  durable: WireHead | null
+  acked: WireHead | null = null
+  lastAckAt: number | null = null
+  lastError: { code: string, message: string } | null = null
+  readonly #cfg: OutboxConfig
+  readonly #io: OutboxIo
+  readonly #inflight = new Map<string, Flight>()
+  #next = 0
+  #handshake: { corr: string, sentAt: number } | null = null
+  #retryAt = 0
+  #backoffMs: number
+  #tokens: number
+  #tokensAt: number
+  #pumping = false
+  #delayTimer: NodeJS.Timeout | undefined
+  #firstWaitAt: number | null = null
+
+  constructor (p: { name: string, identity: IdentityDocument, store: EventStore, durable: WireHead | null, cursor: WireHead | null, cfg: OutboxConfig, io: OutboxIo }) {
+    this.name = p.name; this.identity = p.identity; this.chainId = p.identity.agent_id; this.store = p.store
+    this.durable = p.durable; this.acked = p.cursor
+    this.#cfg = p.cfg; this.#io = p.io
+    this.#backoffMs = p.cfg.ackTimeoutMs
+    this.#tokens = p.cfg.batchSize; this.#tokensAt = p.io.now()
+  }
+
+  get backlog (): number { return (this.durable?.seq ?? -1) - (this.acked?.seq ?? -1) }
+  get inflight (): number { return this.#inflight.size }
+
+  /** A new durable event at the end of the local chain; false when it does not follow the known head. */
+  onStamped (event: AissEvent, hash: string): boolean {
+    const d = this.durable
+    if (d === null || event.previous_hash === d.hash) {
+      this.durable = { seq: (d?.seq ?? -1) + 1, hash }
+      void this.pump()
+      return true
+    }
+    return d.hash === hash // already counted; anything else: the caller re-reads the head
+  }
+
+  setDurable (head: WireHead | null): void { this.durable = head; void this.pump() }
+
+  connected (): void { this.#startHandshake() }
+
+  disconnected (): void {
+    if (this.phase !== 'stopped') this.phase = 'offline'
+    this.#inflight.clear(); this.#handshake = null
+    clearTimeout(this.#delayTimer); this.#delayTimer = undefined
+    this.#io.changed()
+  }
+
+  #startHandshake (): void {
+    if (this.phase === 'stopped') return
+    this.phase = 'handshake'
+    this.#inflight.clear()
+    const corr = this.#io.corr()
+    this.#handshake = { corr: hex(corr), sentAt: this.#io.now() }
+    this.#io.send({ v: 1, kind: 'identity', corr, identity: this.identity, name: this.name })
+    this.#io.changed()
+  }
+
+  /** Periodic: ack and handshake timeouts, pending retries. */
+  tick (): void {
+    const now = this.#io.now()
+    if (this.phase === 'pending' && now >= this.#retryAt) return this.#startHandshake()
+    const waitingSince = this.#handshake?.sentAt ?? Math.min(...[...this.#inflight.values()].map((f) => f.sentAt))
+    if ((this.phase === 'handshake' || this.phase === 'streaming') && Number.isFinite(waitingSince) && now - waitingSince > this.#backoffMs) {
+      // Lost on the way (hub down, broker dropped it): ask again, waiting longer each time.
+      this.#backoffMs = Math.min(this.#backoffMs * 2, 60_000)
+      this.#startHandshake()
+    }
+  }
+
+  async onDown (env: DownEnvelope): Promise<void> {
+    const corr = hex(env.corr)
+    if (env.kind === 'head') {
+      if (this.#handshake?.corr !== corr) return
+      this.#handshake = null
+      this.#backoffMs = this.#cfg.ackTimeoutMs
+      if (env.state === 'pending') { this.phase = 'pending'; this.#retryAt = this.#io.now() + Math.min(5000, this.#cfg.ackTimeoutMs); this.#io.changed(); return }
+      if (env.state === 'revoked') return this.#stop(SyncErrorCodes.SYNC_REFUSED, `the hub revoked agent ${this.chainId}`)
+      if (env.state !== 'allowed') { this.phase = 'pending'; this.#retryAt = this.#io.now() + Math.min(5000, this.#cfg.ackTimeoutMs); return }
+      return this.#resume(env.head)
+    }
+    const flight = this.#inflight.get(corr)
+    if (!flight) return // an answer to a batch of an earlier session: the handshake superseded it
+    this.#inflight.delete(corr)
+    this.#backoffMs = this.#cfg.ackTimeoutMs
+    if (env.kind === 'ack') {
+      if (env.head.seq > (this.durable?.seq ?? -1)) return this.#stop(SyncErrorCodes.SYNC_HISTORY_DIVERGED, `the hub acknowledged #${env.head.seq}, beyond the local head`)
+      if (this.acked === null || env.head.seq > this.acked.seq) this.acked = env.head
+      this.lastAckAt = this.#io.now()
+      this.#io.changed()
+      return this.pump()
+    }
+    if (env.code === NACK_CODES.GAP) return this.#resume(env.head)
+    if (env.retry) { this.#handshake = null; this.#inflight.clear(); this.#startHandshake(); return }
+    return this.#stop(SyncErrorCodes.SYNC_REFUSED, `the hub refused ${this.name}: ${env.code}: ${env.message}`)
+  }
+
+  /** Continues after the hub's head, once it is known to be a prefix of the local chain. */
+  async #resume (head: WireHead | null): Promise<void> {
+    this.#inflight.clear()
+    if (head !== null) {
+      if (head.seq > (this.durable?.seq ?? -1)) {
+        return this.#stop(SyncErrorCodes.SYNC_HISTORY_DIVERGED, `the hub holds ${head.seq + 1} events of ${this.chainId}, the device only ${(this.durable?.seq ?? -1) + 1}: this is not the device that wrote that chain, or its store lost events`)
+      }
+      const local = await this.store.get(head.seq)
+      if (!local || eventHash(local) !== head.hash) {
+        return this.#stop(SyncErrorCodes.SYNC_HISTORY_DIVERGED, `the hub's event #${head.seq} of ${this.chainId} is not the device's (hash ${head.hash}): refusing to send a different history`)
+      }
+    }
+    if (this.acked !== null && (head?.seq ?? -1) < this.acked.seq) {
+      this.#io.report('warning', SyncErrorCodes.SYNC_HUB_BEHIND, `the hub holds ${(head?.seq ?? -1) + 1} events of ${this.chainId} but had acknowledged ${this.acked.seq + 1}; resending the rest`)
+    }
+    this.acked = head
+    this.#next = (head?.seq ?? -1) + 1
+    this.phase = 'streaming'
+    this.#io.changed()
+    return this.pump()
+  }
+
+  #stop (code: string, message: string): void {
+    this.phase = 'stopped'
+    this.lastError = { code, message }
+    this.#inflight.clear(); this.#handshake = null
+    this.#io.report('stopped', code, message)
+    this.#io.changed()
+  }
+
+  /** Milliseconds until `n` events may be sent (0: now, and they are taken). */
+  #takeTokens (n: number): number {
+    const rate = this.#cfg.maxEventsPerSec
+    if (rate === Infinity) return 0
+    const now = this.#io.now()
+    this.#tokens = Math.min(this.#cfg.batchSize, this.#tokens + (now - this.#tokensAt) * rate / 1000)
+    this.#tokensAt = now
+    if (this.#tokens < n) return Math.ceil((n - this.#tokens) * 1000 / rate)
+    this.#tokens -= n
+    return 0
+  }
+
+  /** Sends what the window, the rate and the chain allow. Re-entrant calls fold into the running one. */
+  async pump (): Promise<void> {
+    if (this.#pumping) return
+    this.#pumping = true
+    try {
+      while (this.phase === 'streaming' && this.#inflight.size < this.#cfg.maxInFlight) {
+        const available = (this.durable?.seq ?? -1) + 1 - this.#next
+        if (available <= 0) { this.#firstWaitAt = null; return }
+        const want = Math.min(available, this.#cfg.batchSize)
+        // A short batch waits a little for more events, unless it has waited long enough.
+        this.#firstWaitAt ??= this.#io.now()
+        const waited = this.#io.now() - this.#firstWaitAt
+        if (want < this.#cfg.batchSize && waited < this.#cfg.batchDelayMs) return this.#later(this.#cfg.batchDelayMs - waited)
+        const wait = this.#takeTokens(want)
+        if (wait > 0) return this.#later(wait)
+        const from = this.#next
+        const events: AissEvent[] = []
+        try {
+          for await (const { event } of this.store.events(from, from + want)) events.push(event)
+        } catch {
+          return this.#later(100) // a stamp not written yet, or the store closing: look again shortly
+        }
+        if (this.phase !== 'streaming' || from !== this.#next || events.length === 0) continue
+        let env = eventsEnvelope(this.#io.corr(), from, events)
+        // Big payloads: halve until the envelope fits the hub's limit (records are most of it).
+        while (env.records.length > 1 && env.records.reduce((a, r) => a + r.length + 3, 0) > this.#cfg.maxBatchBytes) {
+          env = eventsEnvelope(env.corr, from, events.slice(0, Math.ceil(env.records.length / 2)))
+        }
+        const sent = env.records.length
+        this.#inflight.set(hex(env.corr), { from, to: from + sent, sentAt: this.#io.now() })
+        this.#next = from + sent
+        this.#firstWaitAt = null
+        this.#io.send(env)
+      }
+    } finally {
+      this.#pumping = false
+    }
+  }
+
+  #later (ms: number): void {
+    if (this.#delayTimer) return
+    this.#delayTimer = setTimeout(() => { this.#delayTimer = undefined; void this.pump() }, Math.max(1, ms))
+  }
+
+  close (): void { clearTimeout(this.#delayTimer) }
+}
+
+function hex (b: Uint8Array): string { return Buffer.from(b).toString('hex') }

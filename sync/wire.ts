@@ -1,0 +1,120 @@
+// The sync protocol's envelopes: what a device's sync agent and the hub say to each other on an agent's
+// `up` and `down` topics (sync/topics.ts). Pure: objects in, bytes out, and a verdict for untrusted bytes.
+//
+// up (device → hub), each with `corr` (8–16 random bytes) echoed by the answer:
+//   identity  { identity, name? }      first contact of a session: the chain's FIRST identity document
+//                                      (its agent_id is the topic's); answered by `head`.
+//   head?     {}                       "what do you hold of my chain"; answered by `head`.
+//   events    { from, ids, records }   consecutive events from chain position `from`. Each record is
+//                                      runtime/record.ts's compact CBOR of one event, its identity index
+//                                      pointing into `ids` (the agent_ids that signed in this batch:
+//                                      after a key rotation, more than one). Answered by `ack` or `nack`.
+// down (hub → device), echoing the request's `corr`:
+//   head      { state, head }          the registry state and the hub's stored head ({ seq, hash } | null)
+//   ack       { head, stored, duplicates }   the batch is verified AND durable on the hub
+//   nack      { code, message, head, retry } nothing at or after the first refused event was stored
+//
+// Why records and not JSON events: a record is ~40% of the JSON size and round-trips to the same
+// canonical bytes (test/record.test.ts), so signatures still verify; the hub keeps the record bytes of a
+// refused event as evidence. Why `from`: it makes a resend idempotent (the hub compares seq + hash with
+// what it holds) and a fork visible (a different event at a position the hub already has).
+import { Encoder } from 'cbor-x'
+import { encodeRecord } from '../runtime/record.js'
+import { isAgentIdShape } from './topics.js'
+import type { AissEvent, IdentityDocument } from '../runtime/types.js'
+
+export const WIRE_VERSION = 1
+
+export const SYNC_KINDS = {
+  identity: 'identity',
+  headQuery: 'head?',
+  events: 'events',
+  head: 'head',
+  ack: 'ack',
+  nack: 'nack'
+} as const
+
+/** Registry state of an agent as the hub tells it (hub/registry.ts). */
+export type AgentState = 'allowed' | 'pending' | 'revoked' | 'unknown'
+
+export interface WireHead { seq: number, hash: string }
+
+export interface IdentityEnvelope { v: 1, kind: 'identity', corr: Uint8Array, identity: IdentityDocument, name?: string }
+export interface HeadQueryEnvelope { v: 1, kind: 'head?', corr: Uint8Array }
+export interface EventsEnvelope { v: 1, kind: 'events', corr: Uint8Array, from: number, ids: string[], records: Uint8Array[] }
+export interface HeadEnvelope { v: 1, kind: 'head', corr: Uint8Array, state: AgentState, head: WireHead | null }
+export interface AckEnvelope { v: 1, kind: 'ack', corr: Uint8Array, head: WireHead, stored: number, duplicates: number }
+export interface NackEnvelope { v: 1, kind: 'nack', corr: Uint8Array, code: string, message: string, head: WireHead | null, retry: boolean }
+export type DownEnvelope = HeadEnvelope | AckEnvelope | NackEnvelope
+
+/**
+ * Nack codes and what the device does. `retry: true` codes are transient; the others stop forwarding
+ * that agent until an operator looks (its chain and the hub's disagree, or the hub refuses it).
+ */
+export const NACK_CODES = {
+  GAP: 'GAP', // `from` is past the hub's head: resend from the head in the nack
+  AGENT_UNKNOWN: 'AGENT_UNKNOWN', // the hub has no identity for this topic: send `identity` first
+  AGENT_PENDING: 'AGENT_PENDING', // waiting for `pcp hub approve`
+  AGENT_REVOKED: 'AGENT_REVOKED',
+  HUB_BUSY: 'HUB_BUSY', // the hub could not store the batch (I/O error): retry later
+  REJECTED: 'REJECTED' // an event failed verification; `message` names the code and index
+} as const
+
+const cbor = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false, variableMapSize: true })
+
+export function encodeEnvelope (env: object): Uint8Array { return cbor.encode(env) }
+
+export type Decoded = { ok: true, env: Record<string, unknown> & { v: 1, kind: string } } | { ok: false, reason: 'PAYLOAD_NOT_CBOR' | 'ENVELOPE_INVALID', message: string }
+
+/** Decodes untrusted bytes into a v1 envelope (any kind); a verdict, never a throw. */
+export function decodeEnvelope (bytes: Uint8Array): Decoded {
+  let v: unknown
+  try { v = cbor.decode(bytes) } catch (err) { return { ok: false, reason: 'PAYLOAD_NOT_CBOR', message: (err as Error).message.slice(0, 200) } }
+  if (v === null || typeof v !== 'object' || Array.isArray(v) || v instanceof Uint8Array) return { ok: false, reason: 'ENVELOPE_INVALID', message: 'not a CBOR map' }
+  const e = v as Record<string, unknown>
+  if (e.v !== WIRE_VERSION) return { ok: false, reason: 'ENVELOPE_INVALID', message: `unsupported envelope version ${String(e.v).slice(0, 20)}` }
+  if (typeof e.kind !== 'string' || e.kind.length === 0 || e.kind.length > 64) return { ok: false, reason: 'ENVELOPE_INVALID', message: '"kind" is not a short string' }
+  return { ok: true, env: e as Record<string, unknown> & { v: 1, kind: string } }
+}
+
+export function isCorr (c: unknown): c is Uint8Array {
+  return c instanceof Uint8Array && c.length >= 8 && c.length <= 16
+}
+
+/** Checks an `events` envelope's shape (not its events: the hub verifies those). Null when fine. */
+export function eventsShapeProblem (e: Record<string, unknown>): string | null {
+  if (!isCorr(e.corr)) return '"corr" must be 8-16 bytes'
+  if (!Number.isSafeInteger(e.from) || (e.from as number) < 0) return '"from" must be a chain position'
+  if (!Array.isArray(e.ids) || e.ids.length === 0 || e.ids.length > 16 || !e.ids.every(isAgentIdShape)) return '"ids" must list 1-16 agent_ids'
+  if (!Array.isArray(e.records) || e.records.length === 0) return '"records" must be a non-empty array'
+  if (!e.records.every((r) => r instanceof Uint8Array)) return '"records" must hold byte strings'
+  return null
+}
+
+export function isWireHead (h: unknown): h is WireHead {
+  return h !== null && typeof h === 'object' && Number.isSafeInteger((h as WireHead).seq) && typeof (h as WireHead).hash === 'string'
+}
+
+/** Builds an `events` envelope; events must be consecutive chain positions starting at `from`. */
+export function eventsEnvelope (corr: Uint8Array, from: number, events: readonly AissEvent[]): EventsEnvelope {
+  const ids: string[] = []
+  const records = events.map((ev) => {
+    let i = ids.indexOf(ev.agent_id)
+    if (i < 0) { i = ids.length; ids.push(ev.agent_id) }
+    return encodeRecord(ev, i)
+  })
+  return { v: 1, kind: 'events', corr, from, ids, records }
+}
+
+/** Reads a `down` envelope addressed to a device; null for anything it should ignore. */
+export function parseDown (bytes: Uint8Array): DownEnvelope | null {
+  const d = decodeEnvelope(bytes)
+  if (!d.ok || !isCorr(d.env.corr)) return null
+  const e = d.env
+  if (e.kind === 'head' && typeof e.state === 'string' && (e.head === null || isWireHead(e.head))) return e as unknown as HeadEnvelope
+  if (e.kind === 'ack' && isWireHead(e.head)) return e as unknown as AckEnvelope
+  if (e.kind === 'nack' && typeof e.code === 'string' && (e.head === null || e.head === undefined || isWireHead(e.head))) {
+    return { ...(e as unknown as NackEnvelope), head: (e.head ?? null) as WireHead | null, message: String(e.message ?? ''), retry: e.retry === true }
+  }
+  return null
+}
