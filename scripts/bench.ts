@@ -14,6 +14,8 @@ import { VerifyPool } from '../hub/verify-pool.js'
 import { benchEvaluate } from '../hub/trustgate/bench.js'
 import { benchVigil } from '../hub/vigil/bench.js'
 import { benchSampling } from '../rpi/bench.js'
+import { benchIngest } from '../hub/bench-ingest.js'
+import { benchGateRoundTrip } from '../hub/trustgate/bench-gate.js'
 // @ts-expect-error: plain .mjs helper
 import { buildBundles } from './bundles.mjs'
 
@@ -188,6 +190,11 @@ const ev = benchEvaluate(quick ? 5000 : 50000)
 row({ figure: 'policy evaluation p50', value: ev.p50Us, unit: 'µs' })
 row({ figure: 'policy evaluation p99', value: ev.p99Us, unit: 'µs' })
 row({ figure: 'Vigil scoring', value: benchVigil(quick ? 10000 : 100000), unit: 'events/s' })
+const bi = await benchIngest({ events: quick ? 5000 : 20000, agents: 4 })
+row({ figure: 'hub ingest end to end (device store → MQTT → verify → hub store)', value: bi.eventsPerSec, unit: 'events/s', limit: bi.bareVerifyPerSec, limitName: `bare verify, ${CORES} cores`, ratio: bi.ratio, reference: 'goal 8,000 events/s', note: bi.where })
+const gr = await benchGateRoundTrip(quick ? 100 : 500)
+row({ figure: 'device gate round trip over MQTT p50', value: gr.p50Ms, unit: 'ms' })
+row({ figure: 'device gate round trip over MQTT p99', value: gr.p99Ms, unit: 'ms' })
 
 log('raspberry pi bridge')
 const pi = await benchSampling({ hz: 10, seconds: quick ? 3 : 6 })

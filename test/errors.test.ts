@@ -3,7 +3,7 @@
 // only with the same meaning (e.g. PORT_IN_USE for the broker and the HTTP APIs).
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { readFileSync } from 'node:fs'
+import { readFileSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { ErrorCodes, PcpError } from '../runtime/index.js'
 import { A2AErrorCodes } from '../runtime/a2a/errors.js'
@@ -15,14 +15,34 @@ import { PrincipalErrorCodes } from '../hub/trustgate/principal-store.js'
 import { BrokerErrorCodes } from '../hub/broker.js'
 import { HttpErrorCodes } from '../hub/http-common.js'
 import { PoolErrorCodes } from '../hub/verify-pool.js'
-import { ALERT_NOT_FOUND } from '../hub/vigil/alerts.js'
+import { SyncErrorCodes } from '../sync/errors.js'
+import { RegistryErrorCodes } from '../hub/registry.js'
+import { HubStoreErrorCodes } from '../hub/store/level.js'
 import { ROOT } from './helpers.js'
 
 const Errors = suite('errors')
 
 const tables: Record<string, Record<string, string>> = {
   ErrorCodes, A2AErrorCodes, RpiErrorCodes, Ros2ErrorCodes, TrustGateErrorCodes, ServiceErrorCodes, PrincipalErrorCodes,
-  BrokerErrorCodes, HttpErrorCodes, PoolErrorCodes, VigilErrorCodes: { ALERT_NOT_FOUND }
+  BrokerErrorCodes, HttpErrorCodes, PoolErrorCodes, SyncErrorCodes, RegistryErrorCodes, HubStoreErrorCodes
+}
+
+/** Codes thrown as literals (HTTP routes, CLI) rather than through a table: found in the sources. */
+function literalCodes (): string[] {
+  const found = new Set<string>()
+  const walk = (dir: string): void => {
+    for (const f of readdirSync(dir)) {
+      const p = join(dir, f)
+      if (statSync(p).isDirectory()) { if (f !== 'examples') walk(p); continue }
+      if (!p.endsWith('.ts')) continue
+      const text = readFileSync(p, 'utf8')
+      for (const m of text.matchAll(/PcpError\('([A-Z0-9_]+)'/g)) found.add(m[1]!)
+      for (const m of text.matchAll(/httpError\(\d+, '([A-Z0-9_]+)'/g)) found.add(m[1]!)
+      for (const m of text.matchAll(/export const ([A-Z_]+) = '([A-Z][A-Z0-9_]+)'/g)) if (m[1] === m[2]) found.add(m[2]!)
+    }
+  }
+  for (const d of ['runtime', 'hub', 'sync', 'rpi', 'ros2', 'cli']) walk(join(ROOT, d))
+  return [...found]
 }
 
 Errors('every table maps each code to itself (the code is the stable string)', () => {
@@ -42,7 +62,9 @@ Errors('the contract: the codes of the protocol core', () => {
 
 Errors('every code of every table is documented in the README', () => {
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
-  const missing = Object.values(tables).flatMap((t) => Object.keys(t)).filter((c) => !readme.includes('`' + c + '`'))
+  const all = [...Object.values(tables).flatMap((t) => Object.keys(t)), ...literalCodes()]
+  assert.ok(all.length > 100, `found ${all.length} codes`)
+  const missing = all.filter((c) => !readme.includes('`' + c + '`'))
   assert.equal([...new Set(missing)], [])
 })
 
