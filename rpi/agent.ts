@@ -28,7 +28,8 @@ export interface PiAgentOptions {
   signals?: SignalSource
 }
 
-export interface Heartbeat { stop (): void }
+/** stop() prevents further beats; its promise settles once a beat already being stamped is stored. */
+export interface Heartbeat { stop (): Promise<void> }
 
 export class AuditedPiAgent {
   readonly stamper: Stamper
@@ -140,26 +141,30 @@ export class AuditedPiAgent {
     let timer: NodeJS.Timeout | undefined
     let stopped = false
     let seq = 0
+    let inFlight: Promise<void> = Promise.resolve()
     const signals = this.#opts.signals ?? process
     const watched = opts.stopOnSignals === false ? [] : (opts.stopOnSignals ?? ['SIGTERM', 'SIGINT'] as NodeJS.Signals[])
     const hb: Heartbeat = {
-      stop: () => {
+      stop: async () => {
         stopped = true
         if (timer) clearTimeout(timer)
         for (const s of watched) signals.off(s, hb.stop)
         this.#heartbeats.delete(hb)
+        await inFlight.catch(() => {})
       }
     }
     const beat = async (): Promise<void> => {
       if (stopped) return
       const payload: Payload = { interval_ms: everyMs, seq: ++seq }
       if (opts.metrics !== false) Object.assign(payload, await readSystemMetrics(this.#opts.system))
+      if (stopped) return // stopped while the metrics were read: no beat after stop()
       await this.stamp('rpi_heartbeat', payload)
       if (!stopped) timer = setTimeout(tick, everyMs)
     }
     const tick = (): void => {
-      beat().catch((err: unknown) => {
-        hb.stop()
+      inFlight = beat()
+      inFlight.catch((err: unknown) => {
+        void hb.stop()
         if (opts.onError) opts.onError(err)
         else process.emitWarning(`pcp-edge/rpi: heartbeat stopped, a beat could not be stamped: ${(err as Error)?.message ?? String(err)}`)
       })
@@ -189,7 +194,7 @@ export class AuditedPiAgent {
 
   /** Stops heartbeats and samplers, waits for queued stamps, stamps rpi_agent_shutdown. Does not close the stamper. */
   async shutdown (): Promise<AissEvent> {
-    for (const hb of [...this.#heartbeats]) hb.stop()
+    await Promise.all([...this.#heartbeats].map((hb) => hb.stop()))
     await Promise.allSettled([...this.#samplers].map((s) => s.stop()))
     await drain(this.stamper)
     return await this.stamp('rpi_agent_shutdown', { agent_name: this.name, event_count: this.#count })

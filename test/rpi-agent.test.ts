@@ -81,7 +81,7 @@ Pi('system metrics and heartbeat read the Pi sources (fake /proc and /sys tree)'
     assert.ok((m.disk_total_mib as number) > 0 && typeof m.disk_used_percent === 'number')
     const hb = pi.startHeartbeat(30, { stopOnSignals: false })
     await sleep(200)
-    hb.stop()
+    await hb.stop()
     const beats = chain.payloads('rpi_heartbeat')
     assert.ok(beats.length >= 3, `${beats.length} beats`)
     assert.equal(beats.map((b) => b.seq), beats.map((_b, i) => i + 1))

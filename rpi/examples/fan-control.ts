@@ -48,7 +48,7 @@ const sampler = pi.sample(readCpuTemp, {
 console.log(`pcp fan control: agent ${agent.agentId}, fan on BCM ${pin}${simulate ? ' (SIMULATED)' : ''}, every ${everyMs} ms`)
 
 const stats = await sampler.done // resolves on SIGTERM/SIGINT, after the read in flight
-heartbeat.stop()
+await heartbeat.stop()
 fan.writeSync(0)
 fan.unexport()
 await fan.flush()
