@@ -11,7 +11,8 @@
 // share it (about one key per event in all, instead of five). Time needs no index: the Agent keeps
 // timestamps non-decreasing along the chain, so a time range is a binary search over seq.
 import { Level } from 'level'
-import { readFile, writeFile, unlink } from 'node:fs/promises'
+import { unlink } from 'node:fs/promises'
+import { openLevelLocked } from './level-open.js'
 import { join } from 'node:path'
 import { PcpError, ErrorCodes } from './errors.js'
 import { encodeRecord, decodeRecord, encodeValue, decodeValue } from './record.js'
@@ -72,17 +73,11 @@ export class EventStore {
   /** Opens (creating if needed) and takes the lock; a second process gets STORE_LOCKED naming the holder. */
   static async open (path: string, opts: { name?: string, durability?: Durability } = {}): Promise<EventStore> {
     const store = new EventStore(path, opts.name ?? path, opts.durability ?? 'durable')
-    try {
-      await store.#db.open()
-    } catch (err) {
-      const cause = (err as { cause?: { code?: string } }).cause
-      if (cause?.code === 'LEVEL_LOCKED' || (err as { code?: string }).code === 'LEVEL_LOCKED') {
-        const pid = await readFile(join(path, 'OWNER.pid'), 'utf8').catch(() => '?')
-        throw new PcpError(ErrorCodes.STORE_LOCKED, `agent "${store.name}" is open in process ${pid.trim()} (${path} is locked)`, { agent: store.name, file: path, cause: err })
-      }
-      throw new PcpError(ErrorCodes.STORE_CORRUPTED, `cannot open the store of agent "${store.name}" at ${path}: ${(err as Error).message}`, { agent: store.name, file: path, cause: err })
-    }
-    await writeFile(join(path, 'OWNER.pid'), String(process.pid))
+    await openLevelLocked(store.#db, path, {
+      agent: store.name,
+      locked: (pid) => `agent "${store.name}" is open in process ${pid} (${path} is locked)`,
+      failed: (err) => `cannot open the store of agent "${store.name}" at ${path}: ${err.message}`
+    })
     try {
       await store.#load()
     } catch (err) {

@@ -8,8 +8,9 @@
 // Writes per event: two keys (event + nonce); per batch and agent: one record key. All chains appended
 // while a write is in progress share the next LevelDB batch, written with sync: true (group commit), so
 // an acknowledged event is on disk and one fsync serves many agents.
+import { openLevelLocked } from '../../runtime/level-open.js'
 import { Level } from 'level'
-import { readFile, writeFile, unlink } from 'node:fs/promises'
+import { unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { PcpError, ErrorCodes } from '../../runtime/errors.js'
 import { encodeRecord, decodeRecord, encodeValue, decodeValue } from '../../runtime/record.js'
@@ -52,17 +53,10 @@ export class LevelHubStore implements HubStore {
 
   static async open (path: string, opts: LevelHubStoreOptions = {}): Promise<LevelHubStore> {
     const store = new LevelHubStore(path, opts)
-    try {
-      await store.#db.open()
-    } catch (err) {
-      const cause = (err as { cause?: { code?: string } }).cause
-      if (cause?.code === 'LEVEL_LOCKED' || (err as { code?: string }).code === 'LEVEL_LOCKED') {
-        const pid = await readFile(join(path, 'OWNER.pid'), 'utf8').catch(() => '?')
-        throw new PcpError(ErrorCodes.STORE_LOCKED, `the hub store ${path} is open in process ${pid.trim()} (is a hub running?)`, { file: path, cause: err })
-      }
-      throw new PcpError(ErrorCodes.STORE_CORRUPTED, `cannot open the hub store at ${path}: ${(err as Error).message}`, { file: path, cause: err })
-    }
-    await writeFile(join(path, 'OWNER.pid'), String(process.pid))
+    await openLevelLocked(store.#db, path, {
+      locked: (pid) => `the hub store ${path} is open in process ${pid} (is a hub running?)`,
+      failed: (err) => `cannot open the hub store at ${path}: ${err.message}`
+    })
     for await (const [key, value] of store.#db.iterator({ gte: 'A!', lt: 'A"' })) {
       const rec = store.#decodeAgent(key, value)
       store.#agents.set(rec.agentId, rec)
