@@ -50,6 +50,7 @@ const relaxedWarned = new Set<string>()
 
 // Below this many stamps waiting at once, signing inline is quicker than a round trip to the thread.
 const SIGNER_THREAD_MIN_BATCH = 8
+const SIGN_CHUNK = 256
 
 export class Agent extends EventEmitter implements Stamper {
   readonly name: string
@@ -182,25 +183,37 @@ export class Agent extends EventEmitter implements Stamper {
 
   #flush (): void {
     this.#flushQueued = false
-    const batch = this.#queue.splice(0)
-    if (batch.length) this.#tail = this.#tail.then(() => this.#signAndStore(batch))
+    // Chunks keep the stages flowing: every chunk's signatures are requested at once (the thread works
+    // through them), while the main thread encodes and writes the chunks already signed, in order.
+    while (this.#queue.length) {
+      const batch = this.#queue.splice(0, SIGN_CHUNK)
+      const signing = this.#sign(batch)
+      signing.catch(() => {}) // handled in order by #store
+      this.#tail = this.#tail.then(() => this.#store(batch, signing))
+    }
   }
 
-  async #signAndStore (batch: Pending[]): Promise<void> {
+  #sign (batch: Pending[]): Promise<Uint8Array[]> {
+    try {
+      if (batch.length >= SIGNER_THREAD_MIN_BATCH && (this.#signer ??= SignerThread.start(this.#identity.signingHandle))?.alive) {
+        return this.#signer.sign(batch.map((b) => b.bytes)).then((all) => batch.map((_, i) => all.subarray(64 * i, 64 * i + 64)))
+      }
+      return Promise.resolve(batch.map((b) => this.#identity.sign(b.bytes)))
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+
+  async #store (batch: Pending[], signing: Promise<Uint8Array[]>): Promise<void> {
     if (batch[0]!.generation !== this.#generation) return this.#refuse(batch, new PcpError(ErrorCodes.STORE_CORRUPTED, `agent "${this.name}": an earlier event failed to be stored; this one chained on it and was dropped`, { agent: this.name }))
     let signatures: Uint8Array[]
     try {
-      if (batch.length >= SIGNER_THREAD_MIN_BATCH && (this.#signer ??= SignerThread.start(this.#identity.signingHandle))?.alive) {
-        const all = await this.#signer.sign(batch.map((b) => b.bytes))
-        signatures = batch.map((_, i) => all.subarray(64 * i, 64 * i + 64))
-      } else {
-        signatures = batch.map((b) => this.#identity.sign(b.bytes))
-      }
+      signatures = await signing
     } catch (err) {
       return this.#fail(batch, err)
     }
     const items = batch.map((b, i) => ({ event: finishEvent(b.unsigned, signatures[i]!), hash: b.hash, agentIndex: this.#agentIndex }))
-    // Not awaited: the next batch is signed while this one is being written (the store groups writes).
+    // Not awaited: the next chunk is handled while this one is being written (the store groups writes).
     this.store.append(items).then(() => {
       for (let i = 0; i < batch.length; i++) batch[i]!.resolve(items[i]!.event)
       if (this.listenerCount('stamped')) for (const it of items) this.emit('stamped', it.event, it.hash)
