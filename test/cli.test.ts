@@ -9,7 +9,7 @@ import { tmpDir, ROOT } from './helpers.js'
 const Cli = suite('cli')
 const tmp = tmpDir()
 const pcp = (args: string[], env: Record<string, string> = {}): { code: number, out: string, err: string } => {
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin/pcp.js'), ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, PCP_HOME: tmp.path, PCP_FROM_SOURCE: '1', ...env } })
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin/pcp.js'), ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, PCP_HOME: tmp.path, ...env } })
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr }
 }
 
