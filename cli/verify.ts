@@ -27,7 +27,7 @@ export function registerVerifyCommands (program: Command): void {
         process.stdout.write(`valid: ${r.event_count} events of ${r.agent_id}, chain_integrity_hash ${r.chain_integrity_hash}\n`)
       } else {
         process.stdout.write(`INVALID: ${r.errors.length} problem(s) in ${r.event_count} events of ${r.agent_id}\n`)
-        for (const e of r.errors.slice(0, 50)) process.stdout.write(`  [${e.code}] ${e.index >= 0 ? `event ${e.index}` : 'export'}: ${e.message}\n`)
+        for (const e of r.errors.slice(0, 50)) process.stdout.write(`  [${e.code}] ${e.index >= 0 ? '' : 'export: '}${e.message}\n`)
         if (r.errors.length > 50) process.stdout.write(`  … and ${r.errors.length - 50} more (--json lists all)\n`)
       }
       return r.valid ? EXIT.OK : EXIT.INVALID
