@@ -136,7 +136,10 @@ export class Hub {
         url = broker.url
       }
       const vigil = opts.vigil === false ? null : (opts.vigil ?? await loadVigil(opts.dataDir))
-      const client = connectMqtt({ clientId: `pcp-hub-${process.pid}-${Math.random().toString(16).slice(2, 8)}`, ...opts.mqtt, url, protocolVersion: broker ? 4 : (opts.mqtt?.protocolVersion ?? 'auto') })
+      // TLS options are for an external broker: the embedded one is plain TCP on loopback (connectMqtt
+      // refuses certificates with an mqtt:// URL).
+      const { tls: _externalOnly, ...plainMqtt } = opts.mqtt ?? {}
+      const client = connectMqtt({ clientId: `pcp-hub-${process.pid}-${Math.random().toString(16).slice(2, 8)}`, ...(broker ? plainMqtt : opts.mqtt), url, protocolVersion: broker ? 4 : (opts.mqtt?.protocolVersion ?? 'auto') })
       cleanup.push(() => client.endAsync(true))
       const hub = new Hub({ opts, store, pool, agent, broker, client, url, vigil })
       client.on('message', (topic, payload) => hub.#onMessage(topic, payload))
@@ -146,7 +149,8 @@ export class Hub {
         })
       })
       client.on('error', (err) => hub.#log(`mqtt: ${err.message}`))
-      await whenConnected(client, 10_000)
+      // A refused password or certificate will not cure itself: say so now, not after the timeout.
+      await whenConnected(client, 10_000, { failOnRefusal: true })
       await hub.#startBackground()
       return hub
     } catch (err) {

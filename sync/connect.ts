@@ -7,6 +7,8 @@
 // EMQX) then give reason codes in acks and disconnects; a broker that refuses it (the embedded aedes
 // broker answers CONNACK 0x01 "unacceptable protocol version", a v5 broker configured for 3.1.1 only
 // 0x84) gets 3.1.1 from the next attempt on, and the level is kept for later reconnects.
+import { X509Certificate } from 'node:crypto'
+import { createSecureContext, type SecureContextOptions } from 'node:tls'
 import { connect, type IClientOptions, type MqttClient } from 'mqtt'
 
 export type ProtocolChoice = 'auto' | 4 | 5
@@ -44,6 +46,9 @@ const REFUSED_VERSION = new Set([1, 0x84])
 
 export function connectMqtt (opts: MqttConnectOptions): MqttClient {
   if (typeof opts?.url !== 'string' || !/^(mqtts?|wss?|tcp|ssl):\/\//.test(opts.url)) throw new TypeError(`"url" expected mqtt://host:port or mqtts://host:port, got ${JSON.stringify(opts?.url)}`)
+  // Certificates with a plain URL would be ignored by mqtt.js, and the password sent in clear to a broker
+  // the operator believes is authenticated: refuse the combination rather than downgrade silently.
+  if (opts.tls && !/^(mqtts|ssl|wss):\/\//.test(opts.url)) throw new TypeError(`"tls" options given but "url" ${JSON.stringify(opts.url)} is not TLS: use mqtts://host:port`)
   const choice = opts.protocolVersion ?? 'auto'
   if (choice !== 'auto' && choice !== 4 && choice !== 5) throw new RangeError(`"protocolVersion" expected 'auto', 4 or 5, got ${String(choice)}`)
   const minMs = opts.minReconnectMs ?? 500
@@ -67,6 +72,7 @@ export function connectMqtt (opts: MqttConnectOptions): MqttClient {
   if (opts.tls) {
     const buf = (v: string | Uint8Array | undefined): Buffer | undefined => v === undefined ? undefined : Buffer.from(v)
     const ca = buf(opts.tls.ca); const cert = buf(opts.tls.cert); const key = buf(opts.tls.key)
+    checkTlsMaterial(ca, cert, key)
     if (ca) options.ca = ca
     if (cert) options.cert = cert
     if (key) options.key = key
@@ -74,12 +80,17 @@ export function connectMqtt (opts: MqttConnectOptions): MqttClient {
   }
   const client = connect(opts.url, options)
   let delay = minMs
+  // mqtt.js 5 emits a failed TLS handshake (unknown CA, no client certificate) twice: from its TLS
+  // wrapper and from its stream handler, with the same Error object. Report each failure once.
+  let lastReported: Error | null = null
   client.on('error', (err: Error & { code?: number | string }) => {
     if (choice === 'auto' && client.options.protocolVersion === 5 && typeof err.code === 'number' && REFUSED_VERSION.has(err.code)) {
       client.options.protocolVersion = 4
       client.options.reconnectPeriod = 1 // retry at once at 3.1.1: this was not a failure of the broker
       return
     }
+    if (err === lastReported) return
+    lastReported = err
     opts.onError?.(err)
   })
   // mqtt.js reads reconnectPeriod at each attempt: grow it on every failure, reset it once connected.
@@ -91,12 +102,70 @@ export function connectMqtt (opts: MqttConnectOptions): MqttClient {
   return client
 }
 
-/** Resolves once the client is connected (or rejects after `ms`). */
-export function whenConnected (client: MqttClient, ms = 10_000): Promise<void> {
+// Without this, a file that is not PEM (or a key that does not match its certificate) surfaces as a bare
+// OpenSSL message ("PEM routines::no start line") thrown from inside mqtt.js, naming neither option.
+function checkTlsMaterial (ca: Buffer | undefined, cert: Buffer | undefined, key: Buffer | undefined): void {
+  const check = (what: string, o: SecureContextOptions): void => {
+    try { createSecureContext(o) } catch (err) {
+      const e = err as Error & { reason?: string }
+      throw new TypeError(`${what}: ${e.reason ?? e.message.replace(/^error:[0-9A-F]+:/, '')}`, { cause: err })
+    }
+  }
+  if (ca) {
+    // Node skips a `ca` entry it cannot parse (then every broker certificate is "untrusted"): parse it here.
+    const blocks = ca.toString('latin1').match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g)
+    if (!blocks) throw new TypeError('"tls.ca" expected PEM CA certificate(s), found no "BEGIN CERTIFICATE" block')
+    blocks.forEach((pem, i) => {
+      try { void new X509Certificate(pem) } catch (err) { throw new TypeError(`"tls.ca" certificate #${i + 1} does not parse: ${(err as Error).message}`, { cause: err }) }
+    })
+  }
+  if ((cert === undefined) !== (key === undefined)) throw new TypeError(`"tls.cert" and "tls.key" go together, got only "tls.${cert ? 'cert' : 'key'}"`)
+  if (cert && key) check('"tls.cert"/"tls.key" expected a PEM client certificate and its private key', { cert, key })
+}
+
+// Refusals that retrying with the same options cannot cure: the broker rejected the credentials or the
+// client id (CONNACK 3.1.1: 2, 4, 5; MQTT 5: 0x85, 0x86, 0x87, 0x8A banned, 0x8C bad auth method), or TLS
+// failed on a certificate (ours refused, or the broker's not trusted). A device keeps retrying anyway (the
+// broker's configuration may be fixed while it runs); a hub starting up reports them at once.
+const REFUSED_CONNACK = new Set([2, 4, 5, 0x85, 0x86, 0x87, 0x8A, 0x8C])
+const CERT_ERRORS = /^(ERR_SSL_|ERR_TLS_CERT_|SELF_SIGNED_CERT|DEPTH_ZERO_SELF_SIGNED_CERT|UNABLE_TO_|CERT_|HOSTNAME_MISMATCH)/
+
+/** Whether `err` (an MQTT client 'error') is a refusal of our credentials or certificates, not a network problem. */
+export function isConnectRefusal (err: { code?: unknown } | null | undefined): boolean {
+  const code = err?.code
+  if (typeof code === 'number') return REFUSED_CONNACK.has(code)
+  return typeof code === 'string' && CERT_ERRORS.test(code)
+}
+
+/**
+ * Resolves once the client is connected, or rejects after `ms` naming the last connection error (a
+ * timeout alone hides a wrong password or an untrusted certificate). With `failOnRefusal`, rejects at the
+ * first refusal (isConnectRefusal) instead of waiting out the timeout. The error's `cause` is the client's.
+ */
+export function whenConnected (client: MqttClient, ms = 10_000, opts: { failOnRefusal?: boolean } = {}): Promise<void> {
   if (client.connected) return Promise.resolve()
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { client.off('connect', ok); reject(new Error(`MQTT: not connected to the broker after ${ms} ms`)) }, ms)
-    function ok (): void { clearTimeout(timer); resolve() }
+    let last: (Error & { code?: unknown }) | null = null
+    const done = (err?: Error): void => {
+      clearTimeout(timer); client.off('connect', ok); client.off('error', onError)
+      if (err) reject(err); else resolve()
+    }
+    const o = client.options
+    const where = o.host ? ` at ${o.protocol ?? 'mqtt'}://${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port ?? ''}` : ''
+    // OpenSSL's messages carry its internal error stack; Node's `reason` is the readable part.
+    const describe = (e: Error & { code?: unknown, reason?: unknown }): string => {
+      const text = typeof e.reason === 'string' ? e.reason : e.message.trim()
+      return `${text}${e.code !== undefined && !text.includes(String(e.code)) ? ` (${String(e.code)})` : ''}`
+    }
+    const timer = setTimeout(() => {
+      done(Object.assign(new Error(`MQTT: not connected to the broker${where} after ${ms} ms${last ? `; last error: ${describe(last)}` : ''}`), last ? { cause: last } : {}))
+    }, ms)
+    function ok (): void { done() }
+    function onError (err: Error & { code?: unknown }): void {
+      last = err
+      if (opts.failOnRefusal && isConnectRefusal(err)) done(Object.assign(new Error(`MQTT: the broker${where} refused the connection: ${describe(err)}`), { cause: err }))
+    }
     client.once('connect', ok)
+    client.on('error', onError)
   })
 }
