@@ -243,8 +243,8 @@ export class Hub {
     this.#ingested += events.length
     hubCounter(this.metrics, HUB_METRICS.eventsIngested).inc({ agent: agentId }, events.length)
     const name = this.store.agent(agentId)?.name
+    this.vigil?.onEvents(agentId, events, name === undefined ? {} : { name })
     for (const ev of events) {
-      this.vigil?.onEvent(agentId, ev, name === undefined ? {} : { name })
       for (const a of this.#interactions?.onEvent(agentId, ev) ?? []) this.vigil?.onAnomaly(a.agentId, { code: a.code, index: -1, message: a.reason, at: a.at })
     }
   }

@@ -213,6 +213,22 @@ export class EventStore {
     if (expected < last) this.#corrupt(seqKey(expected), `event #${expected} is missing (the head is #${this.#head!.seq})`)
   }
 
+  /**
+   * Stored records as they are on disk, in chain order from `from` to `to` (exclusive). Their identity
+   * index refers to `identities`. The sync agent forwards them without decoding and re-encoding.
+   */
+  async recordsRange (from: number, to: number): Promise<Uint8Array[]> {
+    const out: Uint8Array[] = []
+    let expected = from
+    for await (const [key, value] of this.#db.iterator({ gte: seqKey(from), lt: seqKey(to) })) {
+      const seq = parseInt(key.slice(2), 16)
+      if (seq !== expected) this.#corrupt(seqKey(expected), `event #${expected} is missing (next stored is #${seq})`)
+      expected++
+      out.push(value)
+    }
+    return out
+  }
+
   /** First seq whose timestamp is >= ts: a binary search, as timestamps never decrease along the chain. */
   async seqAtTime (ts: number): Promise<number> {
     let lo = 0; let hi = (this.#head?.seq ?? -1) + 1

@@ -16,7 +16,7 @@
 import { eventHash } from '../runtime/event.js'
 import type { EventStore } from '../runtime/store.js'
 import type { AissEvent, IdentityDocument } from '../runtime/types.js'
-import { eventsEnvelope, NACK_CODES, type DownEnvelope, type WireHead } from './wire.js'
+import { eventsEnvelope, rawEventsEnvelope, NACK_CODES, type DownEnvelope, type EventsEnvelope, type WireHead } from './wire.js'
 import { SyncErrorCodes } from './errors.js'
 
 export type Phase = 'offline' | 'handshake' | 'pending' | 'streaming' | 'stopped'
@@ -206,17 +206,18 @@ export class Outbox {
         const wait = this.#takeTokens(want)
         if (wait > 0) return this.#later(wait)
         const from = this.#next
-        const events: AissEvent[] = []
+        const ids = this.store.identities.map((i) => i.agentId)
+        let records: Uint8Array[]
         try {
-          for await (const { event } of this.store.events(from, from + want)) events.push(event)
+          records = await this.store.recordsRange(from, from + want)
         } catch {
           return this.#later(100) // a stamp not written yet, or the store closing: look again shortly
         }
-        if (this.phase !== 'streaming' || from !== this.#next || events.length === 0) continue
-        let env = eventsEnvelope(this.#io.corr(), from, events)
+        if (this.phase !== 'streaming' || from !== this.#next || records.length === 0) continue
+        let env = rawEventsEnvelope(this.#io.corr(), from, ids, records) ?? await this.#decodedEnvelope(from, records.length)
         // Big payloads: halve until the envelope fits the hub's limit (records are most of it).
         while (env.records.length > 1 && env.records.reduce((a, r) => a + r.length + 3, 0) > this.#cfg.maxBatchBytes) {
-          env = eventsEnvelope(env.corr, from, events.slice(0, Math.ceil(env.records.length / 2)))
+          env = { ...env, records: env.records.slice(0, Math.ceil(env.records.length / 2)) }
         }
         const sent = env.records.length
         this.#inflight.set(hex(env.corr), { from, to: from + sent, sentAt: this.#io.now() })
@@ -227,6 +228,13 @@ export class Outbox {
     } finally {
       this.#pumping = false
     }
+  }
+
+  /** The slow path: decode and re-encode (a chain with more identities than an envelope lists). */
+  async #decodedEnvelope (from: number, n: number): Promise<EventsEnvelope> {
+    const events: AissEvent[] = []
+    for await (const { event } of this.store.events(from, from + n)) events.push(event)
+    return eventsEnvelope(this.#io.corr(), from, events)
   }
 
   #later (ms: number): void {

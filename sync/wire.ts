@@ -106,6 +106,16 @@ export function eventsEnvelope (corr: Uint8Array, from: number, events: readonly
   return { v: 1, kind: 'events', corr, from, ids, records }
 }
 
+/**
+ * Builds an `events` envelope straight from stored records (EventStore.recordsRange): their identity
+ * index already refers to the store's identity list, which becomes `ids`. Null when that list is longer
+ * than an envelope may carry (more than 16 key rotations): use eventsEnvelope then.
+ */
+export function rawEventsEnvelope (corr: Uint8Array, from: number, identities: readonly string[], records: Uint8Array[]): EventsEnvelope | null {
+  if (identities.length === 0 || identities.length > 16) return null
+  return { v: 1, kind: 'events', corr, from, ids: [...identities], records }
+}
+
 /** Reads a `down` envelope addressed to a device; null for anything it should ignore. */
 export function parseDown (bytes: Uint8Array): DownEnvelope | null {
   const d = decodeEnvelope(bytes)

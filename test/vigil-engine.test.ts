@@ -4,7 +4,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { VigilEngine, type VrsReport, type TrustGateUpdate } from '../hub/vigil/index.js'
 import { benchVigilDetailed } from '../hub/vigil/bench.js'
-import { T0, DAY, HOUR, ev, engineWithClock, seeded } from './vigil-helpers.js'
+import { T0, DAY, HOUR, ev, a2a, engineWithClock, seeded } from './vigil-helpers.js'
 import { BatchTsi, batchA2c, batchChain, batchTrust, batchVrs, eventFacts, type BatchAgent } from './vigil-batch.js'
 import type { AissEvent } from '../runtime/index.js'
 
@@ -215,6 +215,16 @@ Engine('state stays bounded over 60 days and per-event cost stays flat (numbers 
   // Windows, TSI snapshots and history are capped by time, not by chain length.
   assert.ok(d60.stateBytes < d30.stateBytes * 1.25, `state grew from ${d30.stateBytes} to ${d60.stateBytes} bytes`)
   console.log(`  vigil: 60 days × 2 agents: ${d60.eventsPerSecond} events/s, µs/event by decile ${d60.microsPerEventByDecile.join(' ')}, state ${d60.stateBytes} B (30 days: ${d30.stateBytes} B)`)
+})
+
+Engine('onEvents (one ingest batch) ends in the same report as onEvent per event', () => {
+  const events = Array.from({ length: 200 }, (_, k) => k % 7 === 0 ? a2a(T0 + k, 'PEER' + (k % 3)) : ev(T0 + k, { event_type: k % 2 ? 'move' : 'sense', k }))
+  const one = engineWithClock(T0 + 300); const many = engineWithClock(T0 + 300)
+  for (const e of events) one.engine.onEvent('A', e)
+  many.engine.onEvents('A', events)
+  const strip = (r: VrsReport | undefined): unknown => r && { vrs: r.vrs, state: r.state, components: r.components }
+  assert.equal(strip(many.engine.vrs('A')), strip(one.engine.vrs('A')))
+  assert.ok((one.engine.vrs('A') as VrsReport).components.a2c.risk >= 0)
 })
 
 Engine.run()
