@@ -46,7 +46,6 @@ export class ChainVerifier {
   count = 0
   readonly #nonces = new Set<string>()
   readonly #successorOf = new Map<string, number>() // previous_hash → index of the event that used it
-  readonly #indexOfHash = new Map<string, number>()
 
   constructor (identity: { agentId: string, publicKey: Uint8Array }, resume?: { headHash: string, lastTimestamp: number, count: number }) {
     this.agentId = identity.agentId
@@ -110,7 +109,6 @@ export class ChainVerifier {
     if (ev.payload?.event_type === ROTATION_EVENT_TYPE && problems.length === 0) this.#applyRotation(ev, add)
 
     if (typeof ev.timestamp === 'number') this.lastTimestamp = Math.max(this.lastTimestamp ?? ev.timestamp, ev.timestamp)
-    this.#indexOfHash.set(hash, index)
     this.headHash = hash
     return { problems, hash }
   }
