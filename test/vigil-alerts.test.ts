@@ -75,4 +75,16 @@ Alerts('journal is bounded per agent (FIFO) and round-trips through JSON', () =>
   assert.is(copy.raise('C', 'chain_gap', 'MEDIUM', 'x', {}, T0).id, 'a7') // ids never reused after a restart
 })
 
+Alerts('an A2A interaction the two chains record differently raises a HIGH alert and floors the state at ALERT', () => {
+  const { engine } = engineWithClock()
+  engine.onEvent('A', ev(T0, { event_type: 'tick' }))
+  const r = engine.onAnomaly('A', { code: 'INTERACTION_MISMATCH', index: -1, message: 'peer recorded another payload_hash' })
+  assert.is(r.state, 'ALERT')
+  const alert = engine.alerts({ agentId: 'A' }).find((a) => a.type === 'chain_interaction_mismatch')
+  assert.ok(alert, 'alert raised')
+  assert.is(alert!.severity, 'HIGH')
+  const u = engine.onAnomaly('B', { code: 'INTERACTION_UNCONFIRMED', index: -1, message: 'no counterpart' })
+  assert.is(u.state, 'WATCH')
+})
+
 Alerts.run()

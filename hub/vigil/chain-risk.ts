@@ -5,7 +5,8 @@
 //   time going backwards, gaps, malformed or unknown input → at least WATCH (ours).
 import { type VigilConfig, round4, clamp01 } from './config.js'
 
-export type AnomalyKind = 'fork' | 'replay' | 'chain_break' | 'bad_signature' | 'identity' | 'timestamp_anomaly' | 'gap' | 'malformed' | 'other'
+export type AnomalyKind = 'fork' | 'replay' | 'chain_break' | 'bad_signature' | 'identity' | 'timestamp_anomaly' | 'gap' | 'malformed' |
+  'interaction_mismatch' | 'interaction_unconfirmed' | 'other'
 export type AnomalySeverity = 'CRITICAL' | 'HIGH' | 'MEDIUM'
 export type FloorState = 'WATCH' | 'ALERT' | 'CRITICAL'
 
@@ -23,6 +24,10 @@ export const KIND_RULES: Record<AnomalyKind, KindRule> = {
   timestamp_anomaly: { score: (n) => (n > 0 ? 0.1 : 0), severity: 'MEDIUM', floor: 'WATCH' },
   gap: { score: (n) => (n > 0 ? 0.2 : 0), severity: 'MEDIUM', floor: 'WATCH' },
   malformed: { score: (n) => (n > 0 ? 0.1 : 0), severity: 'MEDIUM', floor: 'WATCH' },
+  // Two chains that each verify but disagree on one interaction: one side recorded something else.
+  interaction_mismatch: { score: (n) => (n > 0 ? 0.3 : 0), severity: 'HIGH', floor: 'ALERT' },
+  // One side claims an interaction the other never recorded (yet, past the grace period).
+  interaction_unconfirmed: { score: (n) => (n > 0 ? 0.1 : 0), severity: 'MEDIUM', floor: 'WATCH' },
   other: { score: (n) => (n > 0 ? 0.1 : 0), severity: 'MEDIUM', floor: 'WATCH' }
 }
 
@@ -37,6 +42,8 @@ export function kindOf (code: string): AnomalyKind {
     case 'TIMESTAMP_BACKWARDS': return 'timestamp_anomaly'
     case 'CHAIN_GAP': case 'SEQUENCE_GAP': case 'GAP': return 'gap'
     case 'EVENT_MALFORMED': return 'malformed'
+    case 'INTERACTION_MISMATCH': return 'interaction_mismatch'
+    case 'INTERACTION_UNCONFIRMED': return 'interaction_unconfirmed'
     default: return 'other'
   }
 }
@@ -58,7 +65,7 @@ export interface ChainRiskResult {
 export interface ChainRiskJSON { counts: Record<AnomalyKind, number>, seen: string[], recent: RecordedAnomaly[] }
 
 function zeroCounts (): Record<AnomalyKind, number> {
-  return { fork: 0, replay: 0, chain_break: 0, bad_signature: 0, identity: 0, timestamp_anomaly: 0, gap: 0, malformed: 0, other: 0 }
+  return { fork: 0, replay: 0, chain_break: 0, bad_signature: 0, identity: 0, timestamp_anomaly: 0, gap: 0, malformed: 0, interaction_mismatch: 0, interaction_unconfirmed: 0, other: 0 }
 }
 
 export class ChainRisk {
