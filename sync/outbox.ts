@@ -16,7 +16,8 @@
 import { eventHash } from '../runtime/event.js'
 import type { EventStore } from '../runtime/store.js'
 import type { AissEvent, IdentityDocument } from '../runtime/types.js'
-import { eventsEnvelope, rawEventsEnvelope, NACK_CODES, type DownEnvelope, type EventsEnvelope, type WireHead } from './wire.js'
+import { toHex } from '../runtime/encoding.js'
+import { rawEventsEnvelope, NACK_CODES, type DownEnvelope, type WireHead } from './wire.js'
 import { SyncErrorCodes } from './errors.js'
 
 export type Phase = 'offline' | 'handshake' | 'pending' | 'streaming' | 'stopped'
@@ -104,7 +105,7 @@ export class Outbox {
     this.phase = 'handshake'
     this.#inflight.clear()
     const corr = this.#io.corr()
-    this.#handshake = { corr: hex(corr), sentAt: this.#io.now() }
+    this.#handshake = { corr: toHex(corr), sentAt: this.#io.now() }
     this.#io.send({ v: 1, kind: 'identity', corr, identity: this.identity, name: this.name })
     this.#io.changed()
   }
@@ -122,7 +123,7 @@ export class Outbox {
   }
 
   async onDown (env: DownEnvelope): Promise<void> {
-    const corr = hex(env.corr)
+    const corr = toHex(env.corr)
     if (env.kind === 'head') {
       if (this.#handshake?.corr !== corr) return
       this.#handshake = null
@@ -206,7 +207,6 @@ export class Outbox {
         const wait = this.#takeTokens(want)
         if (wait > 0) return this.#later(wait)
         const from = this.#next
-        const ids = this.store.identities.map((i) => i.agentId)
         let records: Uint8Array[]
         try {
           records = await this.store.recordsRange(from, from + want)
@@ -214,13 +214,16 @@ export class Outbox {
           return this.#later(100) // a stamp not written yet, or the store closing: look again shortly
         }
         if (this.phase !== 'streaming' || from !== this.#next || records.length === 0) continue
-        let env = rawEventsEnvelope(this.#io.corr(), from, ids, records) ?? await this.#decodedEnvelope(from, records.length)
+        // Identities read after the records: a rotation registers its key before its event is written,
+        // so every record read has its index in this list.
+        const ids = this.store.identities.map((i) => i.agentId)
+        let env = rawEventsEnvelope(this.#io.corr(), from, ids, records)
         // Big payloads: halve until the envelope fits the hub's limit (records are most of it).
         while (env.records.length > 1 && env.records.reduce((a, r) => a + r.length + 3, 0) > this.#cfg.maxBatchBytes) {
           env = { ...env, records: env.records.slice(0, Math.ceil(env.records.length / 2)) }
         }
         const sent = env.records.length
-        this.#inflight.set(hex(env.corr), { from, to: from + sent, sentAt: this.#io.now() })
+        this.#inflight.set(toHex(env.corr), { from, to: from + sent, sentAt: this.#io.now() })
         this.#next = from + sent
         this.#firstWaitAt = null
         this.#io.send(env)
@@ -230,13 +233,6 @@ export class Outbox {
     }
   }
 
-  /** The slow path: decode and re-encode (a chain with more identities than an envelope lists). */
-  async #decodedEnvelope (from: number, n: number): Promise<EventsEnvelope> {
-    const events: AissEvent[] = []
-    for await (const { event } of this.store.events(from, from + n)) events.push(event)
-    return eventsEnvelope(this.#io.corr(), from, events)
-  }
-
   #later (ms: number): void {
     if (this.#delayTimer) return
     this.#delayTimer = setTimeout(() => { this.#delayTimer = undefined; void this.pump() }, Math.max(1, ms))
@@ -244,5 +240,3 @@ export class Outbox {
 
   close (): void { clearTimeout(this.#delayTimer) }
 }
-
-function hex (b: Uint8Array): string { return Buffer.from(b).toString('hex') }

@@ -19,7 +19,7 @@
 // refused event as evidence. Why `from`: it makes a resend idempotent (the hub compares seq + hash with
 // what it holds) and a fork visible (a different event at a position the hub already has).
 import { Encoder } from 'cbor-x'
-import { encodeRecord } from '../runtime/record.js'
+import { encodeRecord, decodeRecord } from '../runtime/record.js'
 import { isAgentIdShape } from './topics.js'
 import type { AissEvent, IdentityDocument } from '../runtime/types.js'
 
@@ -107,13 +107,14 @@ export function eventsEnvelope (corr: Uint8Array, from: number, events: readonly
 }
 
 /**
- * Builds an `events` envelope straight from stored records (EventStore.recordsRange): their identity
- * index already refers to the store's identity list, which becomes `ids`. Null when that list is longer
- * than an envelope may carry (more than 16 key rotations): use eventsEnvelope then.
+ * Builds an `events` envelope from stored records (EventStore.recordsRange), whose identity index refers
+ * to the store's identity list `identities`. That list becomes `ids` and the records travel as stored;
+ * only when it is longer than an envelope may carry (more than 16 key rotations) are the records decoded
+ * and re-encoded against the agent_ids this batch uses (eventsEnvelope).
  */
-export function rawEventsEnvelope (corr: Uint8Array, from: number, identities: readonly string[], records: Uint8Array[]): EventsEnvelope | null {
-  if (identities.length === 0 || identities.length > 16) return null
-  return { v: 1, kind: 'events', corr, from, ids: [...identities], records }
+export function rawEventsEnvelope (corr: Uint8Array, from: number, identities: readonly string[], records: Uint8Array[]): EventsEnvelope {
+  if (identities.length > 0 && identities.length <= 16) return { v: 1, kind: 'events', corr, from, ids: [...identities], records }
+  return eventsEnvelope(corr, from, records.map((r) => decodeRecord(r, identities)))
 }
 
 /** Reads a `down` envelope addressed to a device; null for anything it should ignore. */
