@@ -23,6 +23,22 @@ export async function writeStatus (dataDir: string, status: object): Promise<voi
   await writeFileAtomic(join(dataDir, STATUS_FILE), JSON.stringify(status, null, 2) + '\n', 0o600)
 }
 
+/**
+ * Writes `report()` now, then checks it every second and rewrites it when anything but `updatedAt`
+ * changed. Returns the (unref'd) timer for the caller to clear.
+ */
+export async function startStatusFile (dataDir: string, report: () => object): Promise<NodeJS.Timeout> {
+  await writeStatus(dataDir, report())
+  let last = ''
+  const timer = setInterval(() => {
+    const s = report()
+    const key = JSON.stringify({ ...s, updatedAt: 0 })
+    if (key !== last) { last = key; void writeStatus(dataDir, s).catch(() => {}) }
+  }, 1000)
+  timer.unref()
+  return timer
+}
+
 /** The last status a hub wrote, and whether that hub process is still alive. */
 export async function readStatus (dataDir: string): Promise<{ status: Record<string, unknown>, running: boolean } | undefined> {
   let text: string

@@ -18,7 +18,7 @@ import { LevelHubStore } from './store/level.js'
 import { StoreChainView } from './store/view.js'
 import { Registry, type ApprovalMode } from './registry.js'
 import { Ingest, type BatchOutcome } from './ingest.js'
-import { Inbox, writeStatus, type ControlRequest } from './control.js'
+import { Inbox, startStatusFile, writeStatus, type ControlRequest } from './control.js'
 import { MetricsRegistry, HUB_METRICS, hubCounter } from './metrics.js'
 import { VigilEngine } from './vigil/engine.js'
 import { InteractionCrossCheck } from './interactions.js'
@@ -125,7 +125,7 @@ export class Hub {
       cleanup.push(() => store.close())
       const agent = await Agent.open({ name: 'hub' }, { home: opts.dataDir, ...(opts.passphrase ? { passphrase: opts.passphrase } : {}) })
       cleanup.push(() => agent.close())
-      const workers = opts.workers ?? undefined
+      const workers = opts.workers
       const pool = workers === 0 ? null : await VerifyPool.open<VerifyItem, VerifyResult>({ module: new URL('./ingest-verify' + extOf(import.meta.url), import.meta.url), exportName: 'verifyBatch', ...(workers ? { workers } : {}), maxBatch: 4 })
       if (pool) cleanup.push(() => pool.terminate())
       let broker: EmbeddedBroker | null = null
@@ -139,7 +139,7 @@ export class Hub {
       // TLS options are for an external broker: the embedded one is plain TCP on loopback (connectMqtt
       // refuses certificates with an mqtt:// URL).
       const { tls: _externalOnly, ...plainMqtt } = opts.mqtt ?? {}
-      const client = connectMqtt({ clientId: `pcp-hub-${process.pid}-${Math.random().toString(16).slice(2, 8)}`, ...(broker ? plainMqtt : opts.mqtt), url, protocolVersion: broker ? 4 : (opts.mqtt?.protocolVersion ?? 'auto') })
+      const client = connectMqtt({ clientId: `pcp-hub-${process.pid}-${Math.random().toString(16).slice(2, 8)}`, ...(broker ? plainMqtt : opts.mqtt), url, protocolVersion: broker ? broker.protocolVersion : (opts.mqtt?.protocolVersion ?? 'auto') })
       cleanup.push(() => client.endAsync(true))
       const hub = new Hub({ opts, store, pool, agent, broker, client, url, vigil })
       client.on('message', (topic, payload) => hub.#onMessage(topic, payload))
@@ -194,13 +194,13 @@ export class Hub {
     const reply = (out: object | null): void => {
       if (out !== null && !this.#closed) this.client.publish(downTopic(t.agentId, this.prefix), Buffer.from(encodeEnvelope(out)), { qos: 1 })
     }
-    this.#dispatch(t.agentId, topic, env, payload).then(reply, (err) => {
+    this.#dispatch(t.agentId, topic, env).then(reply, (err) => {
       this.#reject('HANDLER_FAILED')
       this.#log(`handler for ${String(env.kind)} failed: ${(err as Error).message}`)
     })
   }
 
-  async #dispatch (agentId: string, topic: string, env: Record<string, unknown> & { kind: string }, raw: Uint8Array): Promise<object | null> {
+  async #dispatch (agentId: string, topic: string, env: Record<string, unknown> & { kind: string }): Promise<object | null> {
     const corr = env.corr
     const nack = (code: string, message: string, retry: boolean): object | null => isCorr(corr) ? { v: 1, kind: 'nack', corr, code, message, head: null, retry } : null
     if (env.kind === 'identity' || env.kind === 'head?') {
@@ -235,7 +235,6 @@ export class Hub {
     }
     const handler = this.#handlers.get(env.kind)
     if (!handler) { this.#reject('KIND_UNKNOWN'); return null }
-    void raw
     return await handler(agentId, env)
   }
 
@@ -285,13 +284,7 @@ export class Hub {
   async #startBackground (): Promise<void> {
     if (this.#inbox) {
       await this.#inbox.start()
-      await writeStatus(this.dataDir, this.statusReport())
-      let last = ''
-      this.#timers.push(setInterval(() => {
-        const s = this.statusReport() as { updatedAt?: number }
-        const key = JSON.stringify({ ...s, updatedAt: 0 })
-        if (key !== last) { last = key; void writeStatus(this.dataDir, s).catch(() => {}) }
-      }, 1000))
+      this.#timers.push(await startStatusFile(this.dataDir, () => this.statusReport()))
     }
     this.#timers.push(setInterval(() => {
       this.vigil?.tick()
