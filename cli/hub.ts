@@ -10,6 +10,7 @@ import { Registry } from '../hub/registry.js'
 import { chainStatus } from '../hub/store/view.js'
 import { readStatus, sendControl } from '../hub/control.js'
 import { action, printJson, EXIT } from './common.js'
+import { brokerOptions } from './sync.js'
 
 interface DataOpts { data?: string, json?: boolean }
 
@@ -50,17 +51,13 @@ export function registerHubCommands (program: Command): void {
     .option('--policy <file|profile>', 'TrustGate policy to activate when none is active (a YAML file, or anssi_strict, nist_balanced, ai_act_high_risk)', 'nist_balanced')
     .option('--json', 'print the start-up line as JSON')
     .action(action(async (o: DataOpts & Record<string, string | boolean | undefined>) => {
-      const tls = o.ca || o.cert || o.key
-        ? { ...(o.ca ? { ca: await readFile(String(o.ca)) } : {}), ...(o.cert ? { cert: await readFile(String(o.cert)) } : {}), ...(o.key ? { key: await readFile(String(o.key)) } : {}) }
-        : undefined
-      const password = o.passwordEnv ? process.env[String(o.passwordEnv)] : undefined
       const apiHost = String(o.apiHost)
       const policy = String(o.policy)
       const initialPolicy = (PROFILE_NAMES as readonly string[]).includes(policy) ? { profile: policy as ProfileName } : await readFile(policy)
       const services = await startHubServices({
         dataDir: dataDirOf(program, o),
         ...(o.mqttUrl ? { mqttUrl: String(o.mqttUrl) } : { host: String(o.host), port: port(String(o.port)) }),
-        mqtt: { ...(o.username ? { username: String(o.username) } : {}), ...(password !== undefined ? { password } : {}), ...(tls ? { tls } : {}) },
+        mqtt: await brokerOptions(o),
         prefix: String(o.prefix),
         ...(o.shareGroup ? { shareGroup: String(o.shareGroup) } : {}),
         approval: o.autoApprove ? 'auto' : 'manual',

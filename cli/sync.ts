@@ -4,8 +4,18 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { PcpError, pcpHome, listAgentNames, openAgentStore, firstIdentityDocument } from '../runtime/index.js'
 import { SyncAgent, type SyncSource, type SyncStatus } from '../sync/agent.js'
+import type { MqttConnectOptions } from '../sync/connect.js'
 import { pidAlive } from '../hub/control.js'
 import { action, printJson, EXIT } from './common.js'
+
+/** --username, --password-env and --ca/--cert/--key (files read here) as client options for a broker. */
+export async function brokerOptions (o: Record<string, unknown>): Promise<Pick<MqttConnectOptions, 'username' | 'password' | 'tls'>> {
+  const tls = o.ca || o.cert || o.key
+    ? { ...(o.ca ? { ca: await readFile(String(o.ca)) } : {}), ...(o.cert ? { cert: await readFile(String(o.cert)) } : {}), ...(o.key ? { key: await readFile(String(o.key)) } : {}) }
+    : undefined
+  const password = o.passwordEnv ? process.env[String(o.passwordEnv)] : undefined
+  return { ...(o.username ? { username: String(o.username) } : {}), ...(password !== undefined ? { password } : {}), ...(tls ? { tls } : {}) }
+}
 
 function print (s: SyncStatus & { pid?: number | null }, running: boolean): void {
   process.stdout.write(`sync ${running ? `running (pid ${String(s.pid)})` : 'not running'}; broker ${s.url} ${s.connected ? 'connected' : 'not connected'}\n`)
@@ -55,14 +65,10 @@ export function registerSyncCommands (program: Command): void {
         const store = await openAgentStore(home(), name)
         sources.push({ name, store, firstIdentityDocument: () => firstIdentityDocument(home(), name, store) })
       }
-      const tls = o.ca || o.cert || o.key
-        ? { ...(o.ca ? { ca: await readFile(String(o.ca)) } : {}), ...(o.cert ? { cert: await readFile(String(o.cert)) } : {}), ...(o.key ? { key: await readFile(String(o.key)) } : {}) }
-        : undefined
-      const password = o.passwordEnv ? process.env[String(o.passwordEnv)] : undefined
       const agent = await SyncAgent.start({
         url: String(o.url), agents: sources, prefix: String(o.prefix), maxEventsPerSec: Number(o.rate),
         statusFile: join(home(), 'sync', 'status.json'),
-        ...(o.username ? { username: String(o.username) } : {}), ...(password !== undefined ? { password } : {}), ...(tls ? { tls } : {})
+        ...await brokerOptions(o)
       })
       agent.on('stopped', (e: { agent: string, message: string }) => process.stderr.write(`pcp sync: ${e.agent}: ${e.message}\n`))
       agent.on('warning', (e: { message: string }) => process.stderr.write(`pcp sync: ${e.message}\n`))
