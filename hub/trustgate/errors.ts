@@ -17,3 +17,12 @@ export const TrustGateErrorCodes = {
 } as const
 
 export type TrustGateErrorCode = typeof TrustGateErrorCodes[keyof typeof TrustGateErrorCodes]
+
+/** The service's own failures (requests, credentials, the hub chain), next to the core's table. */
+export const ServiceErrorCodes = {
+  NO_ACTIVE_POLICY: 'NO_ACTIVE_POLICY',
+  PRINCIPAL_AUTH_REQUIRED: 'PRINCIPAL_AUTH_REQUIRED', // approve/reject/activate without principal credentials
+  PRINCIPAL_AUTH_FAILED: 'PRINCIPAL_AUTH_FAILED',
+  REQUEST_INVALID: 'REQUEST_INVALID',
+  JOURNAL_UNAVAILABLE: 'JOURNAL_UNAVAILABLE' // the hub chain cannot be read back (audit, export)
+} as const

@@ -3,7 +3,7 @@
 // policy activation is stamped as an event `{ event_type: "trustgate.*", ...fields }`, so the journal is
 // signed, hash-chained and checked by `pcp verify` like any other chain — no separate format whose hash
 // covers only some fields. Payloads hold hashes and identifiers, never the action payload itself.
-import type { AissEvent, Stamper } from '../../runtime/types.js'
+import type { AissEvent, IdentityDocument, Stamper } from '../../runtime/types.js'
 import type { JsonObject } from '../../runtime/value.js'
 import { canonicalize } from '../../runtime/canonical.js'
 import { JOURNAL_TYPES, type JournalEntry } from './queue.js'
@@ -34,10 +34,23 @@ export class StamperJournal {
   }
 }
 
+/** The hub's own chain. An `Agent` fits; `events`/`verify`/`firstIdentityDocument` enable audit and restore. */
+export interface HubChain extends Stamper {
+  events? (): AsyncIterable<AissEvent>
+  verify? (): Promise<{ valid: boolean }>
+  firstIdentityDocument? (): Promise<IdentityDocument>
+}
+
+/** The journal entry an event carries, or null for an event that is not a `trustgate.*` one. */
+export function journalEntryOf (ev: AissEvent): JournalEntry | null {
+  const { event_type: type, ...payload } = ev.payload
+  return typeof type === 'string' && type.startsWith('trustgate.') ? { type, payload } : null
+}
+
 /** The journal entries in a chain's events (oldest first), e.g. to restore the approval queue. */
 export async function * journalEntries (events: AsyncIterable<AissEvent> | Iterable<AissEvent>): AsyncGenerator<JournalEntry> {
   for await (const ev of events) {
-    const { event_type: type, ...payload } = ev.payload
-    if (typeof type === 'string' && type.startsWith('trustgate.')) yield { type, payload }
+    const entry = journalEntryOf(ev)
+    if (entry !== null) yield entry
   }
 }

@@ -2,39 +2,31 @@
 // policy (from the version store), the escalation state, the approval queue with its expiry timer, the
 // journal (a PCP chain of the hub's own identity: every decision, queue transition and activation is
 // stamped there BEFORE anyone is answered, so nothing takes effect that the journal does not show), the
-// Vigil state intake, and the hub-signed copy of the active policy that devices cache for offline use.
+// Vigil state intake (agent-states.ts), journal reading (audit.ts), and the hub-signed copy of the active
+// policy that devices cache for offline use.
 import { EventEmitter } from 'node:events'
 import { randomBytes } from 'node:crypto'
 import { PcpError } from '../../runtime/errors.js'
-import { buildAuditExport, type AuditExport } from '../../runtime/audit.js'
-import type { AissEvent, IdentityDocument, Stamper } from '../../runtime/types.js'
+import type { AuditExport } from '../../runtime/audit.js'
+import type { AissEvent } from '../../runtime/types.js'
 import type { JsonObject } from '../../runtime/value.js'
-import { POLICY_ATTESTATION_TYPES, type SignedPolicy } from '../../sync/gate-wire.js'
+import { POLICY_ATTESTATION_TYPES, type GateState, type SignedPolicy } from '../../sync/gate-wire.js'
 import { evaluate, evaluateAndRecord, nextEscalation } from './evaluate.js'
 import { parsePolicy } from './policy.js'
 import { loadProfile, type ProfileName } from './profiles.js'
 import { PolicyVersionStore, type ActivationRecord } from './versions.js'
 import { ApprovalQueue, approvalTerms, JOURNAL_TYPES, type PendingApproval, type Resolution } from './queue.js'
-import { StamperJournal, activationEntry, decisionEntry } from './journal.js'
+import { StamperJournal, activationEntry, decisionEntry, journalEntryOf, type HubChain } from './journal.js'
+import { auditJournal, exportJournal, readJournal, type AuditQuery, type AuditReport } from './audit.js'
+import { AgentStates, type AgentState, type AgentStateUpdate } from './agent-states.js'
 import { clearanceRank, type Clearance, type Principal } from './principals.js'
 import { PrincipalStore } from './principal-store.js'
-import { TrustGateErrorCodes } from './errors.js'
-import { TSI_STATES, type Decision, type EscalationState, type EvaluationContext, type LoadedPolicy, type Outcome } from './types.js'
+import { ServiceErrorCodes, TrustGateErrorCodes } from './errors.js'
+import type { Decision, EscalationState, EvaluationContext, LoadedPolicy, Outcome } from './types.js'
 
-export const ServiceErrorCodes = {
-  NO_ACTIVE_POLICY: 'NO_ACTIVE_POLICY',
-  PRINCIPAL_AUTH_REQUIRED: 'PRINCIPAL_AUTH_REQUIRED', // approve/reject/activate without principal credentials
-  PRINCIPAL_AUTH_FAILED: 'PRINCIPAL_AUTH_FAILED',
-  REQUEST_INVALID: 'REQUEST_INVALID',
-  JOURNAL_UNAVAILABLE: 'JOURNAL_UNAVAILABLE' // the hub chain cannot be read back (audit, export)
-} as const
-
-/** The hub's own chain. An `Agent` fits; `events`/`verify`/`firstIdentityDocument` enable audit and restore. */
-export interface HubChain extends Stamper {
-  events? (): AsyncIterable<AissEvent>
-  verify? (): Promise<{ valid: boolean }>
-  firstIdentityDocument? (): Promise<IdentityDocument>
-}
+export { ServiceErrorCodes } from './errors.js'
+export type { HubChain } from './journal.js'
+export type { AgentState } from './agent-states.js'
 
 export interface TrustGateServiceOptions {
   /** State directory: policy versions (versions/, activations.jsonl) and principals.json. */
@@ -53,7 +45,7 @@ export interface TrustGateServiceOptions {
   adminClearance?: Clearance
 }
 
-export type DecisionState = 'DECIDED' | 'PENDING' | 'APPROVED' | 'REJECTED' | 'TIMED_OUT'
+export type DecisionState = GateState
 
 export interface DecisionRecord {
   decision: Decision
@@ -83,8 +75,6 @@ export interface EvaluateInput {
   request_id?: string
 }
 
-export interface AgentState { agent_id: string, agent_name: string, vrs: number, tsi_state: string, a2c_score: number | null, trust_score: number | null, updated_at: number }
-
 const ALLOWING: readonly Outcome[] = ['ALLOW', 'ALLOW_WITH_LOG']
 const MAX_RECORDS = 10_000
 
@@ -101,7 +91,7 @@ export class TrustGateService extends EventEmitter {
   #escalation: EscalationState = {}
   readonly #records = new Map<string, DecisionRecord>()
   readonly #events = new Map<string, AissEvent>() // `${type}:${decision_id}` → the stamped journal event
-  readonly #agents = new Map<string, AgentState>()
+  readonly #agents: AgentStates
   #timer: NodeJS.Timeout | undefined
 
   private constructor (opts: TrustGateServiceOptions) {
@@ -112,6 +102,7 @@ export class TrustGateService extends EventEmitter {
     this.versions = PolicyVersionStore.open(opts.dir)
     this.principals = opts.principals ?? PrincipalStore.open(opts.dir)
     this.journal = new StamperJournal(opts.hub)
+    this.#agents = new AgentStates(opts.agentStateTtlSeconds ?? 120)
     this.queue = new ApprovalQueue({
       principals: this.principals,
       clock: () => this.now(),
@@ -149,10 +140,10 @@ export class TrustGateService extends EventEmitter {
     if (this.#hub.events === undefined) return
     const entries = []
     for await (const ev of this.#hub.events()) {
-      const type = ev.payload.event_type
-      if (typeof type !== 'string' || !type.startsWith('trustgate.')) continue
-      const { event_type: _t, ...payload } = ev.payload
-      entries.push({ type, payload })
+      const entry = journalEntryOf(ev)
+      if (entry === null) continue
+      const { type, payload } = entry
+      entries.push(entry)
       if (type === JOURNAL_TYPES.decision) {
         const decision = payload.decision as unknown as Decision
         this.#escalation = nextEscalation(this.#escalation, decision)
@@ -364,58 +355,22 @@ export class TrustGateService extends EventEmitter {
 
   // ---- Vigil intake (POST /api/vigil/agent-state) ----
 
-  ingestAgentState (u: { agent_id: string, agent_name?: string, vrs: number, tsi_state: string, a2c_score?: number | null, trust_score?: number | null }): AgentState {
-    if (typeof u?.agent_id !== 'string' || u.agent_id === '') throw new PcpError(ServiceErrorCodes.REQUEST_INVALID, 'agent_id must be a non-empty string', { field: 'agent_id' })
-    if (typeof u.vrs !== 'number' || !(u.vrs >= 0 && u.vrs <= 1)) throw new PcpError(ServiceErrorCodes.REQUEST_INVALID, `vrs must be a number in [0, 1], got ${String(u.vrs)}`, { field: 'vrs' })
-    if (!(TSI_STATES as readonly string[]).includes(u.tsi_state)) throw new PcpError(ServiceErrorCodes.REQUEST_INVALID, `tsi_state must be one of ${TSI_STATES.join(', ')}`, { field: 'tsi_state' })
-    const state: AgentState = {
-      agent_id: u.agent_id, agent_name: u.agent_name ?? u.agent_id, vrs: u.vrs, tsi_state: u.tsi_state,
-      a2c_score: u.a2c_score ?? null, trust_score: u.trust_score ?? null, updated_at: this.now()
-    }
-    this.#agents.set(u.agent_id, state)
-    return state
-  }
+  ingestAgentState (u: AgentStateUpdate): AgentState { return this.#agents.ingest(u, this.now()) }
 
   /** Vigil's latest state for an agent while it is fresh. */
-  agentState (agentId: string): AgentState | undefined {
-    const s = this.#agents.get(agentId)
-    return s !== undefined && this.now() - s.updated_at <= (this.#opts.agentStateTtlSeconds ?? 120) ? s : undefined
-  }
+  agentState (agentId: string): AgentState | undefined { return this.#agents.get(agentId, this.now()) }
 
-  agents (): AgentState[] { return [...this.#agents.values()] }
+  agents (): AgentState[] { return this.#agents.list() }
 
   // ---- audit ----
 
-  async journalEvents (): Promise<AissEvent[]> {
-    if (this.#hub.events === undefined) throw new PcpError(ServiceErrorCodes.JOURNAL_UNAVAILABLE, 'the hub chain cannot be read back (the hub stamper has no events())')
-    const out: AissEvent[] = []
-    for await (const ev of this.#hub.events()) out.push(ev)
-    return out
-  }
+  async journalEvents (): Promise<AissEvent[]> { return await readJournal(this.#hub) }
 
   /** Journal entries, newest first, filtered; `chain_valid` is the hub chain's full verification. */
-  async audit (q: { agent_id?: string, outcome?: string, limit?: number } = {}): Promise<{ total: number, chain_valid: boolean | null, entries: Array<{ seq: number, timestamp: number, type: string, payload: JsonObject }> }> {
-    const events = await this.journalEvents()
-    const entries: Array<{ seq: number, timestamp: number, type: string, payload: JsonObject }> = []
-    events.forEach((ev, seq) => {
-      const { event_type: type, ...payload } = ev.payload
-      if (typeof type !== 'string' || !type.startsWith('trustgate.')) return
-      const d = (payload.decision ?? {}) as JsonObject
-      if (q.agent_id !== undefined && d.agent_id !== q.agent_id) return
-      if (q.outcome !== undefined && d.outcome !== q.outcome && payload.final_outcome !== q.outcome) return
-      entries.push({ seq, timestamp: ev.timestamp, type, payload })
-    })
-    entries.reverse()
-    const limited = entries.slice(0, q.limit ?? 100)
-    const chainValid = this.#hub.verify ? (await this.#hub.verify()).valid : null
-    return { total: entries.length, chain_valid: chainValid, entries: limited }
-  }
+  async audit (q: AuditQuery = {}): Promise<AuditReport> { return await auditJournal(this.#hub, q) }
 
   /** The whole hub chain as an audit export (protocol.md §14): `pcp verify` checks it like any chain. */
-  async auditExport (): Promise<AuditExport> {
-    if (this.#hub.firstIdentityDocument === undefined) throw new PcpError(ServiceErrorCodes.JOURNAL_UNAVAILABLE, 'the hub stamper has no identity document to export')
-    return buildAuditExport(await this.#hub.firstIdentityDocument(), await this.journalEvents(), { now: this.now() })
-  }
+  async auditExport (): Promise<AuditExport> { return await exportJournal(this.#hub, this.now()) }
 
   async close (): Promise<void> {
     if (this.#timer !== undefined) clearInterval(this.#timer)
