@@ -3,10 +3,10 @@
 // TRUSTGATE_PRINCIPAL_TOKEN or --principal-token-file. Only `principal add` works locally, on the hub's
 // state directory: it is how the first (admin) principal comes to exist.
 import type { Command } from 'commander'
-import { readFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { PcpError, pcpHome } from '../runtime/index.js'
-import { PrincipalStore } from '../hub/trustgate/principal-store.js'
+import { PRINCIPAL_NAME, PrincipalStore } from '../hub/trustgate/principal-store.js'
 import { CLEARANCES, type Clearance } from '../hub/trustgate/principals.js'
 import { action, printJson } from './common.js'
 
@@ -119,7 +119,6 @@ export function registerTrustgateCommands (program: Command): void {
     .action(action(async (o: Common & { agent?: string, outcome?: string, limit: string, export?: string }) => {
       if (o.export !== undefined) {
         const doc = await api(o, 'GET', '/api/audit/export')
-        const { writeFile } = await import('node:fs/promises')
         await writeFile(o.export, JSON.stringify(doc, null, 2) + '\n')
         out(o, { file: o.export, event_count: doc.events.length }, () => `wrote ${doc.events.length} events to ${o.export}; check it with: pcp verify ${o.export}`)
         return
@@ -163,7 +162,7 @@ export function registerTrustgateCommands (program: Command): void {
     .option('--json', 'print {id, name, clearance, token}')
     .action(action(async (name: string, o: { clearance: string, stateDir?: string, json?: boolean }) => {
       if (!(CLEARANCES as readonly string[]).includes(o.clearance)) throw new PcpError('REQUEST_INVALID', `--clearance expects one of ${CLEARANCES.join(', ')}, got ${o.clearance}`, { field: 'clearance' })
-      if (!/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/.test(name)) throw new PcpError('REQUEST_INVALID', `principal name must be 1-64 of [A-Za-z0-9._@-], got ${JSON.stringify(name)}`, { field: 'name' })
+      if (!PRINCIPAL_NAME.test(name)) throw new PcpError('REQUEST_INVALID', `principal name must be 1-64 of [A-Za-z0-9._@-], got ${JSON.stringify(name)}`, { field: 'name' })
       const store = PrincipalStore.open(o.stateDir ?? trustGateStateDir(program.opts().home))
       const { principal: p, token } = store.create({ name, clearance: o.clearance as Clearance, createdBy: 'local-cli', now: Math.floor(Date.now() / 1000) })
       out(o, { ...p, token }, () => `created ${p.id} (${p.name}, ${p.clearance})\ntoken (shown once; store it safely): ${token}`)

@@ -33,7 +33,8 @@ export interface StoredPrincipal extends Principal {
 export type PrincipalSummary = Omit<StoredPrincipal, 'token_hash'>
 
 const TOKEN = /^tgp_(PRINCIPAL-[0-9A-F]{12})_([A-Za-z0-9_-]{43})$/
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/
+/** What a principal's name may be; the API and the CLI check it first to answer REQUEST_INVALID. */
+export const PRINCIPAL_NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/
 const hashToken = (token: string): Buffer => createHash('sha256').update(token, 'utf8').digest()
 
 export class PrincipalStore implements PrincipalDirectory {
@@ -86,7 +87,7 @@ export class PrincipalStore implements PrincipalDirectory {
 
   /** Creates a principal. The token is returned once and never stored in clear. */
   create (input: { name: string, clearance: Clearance, createdBy: string, now: number }): { principal: PrincipalSummary, token: string } {
-    if (typeof input?.name !== 'string' || !NAME.test(input.name)) throw new TypeError(`"name" expected 1-64 of [A-Za-z0-9._@-] starting with a letter or digit, got ${JSON.stringify(input?.name)}`)
+    if (typeof input?.name !== 'string' || !PRINCIPAL_NAME.test(input.name)) throw new TypeError(`"name" expected 1-64 of [A-Za-z0-9._@-] starting with a letter or digit, got ${JSON.stringify(input?.name)}`)
     clearanceRank(input.clearance)
     if (typeof input.createdBy !== 'string' || input.createdBy === '') throw new TypeError('"createdBy" expected a non-empty string')
     this.#reload()

@@ -5,6 +5,7 @@ import { PcpError } from '../../../runtime/errors.js'
 import { TrustGateErrorCodes } from '../errors.js'
 import { CLEARANCES, type Clearance } from '../principals.js'
 import { ServiceErrorCodes, type TrustGateService } from '../service.js'
+import { PRINCIPAL_NAME } from '../principal-store.js'
 import { principalOf } from './common.js'
 
 export function principalRoutes (app: FastifyInstance, service: TrustGateService): void {
@@ -37,7 +38,7 @@ export function principalRoutes (app: FastifyInstance, service: TrustGateService
   }, async (req, reply) => {
     const admin = service.requireAdmin(principalOf(req, service))
     const b = req.body as { name: string, clearance: Clearance }
-    if (!/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/.test(b.name)) throw new PcpError(ServiceErrorCodes.REQUEST_INVALID, 'name must be 1-64 of [A-Za-z0-9._@-]', { field: 'name' })
+    if (!PRINCIPAL_NAME.test(b.name)) throw new PcpError(ServiceErrorCodes.REQUEST_INVALID, 'name must be 1-64 of [A-Za-z0-9._@-]', { field: 'name' })
     const { principal, token } = service.principals.create({ name: b.name, clearance: b.clearance, createdBy: admin.id, now: service.now() })
     // The only time the token is shown: give it to the principal, it is not stored in clear.
     return await reply.code(201).send({ ...principal, token })
