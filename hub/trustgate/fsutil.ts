@@ -1,6 +1,8 @@
 // Durable file writes for TrustGate's stores: a crash leaves either the old file or the complete new one
 // (temp file + fsync + rename + fsync of the directory), and appends are fsynced before they count.
-import { closeSync, fsyncSync, openSync, renameSync, writeSync, readFileSync, ftruncateSync, fstatSync, unlinkSync } from 'node:fs'
+// Synchronous siblings of runtime/fsutil.ts's async writeFileAtomic: the version and principal stores
+// have synchronous APIs (the CLI and the hub call them inline).
+import { closeSync, fsyncSync, openSync, renameSync, writeSync, readSync, readFileSync, ftruncateSync, fstatSync, unlinkSync } from 'node:fs'
 import { dirname, join, basename } from 'node:path'
 import { randomBytes } from 'node:crypto'
 
@@ -33,10 +35,9 @@ export function appendLineDurable (path: string, line: string): void {
   const fd = openSync(path, 'a+', 0o600)
   try {
     const size = fstatSync(fd).size
-    if (size > 0) {
-      const text = readFileSync(path)
-      if (text[text.length - 1] !== 0x0a) ftruncateSync(fd, text.lastIndexOf(0x0a) + 1)
-    }
+    const last = Buffer.alloc(1)
+    // Only the last byte decides; the whole file is read just to find the cut in the rare torn case.
+    if (size > 0 && readSync(fd, last, 0, 1, size - 1) === 1 && last[0] !== 0x0a) ftruncateSync(fd, readFileSync(path).lastIndexOf(0x0a) + 1)
     writeSync(fd, Buffer.from(line + '\n', 'utf8'))
     fsyncSync(fd)
   } finally {
