@@ -1,21 +1,11 @@
 // The in-browser verifier the dashboard (and the standalone verify.html) loads: runtime/browser.ts
 // bundled by esbuild for the browser (portable @noble crypto, no Node built-ins), as a classic script
 // that sets `window.PcpVerifier`, so verify.html also works opened from disk (file://), where module
-// scripts are refused. scripts/build-dashboard.mjs uses the same options (a test checks the bytes match).
+// scripts are refused. The esbuild options live in verifier-build.json, which scripts/build-dashboard.mjs
+// reads too (plain node, no tsx), so both build the same bytes (a test checks they match).
 import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
-
-export const VERIFIER_BUILD_OPTIONS = {
-  bundle: true,
-  platform: 'browser',
-  format: 'iife',
-  globalName: 'PcpVerifier',
-  target: 'es2020',
-  minify: true,
-  legalComments: 'eof',
-  charset: 'utf8',
-  write: false
-} as const
+import type { BuildOptions } from 'esbuild'
 
 /** runtime/browser.ts, next to this file in the source tree (absent in a build: use a prebuilt bundle). */
 export const VERIFIER_ENTRY = fileURLToPath(new URL('../../runtime/browser.ts', import.meta.url))
@@ -25,7 +15,8 @@ export const PREBUILT_VERIFIER = fileURLToPath(new URL('./dashboard/verifier.js'
 /** Builds the bundle in memory with esbuild (a dev dependency: loaded only when needed). */
 export async function buildVerifierBundle (entry = VERIFIER_ENTRY): Promise<string> {
   const esbuild = await import('esbuild')
-  const out = await esbuild.build({ ...VERIFIER_BUILD_OPTIONS, entryPoints: [entry] })
+  const options = JSON.parse(await readFile(new URL('./verifier-build.json', import.meta.url), 'utf8')) as BuildOptions
+  const out = await esbuild.build({ ...options, write: false, entryPoints: [entry] })
   const file = out.outputFiles[0]
   if (file === undefined) throw new Error('esbuild produced no output for the verifier bundle')
   return file.text
