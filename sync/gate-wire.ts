@@ -21,7 +21,7 @@
 // trustgate.policy_attested) event, whose `version` is the SHA-256 of the policy bytes.
 import { Encoder } from 'cbor-x'
 // The Node entry: it installs the crypto backend that signature checks need.
-import { canonicalize, crypto, deriveAgentId, fromBase64Strict, signingBytes, toHex, type AissEvent, type JsonObject } from '../runtime/index.js'
+import { canonicalize, crypto, deriveAgentId, fromBase64Strict, sha256Hex, signingBytes, type AissEvent, type JsonObject } from '../runtime/index.js'
 
 export const GATE_KINDS = {
   request: 'gate',
@@ -80,8 +80,6 @@ export function decodeEnvelope (bytes: Uint8Array): Record<string, unknown> | nu
   return v as Record<string, unknown>
 }
 
-const sha256Hex = (text: string): string => toHex(crypto().sha256(new TextEncoder().encode(text)))
-
 /**
  * The decision id of a gate request: bound to the agent and its random request id, so the device can
  * tell that a signed decision answers its request and not someone else's (or an older one of its own).
@@ -127,7 +125,7 @@ export function verifySignedPolicy (sp: unknown, hub: HubKey): string | null {
   if (bad !== null) return `attestation: ${bad}`
   const type = attestation.payload.event_type
   if (!(POLICY_ATTESTATION_TYPES as readonly unknown[]).includes(type)) return `attestation is a ${String(type)} event`
-  const hash = toHex(crypto().sha256(text))
+  const hash = sha256Hex(text)
   if (attestation.payload.version !== hash) return `policy bytes hash to ${hash}, the attestation names ${String(attestation.payload.version)}`
   return null
 }

@@ -12,7 +12,7 @@
 import { randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import type { MqttClient } from 'mqtt'
-import { eventHash, parseIdentityDocument, fromBase64Strict, type AissEvent, type IdentityDocument, type JsonObject, type Stamper } from '../runtime/index.js'
+import { eventHash, parseIdentityDocument, fromBase64Strict, toBase64, toHex, type AissEvent, type IdentityDocument, type JsonObject, type Stamper } from '../runtime/index.js'
 import { writeFileAtomic } from '../runtime/fsutil.js'
 import { evaluateAndRecord } from '../hub/trustgate/evaluate.js'
 import { parsePolicy } from '../hub/trustgate/policy.js'
@@ -67,7 +67,6 @@ interface Waiter { resolve: (env: Record<string, unknown> | null) => void, timer
 interface Asked { action: string, role: string, payloadHash: string, requestId: string }
 
 const ALLOWING = ['ALLOW', 'ALLOW_WITH_LOG']
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 
 export class DeviceGate {
   readonly #o: Required<Pick<DeviceGateOptions, 'timeoutMs' | 'approvalWaitMs' | 'role' | 'prefix'>> & DeviceGateOptions
@@ -86,9 +85,10 @@ export class DeviceGate {
     const env = decodeEnvelope(payload)
     const corr = env?.corr
     if (!(corr instanceof Uint8Array)) return
-    const w = this.#waiters.get(hex(corr))
+    const key = toHex(corr)
+    const w = this.#waiters.get(key)
     if (w === undefined) return
-    this.#waiters.delete(hex(corr))
+    this.#waiters.delete(key)
     clearTimeout(w.timer)
     w.resolve(env)
   }
@@ -146,7 +146,7 @@ export class DeviceGate {
     this.#cache = { sp, loaded }
     this.cacheProblem = null
     if (persist && this.#o.cacheFile !== undefined) {
-      const doc = { v: 1, text: Buffer.from(sp.text).toString('base64'), attestation: sp.attestation }
+      const doc = { v: 1, text: toBase64(sp.text), attestation: sp.attestation }
       writeFileAtomic(this.#o.cacheFile, JSON.stringify(doc) + '\n').catch(() => {}) // memory copy still serves
     }
     return true
@@ -156,12 +156,13 @@ export class DeviceGate {
   #request (body: Record<string, unknown>, waitMs: number): Promise<Record<string, unknown> | null> {
     if (!this.#o.client.connected) return Promise.resolve(null)
     const corr = (this.#o.random ?? randomBytes)(16)
+    const key = toHex(corr)
     return new Promise((resolve) => {
-      const timer = setTimeout(() => { this.#waiters.delete(hex(corr)); resolve(null) }, waitMs)
-      this.#waiters.set(hex(corr), { resolve, timer })
+      const timer = setTimeout(() => { this.#waiters.delete(key); resolve(null) }, waitMs)
+      this.#waiters.set(key, { resolve, timer })
       const env = { v: 1, ...body, corr, ...(this.#cache ? { policy_hash: this.#cache.loaded.hash } : {}) }
       this.#o.client.publish(this.#up, Buffer.from(encodeEnvelope(env)), { qos: 1 }, (err) => {
-        if (err && this.#waiters.delete(hex(corr))) { clearTimeout(timer); resolve(null) }
+        if (err && this.#waiters.delete(key)) { clearTimeout(timer); resolve(null) }
       })
     })
   }
@@ -171,7 +172,7 @@ export class DeviceGate {
     if (typeof action !== 'string' || action === '') throw new TypeError('"action" expected a non-empty string')
     if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) throw new TypeError('"payload" expected a plain object')
     const role = ctx.role ?? this.#o.role
-    const requestId = hex((this.#o.random ?? randomBytes)(16))
+    const requestId = toHex((this.#o.random ?? randomBytes)(16))
     const decisionId = gateDecisionId(this.#o.agent.agentId, requestId)
     let payloadHash: string
     try { payloadHash = gatePayloadHash(payload) } catch {
@@ -182,10 +183,7 @@ export class DeviceGate {
     if (env === null) return await this.#offline(asked, decisionId, payload, ctx.targetDomain)
     let verdict = this.#fromHub(env, asked, decisionId)
     const waitMs = ctx.approvalWaitMs ?? this.#o.approvalWaitMs
-    if (verdict.state === 'PENDING' && waitMs > 0) {
-      this.#asked.set(decisionId, asked)
-      verdict = await this.#waitHub(decisionId, asked, Date.now() + waitMs) ?? verdict
-    }
+    if (verdict.state === 'PENDING' && waitMs > 0) verdict = await this.#waitHub(decisionId, asked, Date.now() + waitMs) ?? verdict
     if (verdict.state === 'PENDING') this.#asked.set(decisionId, asked)
     return await this.#stamp(verdict, action, role, payloadHash)
   }
