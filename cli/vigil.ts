@@ -7,13 +7,14 @@ import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { type Command, InvalidArgumentError } from 'commander'
 import { PcpError } from '../runtime/index.js'
+import { SEVERITY_RANK } from '../hub/vigil/alerts.js'
 import { action, printJson } from './common.js'
 
 export const VIGIL_CLI_ERRORS = { HUB_UNREACHABLE: 'HUB_UNREACHABLE', HUB_UNAUTHORIZED: 'HUB_UNAUTHORIZED', HUB_ERROR: 'HUB_ERROR' } as const
 
 interface HubOpts { url?: string, tokenFile?: string, json?: boolean }
 
-const SEVERITIES = ['INFO', 'WATCH', 'MEDIUM', 'ALERT', 'HIGH', 'CRITICAL']
+const SEVERITIES = Object.keys(SEVERITY_RANK)
 
 async function token (opts: HubOpts): Promise<string | undefined> {
   if (opts.tokenFile) return (await readFile(opts.tokenFile, 'utf8')).trim()
