@@ -6,10 +6,9 @@ import * as assert from 'uvu/assert'
 import { execFile } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { Agent, parseJson, verifyAuditExport } from '../runtime/index.js'
-import { createTrustGateService } from '../hub/trustgate/service.js'
-import { createTrustGateHttp } from '../hub/trustgate/http.js'
+import { parseJson, verifyAuditExport } from '../runtime/index.js'
 import { ROOT, tmpDir } from './helpers.js'
+import { startTrustGateApi } from './trustgate-helpers.js'
 
 const TOKEN = 'cli-test-token-0123456789'
 const POLICY = `
@@ -43,11 +42,9 @@ const Cli = suite('trustgate-cli')
 
 Cli('principal add → activate-policy → pending → approve/reject → audit --export → simulate', async () => {
   const tmp = tmpDir('pcp-tg-cli-')
-  const hub = await Agent.open({ name: 'hub' }, { home: tmp.path })
   const stateDir = join(tmp.path, 'hub', 'trustgate')
-  const service = await createTrustGateService({ dir: stateDir, hub, expiryIntervalMs: 0 })
-  const http = await createTrustGateHttp(service, { host: '127.0.0.1', port: 0, token: TOKEN })
-  const url = `http://127.0.0.1:${http.port}`
+  const api = await startTrustGateApi({ home: tmp.path, dir: stateDir, token: TOKEN })
+  const { hub, service, url } = api
   try {
     // Bootstrap: the first admin is created locally, on the hub's state directory.
     let r = await pcp(['--home', tmp.path, 'trustgate', 'principal', 'add', 'root', '--clearance', 'L3', '--json'])
@@ -111,7 +108,7 @@ Cli('principal add → activate-policy → pending → approve/reject → audit 
     assert.equal([r.code, r.err.trim().split('\n').length], [2, 1])
     assert.match(r.err, /HUB_UNREACHABLE/)
   } finally {
-    await http.close(); await service.close(); await hub.close(); tmp.cleanup()
+    await api.close(); tmp.cleanup()
   }
 })
 

@@ -4,10 +4,10 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { Agent, verifyAuditExport, parseJson } from '../runtime/index.js'
-import { createTrustGateService, type TrustGateService } from '../hub/trustgate/service.js'
-import { createTrustGateHttp } from '../hub/trustgate/http.js'
+import { verifyAuditExport, parseJson, type Agent } from '../runtime/index.js'
+import type { TrustGateService } from '../hub/trustgate/service.js'
 import { tmpDir } from './helpers.js'
+import { startTrustGateApi } from './trustgate-helpers.js'
 
 const TOKEN = 'tg-test-token-0123456789'
 const POLICY = `
@@ -37,9 +37,8 @@ interface Ctx {
 async function start (dir?: string): Promise<Ctx> {
   const tmp = dir === undefined ? tmpDir('pcp-tg-http-') : { path: dir, cleanup: () => {} }
   const clock = { ms: 1_800_000_000_000 }
-  const hub = await Agent.open({ name: 'hub' }, { home: tmp.path, clock: () => clock.ms })
-  const service = await createTrustGateService({ dir: join(tmp.path, 'tg'), hub, clock: () => clock.ms, initialPolicy: POLICY, expiryIntervalMs: 0 })
-  const http = await createTrustGateHttp(service, { host: '127.0.0.1', port: 0, token: TOKEN })
+  const api = await startTrustGateApi({ home: tmp.path, dir: join(tmp.path, 'tg'), token: TOKEN, clock: () => clock.ms, initialPolicy: POLICY })
+  const { hub, service } = api
   const mk = (name: string, clearance: 'L1' | 'L2' | 'L3'): string => {
     const existing = service.principals.list().find((p) => p.name === name)
     return existing ? service.principals.rotateToken(existing.id) : service.principals.create({ name, clearance, createdBy: 'test', now: service.now() }).token
@@ -49,13 +48,13 @@ async function start (dir?: string): Promise<Ctx> {
     if (token !== null) headers.authorization = `Bearer ${token}`
     if (principal !== undefined) headers['x-trustgate-principal'] = principal
     if (body !== undefined) headers['content-type'] = 'application/json'
-    const r = await fetch(`http://127.0.0.1:${http.port}${path}`, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) })
+    const r = await fetch(`${api.url}${path}`, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) })
     const text = await r.text()
     return { status: r.status, body: text && r.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text }
   }
   return {
-    service, hub, port: http.port, dir: tmp.path, clock, admin: mk('root', 'L3'), l1: mk('junior', 'L1'), l2: mk('senior', 'L2'), call,
-    async close () { await http.close(); await service.close(); await hub.close(); if (dir === undefined) tmp.cleanup() }
+    service, hub, port: api.port, dir: tmp.path, clock, admin: mk('root', 'L3'), l1: mk('junior', 'L1'), l2: mk('senior', 'L2'), call,
+    async close () { await api.close(); if (dir === undefined) tmp.cleanup() }
   }
 }
 
