@@ -20,7 +20,7 @@ import { Registry, type ApprovalMode } from './registry.js'
 import { Ingest, type BatchOutcome } from './ingest.js'
 import { Inbox, startStatusFile, writeStatus, type ControlRequest } from './control.js'
 import { MetricsRegistry, HUB_METRICS, hubCounter } from './metrics.js'
-import { VigilEngine } from './vigil/engine.js'
+import { VigilEngine, type VigilOptions } from './vigil/engine.js'
 import { InteractionCrossCheck } from './interactions.js'
 import type { ChainView, IngestResult, AgentChainStatus } from './chain-view.js'
 import type { VerifyItem, VerifyResult } from './ingest-verify.js'
@@ -135,7 +135,7 @@ export class Hub {
         cleanup.push(() => broker!.close())
         url = broker.url
       }
-      const vigil = opts.vigil === false ? null : (opts.vigil ?? await loadVigil(opts.dataDir))
+      const vigil = opts.vigil === false ? null : (opts.vigil ?? await loadVigil(opts.dataDir, {}, opts.log))
       // TLS options are for an external broker: the embedded one is plain TCP on loopback (connectMqtt
       // refuses certificates with an mqtt:// URL).
       const { tls: _externalOnly, ...plainMqtt } = opts.mqtt ?? {}
@@ -314,11 +314,19 @@ export class Hub {
   }
 }
 
-async function loadVigil (dataDir: string): Promise<VigilEngine> {
+/**
+ * Vigil as the hub left it (<data>/vigil.json), or a fresh engine. Scores are derived state: an unreadable
+ * file costs history and open alerts, never events, so the hub starts anyway, but says so.
+ */
+export async function loadVigil (dataDir: string, options: VigilOptions = {}, log: (line: string) => void = () => {}): Promise<VigilEngine> {
+  const file = join(dataDir, 'vigil.json')
+  let text: string
+  try { text = await readFile(file, 'utf8') } catch { return new VigilEngine(options) }
   try {
-    return VigilEngine.fromJSON(JSON.parse(await readFile(join(dataDir, 'vigil.json'), 'utf8')))
-  } catch {
-    return new VigilEngine()
+    return VigilEngine.fromJSON(JSON.parse(text), options)
+  } catch (err) {
+    log(`${file} cannot be restored (${(err as Error).message}); Vigil starts from an empty state`)
+    return new VigilEngine(options)
   }
 }
 

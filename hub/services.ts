@@ -1,11 +1,9 @@
 // The whole hub as `pcp hub start` runs it: ingest (hub.ts) plus TrustGate (policy service, MQTT gate,
 // HTTP API) and Vigil's HTTP API and dashboard, wired together: Vigil's VRS changes feed TrustGate's
 // decisions, alerts feed /metrics, and gate requests share each agent's `up` topic with its events.
-import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { Hub, type HubOptions } from './hub.js'
+import { Hub, loadVigil, type HubOptions } from './hub.js'
 import { MetricsRegistry } from './metrics.js'
-import { VigilEngine } from './vigil/engine.js'
 import { startVigilApi, VIGIL_DEFAULT_PORT } from './vigil/http.js'
 import { countAlert } from './vigil/vigil-metrics.js'
 import { createTrustGateService, type TrustGateService } from './trustgate/service.js'
@@ -34,12 +32,6 @@ export interface HubServices {
   close (): Promise<void>
 }
 
-async function vigilEngine (dataDir: string, options: ConstructorParameters<typeof VigilEngine>[0]): Promise<VigilEngine> {
-  let saved: unknown
-  try { saved = JSON.parse(await readFile(join(dataDir, 'vigil.json'), 'utf8')) } catch { return new VigilEngine(options) }
-  return VigilEngine.fromJSON(saved as ReturnType<VigilEngine['toJSON']>, options)
-}
-
 export async function startHubServices (opts: HubServicesOptions): Promise<HubServices> {
   // Refuse an open API before anything starts listening (no token and not explicitly local-only).
   for (const [api, tokenName] of [[opts.vigilApi, 'VIGIL_TOKEN'], [opts.trustgateApi, 'TRUSTGATE_TOKEN']] as const) {
@@ -47,11 +39,11 @@ export async function startHubServices (opts: HubServicesOptions): Promise<HubSe
   }
   const metrics = new MetricsRegistry()
   let trustgate: TrustGateService | undefined
-  const vigil = await vigilEngine(opts.dataDir, {
+  const vigil = await loadVigil(opts.dataDir, {
     // Vigil's risk goes to TrustGate the right way round (gaps.md #56): high VRS = high risk.
     onVrsChange: (update) => { trustgate?.ingestAgentState(update) },
     onAlert: (alert) => countAlert(metrics, alert)
-  })
+  }, opts.log)
   const { vigilApi, trustgateApi, initialPolicy, ...hubOpts } = opts
   const hub = await Hub.start({ ...hubOpts, vigil, metrics })
   const closers: Array<() => Promise<unknown>> = [() => hub.close()]
