@@ -2,8 +2,8 @@
 // action_feedback (sampled per the action's policy) → action_result. Server: action_goal_received →
 // action_feedback → action_goal_result. Goals pair up by goal_id (the UUID, hex); results carry the
 // outcome and the duration from goal to result.
-import { errorFields, NodeAuditor, typeName, type Payload } from './auditor.js'
-import { messageHash, valueHash } from './msg-hash.js'
+import { elapsedMs, errorFields, hashOrNull, NodeAuditor, typeName, type Payload } from './auditor.js'
+import { toHex } from '../runtime/index.js'
 import type { ActionClientLike, ClientGoalHandleLike, ExecuteCallbackLike, Msg, ServerGoalHandleLike, TypeClassLike } from './rcl-api.js'
 import type { Sampler } from './policy.js'
 
@@ -12,21 +12,14 @@ const STATUS: { [k: number]: string } = { 0: 'unknown', 1: 'accepted', 2: 'execu
 
 export function goalIdHex (goalId: { uuid: ArrayLike<number> } | undefined): string | null {
   if (!goalId || goalId.uuid === undefined) return null
-  return Array.from(goalId.uuid, (b) => (b & 0xff).toString(16).padStart(2, '0')).join('')
+  return toHex(Uint8Array.from(goalId.uuid))
 }
-
-function hashOf (a: NodeAuditor, m: Msg, eventType: string): string | null {
-  if (m === undefined || m === null) return null
-  try { return typeof m === 'object' && !Array.isArray(m) ? messageHash(m) : valueHash(m) } catch (err) { a.report(err, eventType); return null }
-}
-
-const ms = (a: NodeAuditor, t0: number): number => Math.round((a.clock.nowMs() - t0) * 1000) / 1000
 
 function feedbackRecorder (a: NodeAuditor, sampler: Sampler, action: string, base: () => Payload): (feedback: Msg) => void {
   let seq = 0
   return (feedback) => {
     seq++
-    const h = hashOf(a, feedback, 'action_feedback')
+    const h = hashOrNull(a, feedback, 'action_feedback')
     const offer = sampler.offer(seq, h, a.nowNs())
     if (!offer.stamp) return
     const fields: Payload = { action, ...base(), feedback_hash: h, seq }
@@ -45,7 +38,7 @@ export function auditActionClient<C extends ActionClientLike> (a: NodeAuditor, c
   const audited = async (goal: Msg, feedbackCallback?: (f: Msg) => void, goalUuid?: unknown, options?: unknown): Promise<ClientGoalHandleLike> => {
     const goalSeq = ++goals
     const t0 = a.clock.nowMs()
-    const sent = a.stamp('action_goal', { action, action_type: actionType, goal_seq: goalSeq, goal_hash: hashOf(a, goal, 'action_goal') })
+    const sent = a.stamp('action_goal', { action, action_type: actionType, goal_seq: goalSeq, goal_hash: hashOrNull(a, goal, 'action_goal') })
     if (a.callbackOrder === 'after-stamp') await sent
     let goalId: string | null = null
     let fb: ((f: Msg) => void) | undefined
@@ -73,11 +66,11 @@ export function auditActionClient<C extends ActionClientLike> (a: NodeAuditor, c
             const status = handle.status
             await a.stamp('action_result', {
               action, goal_seq: goalSeq, goal_id: goalId, status, outcome: STATUS[status] ?? 'unknown',
-              result_hash: hashOf(a, result, 'action_result'), duration_ms: ms(a, t0)
+              result_hash: hashOrNull(a, result, 'action_result'), duration_ms: elapsedMs(a, t0)
             })
             return result
           } catch (err) {
-            await a.stamp('action_result', { action, goal_seq: goalSeq, goal_id: goalId, outcome: 'error', duration_ms: ms(a, t0), ...errorFields(err) })
+            await a.stamp('action_result', { action, goal_seq: goalSeq, goal_id: goalId, outcome: 'error', duration_ms: elapsedMs(a, t0), ...errorFields(err) })
             throw err
           }
         })()
@@ -113,7 +106,7 @@ export function auditActionServerCallbacks (a: NodeAuditor, typeClass: TypeClass
     execute: (handle) => {
       const goalId = goalIdHex(handle.goalId)
       const t0 = a.clock.nowMs()
-      a.stamp('action_goal_received', { action, action_type: actionType, goal_id: goalId, goal_hash: hashOf(a, handle.request, 'action_goal_received') })
+      a.stamp('action_goal_received', { action, action_type: actionType, goal_id: goalId, goal_hash: hashOrNull(a, handle.request, 'action_goal_received') })
       let terminal: string | undefined
       const rec = feedbackRecorder(a, sampler, action, () => ({ goal_id: goalId }))
       const wrap = (name: 'publishFeedback' | 'succeed' | 'abort' | 'canceled', state?: string): void => {
@@ -126,10 +119,10 @@ export function auditActionServerCallbacks (a: NodeAuditor, typeClass: TypeClass
       }
       wrap('publishFeedback'); wrap('succeed', 'succeeded'); wrap('abort', 'aborted'); wrap('canceled', 'canceled')
       return a.afterStamps(() => cb.execute(handle)).then((result) => {
-        a.stamp('action_goal_result', { action, goal_id: goalId, outcome: terminal ?? 'returned', result_hash: hashOf(a, result, 'action_goal_result'), duration_ms: ms(a, t0) })
+        a.stamp('action_goal_result', { action, goal_id: goalId, outcome: terminal ?? 'returned', result_hash: hashOrNull(a, result, 'action_goal_result'), duration_ms: elapsedMs(a, t0) })
         return result
       }, (err) => {
-        a.stamp('action_goal_result', { action, goal_id: goalId, outcome: 'error', duration_ms: ms(a, t0), ...errorFields(err) })
+        a.stamp('action_goal_result', { action, goal_id: goalId, outcome: 'error', duration_ms: elapsedMs(a, t0), ...errorFields(err) })
         throw err
       })
     }
@@ -139,7 +132,7 @@ export function auditActionServerCallbacks (a: NodeAuditor, typeClass: TypeClass
     out.goal = (goal) => {
       const decision = goalCb(goal)
       // GoalResponse: REJECT = 1, ACCEPT = 2 (rclnodejs action_server.d.ts)
-      a.stamp('action_goal_decision', { action, goal_hash: hashOf(a, goal, 'action_goal_decision'), accepted: decision === 2 })
+      a.stamp('action_goal_decision', { action, goal_hash: hashOrNull(a, goal, 'action_goal_decision'), accepted: decision === 2 })
       return decision
     }
   }

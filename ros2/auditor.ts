@@ -12,7 +12,7 @@
 //                            the chain is fixed before the callback's own events, but a crash in
 //                            between can lose it. Lower latency for tight control loops.
 import { PcpError, type AissEvent, type JsonValue, type Stamper } from '../runtime/index.js'
-import { valueHash, MSG_HASH_RECIPE } from './msg-hash.js'
+import { messageHash, valueHash, MSG_HASH_RECIPE } from './msg-hash.js'
 import { merkleRoot } from './merkle.js'
 import { checkPolicy, EVERY, policyFields, Sampler, systemClock, type AuditClock, type AuditPolicy, type ClosedWindow } from './policy.js'
 
@@ -88,6 +88,23 @@ export function errorFields (err: unknown): Payload {
   // The message may carry data we must not store (content rule): only its hash goes in the chain.
   return { error_name: name, error_hash: valueHash(message) }
 }
+
+/**
+ * Hash of a request, response, goal, feedback or result: messageHash for a message object, valueHash for
+ * a bare value; null when there is none. An unhashable one goes to onError and is recorded as null.
+ */
+export function hashOrNull (a: NodeAuditor, message: unknown, eventType: string): string | null {
+  if (message === undefined || message === null) return null
+  try {
+    return typeof message === 'object' && !Array.isArray(message) ? messageHash(message) : valueHash(message)
+  } catch (err) {
+    a.report(err, eventType)
+    return null
+  }
+}
+
+/** Milliseconds since t0 on the auditor's clock, to the microsecond (duration_ms fields). */
+export const elapsedMs = (a: NodeAuditor, t0: number): number => Math.round((a.clock.nowMs() - t0) * 1000) / 1000
 
 const stripSlash = (name: string): string => name.replace(/^\/+/, '')
 

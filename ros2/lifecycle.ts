@@ -7,7 +7,7 @@
 // not part of the published types, so if a future rclnodejs drops it we fall back to the public
 // methods (the class's static lifecycleHook says which). The reference's register_on_* approach does not
 // exist upstream (gaps.md #38).
-import { errorFields, type Payload } from './auditor.js'
+import { elapsedMs, errorFields, type Payload } from './auditor.js'
 import { makeAuditedNode, type Ctor } from './node.js'
 import type { CallbackReturnValueLike, LifecycleNodeLike, RclBinding, StateLike } from './rcl-api.js'
 
@@ -59,7 +59,7 @@ export function makeAuditedLifecycleNode<B extends Ctor<LifecycleNodeLike>> (Bas
         const code = this._pcpCodes[0] ?? holder.value
         const fields: Payload = {
           transition: name, from_state: from, to_state: label(to), result: RESULTS[code] ?? String(code),
-          duration_ms: Math.round((a.clock.nowMs() - t0) * 1000) / 1000
+          duration_ms: elapsedMs(a, t0)
         }
         if (this._pcpCodes.length > 1) fields.error_processing = RESULTS[this._pcpCodes[1]!] ?? String(this._pcpCodes[1])
         a.stamp('lifecycle_transition', fields)

@@ -23,8 +23,7 @@
 //     are the same number here, and integers may arrive as bigint or number
 // A message passed as raw bytes (a serialized CDR Buffer, `isRaw`) is hashed as those bytes: SHA-256 hex
 // of the buffer, with no JSON step; events mark it `raw: true`.
-import { createHash } from 'node:crypto'
-import { canonicalize, formatNumber, Float, type JsonValue } from '../runtime/index.js'
+import { formatNumber, Float, hashValue, sha256Hex, type JsonValue } from '../runtime/index.js'
 
 export const MSG_HASH_RECIPE = 'pcp-ros2-msg-v1'
 
@@ -84,10 +83,14 @@ export function isRawMessage (message: unknown): message is Uint8Array {
 
 /** The JSON value a message is hashed as (recipe above). Throws TypeError naming the offending field. */
 export function hashableMessage (message: unknown): JsonValue {
+  return hashableAt(checkMessage(message), '$')
+}
+
+function checkMessage (message: unknown): object {
   if (message === null || typeof message !== 'object' || Array.isArray(message) || ArrayBuffer.isView(message)) {
     throw new TypeError(`"message" expected a message object, got ${Array.isArray(message) ? 'an array' : describe(message)}`)
   }
-  return hashableAt(message, '$')
+  return message
 }
 
 // ---- fast path: the same bytes as canonicalize(hashableMessage(m)), without the intermediate copy ----
@@ -177,20 +180,14 @@ function writeValue (v: unknown, path: string, out: string[]): void {
 
 /** The canonical text that is hashed; an auditor can diff it against their own. */
 export function messageCanonicalText (message: unknown): string {
-  if (message === null || typeof message !== 'object' || Array.isArray(message) || ArrayBuffer.isView(message)) {
-    throw new TypeError(`"message" expected a message object, got ${Array.isArray(message) ? 'an array' : describe(message)}`)
-  }
   const out: string[] = []
-  writeValue(message, '$', out)
+  writeValue(checkMessage(message), '$', out)
   return out.join('')
 }
 
 /** msg_hash of a message object, or of a raw serialized message (SHA-256 of its bytes). */
 export function messageHash (message: unknown): string {
-  const h = createHash('sha256')
-  if (isRawMessage(message)) h.update(message)
-  else h.update(messageCanonicalText(message), 'utf8')
-  return h.digest('hex')
+  return sha256Hex(isRawMessage(message) ? message : messageCanonicalText(message))
 }
 
 /**
@@ -198,7 +195,5 @@ export function messageHash (message: unknown): string {
  * the same mapping and canonical form, but any value is accepted at the top level.
  */
 export function valueHash (value: unknown): string {
-  const h = createHash('sha256')
-  h.update(canonicalize(value === undefined ? null : hashableAt(value, '$')), 'utf8')
-  return h.digest('hex')
+  return hashValue(value === undefined ? null : hashableAt(value, '$'))
 }

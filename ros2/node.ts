@@ -29,6 +29,21 @@ export function splitAuditArgs (args: unknown[], className: string): { audit: Au
   return { audit: last, rest: args.slice(0, -1) }
 }
 
+/**
+ * createSubscription / createService take (typeClass, name, [options,] callback): swaps the callback for
+ * its audited wrapper, creates the entity, then names the wrapper with the entity's resolved name (so a
+ * failed creation stamps nothing).
+ */
+function withAuditedCallback<E> (args: any[], wrap: (callback: any) => { attach (resolvedName?: string): void },
+  create: () => E, resolvedName: (entity: E) => string): E {
+  const i = typeof args[2] === 'function' ? 2 : 3
+  const wrapped = wrap(args[i])
+  args[i] = wrapped
+  const entity = create()
+  wrapped.attach(resolvedName(entity))
+  return entity
+}
+
 /** Members AuditedNode adds to rclnodejs's Node. */
 export interface AuditedNodeMembers<AC = object, AS = object> {
   /** The node's auditor: flush(), close(), stamp(), setPolicy(), counts. */
@@ -67,23 +82,15 @@ export function makeAuditedNode<B extends Ctor<NodeLike>> (Base: B, binding: Rcl
     override createSubscription (...args: Parameters<NodeLike['createSubscription']>): ReturnType<NodeLike['createSubscription']> {
       const a = this._pcpAudit
       if (!a) return super.createSubscription(...args)
-      const i = typeof args[2] === 'function' ? 2 : 3
-      const wrapped = auditSubscriptionCallback(a, args[0], args[1], args[i])
-      args[i] = wrapped
-      const sub = super.createSubscription(...args)
-      wrapped.attach(sub.topic)
-      return sub
+      return withAuditedCallback(args, (cb) => auditSubscriptionCallback(a, args[0], args[1], cb),
+        () => super.createSubscription(...args), (sub) => sub.topic)
     }
 
     override createService (...args: Parameters<NodeLike['createService']>): ReturnType<NodeLike['createService']> {
       const a = this._pcpAudit
       if (!a) return super.createService(...args)
-      const i = typeof args[2] === 'function' ? 2 : 3
-      const wrapped = auditServiceHandler(a, args[0], args[1], args[i])
-      args[i] = wrapped
-      const service = super.createService(...args)
-      wrapped.attach(service.serviceName)
-      return service
+      return withAuditedCallback(args, (cb) => auditServiceHandler(a, args[0], args[1], cb),
+        () => super.createService(...args), (service) => service.serviceName)
     }
 
     override createClient (...args: Parameters<NodeLike['createClient']>): ReturnType<NodeLike['createClient']> {

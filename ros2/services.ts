@@ -3,21 +3,8 @@
 // duration. Events: client side service_call → service_response; server side service_request →
 // service_reply. outcome is 'ok' | 'error' | 'timeout' | 'aborted'.
 import { PcpError } from '../runtime/index.js'
-import { valueHash, messageHash } from './msg-hash.js'
-import { errorFields, NodeAuditor, Ros2ErrorCodes, typeName, type Payload } from './auditor.js'
+import { elapsedMs, errorFields, hashOrNull, NodeAuditor, Ros2ErrorCodes, typeName, type Payload } from './auditor.js'
 import type { ClientLike, Msg, ServiceHandler, ServiceResponseLike, TypeClassLike } from './rcl-api.js'
-
-function hashOrNull (a: NodeAuditor, message: Msg, eventType: string): string | null {
-  if (message === undefined || message === null) return null
-  try {
-    return typeof message === 'object' && !Array.isArray(message) ? messageHash(message) : valueHash(message)
-  } catch (err) {
-    a.report(err, eventType)
-    return null
-  }
-}
-
-const ms = (a: NodeAuditor, t0: number): number => Math.round((a.clock.nowMs() - t0) * 1000) / 1000
 
 function outcomeOf (err: unknown): 'timeout' | 'aborted' | 'error' {
   const name = String((err as { name?: unknown })?.name ?? '')
@@ -60,7 +47,7 @@ export function auditClient<C extends ClientLike> (a: NodeAuditor, client: C, ty
     return { ask, callId, t0: a.clock.nowMs() }
   }
   const end = (callId: number, t0: number, response: Msg, err?: unknown): Promise<unknown> => {
-    const fields: Payload = { service, call_id: callId, duration_ms: ms(a, t0) }
+    const fields: Payload = { service, call_id: callId, duration_ms: elapsedMs(a, t0) }
     if (err === undefined) Object.assign(fields, { outcome: 'ok', response_hash: hashOrNull(a, response, 'service_response') })
     else Object.assign(fields, { outcome: outcomeOf(err), ...errorFields(err) })
     return a.stamp('service_response', fields)
@@ -139,7 +126,7 @@ export function auditServiceHandler (a: NodeAuditor, typeClass: TypeClassLike, s
     const reply = (fields: Payload): void => {
       if (replied) return
       replied = true
-      a.stamp('service_reply', { service, call_id: callId, duration_ms: ms(a, t0), ...fields })
+      a.stamp('service_reply', { service, call_id: callId, duration_ms: elapsedMs(a, t0), ...fields })
     }
     const send = response.send.bind(response)
     Object.defineProperty(response, 'send', {
