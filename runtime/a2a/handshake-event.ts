@@ -6,9 +6,7 @@
 // proposal and the confirmation, the responder signed the response, each binds the previous one, and
 // capabilities_agreed is exactly the intersection of the two signed lists. Both chains hold the same
 // messages, hence the same handshake_hash.
-import { canonicalBytes } from '../canonical.js'
-import { crypto } from '../crypto.js'
-import { toHex } from '../encoding.js'
+import { hashValue } from '../privacy.js'
 import { PcpError } from '../errors.js'
 import type { AissEvent } from '../types.js'
 import type { JsonObject } from '../value.js'
@@ -30,7 +28,7 @@ export interface HandshakeRecord { proposal: Proposal, response: Response, confi
 
 /** sha256hex(canon({confirmation, proposal, response})), the signed messages as sent: equal in both chains. */
 export function handshakeHash (rec: HandshakeRecord): string {
-  return toHex(crypto().sha256(canonicalBytes({ proposal: rec.proposal, response: rec.response, confirmation: rec.confirmation })))
+  return hashValue({ proposal: rec.proposal, response: rec.response, confirmation: rec.confirmation })
 }
 
 /** The payload one side stamps (Agent.stamp adds event_type). Field names follow the reference where they exist. */

@@ -135,10 +135,7 @@ export function checkMirrorEvent (r: AissEvent, initiatorKey: Uint8Array | null)
   }
   const out = checkInitiatorEvent(e)
   if (initiatorKey) {
-    const sig = typeof e.signature === 'string' ? fromBase64Strict(e.signature) : null
-    let good = false
-    try { good = sig !== null && sig.length === 64 && crypto().verify(sig, signingBytes(e), initiatorKey) } catch { good = false }
-    if (!good) out.push({ code: C.A2A_SIGNATURE_INVALID, message: `the embedded initiator event is not signed by ${e.agent_id}'s handshake key`, field: 'peer_event.signature' })
+    if (!signedBy(e, initiatorKey)) out.push({ code: C.A2A_SIGNATURE_INVALID, message: `the embedded initiator event is not signed by ${e.agent_id}'s handshake key`, field: 'peer_event.signature' })
   } else {
     out.push({ code: C.A2A_UNKNOWN_SESSION, message: `no handshake with ${e.agent_id} in this chain: the initiator's key is unknown`, field: 'peer_event' })
   }
@@ -153,6 +150,14 @@ export function checkMirrorEvent (r: AissEvent, initiatorKey: Uint8Array | null)
     out.push({ code: C.A2A_INTERACTION_MISMATCH, message: `mirror (${r.timestamp}) is older than the event it mirrors (${e.timestamp})`, field: 'timestamp' })
   }
   return out
+}
+
+/** An AISS event's base64 signature checked against a raw key; false for anything malformed. */
+export function signedBy (e: AissEvent | undefined, publicKey: Uint8Array): boolean {
+  try {
+    const sig = typeof e?.signature === 'string' ? fromBase64Strict(e.signature) : null
+    return sig !== null && sig.length === 64 && crypto().verify(sig, signingBytes(e!), publicKey)
+  } catch { return false }
 }
 
 /** The hash of the initiator event a mirror embeds (to pair it with the event in the initiator's chain). */

@@ -6,7 +6,8 @@
 // initiator as peer_agent_id, a verifier for the confirmation, and capabilities in a canonical order (#28).
 import { canonicalBytes } from '../canonical.js'
 import { crypto } from '../crypto.js'
-import { toBase58, fromBase58, toHex } from '../encoding.js'
+import { toBase58, fromBase58 } from '../encoding.js'
+import { hashValue } from '../privacy.js'
 import { AISS_VERSION, deriveAgentId, isAgentId } from '../identity.js'
 import { PcpError } from '../errors.js'
 import type { JsonObject } from '../value.js'
@@ -73,7 +74,7 @@ export function agreeCapabilities (a: readonly string[], b: readonly string[]): 
 /** sha256hex(canon(message − signature)): the reference's proposal_hash / response_hash. */
 export function messageHash (message: JsonObject): string {
   const { signature: _s, ...body } = message
-  return toHex(crypto().sha256(canonicalBytes(body)))
+  return hashValue(body)
 }
 
 function sign<T extends JsonObject> (signer: A2ASigner, body: JsonObject): T {

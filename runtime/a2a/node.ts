@@ -11,8 +11,6 @@
 // An interaction: A stamps the event, sends it; B checks it against the handshake's key, stamps the
 // `_received` mirror embedding it, answers with the mirror; A checks the mirror's signature.
 import { crypto } from '../crypto.js'
-import { fromBase64Strict } from '../encoding.js'
-import { signingBytes } from '../event.js'
 import { PcpError } from '../errors.js'
 import type { AissEvent, Stamper } from '../types.js'
 import type { JsonObject, JsonValue } from '../value.js'
@@ -23,7 +21,7 @@ import {
 } from './messages.js'
 import { NonceRegistry } from './nonces.js'
 import { handshakePayload, HANDSHAKE_EVENT_TYPE, type Role } from './handshake-event.js'
-import { autoHashPayload, checkInitiatorEvent, checkMirrorEvent, initiatorPayload, interactionContent, mirrorPayload, RECEIVED_SUFFIX } from './interaction.js'
+import { autoHashPayload, checkInitiatorEvent, checkMirrorEvent, initiatorPayload, interactionContent, mirrorPayload, signedBy, RECEIVED_SUFFIX } from './interaction.js'
 import { hashValue } from '../privacy.js'
 import type { A2ATransport } from './transport.js'
 
@@ -190,11 +188,10 @@ export class A2ANode {
     const pending = this.#pending.get(key)
     if (!pending) throw new PcpError(C.A2A_UNKNOWN_SESSION, `no pending handshake for session ${String(conf?.session_id)} with ${String(conf?.agent_id)}`)
     const confirmation = verifyConfirmation(c, pending.response, pending.proposal)
+    this.#pending.delete(key)
     if (this.#now() > pending.expiresAt + this.#o.skewSeconds) {
-      this.#pending.delete(key)
       throw new PcpError(C.A2A_PROPOSAL_EXPIRED, `confirmation for session ${pending.response.session_id} came after the proposal expired (${pending.expiresAt})`, { field: 'expires_at' })
     }
-    this.#pending.delete(key)
     const rec = { proposal: pending.proposal, response: pending.response, confirmation }
     const payload = handshakePayload('responder', rec)
     const event = await this.agent.stamp(HANDSHAKE_EVENT_TYPE, payload)
@@ -228,12 +225,4 @@ export class A2ANode {
 
 function sameContent (clear: JsonObject, e: AissEvent, sessionId: string): boolean {
   try { return hashValue(autoHashPayload(clear, { sessionId })) === hashValue(interactionContent(e.payload)) } catch { return false }
-}
-
-/** An AISS event's base64 signature checked against a raw key. */
-export function signedBy (e: AissEvent | undefined, publicKey: Uint8Array): boolean {
-  try {
-    const sig = typeof e?.signature === 'string' ? fromBase64Strict(e.signature) : null
-    return sig !== null && sig.length === 64 && crypto().verify(sig, signingBytes(e!), publicKey)
-  } catch { return false }
 }
