@@ -97,7 +97,7 @@ export class MqttA2ATransport implements A2ATransport {
       else p.reject(errorFromReply(p.peer, env.error ?? {}))
       return
     }
-    if (env.kind !== 'req' || !isAgentIdShape(env.from) || typeof env.to !== 'string' || topic !== a2aTopic(env.to, this.#prefix)) return
+    if (env.kind !== 'req' || !isAgentIdShape(env.from) || !isAgentIdShape(env.to) || topic !== a2aTopic(env.to, this.#prefix)) return
     const handler = this.#handlers.get(env.to)
     if (!handler) return
     const key = `${env.from}\u0000${env.corr}`
