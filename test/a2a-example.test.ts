@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { Agent } from '../runtime/index.js'
 import { tmpDir, ROOT } from './helpers.js'
+import { sessionCli } from './a2a-helpers.js'
 
 const E = suite('a2a example: robot commands a Pi over MQTT (stand-in robot and SIMULATED relays)')
 
@@ -18,11 +19,9 @@ E('the example exits 0, its export verifies, and every relay change follows its 
     assert.is(run.status, 0, run.stdout + run.stderr)
     assert.match(run.stdout, /VALID/)
     assert.match(run.stdout, /relays now \[\[1,false\],\[2,true\]\]/)
-    const script = `import { Command } from 'commander'; import { registerSessionCommands } from './cli/session.ts';
-      const p = new Command(); registerSessionCommands(p); await p.parseAsync(process.argv);`
-    const check = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, 'pcp', 'session-verify', file, '--json'], { cwd: ROOT, encoding: 'utf8' })
-    assert.is(check.status, 0, check.stdout + check.stderr)
-    const report = JSON.parse(check.stdout)
+    const check = sessionCli(['session-verify', file, '--json'])
+    assert.is(check.code, 0, check.out + check.err)
+    const report = JSON.parse(check.out)
     assert.is(report.handshakes, 1)
     assert.is(report.interactions, 3)
     const pi = await Agent.open({ name: 'pi-relays' }, { home: tmp.path, create: false })

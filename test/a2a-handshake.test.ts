@@ -10,6 +10,7 @@ import { A2ANode } from '../runtime/a2a/node.js'
 import { InProcessTransport } from '../runtime/a2a/transport.js'
 import { loadAgentSigner } from '../runtime/a2a/signer.js'
 import { tmpDir } from './helpers.js'
+import { openAgents } from './a2a-helpers.js'
 
 const H = suite('a2a handshake')
 const T0 = 1_800_000_000_000
@@ -20,7 +21,7 @@ const codeOf = async (p: Promise<unknown> | (() => unknown)): Promise<string> =>
 
 async function pair (home: string, clock: () => number, bOpts: Partial<ConstructorParameters<typeof A2ANode>[2]> = {}) {
   const transport = new InProcessTransport()
-  const a = await Agent.open({ name: 'robot' }, { home, clock }); const b = await Agent.open({ name: 'pi' }, { home, clock })
+  const [a, b] = await openAgents(home, ['robot', 'pi'], { clock }) as [Agent, Agent]
   const ka = await loadAgentSigner(a); const kb = await loadAgentSigner(b)
   const na = await new A2ANode(a, ka, { transport, clock }).start()
   const nb = await new A2ANode(b, kb, { transport, clock, ...bOpts }).start()

@@ -6,11 +6,12 @@ import { Agent, hashValue, type AissEvent } from '../runtime/index.js'
 import { AgentSession } from '../runtime/a2a/session.js'
 import { InteractionCrossCheck } from '../hub/interactions.js'
 import { tmpDir } from './helpers.js'
+import { openAgents } from './a2a-helpers.js'
 
 const X = suite('hub interaction cross-check')
 
 async function scenario (home: string): Promise<{ a: Agent, b: Agent, ea: AissEvent[], eb: AissEvent[], sessionId: string }> {
-  const a = await Agent.open({ name: 'ctl' }, { home }); const b = await Agent.open({ name: 'pi' }, { home })
+  const [a, b] = await openAgents(home, ['ctl', 'pi']) as [Agent, Agent]
   const s = await AgentSession.create([{ name: 'ctl', agent: a }, { name: 'pi', agent: b }])
   await s.start()
   await s.stamp('ctl', 'relay_on', { relay: 2 }, { peer: 'pi' })

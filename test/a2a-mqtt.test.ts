@@ -9,6 +9,7 @@ import { verifyHandshakeEvent } from '../runtime/a2a/handshake-event.js'
 import { MqttA2ATransport, a2aTopic } from '../sync/a2a-transport.js'
 import { brokerTargets } from './support/brokers.js'
 import { tmpDir } from './helpers.js'
+import { openAgents } from './a2a-helpers.js'
 
 const M = suite('a2a over MQTT (real broker over TCP)')
 
@@ -17,8 +18,7 @@ for (const spec of brokerTargets()) {
     const target = await spec.start()
     const tmp = tmpDir()
     try {
-      const robot = await Agent.open({ name: 'robot' }, { home: tmp.path })
-      const pi = await Agent.open({ name: 'pi' }, { home: tmp.path })
+      const [robot, pi] = await openAgents(tmp.path, ['robot', 'pi']) as [Agent, Agent]
       const kr = await loadAgentSigner(robot); const kp = await loadAgentSigner(pi)
       const cr = await target.connect({ clientId: target.clientId('robot'), protocolVersion: 4 })
       const cp = await target.connect({ clientId: target.clientId('pi'), protocolVersion: 4 })

@@ -2,30 +2,17 @@
 // (run as a child process for its exit codes).
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { Agent, parseJson, stringifyJson, hashValue, type AissEvent, type PcpError } from '../runtime/index.js'
+import { parseJson, stringifyJson, hashValue, type AissEvent, type PcpError } from '../runtime/index.js'
 import { AgentSession } from '../runtime/a2a/session.js'
 import { verifySessionExport } from '../runtime/a2a/session-verify.js'
 import { autoHashPayload, interactionHash, interactionContent } from '../runtime/a2a/interaction.js'
-import { tmpDir, ROOT } from './helpers.js'
+import { tmpDir } from './helpers.js'
+import { openAgents as open, sessionCli as cli } from './a2a-helpers.js'
 
 const S = suite('a2a AgentSession and session-verify')
-
-async function open (home: string, names: string[]): Promise<Agent[]> {
-  const out: Agent[] = []
-  for (const n of names) out.push(await Agent.open({ name: n }, { home }))
-  return out
-}
-
-function cli (args: string[]): { code: number | null, out: string, err: string } {
-  const script = `import { Command } from 'commander'; import { registerSessionCommands } from './cli/session.ts';
-    const p = new Command(); p.exitOverride((e) => process.exit(e.exitCode === 0 ? 0 : 2)); registerSessionCommands(p); await p.parseAsync(process.argv);`
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, 'pcp', ...args], { cwd: ROOT, encoding: 'utf8' })
-  return { code: r.status, out: r.stdout, err: r.stderr }
-}
 
 S('auto-hash rule: *_hash, *_id, session_id raw; other keys renamed and hashed as canonical JSON', () => {
   const out = autoHashPayload({ task: 'x', n: 3, ref_id: 'R1', doc_hash: 'abc', nested: { a: 1, b: [1, 'x', null, true] } })

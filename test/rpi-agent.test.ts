@@ -4,18 +4,19 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { EventEmitter } from 'node:events'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { hashValue } from '../runtime/index.js'
 import { AuditedPiAgent, type ActionGate } from '../rpi/index.js'
 import { openTestChain } from './rpi-helpers.js'
+import { tmpDir } from './helpers.js'
 
 const Pi = suite('rpi AuditedPiAgent')
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 function fakeSystem (): { procRoot: string, sysRoot: string, diskPath: string, cleanup: () => void } {
-  const root = mkdtempSync(join(tmpdir(), 'pcp-rpi-sys-'))
+  const tmp = tmpDir('pcp-rpi-sys-')
+  const root = tmp.path
   mkdirSync(join(root, 'proc/device-tree'), { recursive: true })
   mkdirSync(join(root, 'sys/class/thermal/thermal_zone0'), { recursive: true })
   writeFileSync(join(root, 'proc/device-tree/model'), 'Raspberry Pi 4 Model B Rev 1.5\0')
@@ -23,7 +24,7 @@ function fakeSystem (): { procRoot: string, sysRoot: string, diskPath: string, c
   writeFileSync(join(root, 'proc/meminfo'), 'MemTotal:        3884096 kB\nMemFree:          100000 kB\nMemAvailable:    2942048 kB\n')
   writeFileSync(join(root, 'proc/uptime'), '12345.67 40000.00\n')
   writeFileSync(join(root, 'sys/class/thermal/thermal_zone0/temp'), '48686\n')
-  return { procRoot: join(root, 'proc'), sysRoot: join(root, 'sys'), diskPath: root, cleanup: () => rmSync(root, { recursive: true, force: true }) }
+  return { procRoot: join(root, 'proc'), sysRoot: join(root, 'sys'), diskPath: root, cleanup: tmp.cleanup }
 }
 
 Pi('stamp methods: readings raw and hashed, command, decision (context hashed), init and shutdown', async () => {

@@ -3,15 +3,14 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { Agent } from '../runtime/index.js'
+import { tmpDir } from './helpers.js'
 
 const Example = suite('rpi example fan-control on a simulated Pi (stand-in GPIO and temperature)')
 
 Example('SIGTERM stops the loop cleanly; readings, decisions, actuator and GPIO events form one verified chain', async () => {
-  const home = mkdtempSync(join(tmpdir(), 'pcp-rpi-example-'))
+  const tmp = tmpDir('pcp-rpi-example-')
+  const home = tmp.path
   try {
     const child = spawn(process.execPath, [...process.execArgv, 'rpi/examples/fan-control.ts'], {
       env: { ...process.env, PCP_HOME: home, PCP_SIMULATE: '1', PCP_SAMPLE_MS: '40', PCP_AGENT: 'pi-fan' }, stdio: ['ignore', 'pipe', 'pipe']
@@ -44,7 +43,7 @@ Example('SIGTERM stops the loop cleanly; readings, decisions, actuator and GPIO 
       assert.equal(types.slice(i, i + 3), ['rpi_decision', 'rpi_actuator_command', 'rpi_gpio_output'])
       assert.ok(events.every((e, k) => k === 0 || e.previous_hash !== null))
     } finally { await agent.close() }
-  } finally { rmSync(home, { recursive: true, force: true }) }
+  } finally { tmp.cleanup() }
 })
 
 Example.run()

@@ -3,13 +3,12 @@
 // policy (events, hashed values, fail-closed), plus the missing-onoff and missing-sysfs errors.
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { AuditedGpio, SimulatedPi, configureGpioAudit, hashSalted, onoffBackend, type BinaryValue } from '../rpi/index.js'
 import { hashValue } from '../runtime/index.js'
 import { gpioConformance } from './rpi-gpio-conformance.js'
 import { openTestChain } from './rpi-helpers.js'
+import { tmpDir } from './helpers.js'
 
 const Gpio = suite('rpi AuditedGpio on the simulated Pi (stand-in GPIO)')
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
@@ -129,13 +128,14 @@ Gpio('defaults via configureGpioAudit; missing stamper and missing onoff give cl
 })
 
 Gpio('importing pcp-edge/rpi does not load onoff; a real machine without sysfs GPIO gets GPIO_SYSFS_MISSING', async () => {
-  const root = mkdtempSync(join(tmpdir(), 'pcp-rpi-'))
+  const tmp = tmpDir('pcp-rpi-')
+  const root = tmp.path
   try {
     const chain = await openTestChain()
     const backend = onoffBackend({ sysfsRoot: join(root, 'class/gpio'), requireOnoff: () => { throw new Error('must not load onoff before the pin is resolved') } })
     assert.throws(() => new AuditedGpio(17, 'out', { audit: chain, backend }),
       (e: { code?: string, message: string }) => e.code === 'GPIO_SYSFS_MISSING' && /CONFIG_GPIO_SYSFS/.test(e.message) && /SimulatedPi/.test(e.message))
-  } finally { rmSync(root, { recursive: true, force: true }) }
+  } finally { tmp.cleanup() }
 })
 
 Gpio.run()

@@ -1,10 +1,8 @@
 // Shared by the test/rpi-*.test.ts files (not a suite itself): a real Agent on a fresh temp home, with
 // a mirror of what it stamped for quick assertions; verify() is the Agent's own verification of the
 // stored chain.
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { Agent, type AissEvent, type ChainReport, type JsonValue, type Stamper } from '../runtime/index.js'
+import { tmpDir } from './helpers.js'
 
 export interface TestChain extends Stamper {
   readonly agent: Agent
@@ -19,7 +17,8 @@ export interface TestChain extends Stamper {
 }
 
 export async function openTestChain (name = 'pi-test'): Promise<TestChain> {
-  const home = mkdtempSync(join(tmpdir(), 'pcp-rpi-test-'))
+  const tmp = tmpDir('pcp-rpi-test-')
+  const home = tmp.path
   const agent = await Agent.open({ name }, { home })
   const events: AissEvent[] = []
   return {
@@ -36,6 +35,6 @@ export async function openTestChain (name = 'pi-test'): Promise<TestChain> {
     types: () => events.map((e) => String(e.payload.event_type)),
     payloads: (type) => events.filter((e) => e.payload.event_type === type).map((e) => e.payload as Record<string, JsonValue>),
     breakStore: () => agent.close(),
-    close: async () => { await agent.close().catch(() => {}); rmSync(home, { recursive: true, force: true }) }
+    close: async () => { await agent.close().catch(() => {}); tmp.cleanup() }
   }
 }

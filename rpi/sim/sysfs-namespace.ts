@@ -2,9 +2,8 @@
 // /sys/class/gpio, but only inside a private mount namespace made by `unshare --mount --propagation
 // private`, so the tmpfs never appears on (or propagates to) the host's /sys. Needs root (CAP_SYS_ADMIN)
 // and util-linux's unshare; sysfsNamespaceSupport() says why not otherwise, and the tests skip with it.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdirSync, readlinkSync } from 'node:fs'
-import { execFileSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import type { SimChip } from './sysfs-tree.js'
 
