@@ -2,7 +2,6 @@
 // store, stamps events onto the persisted head and resolves each stamp once its event is durable.
 import { EventEmitter } from 'node:events'
 import { join } from 'node:path'
-import { rename, readFile } from 'node:fs/promises'
 import { EventStore, type Durability, type SearchQuery } from './store.js'
 import { Identity } from './identity.js'
 import { prepareEvent, finishEvent, type PreparedEvent } from './event.js'
@@ -11,14 +10,13 @@ import { ChainVerifier, type ChainReport, type ChainProblem } from './verify.js'
 import { writeAuditExport } from './memory.js'
 import { createRotationAttestation, rotationPayload, ROTATION_EVENT_TYPE } from './rotation.js'
 import { crypto } from './crypto.js'
-import { stringifyJson, parseJson } from './json.js'
 import { PcpError, ErrorCodes } from './errors.js'
-import { writeFileAtomic, exists, ensureDir, shred } from './fsutil.js'
-import { encryptSeed, plaintextKeyFile } from './keyfile.js'
+import { writeFileAtomic, exists, ensureDir } from './fsutil.js'
 import {
-  pcpHome, agentDir, createAgentIdentity, loadAgentIdentity, loadIdentityFile, isKeyEncrypted,
-  IDENTITY_FILE, PLAIN_KEY_FILE, ENC_KEY_FILE
+  pcpHome, agentDir, createAgentIdentity, loadAgentIdentity, loadIdentityFile, keyFileFor, identityFileText,
+  readRotatedIdentityDocument, IDENTITY_FILE, ENC_KEY_FILE
 } from './home.js'
+import { stageKeySwap, stagedAgentId, completeKeySwap, discardKeySwap } from './key-swap.js'
 import type { AissEvent, IdentityDocument, Stamper } from './types.js'
 import type { JsonValue } from './value.js'
 
@@ -79,8 +77,7 @@ export class Agent extends EventEmitter implements Stamper {
     this.#clock = opts.clock ?? Date.now
     this.#passphrase = opts.passphrase ?? process.env.PCP_PASSPHRASE
     this.#scryptN = opts.scryptN
-    const h = store.head
-    this.#head = h ? { seq: h.seq, hash: h.hash, timestamp: h.timestamp } : null
+    this.#head = storedHead(store)
     if (store.durability === 'relaxed' && !relaxedWarned.has(name)) {
       relaxedWarned.add(name)
       process.emitWarning(`agent "${name}" runs in relaxed durability: events are written but not fsynced; a power cut may lose the last ones`, { code: 'PCP_RELAXED_DURABILITY' })
@@ -90,15 +87,25 @@ export class Agent extends EventEmitter implements Stamper {
   static async open (ref: AgentRef, opts: AgentOpenOptions = {}): Promise<Agent> {
     const home = pcpHome(opts.home)
     let name: string; let identity: Identity
+    const openStore = (name: string): Promise<EventStore> => EventStore.open(join(agentDir(home, name), 'store'), { name, ...(opts.durability ? { durability: opts.durability } : {}) })
     if ('identityFile' in ref) {
       identity = await loadIdentityFile(ref.identityFile)
       name = identity.agentId
       const dir = agentDir(home, name)
       await ensureDir(dir)
-      if (!await exists(join(dir, IDENTITY_FILE))) await writeFileAtomic(join(dir, IDENTITY_FILE), stringifyJson(identity.document(), 2) + '\n', 0o644)
+      if (!await exists(join(dir, IDENTITY_FILE))) await writeFileAtomic(join(dir, IDENTITY_FILE), identityFileText(identity), 0o644)
     } else {
       name = ref.name
       const dir = agentDir(home, name)
+      // A rotate() was interrupted. Settled before the key files are read, which it may have left half
+      // swapped: if its rotation event reached the chain, finish the swap; if not, the new key never signed.
+      const staged = await stagedAgentId(dir)
+      if (staged !== undefined) {
+        const store = await openStore(name)
+        try {
+          if (await nextSigner(store) === staged) await completeKeySwap(dir); else await discardKeySwap(dir)
+        } finally { await store.close() }
+      }
       const keyOpts = { ...(opts.passphrase ? { passphrase: opts.passphrase } : {}), ...(opts.scryptN ? { scryptN: opts.scryptN } : {}) }
       if (opts.create !== false && !await exists(join(dir, IDENTITY_FILE))) {
         identity = await createAgentIdentity(home, name, { ...keyOpts, ...(opts.clock ? { now: Math.floor(opts.clock() / 1000) } : {}) })
@@ -107,20 +114,9 @@ export class Agent extends EventEmitter implements Stamper {
       }
     }
     const dir = agentDir(home, name)
-    const store = await EventStore.open(join(dir, 'store'), { name, ...(opts.durability ? { durability: opts.durability } : {}) })
+    let store: EventStore
+    try { store = await openStore(name) } catch (err) { identity.destroy(); throw err }
     try {
-      if ('name' in ref && await exists(join(dir, 'identity.json.next'))) {
-        // A rotate() was interrupted. If its rotation event reached the chain, finish the key swap;
-        // if not, the new key was never used: forget it.
-        const next = parseJson(await readFile(join(dir, 'identity.json.next'), 'utf8')) as unknown as IdentityDocument
-        if (await nextSigner(store) === next.agent_id) {
-          await completeRotation(dir)
-          identity.destroy()
-          identity = await loadAgentIdentity(home, name, { ...(opts.passphrase ? { passphrase: opts.passphrase } : {}), ...(opts.scryptN ? { scryptN: opts.scryptN } : {}) })
-        } else {
-          for (const f of ['identity.json.next', ENC_KEY_FILE + '.next', PLAIN_KEY_FILE + '.next']) if (await exists(join(dir, f))) await shred(join(dir, f))
-        }
-      }
       const expected = await nextSigner(store)
       if (expected !== undefined && expected !== identity.agentId) {
         throw new PcpError(ErrorCodes.IDENTITY_INVALID,
@@ -151,8 +147,7 @@ export class Agent extends EventEmitter implements Stamper {
   async firstIdentityDocument (): Promise<IdentityDocument> {
     const first = this.store.identities[0]!
     if (first.agentId === this.agentId) return this.#identity.document()
-    const file = join(this.dir, 'rotated', `${first.agentId}.identity.json`)
-    return parseJson(await readFile(file, 'utf8'), file) as unknown as IdentityDocument
+    return readRotatedIdentityDocument(this.dir, this.name, first.agentId)
   }
 
   /**
@@ -224,8 +219,7 @@ export class Agent extends EventEmitter implements Stamper {
   #fail (batch: Pending[], err: unknown): void {
     this.#generation++
     this.#refuse([...batch, ...this.#queue.splice(0)], err)
-    const h = this.store.head
-    this.#head = h ? { seq: h.seq, hash: h.hash, timestamp: h.timestamp } : null
+    this.#head = storedHead(this.store)
   }
 
   #refuse (batch: Pending[], err: unknown): void {
@@ -286,13 +280,11 @@ export class Agent extends EventEmitter implements Stamper {
     await this.#drain()
     const old = this.#identity
     const seed = crypto().randomBytes(32)
-    const encrypted = await isKeyEncrypted(join(this.dir, '..', '..'), this.name)
-    const keyBytes = encrypted
-      ? await encryptSeed(seed, this.#passphrase ?? '', this.#scryptN ? { scryptN: this.#scryptN } : {})
-      : plaintextKeyFile(seed)
+    // The new key is protected as the old one was.
+    const encrypted = await exists(join(this.dir, ENC_KEY_FILE))
+    const key = await keyFileFor(seed, encrypted ? this.#passphrase ?? '' : undefined, this.#scryptN)
     const next = Identity.fromSeed(seed, { now: Math.floor(this.#clock() / 1000) })
-    await writeFileAtomic(join(this.dir, encrypted ? 'private.key.enc.next' : 'private.key.json.next'), keyBytes, 0o600)
-    await writeFileAtomic(join(this.dir, 'identity.json.next'), stringifyJson(next.document(), 2) + '\n', 0o644)
+    await stageKeySwap(this.dir, key, next)
     const nextIndex = await this.store.addIdentity({ agentId: next.agentId, publicKey: next.publicKey })
     const event = await this.stamp('key_rotation', rotationPayload(createRotationAttestation(old, next.publicKey, Math.floor(this.#clock() / 1000))))
     this.#identity = next
@@ -300,7 +292,7 @@ export class Agent extends EventEmitter implements Stamper {
     // The signer thread holds the old key: replace it lazily with one for the new key.
     await this.#signer?.close()
     this.#signer = undefined
-    await completeRotation(this.dir)
+    await completeKeySwap(this.dir)
     old.destroy()
     return { event, previousAgentId: old.agentId, newAgentId: next.agentId }
   }
@@ -323,21 +315,8 @@ async function nextSigner (store: EventStore): Promise<string | undefined> {
   return store.identities[head.agentIndex]?.agentId
 }
 
-/** Puts the rotated-in key files in place, keeping the old identity document under rotated/. */
-async function completeRotation (dir: string): Promise<void> {
-  const nextDoc = join(dir, 'identity.json.next')
-  if (!await exists(nextDoc)) return
-  for (const key of [ENC_KEY_FILE, PLAIN_KEY_FILE]) {
-    if (!await exists(join(dir, key + '.next'))) continue
-    const current = join(dir, IDENTITY_FILE)
-    if (await exists(current)) {
-      const doc = parseJson(await readFile(current, 'utf8'), current) as unknown as IdentityDocument
-      await ensureDir(join(dir, 'rotated'))
-      await rename(current, join(dir, 'rotated', `${doc.agent_id}.identity.json`))
-    }
-    for (const k of [ENC_KEY_FILE, PLAIN_KEY_FILE]) if (await exists(join(dir, k))) await shred(join(dir, k))
-    await rename(join(dir, key + '.next'), join(dir, key))
-    await rename(nextDoc, current)
-    return
-  }
+/** The persisted head, as the chain position stamp() continues from. */
+function storedHead (store: EventStore): { seq: number, hash: string, timestamp: number } | null {
+  const h = store.head
+  return h ? { seq: h.seq, hash: h.hash, timestamp: h.timestamp } : null
 }
