@@ -1,6 +1,7 @@
 // The agent directory layout, shared with the reference (protocol.md §12) so a directory copied
 // between the two works in both:  $PCP_HOME/agents/<name>/{identity.json, private.key.json | private.key.enc}
-// Our event store lives beside them in store/ (the reference ignores unknown entries).
+// Our event store lives beside them in store/, and rotate() keeps the documents of replaced keys in
+// rotated/ (the reference ignores unknown entries).
 import { readFile, readdir, chmod } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
@@ -50,22 +51,46 @@ export async function createAgentIdentity (home: string, name: string, opts: Cre
   await ensureDir(dir)
   await chmod(dir, 0o700)
   const seed = crypto().randomBytes(32)
-  const keyBytes = opts.passphrase
-    ? await encryptSeed(seed, opts.passphrase, opts.scryptN ? { scryptN: opts.scryptN } : {})
-    : plaintextKeyFile(seed)
+  const key = await keyFileFor(seed, opts.passphrase || undefined, opts.scryptN)
   const identity = Identity.fromSeed(seed, { ...(opts.now !== undefined ? { now: opts.now } : {}), ...(opts.metadata ? { metadata: opts.metadata } : {}) })
-  await writeFileAtomic(join(dir, opts.passphrase ? ENC_KEY_FILE : PLAIN_KEY_FILE), keyBytes, 0o600)
-  await writeFileAtomic(join(dir, IDENTITY_FILE), stringifyJson(identity.document(), 2) + '\n', 0o644)
+  await writeFileAtomic(join(dir, key.file), key.bytes, 0o600)
+  await writeFileAtomic(join(dir, IDENTITY_FILE), identityFileText(identity), 0o644)
   return identity
+}
+
+/** The private-key file of a seed: its name in the agent directory and its bytes (PQKY when a passphrase is given). */
+export async function keyFileFor (seed: Uint8Array, passphrase: string | undefined, scryptN?: number): Promise<{ file: string, bytes: string | Uint8Array }> {
+  return passphrase === undefined
+    ? { file: PLAIN_KEY_FILE, bytes: plaintextKeyFile(seed) }
+    : { file: ENC_KEY_FILE, bytes: await encryptSeed(seed, passphrase, scryptN ? { scryptN } : {}) }
+}
+
+/** identity.json as the reference writes it (json.dumps(indent=2)). */
+export function identityFileText (identity: Identity): string {
+  return stringifyJson(identity.document(), 2) + '\n'
+}
+
+/** Reads and checks an identity document file; `missing` is the error when the file cannot be read. */
+async function readDocumentFile (file: string, missing: (err: unknown) => PcpError): Promise<IdentityDocument> {
+  let text: string
+  try { text = await readFile(file, 'utf8') } catch (err) { throw missing(err) }
+  return parseIdentityDocument(parseJson(text, file), file).doc
 }
 
 export async function readIdentityDocument (home: string, name: string): Promise<IdentityDocument> {
   const file = join(agentDir(home, name), IDENTITY_FILE)
-  let text: string
-  try { text = await readFile(file, 'utf8') } catch (err) {
-    throw new PcpError(ErrorCodes.IDENTITY_NOT_FOUND, `no agent "${name}" in ${home} (${file} is missing)`, { agent: name, file, cause: err })
-  }
-  return parseIdentityDocument(parseJson(text, file), file).doc
+  return readDocumentFile(file, (err) => new PcpError(ErrorCodes.IDENTITY_NOT_FOUND, `no agent "${name}" in ${home} (${file} is missing)`, { agent: name, file, cause: err }))
+}
+
+/** Where rotate() keeps the identity document of a key it replaced, so the chain still verifies from event 0. */
+export function rotatedIdentityFile (dir: string, agentId: string): string {
+  return join(dir, 'rotated', `${agentId}.identity.json`)
+}
+
+/** The document of an identity the agent in `dir` rotated away from. */
+export async function readRotatedIdentityDocument (dir: string, name: string, agentId: string): Promise<IdentityDocument> {
+  const file = rotatedIdentityFile(dir, agentId)
+  return readDocumentFile(file, (err) => new PcpError(ErrorCodes.IDENTITY_NOT_FOUND, `agent "${name}": the first identity of the chain (${agentId}) has no document at ${file}`, { agent: name, file, cause: err }))
 }
 
 export async function isKeyEncrypted (home: string, name: string): Promise<boolean> {
@@ -76,10 +101,12 @@ export async function isKeyEncrypted (home: string, name: string): Promise<boole
 export async function loadAgentIdentity (home: string, name: string, opts: { passphrase?: string, scryptN?: number } = {}): Promise<Identity> {
   const dir = agentDir(home, name)
   const doc = await readIdentityDocument(home, name)
+  const passphrase = opts.passphrase ?? process.env.PCP_PASSPHRASE
+  const scrypt = opts.scryptN ? { scryptN: opts.scryptN } : {}
   let seed: Uint8Array
   const encFile = join(dir, ENC_KEY_FILE)
   if (await exists(encFile)) {
-    seed = await decryptSeed(new Uint8Array(await readFile(encFile)), opts.passphrase ?? process.env.PCP_PASSPHRASE, encFile, opts.scryptN ? { scryptN: opts.scryptN } : {})
+    seed = await decryptSeed(new Uint8Array(await readFile(encFile)), passphrase, encFile, scrypt)
   } else {
     const plainFile = join(dir, PLAIN_KEY_FILE)
     let text: string
@@ -88,7 +115,7 @@ export async function loadAgentIdentity (home: string, name: string, opts: { pas
     }
     // A PQKY file saved under the .json name still loads (the reference decides by magic, not name).
     seed = text.startsWith(PQKY_MAGIC)
-      ? await decryptSeed(new Uint8Array(await readFile(plainFile)), opts.passphrase ?? process.env.PCP_PASSPHRASE, plainFile)
+      ? await decryptSeed(new Uint8Array(await readFile(plainFile)), passphrase, plainFile, scrypt)
       : parsePlaintextKeyFile(text, plainFile)
   }
   return bindIdentity(seed, doc, join(dir, IDENTITY_FILE))

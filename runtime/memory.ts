@@ -1,14 +1,14 @@
 // Reading a PCP home without the private keys: stats, search, history and audit exports open the event
 // stores directly, so an operator can inspect agents whose keys are encrypted (or absent).
-import { open, rename, readFile, unlink } from 'node:fs/promises'
+import { open, rename, unlink } from 'node:fs/promises'
 import { join, dirname, basename } from 'node:path'
 import { EventStore, type SearchQuery } from './store.js'
-import { agentDir, listAgentNames, readIdentityDocument } from './home.js'
+import { agentDir, listAgentNames, readIdentityDocument, readRotatedIdentityDocument } from './home.js'
 import { AUDIT_SPEC, EXPORTER } from './audit.js'
 import { eventHash, chainIntegrityHash } from './event.js'
-import { stringifyJson, parseJson } from './json.js'
+import { stringifyJson } from './json.js'
 import { syncDir } from './fsutil.js'
-import { PcpError, ErrorCodes } from './errors.js'
+import type { PcpError } from './errors.js'
 import type { AissEvent, IdentityDocument } from './types.js'
 
 export function openAgentStore (home: string, name: string): Promise<EventStore> {
@@ -20,12 +20,7 @@ export async function firstIdentityDocument (home: string, name: string, store: 
   const current = await readIdentityDocument(home, name)
   const first = store.identities[0]
   if (!first || first.agentId === current.agent_id) return current
-  const file = join(agentDir(home, name), 'rotated', `${first.agentId}.identity.json`)
-  try {
-    return parseJson(await readFile(file, 'utf8'), file) as unknown as IdentityDocument
-  } catch (err) {
-    throw new PcpError(ErrorCodes.IDENTITY_NOT_FOUND, `agent "${name}": the first identity of the chain (${first.agentId}) has no document at ${file}`, { agent: name, file, cause: err })
-  }
+  return readRotatedIdentityDocument(agentDir(home, name), name, first.agentId)
 }
 
 /**
