@@ -17,6 +17,7 @@ import { join } from 'node:path'
 import { PcpError, ErrorCodes } from './errors.js'
 import { encodeRecord, decodeRecord, encodeValue, decodeValue } from './record.js'
 import { eventHash } from './event.js'
+import { ROTATION_EVENT_TYPE } from './rotation.js'
 import type { AissEvent } from './types.js'
 
 export type Durability = 'durable' | 'relaxed'
@@ -37,8 +38,8 @@ export interface SearchQuery {
 
 export interface AppendItem { event: AissEvent, hash: string, agentIndex: number }
 
-const seqKey = (seq: number): string => 'e!' + seq.toString(16).padStart(16, '0')
 const hex16 = (seq: number): string => seq.toString(16).padStart(16, '0')
+const seqKey = (seq: number): string => 'e!' + hex16(seq)
 const PEER_FIELDS = ['peer_agent_id', 'peer_id', 'peer'] as const
 
 /** The index prefixes an event belongs to. */
@@ -204,9 +205,7 @@ export class EventStore {
     const opts: { gte: string, lt: string } = { gte: seqKey(from), lt: to === Infinity ? 'e"' : seqKey(to) }
     let expected = from
     for await (const [key, value] of this.#db.iterator(opts)) {
-      const seq = parseInt(key.slice(2), 16)
-      if (seq !== expected) this.#corrupt(seqKey(expected), `event #${expected} is missing (next stored is #${seq})`)
-      expected++
+      const seq = this.#inSequence(key, expected++)
       yield { seq, event: this.#decodeEvent(key, value) }
     }
     const last = Math.min(to, (this.#head?.seq ?? -1) + 1)
@@ -221,12 +220,17 @@ export class EventStore {
     const out: Uint8Array[] = []
     let expected = from
     for await (const [key, value] of this.#db.iterator({ gte: seqKey(from), lt: seqKey(to) })) {
-      const seq = parseInt(key.slice(2), 16)
-      if (seq !== expected) this.#corrupt(seqKey(expected), `event #${expected} is missing (next stored is #${seq})`)
-      expected++
+      this.#inSequence(key, expected++)
       out.push(value)
     }
     return out
+  }
+
+  /** The seq of an event key met in a range scan where `expected` comes next; a gap means a damaged store. */
+  #inSequence (key: string, expected: number): number {
+    const seq = parseInt(key.slice(2), 16)
+    if (seq !== expected) this.#corrupt(seqKey(expected), `event #${expected} is missing (next stored is #${seq})`)
+    return seq
   }
 
   /** First seq whose timestamp is >= ts: a binary search, as timestamps never decrease along the chain. */
@@ -282,7 +286,7 @@ export class EventStore {
       if (id !== last) { sessions++; last = id }
     }
     let rotations = 0
-    for await (const _ of this.#indexed('t!key_rotation!', 0, Infinity, false)) rotations++
+    for await (const _ of this.#indexed('t!' + ROTATION_EVENT_TYPE + '!', 0, Infinity, false)) rotations++
     const bytes = await this.#approximateSize()
     return { events: (this.#head?.seq ?? -1) + 1, bytes, sessions, rotations, identities: this.#identities.length }
   }
