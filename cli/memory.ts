@@ -1,15 +1,16 @@
 import { type Command, InvalidArgumentError } from 'commander'
 import cliProgress from 'cli-progress'
 import {
-  pcpHome, Agent, parseJson, stringifyJson, homeStats, searchHome, openAgentStore, firstIdentityDocument, writeAuditExport, isKeyEncrypted, PcpError, type AissEvent
+  pcpHome, Agent, parseJson, stringifyJson, homeStats, searchHome, openAgentStore, firstIdentityDocument, writeAuditExport, isKeyEncrypted, PcpError,
+  type AissEvent, type JsonObject
 } from '../runtime/index.js'
 import { action, printJson, passphrase } from './common.js'
 
-function parsePayload (text: string | undefined): Record<string, never> {
+function parsePayload (text: string | undefined): JsonObject {
   if (text === undefined) return {}
   const v = parseJson(text, '--payload')
   if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new PcpError('JSON_INVALID', '--payload must be a JSON object', { field: 'payload' })
-  return v as Record<string, never>
+  return v as JsonObject
 }
 
 function int (name: string) {

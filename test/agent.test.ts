@@ -5,10 +5,9 @@ import { readFileSync, existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Level } from 'level'
 import { Agent, verifyAuditExport, parseJson, eventHash, type PcpError } from '../runtime/index.js'
-import { tmpDir, ROOT, FAST_SCRYPT_N } from './helpers.js'
+import { tmpDir, ROOT, FAST_SCRYPT_N, codeOf } from './helpers.js'
 
 const A = suite('agent')
-const codeOf = async (p: Promise<unknown>): Promise<string> => { try { await p; return 'no error' } catch (e) { return (e as PcpError).code ?? String(e) } }
 
 A('stamp, close, reopen: the chain resumes from the persisted head', async () => {
   const tmp = tmpDir()

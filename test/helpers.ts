@@ -16,6 +16,11 @@ export function readFixture (name: string): string {
   return readFileSync(join(ROOT, 'test', name), 'utf8')
 }
 
+/** The code of the error a promise rejects with ('no error' if it resolves). */
+export async function codeOf (p: Promise<unknown>): Promise<string> {
+  try { await p; return 'no error' } catch (e) { return (e as { code?: string }).code ?? String(e) }
+}
+
 /** A low scrypt cost for tests that create many encrypted keys; the real N is tested in keyfile.test.ts. */
 export const FAST_SCRYPT_N = 2 ** 10
 

@@ -6,11 +6,10 @@ import {
   encryptSeed, decryptSeed, parsePlaintextKeyFile, plaintextKeyFile, createAgentIdentity, loadAgentIdentity, secureAgentKey,
   listAgentNames, checkAgentName, toHex, PcpError, Identity, readIdentityDocument, loadIdentityFile
 } from '../runtime/index.js'
-import { tmpDir, FAST_SCRYPT_N } from './helpers.js'
+import { tmpDir, FAST_SCRYPT_N, codeOf } from './helpers.js'
 
 const Keys = suite('keyfile')
 const seed = (): Uint8Array => Uint8Array.from({ length: 32 }, (_, i) => i)
-const codeOf = async (p: Promise<unknown>): Promise<string> => { try { await p; return 'no error' } catch (e) { return (e as PcpError).code ?? String(e) } }
 
 Keys('PQKY vector of protocol.md §11.2 (N = 2^17), both ways', async () => {
   const expected = '50514b5901' + 'aa'.repeat(32) + 'bb'.repeat(12) + '31ca0a6f66abff75a48a2c37e8046ae564687cf0b3ad4757d95ef382e74ac06f9bc32f749458a15272a17d5748917eaf'

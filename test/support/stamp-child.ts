@@ -7,8 +7,6 @@ const agent = await Agent.open({ name: name! }, { home: home!, durability: durab
 process.stdout.write('ready\n')
 let inFlight = 0
 let i = 0
-const out: string[] = []
-setInterval(() => { if (out.length) process.stdout.write(out.splice(0).join('')) }, 2).unref()
 for (;;) {
   while (inFlight < 32) {
     inFlight++
