@@ -51,6 +51,11 @@ for (const spec of brokerTargets()) {
       assert.equal(replies[0].body.mirror, replies[1].body.mirror)
       assert.is((await pi.search({ eventType: 'gpio_write_received' })).length, 2) // the real one and dup-1, once
 
+      // A hostile envelope whose 'to' is not an agent_id is dropped; before, it threw in the MQTT handler.
+      await cr.publishAsync(a2aTopic(pi.agentId, target.prefix), JSON.stringify({ v: 1, kind: 'req', corr: 'bad', from: robot.agentId, to: 'x', body: {} }), { qos: 1 })
+      const again = await nr.interact(pi.agentId, 'gpio_write', { pin: 17, value: 0 })
+      assert.is(again.mirror.agent_id, pi.agentId)
+
       // Nobody serves this agent: the request times out with A2A_TIMEOUT.
       const ghost = '1'.repeat(32)
       const code = await tr.request(robot.agentId, ghost, { kind: 'a2a_proposal' }, { timeoutMs: 300 }).then(() => 'no error', (e: PcpError) => e.code)

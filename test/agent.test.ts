@@ -1,7 +1,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { spawnSync } from 'node:child_process'
-import { readFileSync, existsSync, writeFileSync } from 'node:fs'
+import { readFileSync, existsSync, writeFileSync, renameSync } from 'node:fs'
 import { join } from 'node:path'
 import { Level } from 'level'
 import { Agent, verifyAuditExport, parseJson, eventHash, type PcpError } from '../runtime/index.js'
@@ -167,6 +167,35 @@ A('a rotation interrupted before its event is forgotten; the old key goes on', a
     assert.not.ok(existsSync(join(dir, 'identity.json.next')))
     await agent.close()
   } finally { tmp.cleanup() }
+})
+
+A('a process stopped at any step of the key swap reopens under the new key (and the chain verifies)', async () => {
+  // Rebuild each on-disk state rotate() passes through after its rotation event is in the chain:
+  // (a) nothing swapped, (b) old document moved to rotated/, (c) old key removed too, (d) new key in place.
+  for (const stop of ['a', 'b', 'c', 'd'] as const) {
+    const tmp = tmpDir()
+    try {
+      const dir = join(tmp.path, 'agents', 'swap')
+      let agent = await Agent.open({ name: 'swap' }, { home: tmp.path })
+      await agent.stamp('tick')
+      const oldKey = readFileSync(join(dir, 'private.key.json'))
+      const oldId = agent.agentId
+      const { newAgentId } = await agent.rotate()
+      await agent.close()
+      const rotatedDoc = join(dir, 'rotated', `${oldId}.identity.json`)
+      renameSync(join(dir, 'identity.json'), join(dir, 'identity.json.next'))
+      if (stop !== 'd') renameSync(join(dir, 'private.key.json'), join(dir, 'private.key.json.next'))
+      if (stop === 'a' || stop === 'b') writeFileSync(join(dir, 'private.key.json'), oldKey)
+      if (stop === 'a') renameSync(rotatedDoc, join(dir, 'identity.json'))
+      agent = await Agent.open({ name: 'swap' }, { home: tmp.path })
+      assert.is(agent.agentId, newAgentId, `stop ${stop}`)
+      await agent.stamp('after')
+      assert.equal((await agent.verify()).errors, [], `stop ${stop}`)
+      assert.not.ok(existsSync(join(dir, 'identity.json.next')), `stop ${stop}: swap settled`)
+      assert.ok(existsSync(rotatedDoc), `stop ${stop}: old document kept`)
+      await agent.close()
+    } finally { tmp.cleanup() }
+  }
 })
 
 A('damaged stores give STORE_CORRUPTED naming the agent and the key, never a shorter chain', async () => {
