@@ -5,7 +5,7 @@
 import type { Command } from 'commander'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { PcpError, pcpHome } from '../runtime/index.js'
+import { PcpError, pcpHome, parseJson, stringifyJson } from '../runtime/index.js'
 import { PRINCIPAL_NAME, PrincipalStore } from '../hub/trustgate/principal-store.js'
 import { CLEARANCES, type Clearance } from '../hub/trustgate/principals.js'
 import { action, printJson } from './common.js'
@@ -47,7 +47,7 @@ async function api (o: Common, method: string, path: string, body?: unknown, asP
   }
   const text = await res.text()
   let data: any = text
-  if (res.headers.get('content-type')?.includes('json')) { try { data = JSON.parse(text) } catch {} }
+  if (res.headers.get('content-type')?.includes('json')) { try { data = parseJson(text) } catch {} }
   if (!res.ok) {
     const code = typeof data?.code === 'string' ? data.code : `HTTP_${res.status}`
     const msg = typeof data?.message === 'string' ? data.message : `HTTP ${res.status}`
@@ -119,7 +119,7 @@ export function registerTrustgateCommands (program: Command): void {
     .action(action(async (o: Common & { agent?: string, outcome?: string, limit: string, export?: string }) => {
       if (o.export !== undefined) {
         const doc = await api(o, 'GET', '/api/audit/export')
-        await writeFile(o.export, JSON.stringify(doc, null, 2) + '\n')
+        await writeFile(o.export, stringifyJson(doc, 2) + '\n')
         out(o, { file: o.export, event_count: doc.events.length }, () => `wrote ${doc.events.length} events to ${o.export}; check it with: pcp verify ${o.export}`)
         return
       }

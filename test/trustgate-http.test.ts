@@ -4,7 +4,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { verifyAuditExport, parseJson, type Agent } from '../runtime/index.js'
+import { verifyAuditExport, parseJson, Float, type Agent } from '../runtime/index.js'
 import type { TrustGateService } from '../hub/trustgate/service.js'
 import { tmpDir } from './helpers.js'
 import { startTrustGateApi } from './trustgate-helpers.js'
@@ -115,7 +115,9 @@ Http('evaluate → REQUIRE_HUMAN pending; approval needs a principal with cleara
     const all = await c.call('GET', '/api/audit?limit=100')
     const types = all.body.entries.map((e: { type: string }) => e.type)
     for (const t of ['trustgate.policy_activated', 'trustgate.pending', 'trustgate.approved']) assert.ok(types.includes(t), t)
-    // The export is an AISS audit export of the hub chain: `pcp verify` logic accepts it.
+    // The export is an AISS audit export of the hub chain: `pcp verify` logic accepts it, even when the
+    // chain holds a float like 25.0 and a big integer (their text is what the signatures cover).
+    await c.hub.stamp('note', { temp: new Float(25), ros_time: 1800000000000000000n })
     const exp = await fetch(`http://127.0.0.1:${c.port}/api/audit/export`, { headers: { authorization: `Bearer ${TOKEN}` } })
     const report = verifyAuditExport(parseJson(await exp.text()))
     assert.ok(report.usable && report.report.valid && report.report.agent_id === c.hub.agentId)

@@ -1,6 +1,7 @@
 // The journal: the hub's own PCP chain. /api/audit lists its trustgate.* entries; /api/audit/export is
 // the whole chain as an AISS audit export, which `pcp verify` checks like any agent's chain.
 import type { FastifyInstance } from 'fastify'
+import { stringifyJson } from '../../../runtime/json.js'
 import type { TrustGateService } from '../service.js'
 
 export function auditRoutes (app: FastifyInstance, service: TrustGateService): void {
@@ -19,6 +20,9 @@ export function auditRoutes (app: FastifyInstance, service: TrustGateService): v
 
   app.get('/api/audit/export', async (_req, reply) => {
     const doc = await service.auditExport()
-    return await reply.header('Content-Disposition', 'attachment; filename="trustgate-journal.json"').send(doc)
+    // Written losslessly, as every export: JSON.stringify would turn a signed 25.0 into 25 (and throw on a
+    // big integer), and the signatures cover the original text.
+    return await reply.header('Content-Disposition', 'attachment; filename="trustgate-journal.json"')
+      .type('application/json').send(stringifyJson(doc, 2) + '\n')
   })
 }
