@@ -10,7 +10,8 @@ import '../runtime/index.js'
 import { decodeRecord } from '../runtime/record.js'
 import { signingBytes } from '../runtime/event.js'
 import { crypto } from '../runtime/crypto.js'
-import { fromBase64Strict, toHex } from '../runtime/encoding.js'
+import { toHex } from '../runtime/encoding.js'
+import { checkEventSignature } from '../runtime/verify.js'
 import { checkRotationPayload, ROTATION_EVENT_TYPE } from '../runtime/rotation.js'
 import { ErrorCodes, type ErrorCode } from '../runtime/errors.js'
 import type { ChainProblem } from '../runtime/verify.js'
@@ -34,10 +35,9 @@ export function verifyBatch (item: VerifyItem): VerifyResult {
     let bytes: Uint8Array
     try { bytes = signingBytes(ev) } catch { sig.push(SIG.NOT_CANONICAL); hashes.push(''); continue }
     hashes.push(toHex(crypto().sha256(bytes)))
-    const s = typeof ev.signature === 'string' ? fromBase64Strict(ev.signature) : null
-    if (!s || s.length !== 64) { sig.push(SIG.ENCODING); continue }
-    let ok = false
-    try { ok = crypto().verify(s, bytes, publicKey) } catch { ok = false }
+    const verdict = checkEventSignature(ev, publicKey, bytes)
+    if (verdict === 'encoding') { sig.push(SIG.ENCODING); continue }
+    const ok = verdict === 'ok'
     sig.push(ok ? SIG.OK : SIG.INVALID)
     // From a rotation the old key signed correctly on, the new key signs. If the main thread refuses
     // the rotation for another reason, it stops the batch there, so later results are never used.

@@ -6,7 +6,7 @@ export { toBase64, fromBase64Strict, toHex, fromHex, toBase58, fromBase58 } from
 export { setCryptoBackend, crypto, type CryptoBackend, type SigningKey } from './crypto.js'
 export { Identity, deriveAgentId, isAgentId, parseIdentityDocument, AISS_VERSION } from './identity.js'
 export { stampEvent, eventHash, signingBytes, chainIntegrityHash, type StampOptions } from './event.js'
-export { verifyChain, assertChain, findForks, findReplays, ChainVerifier, identityFrom, type ChainReport, type ChainProblem } from './verify.js'
+export { verifyChain, assertChain, checkEventSignature, findForks, findReplays, ChainVerifier, identityFrom, type ChainReport, type ChainProblem, type SignatureVerdict } from './verify.js'
 export { createRotationAttestation, verifyRotationAttestation, rotationPayload, ROTATION_EVENT_TYPE, type RotationAttestation } from './rotation.js'
 export { buildAuditExport, verifyAuditExport, AUDIT_SPEC, type AuditExport, type ExportReport } from './audit.js'
 export { sha256Hex, hashValue } from './privacy.js'

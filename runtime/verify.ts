@@ -34,6 +34,22 @@ const REQUIRED = ['version', 'agent_id', 'timestamp', 'nonce', 'payload', 'previ
 const ZERO_HASH = '0'.repeat(64)
 const HEX64 = /^[0-9a-f]{64}$/
 
+export type SignatureVerdict = 'ok' | 'encoding' | 'invalid' | 'not_canonical'
+
+/**
+ * An event's signature against a raw public key: 'encoding' unless it is the strict padded base64 of 64
+ * bytes, 'not_canonical' when the event cannot be put in canonical form, else 'ok' or 'invalid'. Pass the
+ * signing bytes when the caller already has them (they are also what the event hash covers).
+ */
+export function checkEventSignature (ev: AissEvent, publicKey: Uint8Array, bytes?: Uint8Array): SignatureVerdict {
+  const signature = typeof ev.signature === 'string' ? fromBase64Strict(ev.signature) : null
+  if (!signature || signature.length !== 64) return 'encoding'
+  if (bytes === undefined) {
+    try { bytes = signingBytes(ev) } catch { return 'not_canonical' }
+  }
+  try { return crypto().verify(signature, bytes, publicKey) ? 'ok' : 'invalid' } catch { return 'invalid' }
+}
+
 /**
  * Checks events one at a time, keeping only what the next check needs, so the hub can verify a chain
  * as it arrives. verifyChain() is a loop over it.
@@ -82,10 +98,10 @@ export class ChainVerifier {
     const hash = toHex(crypto().sha256(bytes))
 
     // Signature, against the key in force at this point of the chain (it changes at a rotation).
-    const signature = typeof ev.signature === 'string' ? fromBase64Strict(ev.signature) : null
-    if (!signature || signature.length !== 64) {
+    const verdict = checkEventSignature(ev, this.publicKey, bytes)
+    if (verdict === 'encoding') {
       add(ErrorCodes.SIGNATURE_ENCODING, 'signature is not the standard padded base64 of 64 bytes', { field: 'signature' })
-    } else if (!crypto().verify(signature, bytes, this.publicKey)) {
+    } else if (verdict === 'invalid') {
       add(ErrorCodes.SIGNATURE_INVALID, `signature does not verify with the public key of ${this.agentId}`, { field: 'signature' })
     }
     if (ev.agent_id !== this.agentId) {

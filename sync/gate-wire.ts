@@ -21,7 +21,7 @@
 // trustgate.policy_attested) event, whose `version` is the SHA-256 of the policy bytes.
 import { Encoder } from 'cbor-x'
 // The Node entry: it installs the crypto backend that signature checks need.
-import { canonicalize, crypto, deriveAgentId, fromBase64Strict, sha256Hex, signingBytes, type AissEvent, type JsonObject } from '../runtime/index.js'
+import { canonicalize, deriveAgentId, sha256Hex, checkEventSignature, type AissEvent, type JsonObject } from '../runtime/index.js'
 
 export const GATE_KINDS = {
   request: 'gate',
@@ -101,11 +101,12 @@ export function verifyHubEvent (event: unknown, hub: HubKey): string | null {
   const e = event as AissEvent
   if (e.agent_id !== hub.agentId) return `signed by ${String(e.agent_id)}, not the pinned hub ${hub.agentId}`
   if (typeof e.signature !== 'string' || e.payload === null || typeof e.payload !== 'object') return 'event lacks a signature or payload'
-  const sig = fromBase64Strict(e.signature)
-  if (sig === null || sig.length !== 64) return 'signature is not base64 of 64 bytes'
-  let bytes: Uint8Array
-  try { bytes = signingBytes(e) } catch { return 'event cannot be canonicalised' }
-  return crypto().verify(sig, bytes, hub.publicKey) ? null : 'signature does not verify with the hub key'
+  switch (checkEventSignature(e, hub.publicKey)) {
+    case 'ok': return null
+    case 'encoding': return 'signature is not base64 of 64 bytes'
+    case 'not_canonical': return 'event cannot be canonicalised'
+    default: return 'signature does not verify with the hub key'
+  }
 }
 
 export function hubKeyOf (publicKey: Uint8Array): HubKey {

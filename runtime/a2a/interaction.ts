@@ -10,9 +10,8 @@
 // event_type is the initiator's (no `_received`), interaction_id is a UUIDv4 chosen by the initiator.
 // No clock value enters the hash. Auto-hashing (same section) hashes each value's canonical JSON
 // (runtime/privacy.ts hashValue), not Python's str(), which only Python can reproduce.
-import { fromBase64Strict } from '../encoding.js'
-import { crypto } from '../crypto.js'
-import { signingBytes, eventHash } from '../event.js'
+import { eventHash } from '../event.js'
+import { checkEventSignature } from '../verify.js'
 import { hashValue } from '../privacy.js'
 import type { AissEvent } from '../types.js'
 import type { JsonObject, JsonValue } from '../value.js'
@@ -154,10 +153,7 @@ export function checkMirrorEvent (r: AissEvent, initiatorKey: Uint8Array | null)
 
 /** An AISS event's base64 signature checked against a raw key; false for anything malformed. */
 export function signedBy (e: AissEvent | undefined, publicKey: Uint8Array): boolean {
-  try {
-    const sig = typeof e?.signature === 'string' ? fromBase64Strict(e.signature) : null
-    return sig !== null && sig.length === 64 && crypto().verify(sig, signingBytes(e!), publicKey)
-  } catch { return false }
+  return e !== null && typeof e === 'object' && checkEventSignature(e, publicKey) === 'ok'
 }
 
 /** The hash of the initiator event a mirror embeds (to pair it with the event in the initiator's chain). */
