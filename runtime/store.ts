@@ -11,9 +11,7 @@
 // share it (about one key per event in all, instead of five). Time needs no index: the Agent keeps
 // timestamps non-decreasing along the chain, so a time range is a binary search over seq.
 import { Level } from 'level'
-import { unlink } from 'node:fs/promises'
-import { openLevelLocked } from './level-open.js'
-import { join } from 'node:path'
+import { openLevelLocked, closeLevelLocked } from './level-open.js'
 import { PcpError, ErrorCodes } from './errors.js'
 import { encodeRecord, decodeRecord, encodeValue, decodeValue } from './record.js'
 import { eventHash } from './event.js'
@@ -311,8 +309,7 @@ export class EventStore {
     if (this.#closed) return
     await this.flush()
     this.#closed = true
-    await unlink(join(this.path, 'OWNER.pid')).catch(() => {})
-    await this.#db.close()
+    await closeLevelLocked(this.#db, this.path)
   }
 }
 

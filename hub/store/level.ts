@@ -8,10 +8,8 @@
 // Writes per event: two keys (event + nonce); per batch and agent: one record key. All chains appended
 // while a write is in progress share the next LevelDB batch, written with sync: true (group commit), so
 // an acknowledged event is on disk and one fsync serves many agents.
-import { openLevelLocked } from '../../runtime/level-open.js'
+import { openLevelLocked, closeLevelLocked } from '../../runtime/level-open.js'
 import { Level } from 'level'
-import { unlink } from 'node:fs/promises'
-import { join } from 'node:path'
 import { PcpError, ErrorCodes } from '../../runtime/errors.js'
 import { encodeRecord, decodeRecord, encodeValue, decodeValue } from '../../runtime/record.js'
 import type { AissEvent } from '../../runtime/types.js'
@@ -196,7 +194,6 @@ export class LevelHubStore implements HubStore {
     if (this.#closed) return
     while (this.#writing || this.#queue.length) await new Promise((r) => setImmediate(r))
     this.#closed = true
-    await unlink(join(this.path, 'OWNER.pid')).catch(() => {})
-    await this.#db.close()
+    await closeLevelLocked(this.#db, this.path)
   }
 }
