@@ -81,7 +81,8 @@ Pi('system metrics and heartbeat read the Pi sources (fake /proc and /sys tree)'
     assert.equal([m.cpu_temp_c, m.load_1, m.load_15, m.mem_total_mib, m.mem_available_mib, m.mem_used_percent, m.uptime_sec], [48.7, 0.52, 0.3, 3793.1, 2873.1, 24.3, 12346])
     assert.ok((m.disk_total_mib as number) > 0 && typeof m.disk_used_percent === 'number')
     const hb = pi.startHeartbeat(30, { stopOnSignals: false })
-    await sleep(200)
+    // Wait for three beats rather than a fixed time: a loaded CI machine may stretch a 30 ms timer.
+    for (const deadline = Date.now() + 10_000; chain.payloads('rpi_heartbeat').length < 3 && Date.now() < deadline;) await sleep(20)
     await hb.stop()
     const beats = chain.payloads('rpi_heartbeat')
     assert.ok(beats.length >= 3, `${beats.length} beats`)
