@@ -1,12 +1,27 @@
 // What every command shares: exit codes, --json output, error printing, passphrase input.
 import { createInterface } from 'node:readline'
-import { PcpError } from '../runtime/index.js'
+import { PcpError, Float, stringifyJson, type JsonValue } from '../runtime/index.js'
 
 /** 0 success / valid; 1 a verdict of "invalid"; 2 unusable input or an operational error. */
 export const EXIT = { OK: 0, INVALID: 1, UNUSABLE: 2 } as const
 
+/**
+ * --json output is lossless JSON (runtime/json.ts): an event printed here parses back, with parseJson or
+ * Python's json, to the same canonical bytes. JSON.stringify would print Float(25) as 25 and -0.0 as 0.
+ */
 export function printJson (value: unknown): void {
-  process.stdout.write(JSON.stringify(value, (_k, v) => typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v, 2) + '\n')
+  process.stdout.write(stringifyJson(jsonable(value) as JsonValue, 2) + '\n')
+}
+
+/** What JSON.stringify would do for bytes and toJSON (dates), keeping Float and bigint for stringifyJson. */
+function jsonable (v: unknown): unknown {
+  if (v === null || typeof v !== 'object' || v instanceof Float) return v
+  if (v instanceof Uint8Array) return Buffer.from(v).toString('base64')
+  if (typeof (v as { toJSON?: unknown }).toJSON === 'function') return jsonable((v as { toJSON (): unknown }).toJSON())
+  if (Array.isArray(v)) return v.map((x) => x === undefined ? null : jsonable(x))
+  const out: Record<string, unknown> = {}
+  for (const [k, x] of Object.entries(v)) Object.defineProperty(out, k, { value: jsonable(x), enumerable: true, writable: true, configurable: true })
+  return out
 }
 
 /** Runs a command body; a PcpError becomes one line on stderr (with its code) and exit 2. */

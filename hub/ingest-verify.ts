@@ -8,7 +8,7 @@
 // stored one (hub/ingest.ts), which is the definition of a fork.
 import '../runtime/index.js'
 import { decodeRecord } from '../runtime/record.js'
-import { signingBytes } from '../runtime/event.js'
+import { signingBytes, timestampSeconds } from '../runtime/event.js'
 import { crypto } from '../runtime/crypto.js'
 import { toHex } from '../runtime/encoding.js'
 import { checkEventSignature } from '../runtime/verify.js'
@@ -73,7 +73,9 @@ export function checkEvent (state: CheckState, ev: AissEvent | null, sigCode: nu
   const add = (code: ErrorCode, message: string, extra: Partial<ChainProblem> = {}): void => { problems.push({ code, index, message: `event ${index}: ${message}`, ...extra }) }
   if (ev === null || sigCode === SIG.UNDECODABLE) { add(ErrorCodes.EVENT_MALFORMED, 'is not an event record'); return problems }
   if (typeof ev.payload !== 'object' || ev.payload === null || Array.isArray(ev.payload)) add(ErrorCodes.EVENT_MALFORMED, 'payload is not an object', { field: 'payload' })
-  if (typeof ev.timestamp !== 'number' || !Number.isFinite(ev.timestamp)) add(ErrorCodes.EVENT_MALFORMED, 'timestamp is not a number', { field: 'timestamp' })
+  // The verifier's rule (runtime/event.ts timestampSeconds): an int or a float, compared by value.
+  const ts = timestampSeconds(ev.timestamp)
+  if (ts === null) add(ErrorCodes.EVENT_MALFORMED, 'timestamp is not a number', { field: 'timestamp' })
   if (sigCode === SIG.NOT_CANONICAL) { add(ErrorCodes.EVENT_MALFORMED, 'cannot be canonicalised'); return problems }
   if (sigCode === SIG.ENCODING) add(ErrorCodes.SIGNATURE_ENCODING, 'signature is not the standard padded base64 of 64 bytes', { field: 'signature' })
   if (sigCode === SIG.INVALID) add(ErrorCodes.SIGNATURE_INVALID, `signature does not verify with the public key of ${state.agentId}`, { field: 'signature' })
@@ -85,8 +87,8 @@ export function checkEvent (state: CheckState, ev: AissEvent | null, sigCode: nu
   } else if (prev !== state.headHash) {
     add(ErrorCodes.CHAIN_LINK_BROKEN, `previous_hash does not match the hash of event ${index - 1}`, { field: 'previous_hash', expected: state.headHash, actual: String(prev) })
   }
-  if (typeof ev.timestamp === 'number' && state.lastTimestamp !== null && ev.timestamp < state.lastTimestamp) {
-    add(ErrorCodes.TIMESTAMP_BACKWARDS, `timestamp ${ev.timestamp} is earlier than the previous event's ${state.lastTimestamp}`, { field: 'timestamp' })
+  if (ts !== null && state.lastTimestamp !== null && ts < state.lastTimestamp) {
+    add(ErrorCodes.TIMESTAMP_BACKWARDS, `timestamp ${ts} is earlier than the previous event's ${state.lastTimestamp}`, { field: 'timestamp' })
   }
   if (typeof ev.nonce !== 'string' || ev.nonce.length === 0) add(ErrorCodes.EVENT_MALFORMED, 'nonce is empty or not a string', { field: 'nonce' })
   else if (nonceUsed) add(ErrorCodes.NONCE_REPLAYED, `nonce ${ev.nonce} was already used by this agent`, { field: 'nonce', actual: ev.nonce })
@@ -99,6 +101,6 @@ export function checkEvent (state: CheckState, ev: AissEvent | null, sigCode: nu
   }
   state.seq++
   state.headHash = hash
-  state.lastTimestamp = Math.max(state.lastTimestamp ?? ev.timestamp, ev.timestamp)
+  state.lastTimestamp = Math.max(state.lastTimestamp ?? ts!, ts!)
   return problems
 }

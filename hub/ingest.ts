@@ -12,7 +12,7 @@
 //      the store resolves writes in order). A refused event is never dropped silently: its record goes
 //      to the agent's evidence, an anomaly to Vigil, a count under its code, and a nack to the device.
 import { decodeRecord } from '../runtime/record.js'
-import { eventHash } from '../runtime/event.js'
+import { eventHash, timestampSeconds } from '../runtime/event.js'
 import { checkRotationPayload, ROTATION_EVENT_TYPE } from '../runtime/rotation.js'
 import { ErrorCodes } from '../runtime/errors.js'
 import type { ChainProblem } from '../runtime/verify.js'
@@ -202,7 +202,7 @@ export class Ingest {
     if (accepted.length > 0) {
       const last = accepted.at(-1)!
       const expectedSeq = state.seq - 1 - accepted.length
-      const next: AgentRecord = { ...this.#store.agent(agentId)!, keys, head: { seq: state.seq - 1, hash: last.hash, timestamp: last.event.timestamp }, count: state.seq, lastSeen: now }
+      const next: AgentRecord = { ...this.#store.agent(agentId)!, keys, head: { seq: state.seq - 1, hash: last.hash, timestamp: timestampSeconds(last.event.timestamp)! }, count: state.seq, lastSeen: now }
       const write = this.#store.append([{ agentId, expectedSeq, events: accepted, record: next }])
       lane.lastWrite = write.then(() => {
         for (const a of accepted) lane.pendingNonces.delete(`${a.event.agent_id}\u0000${a.event.nonce}`)

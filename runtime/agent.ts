@@ -161,10 +161,17 @@ export class Agent extends EventEmitter implements Stamper {
     const head = this.#head
     // Never earlier than the previous event: a Pi without RTC may boot with a clock behind its chain.
     const timestamp = Math.max(Math.floor(this.#clock() / 1000), head?.timestamp ?? 0)
-    const prepared = prepareEvent(this.#identity.agentId, { ...payload, event_type: eventType }, {
-      previousHash: head ? head.hash : this.#identity.genesisHash(),
-      timestamp
-    })
+    let prepared: PreparedEvent
+    try {
+      prepared = prepareEvent(this.#identity.agentId, { ...payload, event_type: eventType }, {
+        previousHash: head ? head.hash : this.#identity.genesisHash(),
+        timestamp
+      })
+    } catch (err) {
+      // A payload canonical JSON refuses (too deep, NaN, a lone surrogate) is refused here, before it is
+      // chained or queued: nothing after it is affected.
+      return Promise.reject(err)
+    }
     this.#head = { seq: (head?.seq ?? -1) + 1, hash: prepared.hash, timestamp }
     return new Promise((resolve, reject) => {
       this.#queue.push({ ...prepared, generation: this.#generation, resolve, reject })
@@ -184,7 +191,9 @@ export class Agent extends EventEmitter implements Stamper {
       const batch = this.#queue.splice(0, SIGN_CHUNK)
       const signing = this.#sign(batch)
       signing.catch(() => {}) // handled in order by #store
-      this.#tail = this.#tail.then(() => this.#store(batch, signing))
+      // The tail must never stay rejected: every later batch chains on it and would never settle, and
+      // close() would reject (issue 13 #3). A throw anywhere in #store refuses this batch and what follows.
+      this.#tail = this.#tail.then(() => this.#store(batch, signing)).catch((err) => this.#fail(batch, err))
     }
   }
 

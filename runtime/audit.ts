@@ -63,7 +63,9 @@ export function verifyAuditExport (doc: unknown): { usable: true, report: Export
   const chain = verifyChain(d.events, identity)
   const errors = [...chain.errors]
   const add = (code: ErrorCode, message: string, extra: Partial<ChainProblem> = {}): void => { errors.push({ code, index: -1, message, ...extra }) }
-  const recomputed = chain.hashes.every((h) => h) ? chainIntegrityHash(chain.hashes) : null
+  // Only when every event's hash is known: with an unusable identity block no event is hashed, and
+  // comparing against the hash of zero events would add a second, spurious error (issue 13 #10).
+  const recomputed = chain.hashes.length === d.events.length && chain.hashes.every((h) => h) ? chainIntegrityHash(chain.hashes) : null
   if (recomputed !== null && d.chain_integrity_hash !== recomputed) {
     add(ErrorCodes.EXPORT_HASH_MISMATCH, `chain_integrity_hash ${String(d.chain_integrity_hash)} does not match the events (recomputed ${recomputed})`,
       { field: 'chain_integrity_hash', expected: recomputed, actual: String(d.chain_integrity_hash) })

@@ -6,7 +6,7 @@
 // Every signature and event hash in the ecosystem covers these bytes, so a single differing digit
 // breaks interop. Strings are escaped exactly as JSON.stringify does (verified against the reference).
 import { PcpError, ErrorCodes } from './errors.js'
-import { Float } from './value.js'
+import { Float, MAX_DEPTH } from './value.js'
 
 const encoder = new TextEncoder()
 
@@ -62,7 +62,11 @@ function sortKeys (keys: string[]): string[] {
   return keys.some((k) => HAS_SURROGATE.test(k)) ? keys.sort(byCodePoint) : keys.sort()
 }
 
-function write (v: unknown, path: string): string {
+export function tooDeep (path: string): PcpError {
+  return new PcpError(ErrorCodes.CANONICAL_TOO_DEEP, `value nests deeper than ${MAX_DEPTH} arrays/objects at ${path.length > 80 ? path.slice(0, 80) + '…' : path}`, { field: path.slice(0, 200), limit: MAX_DEPTH })
+}
+
+function write (v: unknown, path: string, depth: number): string {
   switch (typeof v) {
     case 'string': return writeString(v, path)
     case 'number': case 'bigint': return formatNumber(v)
@@ -70,9 +74,10 @@ function write (v: unknown, path: string): string {
     case 'object': {
       if (v === null) return 'null'
       if (v instanceof Float) return formatNumber(v)
+      if (depth >= MAX_DEPTH) throw tooDeep(path)
       if (Array.isArray(v)) {
         let out = '['
-        for (let i = 0; i < v.length; i++) out += (i ? ',' : '') + write(v[i], `${path}[${i}]`)
+        for (let i = 0; i < v.length; i++) out += (i ? ',' : '') + write(v[i], `${path}[${i}]`, depth + 1)
         return out + ']'
       }
       if (ArrayBuffer.isView(v) || v instanceof Map || v instanceof Set || v instanceof Date) {
@@ -83,7 +88,7 @@ function write (v: unknown, path: string): string {
       for (const k of sortKeys(Object.keys(obj))) {
         const x = obj[k]
         if (x === undefined) continue // as JSON.stringify: an absent value is an absent key
-        out += (first ? '' : ',') + writeString(k, path) + ':' + write(x, path + '.' + k)
+        out += (first ? '' : ',') + writeString(k, path) + ':' + write(x, path + '.' + k, depth + 1)
         first = false
       }
       return out + '}'
@@ -95,10 +100,10 @@ function write (v: unknown, path: string): string {
 
 /** The canonical text of a JSON value, byte-identical to the reference's canonicalize(). */
 export function canonicalize (value: unknown): string {
-  return write(value, '$')
+  return write(value, '$', 0)
 }
 
 /** UTF-8 bytes of canonicalize(value): what is signed and hashed. */
 export function canonicalBytes (value: unknown): Uint8Array {
-  return encoder.encode(write(value, '$'))
+  return encoder.encode(write(value, '$', 0))
 }

@@ -3,6 +3,7 @@ import * as ed from '@noble/ed25519'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { sha512 } from '@noble/hashes/sha2.js'
 import { type CryptoBackend, checkBytes } from './crypto.js'
+import { publicKeyProblem } from './public-key.js'
 
 ed.hashes.sha512 = sha512
 
@@ -18,6 +19,19 @@ function randomUUID (): string {
   b[6] = (b[6]! & 0x0f) | 0x40; b[8] = (b[8]! & 0x3f) | 0x80 // RFC 9562 version 4, variant 10
   const h = Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('')
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`
+}
+
+// Keys publicKeyProblem has judged (a chain checks one key thousands of times).
+const keyVerdicts = new Map<string, boolean>()
+function strongKey (publicKey: Uint8Array): boolean {
+  const id = String.fromCharCode(...publicKey)
+  let ok = keyVerdicts.get(id)
+  if (ok === undefined) {
+    if (keyVerdicts.size > 1024) keyVerdicts.clear()
+    ok = publicKeyProblem(publicKey) === null
+    keyVerdicts.set(id, ok)
+  }
+  return ok
 }
 
 export const portableCrypto: CryptoBackend = {
@@ -41,6 +55,7 @@ export const portableCrypto: CryptoBackend = {
   },
   verify (signature, message, publicKey) {
     if (signature.length !== 64 || publicKey.length !== 32) return false
+    if (!strongKey(publicKey)) return false
     try {
       // zip215 off: the strict RFC 8032 rules OpenSSL applies, so both backends accept the same set.
       return ed.verify(signature, message, publicKey, { zip215: false })

@@ -3,8 +3,20 @@ import { canonicalBytes } from './canonical.js'
 import { crypto } from './crypto.js'
 import { toBase64, toHex } from './encoding.js'
 import { AISS_VERSION, type Identity } from './identity.js'
-import type { JsonValue } from './value.js'
+import { Float, type JsonValue } from './value.js'
 import type { AissEvent, UnsignedEvent } from './types.js'
+
+/**
+ * The one timestamp rule, shared by the verifier, the hub and the browser bundle: `timestamp` is a JSON
+ * number, an int (what the reference writes: int(time.time())) or a float, integral or not — a caller
+ * of the reference may pass time.time(), and json.load reads `1700000004.0` as a float. Its value is
+ * what monotonicity compares (as a double). Anything else (text, null, true) is EVENT_MALFORMED. Returns
+ * the value, or null when the field breaks the rule. The signature covers the exact spelling anyway.
+ */
+export function timestampSeconds (v: unknown): number | null {
+  const n = v instanceof Float ? v.value : typeof v === 'bigint' ? Number(v) : v
+  return typeof n === 'number' && Number.isFinite(n) ? n : null
+}
 
 /** Every top-level field except `signature`, canonicalised: the bytes that are signed AND hashed. */
 export function signingBytes (event: UnsignedEvent | AissEvent): Uint8Array {

@@ -2,6 +2,7 @@
 import { crypto, checkBytes, type SigningKey } from './crypto.js'
 import { toBase58, toBase64, fromBase64Strict, toHex } from './encoding.js'
 import { PcpError, ErrorCodes } from './errors.js'
+import { publicKeyProblem } from './public-key.js'
 import type { IdentityDocument } from './types.js'
 
 export const AISS_VERSION = 'AISS-1.0'
@@ -88,6 +89,8 @@ export function parseIdentityDocument (doc: unknown, source = 'identity'): { doc
   if (typeof d.public_key !== 'string') fail('public_key', 'is missing or not a string')
   const publicKey = fromBase64Strict(d.public_key as string)
   if (!publicKey || publicKey.length !== 32) fail('public_key', 'is not the standard base64 of 32 bytes')
+  const weak = publicKeyProblem(publicKey!)
+  if (weak !== null) fail('public_key', weak)
   if (typeof d.agent_id !== 'string') fail('agent_id', 'is missing or not a string')
   const derived = deriveAgentId(publicKey!)
   if (d.agent_id !== derived) {

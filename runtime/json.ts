@@ -3,8 +3,8 @@
 // round the second, changing the signed bytes, so JSON read from files or the wire goes through here.
 import { parse as losslessParse } from 'lossless-json'
 import { PcpError, ErrorCodes } from './errors.js'
-import { formatNumber } from './canonical.js'
-import { Float, type JsonValue } from './value.js'
+import { formatNumber, tooDeep } from './canonical.js'
+import { Float, MAX_DEPTH, type JsonValue } from './value.js'
 
 export { Float, type JsonValue, type JsonObject } from './value.js'
 
@@ -20,9 +20,28 @@ function parseNumberToken (token: string): number | bigint | Float {
   return Number.isSafeInteger(asNumber) ? asNumber : BigInt(token)
 }
 
+/**
+ * Refuses text nesting deeper than MAX_DEPTH before the (recursive) parser sees it: ~5,000 levels would
+ * overflow its stack, and a few KB of brackets from the wire must give a coded error, not a RangeError.
+ */
+function checkDepth (text: string, source: string): void {
+  let depth = 0; let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (inString) {
+      if (c === 0x5c) i++ // backslash: skip the escaped character
+      else if (c === 0x22) inString = false
+    } else if (c === 0x22) inString = true
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > MAX_DEPTH) throw new PcpError(ErrorCodes.CANONICAL_TOO_DEEP, `${source} nests deeper than ${MAX_DEPTH} arrays/objects (at offset ${i})`, { file: source, offset: i, limit: MAX_DEPTH })
+    } else if (c === 0x5d || c === 0x7d) depth--
+  }
+}
+
 /** Parses JSON keeping each number's int/float nature and exact value. Throws JSON_INVALID with the cause. */
 export function parseJson (text: string, source = 'input'): JsonValue {
   if (typeof text !== 'string') throw new TypeError(`"text" expected a string, got ${typeof text}`)
+  checkDepth(text, source)
   try {
     return losslessParse(text, null, parseNumberToken) as JsonValue
   } catch (err) {
@@ -42,6 +61,7 @@ export function stringifyJson (value: JsonValue | object, indent = 0): string {
     if (typeof v === 'boolean') return v ? 'true' : 'false'
     if (typeof v === 'number' || typeof v === 'bigint' || v instanceof Float) return formatNumber(v)
     if (typeof v === 'string') return JSON.stringify(v)
+    if (depth >= MAX_DEPTH) throw tooDeep('$')
     const inner = pad ? '\n' + pad.repeat(depth + 1) : ''
     const close = pad ? '\n' + pad.repeat(depth) : ''
     const sep = pad ? ': ' : ':'

@@ -1,11 +1,11 @@
 // The pure protocol core, shared by the Node and browser entries. No I/O, no Node built-ins.
-export { Float, type JsonValue, type JsonObject } from './value.js'
+export { Float, MAX_DEPTH, type JsonValue, type JsonObject } from './value.js'
 export { parseJson, stringifyJson } from './json.js'
 export { canonicalize, canonicalBytes, pyFloatRepr, formatNumber } from './canonical.js'
 export { toBase64, fromBase64Strict, toHex, fromHex, toBase58, fromBase58 } from './encoding.js'
 export { setCryptoBackend, crypto, type CryptoBackend, type SigningKey } from './crypto.js'
 export { Identity, deriveAgentId, isAgentId, parseIdentityDocument, AISS_VERSION } from './identity.js'
-export { stampEvent, eventHash, signingBytes, chainIntegrityHash, type StampOptions } from './event.js'
+export { stampEvent, eventHash, signingBytes, chainIntegrityHash, timestampSeconds, type StampOptions } from './event.js'
 export { verifyChain, assertChain, checkEventSignature, findForks, findReplays, ChainVerifier, identityFrom, type ChainReport, type ChainProblem, type SignatureVerdict } from './verify.js'
 export { createRotationAttestation, verifyRotationAttestation, rotationPayload, ROTATION_EVENT_TYPE, type RotationAttestation } from './rotation.js'
 export { buildAuditExport, verifyAuditExport, AUDIT_SPEC, type AuditExport, type ExportReport } from './audit.js'

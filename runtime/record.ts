@@ -3,17 +3,12 @@
 // into text gives the exact original string; otherwise the text is kept. Reading a record must give back
 // an event whose canonical bytes (and so hash and signature) are unchanged: test/record.test.ts proves it
 // over random payloads.
-import { Encoder, addExtension } from 'cbor-x'
-import { Float } from './value.js'
+import { encodeCbor, decodeCbor } from './cbor.js'
 import { fromBase64Strict, toBase64, toHex } from './encoding.js'
 import { AISS_VERSION } from './identity.js'
 import type { AissEvent } from './types.js'
 
-// An integral Python float (25.0) must not come back as the int 25. Private tag, never on the wire.
-const FLOAT_TAG = 60000
-addExtension({ Class: Float, tag: FLOAT_TAG, encode: (f: Float, encode: (v: unknown) => Uint8Array) => encode(f.value), decode: (v: number) => new Float(v) })
-
-const cbor = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false, variableMapSize: true })
+// Floats, "__proto__" keys and deep nesting are kept exactly by runtime/cbor.ts.
 
 const HEX64 = /^[0-9a-f]{64}$/
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
@@ -45,15 +40,15 @@ function packSignature (s: string): Uint8Array | string {
 export function encodeRecord (event: AissEvent, agentIndex: number): Uint8Array {
   const rec: unknown[] = [agentIndex, event.timestamp, packNonce(event.nonce), event.payload, packHash(event.previous_hash), packSignature(event.signature)]
   let extra: Record<string, unknown> | undefined
-  for (const k of Object.keys(event)) if (!FIELDS.has(k)) (extra ??= {})[k] = event[k]
+  for (const k of Object.keys(event)) if (!FIELDS.has(k)) defineKey(extra ??= {}, k, event[k])
   if (event.version !== AISS_VERSION || extra) rec.push(event.version === AISS_VERSION ? 0 : event.version)
   if (extra) rec.push(extra)
-  return cbor.encode(rec)
+  return encodeCbor(rec)
 }
 
 /** Inverse of encodeRecord. Throws on bytes that are not a record; callers name the key. */
 export function decodeRecord (bytes: Uint8Array, agentIds: readonly string[]): AissEvent {
-  const rec = cbor.decode(bytes) as unknown[]
+  const rec = decodeCbor<unknown[]>(bytes)
   if (!Array.isArray(rec) || rec.length < 6) throw new Error(`not an event record (${Array.isArray(rec) ? `${rec.length} fields` : typeof rec})`)
   const agentId = agentIds[rec[0] as number]
   if (agentId === undefined) throw new Error(`record names identity #${String(rec[0])}, which the store does not know`)
@@ -68,9 +63,14 @@ export function decodeRecord (bytes: Uint8Array, agentIds: readonly string[]): A
     previous_hash: unpackHash(rec[4]),
     signature: sig instanceof Uint8Array ? toBase64(sig) : sig as string
   }
-  if (rec[7]) Object.assign(event, rec[7])
+  if (rec[7] !== null && typeof rec[7] === 'object') for (const [k, v] of Object.entries(rec[7])) defineKey(event, k, v)
   return event
 }
 
-export function encodeValue (v: unknown): Uint8Array { return cbor.encode(v) }
-export function decodeValue<T = unknown> (b: Uint8Array): T { return cbor.decode(b) as T }
+/** An own key, even "__proto__" (assignment or Object.assign would set the prototype instead). */
+function defineKey (o: object, k: string, v: unknown): void {
+  Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true })
+}
+
+export function encodeValue (v: unknown): Uint8Array { return encodeCbor(v) }
+export function decodeValue<T = unknown> (b: Uint8Array): T { return decodeCbor<T>(b) }

@@ -7,6 +7,7 @@ import { crypto } from './crypto.js'
 import { fromBase64Strict, toBase64, equalBytes } from './encoding.js'
 import { AISS_VERSION, deriveAgentId, type Identity } from './identity.js'
 import type { JsonValue } from './value.js'
+import { publicKeyProblem } from './public-key.js'
 
 export const ROTATION_EVENT_TYPE = 'key_rotation'
 
@@ -44,6 +45,8 @@ export function verifyRotationAttestation (att: unknown): { ok: true, oldPublicK
   const newKey = typeof body.new_public_key === 'string' ? fromBase64Strict(body.new_public_key) : null
   if (!oldKey || oldKey.length !== 32) return { ok: false, reason: 'previous_public_key is not base64 of 32 bytes' }
   if (!newKey || newKey.length !== 32) return { ok: false, reason: 'new_public_key is not base64 of 32 bytes' }
+  const weak = publicKeyProblem(newKey)
+  if (weak !== null) return { ok: false, reason: `new_public_key ${weak}` }
   if (body.previous_agent_id !== deriveAgentId(oldKey)) return { ok: false, reason: 'previous_agent_id is not derived from previous_public_key' }
   if (body.new_agent_id !== deriveAgentId(newKey)) return { ok: false, reason: 'new_agent_id is not derived from new_public_key' }
   const signature = typeof sig === 'string' ? fromBase64Strict(sig) : null
@@ -70,6 +73,9 @@ export function checkRotationPayload (payload: Record<string, JsonValue>, curren
   if (!prevKey || !equalBytes(prevKey, current.publicKey)) return { ok: false, reason: 'rotation previous_public_key is not the key in force' }
   const newKey = typeof payload.new_public_key === 'string' ? fromBase64Strict(payload.new_public_key) : null
   if (!newKey || newKey.length !== 32) return { ok: false, reason: 'rotation new_public_key is not base64 of 32 bytes' }
+  // A rotation to a key of small order would let anyone append from then on.
+  const weak = publicKeyProblem(newKey)
+  if (weak !== null) return { ok: false, reason: `rotation new_public_key ${weak}` }
   const newAgentId = deriveAgentId(newKey)
   if (payload.new_agent_id !== newAgentId) return { ok: false, reason: `rotation new_agent_id ${String(payload.new_agent_id)} is not derived from new_public_key` }
   if (payload.rotation_attestation !== undefined) {

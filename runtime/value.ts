@@ -1,6 +1,16 @@
 // The values an AISS-1 payload can hold. Kept apart so canonical.ts and json.ts do not import each other.
 
 /**
+ * How deep arrays and objects may nest in any value we canonicalise, parse or store (a scalar is depth 0,
+ * `{}` depth 1; a signed event counts itself, so a stamp's payload may nest 999 deep). The reference's
+ * canonicalize() is json.dumps under CPython's default recursion limit of 1000, which fails near depth
+ * 995: nothing it signed is deeper than this, so we refuse nothing it can produce, and every codec here
+ * is tested at this depth. Deeper values are refused up front with CANONICAL_TOO_DEEP, never by a stack
+ * overflow halfway through a write.
+ */
+export const MAX_DEPTH = 1000
+
+/**
  * A float whose value happens to be integral (`25.0`, `1e+16`). Plain JS numbers that are integral are
  * treated as integers, as Python does for `int`; wrap a value in Float to stamp it as a float.
  * Non-integral floats need no wrapper: a JS number like 0.5 can only be a float.

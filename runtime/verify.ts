@@ -4,7 +4,7 @@
 import { crypto } from './crypto.js'
 import { fromBase64Strict, toHex } from './encoding.js'
 import { PcpError, ErrorCodes, type ErrorCode } from './errors.js'
-import { signingBytes } from './event.js'
+import { signingBytes, timestampSeconds } from './event.js'
 import { deriveAgentId, parseIdentityDocument } from './identity.js'
 import { checkRotationPayload, ROTATION_EVENT_TYPE } from './rotation.js'
 import type { AissEvent } from './types.js'
@@ -87,7 +87,8 @@ export class ChainVerifier {
     }
     if (problems.length) return { problems, hash: null }
     if (typeof ev.payload !== 'object' || ev.payload === null || Array.isArray(ev.payload)) add(ErrorCodes.EVENT_MALFORMED, 'payload is not an object', { field: 'payload' })
-    if (typeof ev.timestamp !== 'number' || !Number.isFinite(ev.timestamp)) add(ErrorCodes.EVENT_MALFORMED, 'timestamp is not a number', { field: 'timestamp' })
+    const ts = timestampSeconds(ev.timestamp)
+    if (ts === null) add(ErrorCodes.EVENT_MALFORMED, 'timestamp is not a number', { field: 'timestamp' })
     let bytes: Uint8Array
     try {
       bytes = signingBytes(ev)
@@ -109,8 +110,8 @@ export class ChainVerifier {
     }
 
     this.#checkLink(ev, index, add)
-    if (typeof ev.timestamp === 'number' && this.lastTimestamp !== null && ev.timestamp < this.lastTimestamp) {
-      add(ErrorCodes.TIMESTAMP_BACKWARDS, `timestamp ${ev.timestamp} is earlier than the previous event's ${this.lastTimestamp}`,
+    if (ts !== null && this.lastTimestamp !== null && ts < this.lastTimestamp) {
+      add(ErrorCodes.TIMESTAMP_BACKWARDS, `timestamp ${ts} is earlier than the previous event's ${this.lastTimestamp}`,
         { field: 'timestamp', expected: `>= ${this.lastTimestamp}`, actual: String(ev.timestamp) })
     }
     if (typeof ev.nonce !== 'string' || ev.nonce.length === 0) {
@@ -124,7 +125,7 @@ export class ChainVerifier {
 
     if (ev.payload?.event_type === ROTATION_EVENT_TYPE && problems.length === 0) this.#applyRotation(ev, add)
 
-    if (typeof ev.timestamp === 'number') this.lastTimestamp = Math.max(this.lastTimestamp ?? ev.timestamp, ev.timestamp)
+    if (ts !== null) this.lastTimestamp = Math.max(this.lastTimestamp ?? ts, ts)
     this.headHash = hash
     return { problems, hash }
   }

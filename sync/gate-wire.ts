@@ -19,7 +19,7 @@
 // the decision id derived from its random request_id, the action and the payload hash. The cached policy
 // is authenticated the same way: `policy.attestation` is the hub's signed trustgate.policy_activated (or
 // trustgate.policy_attested) event, whose `version` is the SHA-256 of the policy bytes.
-import { Encoder } from 'cbor-x'
+import { encodeCbor, decodeCbor } from '../runtime/cbor.js'
 // The Node entry: it installs the crypto backend that signature checks need.
 import { canonicalize, deriveAgentId, sha256Hex, checkEventSignature, type AissEvent, type JsonObject } from '../runtime/index.js'
 
@@ -68,14 +68,14 @@ export interface GatePolicyResult { v: 1, kind: 'gate_policy_result', corr: Uint
 
 export interface GateError { v: 1, kind: 'gate_error', corr: Uint8Array, code: string, message: string }
 
-const cbor = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false, variableMapSize: true })
-
-export function encodeEnvelope (value: object): Uint8Array { return cbor.encode(value) }
+// The store's codec (runtime/cbor.ts): a payload's -0.0, "__proto__" keys and deep nesting arrive as
+// sent, so the payload hash the hub signs is the one the device computes.
+export function encodeEnvelope (value: object): Uint8Array { return encodeCbor(value) }
 
 /** Decodes untrusted bytes; null when they are not a v1 envelope object. */
 export function decodeEnvelope (bytes: Uint8Array): Record<string, unknown> | null {
   let v: unknown
-  try { v = cbor.decode(bytes) } catch { return null }
+  try { v = decodeCbor(bytes) } catch { return null }
   if (v === null || typeof v !== 'object' || Array.isArray(v) || (v as { v?: unknown }).v !== 1 || typeof (v as { kind?: unknown }).kind !== 'string') return null
   return v as Record<string, unknown>
 }

@@ -18,7 +18,7 @@
 // canonical bytes (test/record.test.ts), so signatures still verify; the hub keeps the record bytes of a
 // refused event as evidence. Why `from`: it makes a resend idempotent (the hub compares seq + hash with
 // what it holds) and a fork visible (a different event at a position the hub already has).
-import { Encoder } from 'cbor-x'
+import { encodeCbor, decodeCbor } from '../runtime/cbor.js'
 import { encodeRecord, decodeRecord } from '../runtime/record.js'
 import { isAgentIdShape } from './topics.js'
 import type { AissEvent, IdentityDocument } from '../runtime/types.js'
@@ -60,16 +60,15 @@ export const NACK_CODES = {
   REJECTED: 'REJECTED' // an event failed verification; `message` names the code and index
 } as const
 
-const cbor = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false, variableMapSize: true })
-
-export function encodeEnvelope (env: object): Uint8Array { return cbor.encode(env) }
+// The store's codec (runtime/cbor.ts): lossless for floats, "__proto__" keys and deep payloads.
+export function encodeEnvelope (env: object): Uint8Array { return encodeCbor(env) }
 
 export type Decoded = { ok: true, env: Record<string, unknown> & { v: 1, kind: string } } | { ok: false, reason: 'PAYLOAD_NOT_CBOR' | 'ENVELOPE_INVALID', message: string }
 
 /** Decodes untrusted bytes into a v1 envelope (any kind); a verdict, never a throw. */
 export function decodeEnvelope (bytes: Uint8Array): Decoded {
   let v: unknown
-  try { v = cbor.decode(bytes) } catch (err) { return { ok: false, reason: 'PAYLOAD_NOT_CBOR', message: (err as Error).message.slice(0, 200) } }
+  try { v = decodeCbor(bytes) } catch (err) { return { ok: false, reason: 'PAYLOAD_NOT_CBOR', message: (err as Error).message.slice(0, 200) } }
   if (v === null || typeof v !== 'object' || Array.isArray(v) || v instanceof Uint8Array) return { ok: false, reason: 'ENVELOPE_INVALID', message: 'not a CBOR map' }
   const e = v as Record<string, unknown>
   if (e.v !== WIRE_VERSION) return { ok: false, reason: 'ENVELOPE_INVALID', message: `unsupported envelope version ${String(e.v).slice(0, 20)}` }

@@ -1,6 +1,6 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { Identity, stampEvent, canonicalize, eventHash, Float, parseJson, type AissEvent } from '../runtime/index.js'
+import { Identity, stampEvent, canonicalize, eventHash, Float, parseJson, MAX_DEPTH, type AissEvent, type PcpError } from '../runtime/index.js'
 import { encodeRecord, decodeRecord } from '../runtime/record.js'
 import { readFixture, randomValue, seededRandom } from './helpers.js'
 
@@ -45,6 +45,53 @@ Record('property: 2000 random payloads keep their canonical bytes through a reco
     const { event } = stampEvent(id, { v: randomValue(rnd, 0) as any }, { previousHash: null })
     assert.is(canonicalize(decodeRecord(encodeRecord(event, 0), [id.agentId])), canonicalize(event))
   }
+})
+
+/** A payload nesting `n` arrays/objects deep (alternating), the innermost holding `leaf`. */
+export function nested (n: number, leaf: unknown = new Float(-0)): unknown {
+  let v = leaf
+  for (let i = 0; i < n; i++) v = i % 2 ? { [`k${i}`]: v } : [v]
+  return v
+}
+
+Record('-0.0 stays -0.0 (issue 13 #1: it came back as 0.0), in the payload and in extra fields', () => {
+  const id = Identity.generate()
+  const payload = parseJson('{"z":-0.0,"l":[-0.0,0.0,-0,1e-320,-1e21]}') as any
+  const { event } = stampEvent(id, payload, { previousHash: null, extra: { x: new Float(-0) } })
+  const back = decodeRecord(encodeRecord(event, 0), [id.agentId])
+  assert.is(canonicalize(back), canonicalize(event))
+  assert.ok(canonicalize(back).includes('"z":-0.0'), canonicalize(back))
+})
+
+Record('"__proto__" keys at any depth stay keys (issue 13 #2: the decoder renamed them), prototypes untouched', () => {
+  const id = Identity.generate()
+  const payload = parseJson('{"__proto__":{"__proto__":[{"__proto__":1,"constructor":2}]},"a":{"__proto__":null}}') as any
+  const extra = parseJson('{"__proto__":{"x":1}}') as any
+  const { event } = stampEvent(id, payload, { previousHash: null, extra })
+  const back = decodeRecord(encodeRecord(event, 0), [id.agentId])
+  assert.is(canonicalize(back), canonicalize(event))
+  assert.ok(canonicalize(back).includes('{"__proto__":{"__proto__":[{"__proto__":1'), canonicalize(back))
+  assert.is(Object.getPrototypeOf(back), Object.prototype)
+  assert.is(Object.getPrototypeOf(back.payload), Object.prototype)
+  assert.is(({} as any).x, undefined)
+})
+
+Record('nesting up to MAX_DEPTH round-trips (issue 13 #3: 2,000 levels threw inside encode); deeper is refused up front', () => {
+  const id = Identity.generate()
+  // event (1) + payload (1) + MAX_DEPTH - 2 levels below it: the deepest event canonical JSON accepts.
+  const { event } = stampEvent(id, { v: nested(MAX_DEPTH - 2, "leaf") as any }, { previousHash: null })
+  const back = decodeRecord(encodeRecord(event, 0), [id.agentId])
+  assert.is(canonicalize(back), canonicalize(event))
+  try { stampEvent(id, { v: nested(MAX_DEPTH - 1) as any }, { previousHash: null }); assert.unreachable() } catch (e) { assert.is((e as PcpError).code, 'CANONICAL_TOO_DEEP') }
+  try { encodeRecord({ ...event, payload: { v: nested(2000) as any } }, 0); assert.unreachable() } catch (e) { assert.is((e as PcpError).code, 'CANONICAL_TOO_DEEP') }
+})
+
+Record('hostile CBOR nested 100,000 deep is refused by a throw the callers catch, and the codec still works after', () => {
+  const bytes = new Uint8Array(100_001).fill(0x81); bytes[100_000] = 0x01
+  assert.throws(() => decodeRecord(bytes, ['x']))
+  const id = Identity.generate()
+  const { event } = stampEvent(id, { ok: true }, { previousHash: null })
+  assert.equal(decodeRecord(encodeRecord(event, 0), [id.agentId]), event)
 })
 
 Record('garbage is refused, not misread', () => {

@@ -12,6 +12,7 @@ import { AISS_VERSION, deriveAgentId, isAgentId } from '../identity.js'
 import { PcpError } from '../errors.js'
 import type { JsonObject } from '../value.js'
 import { A2AErrorCodes as C } from './errors.js'
+import { publicKeyProblem } from '../public-key.js'
 
 /** What signs handshake messages: an Identity (runtime/identity.ts) has exactly this shape. */
 export interface A2ASigner {
@@ -146,6 +147,10 @@ function decode58 (text: string, length: number, what: string, name: string): Ui
   let bytes: Uint8Array | undefined
   try { bytes = fromBase58(text) } catch { /* reported below */ }
   if (!bytes || bytes.length !== length) fail(C.A2A_MESSAGE_MALFORMED, `${what}: "${name}" is not the Base58 of ${length} bytes`, name)
+  if (name === 'public_key') {
+    const weak = publicKeyProblem(bytes!)
+    if (weak !== null) fail(C.A2A_MESSAGE_MALFORMED, `${what}: "public_key" ${weak}`, name)
+  }
   return bytes!
 }
 
