@@ -24,9 +24,29 @@ function readCandidatesN (explicit?: number): number[] {
   return Number.isInteger(env) && env > 1 && env !== SCRYPT_N ? [SCRYPT_N, env] : [SCRYPT_N]
 }
 
+/**
+ * The scrypt password is the passphrase's raw UTF-8 bytes, as the reference's `passphrase.encode()`:
+ * no Unicode normalisation, so "café" typed as e + U+0301 and as U+00E9 are different passphrases,
+ * on both sides. (Before 0.1.1 this project normalised to NFC first: see passphraseForms.)
+ */
 async function deriveKey (passphrase: string, salt: Uint8Array, N: number): Promise<Buffer> {
   // 128·N·r bytes = 128 MiB at N = 2^17; Node's default maxmem (32 MiB) would refuse it.
-  return scrypt(passphrase.normalize('NFC'), salt, 32, { N, r: 8, p: 1, maxmem: 256 * 1024 * 1024 + 128 * N * 8 })
+  return scrypt(Buffer.from(passphrase, 'utf8'), salt, 32, { N, r: 8, p: 1, maxmem: 256 * 1024 * 1024 + 128 * N * 8 })
+}
+
+/**
+ * The passphrases to try when reading: the raw one, then — only when it differs — its NFC form, which
+ * is what this project fed scrypt before it matched the reference byte for byte. Keys it wrote that
+ * way keep opening; every key written now uses the raw bytes.
+ */
+function passphraseForms (passphrase: string): string[] {
+  const nfc = passphrase.normalize('NFC')
+  return nfc === passphrase ? [passphrase] : [passphrase, nfc]
+}
+
+/** Python's encode() refuses a lone surrogate; Buffer would write U+FFFD instead, another passphrase. */
+function checkPassphrase (passphrase: string): void {
+  if (!(passphrase as unknown as { isWellFormed (): boolean }).isWellFormed()) throw new TypeError('"passphrase" contains a lone surrogate, which has no UTF-8 encoding')
 }
 
 export interface EncryptOptions { scryptN?: number, salt?: Uint8Array, nonce?: Uint8Array }
@@ -35,6 +55,7 @@ export interface EncryptOptions { scryptN?: number, salt?: Uint8Array, nonce?: U
 export async function encryptSeed (seed: Uint8Array, passphrase: string, opts: EncryptOptions = {}): Promise<Uint8Array> {
   if (seed.length !== 32) throw new RangeError(`"seed" expected 32 bytes, got ${seed.length}`)
   if (typeof passphrase !== 'string' || passphrase.length === 0) throw new TypeError('"passphrase" expected a non-empty string')
+  checkPassphrase(passphrase)
   const salt = opts.salt ?? randomBytes(32)
   const nonce = opts.nonce ?? randomBytes(12)
   const key = await deriveKey(passphrase, salt, opts.scryptN ?? SCRYPT_N)
@@ -61,8 +82,9 @@ export async function decryptSeed (file: Uint8Array, passphrase: string | undefi
   if (!passphrase) throw new PcpError(ErrorCodes.KEY_PASSPHRASE_REQUIRED, `${source} is encrypted: give the passphrase (PCP_PASSPHRASE or the prompt)`, { file: source })
   const salt = file.subarray(5, 37); const nonce = file.subarray(37, 49)
   const body = file.subarray(49, 81); const tag = file.subarray(81, 97)
-  for (const N of readCandidatesN(opts.scryptN)) {
-    const key = await deriveKey(passphrase, salt, N)
+  checkPassphrase(passphrase)
+  for (const [N, form] of readCandidatesN(opts.scryptN).flatMap((n) => passphraseForms(passphrase).map((f) => [n, f] as const))) {
+    const key = await deriveKey(form, salt, N)
     try {
       const decipher = createDecipheriv('aes-256-gcm', key, nonce)
       decipher.setAuthTag(tag)

@@ -10,6 +10,7 @@ import { tmpDir, FAST_SCRYPT_N, codeOf } from './helpers.js'
 
 const Keys = suite('keyfile')
 const seed = (): Uint8Array => Uint8Array.from({ length: 32 }, (_, i) => i)
+const fromHexString = (h: string): Uint8Array => Uint8Array.from(Buffer.from(h, 'hex'))
 
 Keys('PQKY vector of protocol.md §11.2 (N = 2^17), both ways', async () => {
   const expected = '50514b5901' + 'aa'.repeat(32) + 'bb'.repeat(12) + '31ca0a6f66abff75a48a2c37e8046ae564687cf0b3ad4757d95ef382e74ac06f9bc32f749458a15272a17d5748917eaf'
@@ -17,6 +18,31 @@ Keys('PQKY vector of protocol.md §11.2 (N = 2^17), both ways', async () => {
   assert.is(file.length, 97)
   assert.is(toHex(file), expected)
   assert.is(toHex(await decryptSeed(file, 'correct horse')), toHex(seed()))
+})
+
+// Made with Python's hashlib.scrypt(pw.encode('utf-8'), n=2**10) and cryptography's AESGCM: the
+// reference's stack, independent of our code.
+const DECOMPOSED = 'cafe\u0301 \u{1F510}'
+const PY_DECOMPOSED_N1024 = '50514b5901' + 'aa'.repeat(32) + 'bb'.repeat(12) + 'e8706201111e49e271400f8fdc9c1301c72184449150a8090887357188cbba78366351ab4feb0aa9e216057416f48b61'
+
+Keys('passphrases are raw UTF-8 bytes as in the reference, not NFC (issue 13 #6), both ways', async () => {
+  const opts = { salt: new Uint8Array(32).fill(0xaa), nonce: new Uint8Array(12).fill(0xbb), scryptN: FAST_SCRYPT_N }
+  assert.is(toHex(await encryptSeed(seed(), DECOMPOSED, opts)), PY_DECOMPOSED_N1024)
+  assert.is(toHex(await decryptSeed(fromHexString(PY_DECOMPOSED_N1024), DECOMPOSED, 'k.enc', { scryptN: FAST_SCRYPT_N })), toHex(seed()))
+  // The composed spelling is another passphrase, as in the reference.
+  assert.is(await codeOf(decryptSeed(fromHexString(PY_DECOMPOSED_N1024), DECOMPOSED.normalize('NFC'), 'k.enc', { scryptN: FAST_SCRYPT_N })), 'KEY_PASSPHRASE_WRONG')
+})
+
+Keys('a key this project wrote with the NFC form of the passphrase still opens with the raw one', async () => {
+  // What encryptSeed did before: scrypt over the NFC form. Built here with node:crypto directly.
+  const { scryptSync, createCipheriv } = await import('node:crypto')
+  const salt = new Uint8Array(32).fill(0x11); const nonce = new Uint8Array(12).fill(0x22)
+  const key = scryptSync(DECOMPOSED.normalize('NFC'), salt, 32, { N: FAST_SCRYPT_N, r: 8, p: 1 })
+  const c = createCipheriv('aes-256-gcm', key, nonce)
+  const body = Buffer.concat([c.update(seed()), c.final()])
+  const file = Buffer.concat([Buffer.from('PQKY'), Buffer.from([1]), salt, nonce, body, c.getAuthTag()])
+  assert.is(toHex(await decryptSeed(file, DECOMPOSED, 'k.enc', { scryptN: FAST_SCRYPT_N })), toHex(seed()))
+  assert.match(await codeOf(encryptSeed(seed(), 'bad \ud800')), /lone surrogate/)
 })
 
 Keys('wrong passphrase, corrupted file and missing passphrase each have their own code', async () => {
