@@ -62,8 +62,20 @@ function sortKeys (keys: string[]): string[] {
   return keys.some((k) => HAS_SURROGATE.test(k)) ? keys.sort(byCodePoint) : keys.sort()
 }
 
-export function tooDeep (path: string): PcpError {
-  return new PcpError(ErrorCodes.CANONICAL_TOO_DEEP, `value nests deeper than ${MAX_DEPTH} arrays/objects at ${path.length > 80 ? path.slice(0, 80) + '…' : path}`, { field: path.slice(0, 200), limit: MAX_DEPTH })
+/** Nesting depth of arrays/objects in `v` (a scalar is 0), counted only up to `limit + 1`. */
+export function depthOf (v: unknown, limit = MAX_DEPTH): number {
+  if (v === null || typeof v !== 'object' || v instanceof Float || ArrayBuffer.isView(v)) return 0
+  if (limit < 0) return 1
+  let max = 0
+  for (const x of Array.isArray(v) ? v : Object.values(v)) {
+    const d = depthOf(x, limit - 1)
+    if (d > max) { max = d; if (max > limit) break }
+  }
+  return max + 1
+}
+
+export function tooDeep (path: string, limit = MAX_DEPTH): PcpError {
+  return new PcpError(ErrorCodes.CANONICAL_TOO_DEEP, `value nests deeper than ${limit} arrays/objects at ${path.length > 80 ? path.slice(0, 80) + '…' : path}`, { field: path.slice(0, 200), limit })
 }
 
 function write (v: unknown, path: string, depth: number): string {

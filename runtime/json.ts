@@ -4,7 +4,7 @@
 import { parse as losslessParse } from 'lossless-json'
 import { PcpError, ErrorCodes } from './errors.js'
 import { formatNumber, tooDeep } from './canonical.js'
-import { Float, MAX_DEPTH, type JsonValue } from './value.js'
+import { Float, MAX_DOCUMENT_DEPTH, type JsonValue } from './value.js'
 
 export { Float, type JsonValue, type JsonObject } from './value.js'
 
@@ -21,7 +21,7 @@ function parseNumberToken (token: string): number | bigint | Float {
 }
 
 /**
- * Refuses text nesting deeper than MAX_DEPTH before the (recursive) parser sees it: ~5,000 levels would
+ * Refuses text nesting deeper than MAX_DOCUMENT_DEPTH before the (recursive) parser sees it: ~5,000 levels would
  * overflow its stack, and a few KB of brackets from the wire must give a coded error, not a RangeError.
  */
 function checkDepth (text: string, source: string): void {
@@ -33,7 +33,7 @@ function checkDepth (text: string, source: string): void {
       else if (c === 0x22) inString = false
     } else if (c === 0x22) inString = true
     else if (c === 0x5b || c === 0x7b) {
-      if (++depth > MAX_DEPTH) throw new PcpError(ErrorCodes.CANONICAL_TOO_DEEP, `${source} nests deeper than ${MAX_DEPTH} arrays/objects (at offset ${i})`, { file: source, offset: i, limit: MAX_DEPTH })
+      if (++depth > MAX_DOCUMENT_DEPTH) throw new PcpError(ErrorCodes.CANONICAL_TOO_DEEP, `${source} nests deeper than ${MAX_DOCUMENT_DEPTH} arrays/objects (at offset ${i})`, { file: source, offset: i, limit: MAX_DOCUMENT_DEPTH })
     } else if (c === 0x5d || c === 0x7d) depth--
   }
 }
@@ -61,7 +61,7 @@ export function stringifyJson (value: JsonValue | object, indent = 0): string {
     if (typeof v === 'boolean') return v ? 'true' : 'false'
     if (typeof v === 'number' || typeof v === 'bigint' || v instanceof Float) return formatNumber(v)
     if (typeof v === 'string') return JSON.stringify(v)
-    if (depth >= MAX_DEPTH) throw tooDeep('$')
+    if (depth >= MAX_DOCUMENT_DEPTH) throw tooDeep('$', MAX_DOCUMENT_DEPTH)
     const inner = pad ? '\n' + pad.repeat(depth + 1) : ''
     const close = pad ? '\n' + pad.repeat(depth) : ''
     const sep = pad ? ': ' : ':'

@@ -1,5 +1,5 @@
 // The pure protocol core, shared by the Node and browser entries. No I/O, no Node built-ins.
-export { Float, MAX_DEPTH, type JsonValue, type JsonObject } from './value.js'
+export { Float, MAX_DEPTH, MAX_DOCUMENT_DEPTH, type JsonValue, type JsonObject } from './value.js'
 export { parseJson, stringifyJson } from './json.js'
 export { canonicalize, canonicalBytes, pyFloatRepr, formatNumber } from './canonical.js'
 export { toBase64, fromBase64Strict, toHex, fromHex, toBase58, fromBase58 } from './encoding.js'

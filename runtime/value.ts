@@ -9,6 +9,11 @@
  * overflow halfway through a write.
  */
 export const MAX_DEPTH = 1000
+/**
+ * The limit for JSON documents that carry events (an audit export, `--json` lists, envelopes): the
+ * levels around the events (export > events > event) do not count against an event's MAX_DEPTH.
+ */
+export const MAX_DOCUMENT_DEPTH = MAX_DEPTH + 16
 
 /**
  * A float whose value happens to be integral (`25.0`, `1e+16`). Plain JS numbers that are integral are

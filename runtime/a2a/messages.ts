@@ -4,13 +4,13 @@
 // fields are signed like any other) and we accept its messages. What we add, and check, is what the
 // reference never does (gaps.md #27): an expiry window, an optional addressee, the responder echoing the
 // initiator as peer_agent_id, a verifier for the confirmation, and capabilities in a canonical order (#28).
-import { canonicalBytes } from '../canonical.js'
+import { canonicalBytes, depthOf } from '../canonical.js'
 import { crypto } from '../crypto.js'
 import { toBase58, fromBase58 } from '../encoding.js'
 import { hashValue } from '../privacy.js'
 import { AISS_VERSION, deriveAgentId, isAgentId } from '../identity.js'
 import { PcpError } from '../errors.js'
-import type { JsonObject } from '../value.js'
+import { MAX_DEPTH, type JsonObject } from '../value.js'
 import { A2AErrorCodes as C } from './errors.js'
 import { publicKeyProblem } from '../public-key.js'
 
@@ -28,6 +28,8 @@ export const CONFIRMATION = 'a2a_session_confirmation'
 export const DEFAULT_CAPABILITIES = ['a2a', 'stamp', 'verify']
 /** Largest canonical message we sign or accept: bounds what an untrusted peer makes us hash and store. */
 export const MAX_MESSAGE_BYTES = 16 * 1024
+/** Deepest message we accept: room for the event and payload levels it is stamped under, and a margin. */
+export const MAX_MESSAGE_DEPTH = MAX_DEPTH - 8
 
 export interface Proposal extends JsonObject {
   version: string; message_type: string; agent_id: string; public_key: string; capabilities: string[]
@@ -160,6 +162,9 @@ function checkSigned (m: unknown, type: string, fields: Array<[string, 'string' 
   const msg = m as Record<string, unknown>
   if (msg.message_type !== type) fail(C.A2A_MESSAGE_MALFORMED, `expected message_type ${type}, got ${JSON.stringify(msg.message_type)}`, 'message_type')
   for (const [name, t] of [['version', 'string'], ['agent_id', 'string'], ['signature', 'string'], ['timestamp', 'int'], ...fields] as Array<[string, 'string' | 'int' | 'boolean']>) field(msg, name, t, type)
+  // A message is stamped inside a handshake event (event > payload > message): refused here if that
+  // event would nest deeper than canonical JSON allows, rather than when it is stamped.
+  if (depthOf(msg, MAX_MESSAGE_DEPTH) > MAX_MESSAGE_DEPTH) fail(C.A2A_MESSAGE_MALFORMED, `${type}: nests deeper than ${MAX_MESSAGE_DEPTH} levels`)
   let bytes: Uint8Array
   try {
     const { signature: _s, ...body } = msg
