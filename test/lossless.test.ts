@@ -105,8 +105,10 @@ L('the CLI: -0.0 and __proto__ payloads stamp, later stamps and export work, --j
     return { code: r.status ?? -1, out: r.stdout, err: r.stderr + String(r.error ?? '') + String(r.signal ?? '') }
   }
   try {
-    const sample = fc.sample(payloadArb.filter((p) => stringifyJson(p).length < 20_000), { seed: SEED, numRuns: 2 })
-    const payloads = [...FOUND.slice(0, 2), FOUND[3]!, ...sample]
+    // Few processes (each CLI start costs a second or more): the issue's exact case, then one payload
+    // holding the other found cases and a generated one.
+    const [sample] = fc.sample(payloadArb.filter((p) => stringifyJson(p).length < 20_000), { seed: SEED, numRuns: 1 })
+    const payloads = [FOUND[0]!, { ...FOUND[1], ...FOUND[3], generated: sample! }]
     const printed: AissEvent[] = []
     for (const p of payloads) {
       const r = pcp(['stamp', 'A', 't', '--payload', stringifyJson(p), '--json'])
