@@ -36,6 +36,11 @@ export interface IngestResult {
   /** Chain index the event was checked at, and its hash when it could be computed. */
   index: number
   hash: string | null
+  /**
+   * Set when the event is not the agent's to be charged with (no valid signature of its key, or a
+   * replay of one it holds): counted under this reason, never an anomaly of the agent (hub/hostile.ts).
+   */
+  hostile?: string
 }
 
 export interface ChainView {

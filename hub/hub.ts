@@ -18,6 +18,7 @@ import { LevelHubStore } from './store/level.js'
 import { StoreChainView } from './store/view.js'
 import { Registry, type ApprovalMode } from './registry.js'
 import { Ingest, type BatchOutcome } from './ingest.js'
+import { HOSTILE_PROBLEM_CODE } from './hostile.js'
 import { Inbox, startStatusFile, writeStatus, type ControlRequest } from './control.js'
 import { MetricsRegistry, HUB_METRICS, hubCounter } from './metrics.js'
 import { VigilEngine, type VigilOptions } from './vigil/engine.js'
@@ -229,6 +230,7 @@ export class Hub {
       }
       const records = env.records as Uint8Array[]
       const out = await this.ingest.submit(agentId, { from: env.from as number, ids: env.ids as string[], records, topic })
+      if ('hostile' in out) { this.#reject(out.hostile); return null }
       if ('nack' in out && out.nack.code === NACK_CODES.HUB_BUSY) this.#reject(NACK_CODES.HUB_BUSY)
       if ('ack' in out) this.#duplicates += out.ack.duplicates
       return 'ack' in out ? { v: 1, kind: 'ack', corr, ...out.ack } : { v: 1, kind: 'nack', corr, ...out.nack }
@@ -262,6 +264,10 @@ export class Hub {
     const ids = [typeof (event as AissEvent)?.agent_id === 'string' ? (event as AissEvent).agent_id : agentId]
     const out: BatchOutcome = await this.ingest.submit(agentId, { from: 'head', ids, records: [record], topic: 'api' })
     if ('ack' in out) return { accepted: true, problems: [], index: out.ack.head.seq, hash: out.ack.head.hash }
+    if ('hostile' in out) {
+      this.#reject(out.hostile)
+      return { accepted: false, hostile: out.hostile, problems: [{ code: HOSTILE_PROBLEM_CODE[out.hostile], index: out.index, message: out.message }], index: out.index, hash: null }
+    }
     if (out.problem) return { accepted: false, problems: [out.problem], index: out.index ?? -1, hash: out.hash ?? null }
     return refuse(out.nack.code, out.nack.message)
   }

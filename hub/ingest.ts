@@ -18,7 +18,8 @@ import { ErrorCodes } from '../runtime/errors.js'
 import type { ChainProblem } from '../runtime/verify.js'
 import type { AissEvent } from '../runtime/types.js'
 import { NACK_CODES, type AckEnvelope, type NackEnvelope, type WireHead } from '../sync/wire.js'
-import { verifyBatch, checkEvent, type CheckState, type VerifyItem, type VerifyResult } from './ingest-verify.js'
+import { verifyBatch, checkEvent, SIG, type CheckState, type VerifyItem, type VerifyResult } from './ingest-verify.js'
+import { unsignedReason, HOSTILE, type HostileReason } from './hostile.js'
 import type { AgentRecord, Evidence, HubStore } from './store/types.js'
 
 export interface VerifySubmitter { submit (key: string, item: VerifyItem): Promise<VerifyResult> }
@@ -42,7 +43,17 @@ export interface IngestOptions {
 }
 
 export interface BatchInput { from: number | 'head', ids: string[], records: Uint8Array[], topic: string }
-export type BatchOutcome = { ack: Omit<AckEnvelope, 'corr' | 'v' | 'kind'> } | { nack: Omit<NackEnvelope, 'corr' | 'v' | 'kind'>, problem?: ChainProblem, index?: number, hash?: string | null }
+/**
+ * `hostile`: the batch held an event that is not the agent's (no valid signature of the key in force, or
+ * a replay of an event the hub already holds at another position). Nothing about the agent changes: no
+ * evidence, no Vigil anomaly, no refusal count on its record, and no answer (the hub cannot tell who sent
+ * it, and an answer on the agent's `down` topic could reach the real device under a copied `corr`). The
+ * signed prefix before it, if any, is stored.
+ */
+export type BatchOutcome =
+  | { ack: Omit<AckEnvelope, 'corr' | 'v' | 'kind'> }
+  | { nack: Omit<NackEnvelope, 'corr' | 'v' | 'kind'>, problem?: ChainProblem, index?: number, hash?: string | null }
+  | { hostile: HostileReason, message: string, index: number }
 
 interface Lane {
   tail: Promise<unknown>
@@ -170,7 +181,9 @@ export class Ingest {
       const seq = from + i
       const held = lane.recent.get(seq) ?? await this.#storedHash(agentId, seq)
       if (result.hashes[i] !== held) {
-        const problem: ChainProblem = { code: ErrorCodes.FORK_DETECTED, index: seq, message: `event ${seq}: differs from the event the hub holds at that position (hash ${result.hashes[i] || '(none)'} vs ${held})`, expected: held, actual: result.hashes[i] || '' }
+        const forged = await this.#forkForged(agentId, lane, input, i, seq, events[i] ?? null)
+        if (forged) return forged
+        const problem: ChainProblem = { code: ErrorCodes.FORK_DETECTED, index: seq, message: `event ${seq}: differs from the event the hub holds at that position (hash ${result.hashes[i] || '(none)'} vs ${held}); both are signed by the agent's key`, expected: held, actual: result.hashes[i] || '' }
         return this.#refuse(agentId, lane, input, seq, i, problem, headNow())
       }
     }
@@ -185,12 +198,22 @@ export class Ingest {
     const accepted: Array<{ event: AissEvent, hash: string, keyIndex: number }> = []
     const keys = [...rec.keys]
     let refused: { i: number, problem: ChainProblem } | null = null
+    let hostile: { i: number, reason: HostileReason, message: string } | null = null
     for (let j = 0; j < fresh.length; j++) {
       const i = skip + j
       const ev = fresh[j]!
       const nk = `${String(ev?.agent_id)}\u0000${String(ev?.nonce)}`
       const signer = state.agentId
-      const problems = checkEvent(state, ev, result.sig[i]!, result.hashes[i]!, nonces[j] !== undefined || lane.pendingNonces.has(nk))
+      // Only what the key in force signed can say anything about this agent (issue 14, item 1).
+      const unsigned = unsignedReason(ev === null ? SIG.UNDECODABLE : result.sig[i]!)
+      if (unsigned !== null) { hostile = { i, reason: unsigned, message: `event ${state.seq}: no valid signature of ${state.agentId}` }; break }
+      const usedAt = nonces[j] ?? lane.pendingNonces.get(nk)
+      if (usedAt !== undefined && (lane.recent.get(usedAt) ?? await this.#storedHash(agentId, usedAt)) === result.hashes[i]) {
+        // The agent's own event, already held at #usedAt, sent again at another position: a replay by
+        // whoever copied it, not something the agent did twice.
+        hostile = { i, reason: HOSTILE.REPLAYED_EVENT, message: `event ${state.seq}: is event #${usedAt}, which the hub already holds` }; break
+      }
+      const problems = checkEvent(state, ev, result.sig[i]!, result.hashes[i]!, usedAt !== undefined)
       if (problems.length > 0) { refused = { i, problem: problems[0]! }; break }
       if (state.agentId !== signer) keys.push({ agentId: state.agentId, publicKey: state.publicKey })
       lane.pendingNonces.set(nk, state.seq - 1)
@@ -208,9 +231,8 @@ export class Ingest {
         for (const a of accepted) lane.pendingNonces.delete(`${a.event.agent_id}\u0000${a.event.nonce}`)
         this.#hooks.stored?.(agentId, accepted.map((a) => a.event), next)
       }, (err) => { lane.broken = true; throw err })
-    } else {
-      this.#touch(agentId, now)
     }
+    if (hostile) return { hostile: hostile.reason, message: hostile.message, index: from + hostile.i }
     if (refused) return this.#refuse(agentId, lane, input, from + refused.i, refused.i, refused.problem, headNow())
     const head = headNow()!
     const later = lane.lastWrite.then((): BatchOutcome => ({ ack: { head, stored: accepted.length, duplicates: skip } }), (err: unknown): BatchOutcome => {
@@ -225,9 +247,28 @@ export class Ingest {
     return ev ? eventHash(ev) : ''
   }
 
-  #touch (agentId: string, now: number): void {
-    const rec = this.#store.agent(agentId)
-    if (rec) rec.lastSeen = now // in memory only: written with the next record update
+  /**
+   * A different event at a held position is a fork only if the key that signed the held event also
+   * signed this one, and it is not one of the agent's own events replayed at the wrong position.
+   * Returns the hostile outcome otherwise, null for a real fork. One signature check per message at
+   * most: the batch stops here either way.
+   */
+  async #forkForged (agentId: string, lane: Lane, input: BatchInput, i: number, seq: number, ev: AissEvent | null): Promise<BatchOutcome | null> {
+    const out = (reason: HostileReason, message: string): BatchOutcome => { this.#resetPrediction(lane); return { hostile: reason, message, index: seq } }
+    if (ev === null) return out(HOSTILE.FORGED_EVENT_MALFORMED, `event ${seq}: not an event record`)
+    await lane.lastWrite.catch(() => {})
+    const rec = this.#store.agent(agentId)!
+    const held = await this.#store.event(agentId, seq)
+    const key = rec.keys.find((k) => k.agentId === held?.agent_id)
+    if (!held || !key) return out(HOSTILE.FORGED_SIGNATURE_INVALID, `event ${seq}: the hub cannot tell which key signed its event there`)
+    const check = verifyBatch({ ids: input.ids, records: [input.records[i]!], agentId: key.agentId, publicKey: key.publicKey })
+    const unsigned = unsignedReason(check.sig[0]!)
+    if (unsigned !== null) return out(unsigned, `event ${seq}: differs from the held event and carries no valid signature of ${key.agentId}`)
+    const [usedAt] = await this.#store.noncesUsed(agentId, [{ signer: String(ev.agent_id), nonce: String(ev.nonce) }])
+    if (usedAt !== undefined && (await this.#storedHash(agentId, usedAt)) === check.hashes[0]) {
+      return out(HOSTILE.REPLAYED_EVENT, `event ${seq}: is event #${usedAt}, which the hub already holds`)
+    }
+    return null
   }
 
   #resetPrediction (lane: Lane): void {

@@ -36,7 +36,7 @@ export interface InteractionAnomaly {
 /** Suggested Vigil severities: disagreeing records are evidence of tampering or a forged command. */
 export const ANOMALY_SEVERITY: Record<InteractionAnomalyCode, 'HIGH' | 'MEDIUM'> = { INTERACTION_MISMATCH: 'HIGH', INTERACTION_UNCONFIRMED: 'MEDIUM' }
 
-interface Side { agentId: string, peer: string, role: 'initiator' | 'responder', hash: string, payloadHash: string | null, eventHash: string, embedded: string | null, sessionId: string | null, eventType: string | null }
+interface Side { agentId: string, peer: string, role: 'initiator' | 'responder', hash: string, payloadHash: string | null, eventHash: string, embedded: string | null, sessionId: string | null, eventType: string | null, ownOk: boolean }
 interface Entry { kind: 'handshake' | 'interaction', sides: Side[], firstSeen: number, reported: number | null }
 
 export interface InteractionCheckOptions {
@@ -97,7 +97,11 @@ export class InteractionCrossCheck {
     if (i.payloadHash !== r.payloadHash) reasons.push(`payload_hash differs: initiator ${String(i.payloadHash)}, responder ${String(r.payloadHash)}`)
     if (i.peer !== r.agentId || r.peer !== i.agentId) reasons.push('the two records do not name each other')
     if (kind === 'interaction' && r.embedded !== i.eventHash) reasons.push('the mirror does not embed the initiator\'s event')
-    for (const reason of reasons) out.push(this.#anomaly('INTERACTION_MISMATCH', s, kind, reason, at))
+    // The initiator's event is self-certifying (its hashes recompute, its key signed it); a mirror that
+    // disagrees with it is the responder's record at fault, whichever arrived first. A handshake has no
+    // such anchor: the side that arrived second is charged, as it completed the disagreement.
+    const charged = kind === 'interaction' && i.ownOk ? r : s
+    for (const reason of reasons) out.push(this.#anomaly('INTERACTION_MISMATCH', charged, kind, reason, at))
     this.#open.delete(key)
     this.#settled.set(key, new Set([i.eventHash, r.eventHash]))
     if (this.#settled.size > this.#maxSettled) this.#settled.delete(this.#settled.keys().next().value!)
@@ -133,10 +137,14 @@ export class InteractionCrossCheck {
     if (p.event_type === HANDSHAKE_EVENT_TYPE) {
       const proposal = p.proposal as { agent_id?: unknown, session_nonce?: unknown } | undefined
       if (typeof p.handshake_hash !== 'string' || typeof proposal?.session_nonce !== 'string') return null // a reference handshake: nothing to pair on
-      return { key: `h\u0000${String(proposal.agent_id)}\u0000${proposal.session_nonce}`, kind: 'handshake', s: { ...base, hash: p.handshake_hash, payloadHash: null, embedded: null }, own: [] }
+      // The record's own author is its side of the key, never an id copied into its payload.
+      const initiator = role === 'initiator' ? agentId : String(proposal.agent_id)
+      const responder = role === 'initiator' ? p.peer_agent_id : agentId
+      return { key: `h\u0000${initiator}\u0000${responder}\u0000${proposal.session_nonce}`, kind: 'handshake', s: { ...base, hash: p.handshake_hash, payloadHash: null, embedded: null, ownOk: true }, own: [] }
     }
     if (typeof p.interaction_hash !== 'string' || typeof p.interaction_id !== 'string') return null
     const initiator = role === 'initiator' ? agentId : p.peer_agent_id
+    const responder = role === 'initiator' ? p.peer_agent_id : agentId
     const own = role === 'initiator'
       ? checkInitiatorEvent(e).map((x) => x.message)
       : [
@@ -144,9 +152,11 @@ export class InteractionCrossCheck {
           ...(hashValue(interactionContent(p)) !== p.payload_hash ? ['the mirror\'s payload_hash does not match its own content'] : [])
         ]
     return {
-      key: `i\u0000${initiator}\u0000${p.interaction_id}`,
+      // Both parties are in the key: a third device's record naming this interaction can never pair
+      // with (or take the place of) either party's record, so it is charged to its author alone.
+      key: `i\u0000${initiator}\u0000${responder}\u0000${p.interaction_id}`,
       kind: 'interaction',
-      s: { ...base, hash: p.interaction_hash, payloadHash: typeof p.payload_hash === 'string' ? p.payload_hash : null, embedded: role === 'responder' ? mirroredEventHash(e) : null },
+      s: { ...base, hash: p.interaction_hash, payloadHash: typeof p.payload_hash === 'string' ? p.payload_hash : null, embedded: role === 'responder' ? mirroredEventHash(e) : null, ownOk: own.length === 0 },
       own
     }
   }

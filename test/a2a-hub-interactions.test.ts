@@ -5,6 +5,7 @@ import * as assert from 'uvu/assert'
 import { Agent, hashValue, type AissEvent } from '../runtime/index.js'
 import { AgentSession } from '../runtime/a2a/session.js'
 import { InteractionCrossCheck } from '../hub/interactions.js'
+import { join } from 'node:path'
 import { tmpDir } from './helpers.js'
 import { openAgents } from './a2a-helpers.js'
 
@@ -102,6 +103,30 @@ X('an initiator event whose interaction_hash does not recompute is a MISMATCH on
     const found = x.onEvent(a.agentId, forged)
     assert.ok(found.some((f) => f.code === 'INTERACTION_MISMATCH' && /interaction_hash/.test(f.reason)), JSON.stringify(found))
     await a.close(); await b.close()
+  } finally { tmp.cleanup() }
+})
+
+X('a third device copying both parties\' records first is charged alone; the real pair is clean (issue 14)', async () => {
+  const tmp = tmpDir()
+  try {
+    const { a, b, ea, eb } = await scenario(tmp.path)
+    const [m] = await openAgents(join(tmp.path, 'm'), ['mallory']) as [Agent]
+    let now = 1_000_000
+    const x = new InteractionCrossCheck({ clock: () => now, graceSeconds: 30 })
+    // Mallory, with her own valid key, signs copies of the pi's mirror and handshake into her own chain,
+    // and of the controller's initiator records, before either party's chain reaches the hub.
+    const early: ReturnType<InteractionCrossCheck['onEvent']> = []
+    for (const e of [...eb, ...ea]) {
+      if (typeof e.payload.my_role !== 'string') continue
+      early.push(...x.onEvent(m.agentId, await m.stamp(String(e.payload.event_type), { ...e.payload })))
+    }
+    const real = [...ea.flatMap((e) => x.onEvent(a.agentId, e)), ...eb.flatMap((e) => x.onEvent(b.agentId, e))]
+    assert.equal(real, [], 'the two parties\' records pair as if mallory had sent nothing')
+    now += 60_000
+    const later = [...early, ...x.tick()]
+    assert.ok(later.length > 0)
+    assert.ok(later.every((f) => f.agentId === m.agentId), JSON.stringify(later.map((f) => [f.agentId === m.agentId, f.reason])))
+    await a.close(); await b.close(); await m.close()
   } finally { tmp.cleanup() }
 })
 

@@ -67,12 +67,14 @@ Demo('--json: exits 0 within 30 s, every check passes, and what it left on disk 
     // The tamper is found at the index that was edited; the untouched export verifies.
     assert.is(j.tamper.original.valid, true)
     assert.equal([j.tamper.tampered.valid, j.tamper.tampered.firstError.code, j.tamper.tampered.firstError.index], [false, 'SIGNATURE_INVALID', j.tamper.edit.index])
-    assert.equal([j.tamper.vigil.status, j.tamper.vigil.state], [422, 'ALERT'])
+    // The edited event is not the robot's: refused, and the robot's VRS does not move. What a copy of its key signs is.
+    assert.equal([j.tamper.forged.status, j.tamper.forged.code, j.tamper.forged.vrs], [422, 'SIGNATURE_INVALID', j.tamper.vigil.vrsBefore])
+    assert.equal([j.tamper.vigil.status, j.tamper.vigil.code, j.tamper.vigil.state], [422, 'CHAIN_LINK_BROKEN', 'ALERT'])
 
-    // The hub: the Pi's chain clean; the robot's refused exactly one event (the tampered one); both verify.
+    // The hub: the Pi's chain clean; the robot's refused exactly one event (the clone's); both verify.
     const [robot, pi] = j.hubChains
     assert.equal([pi.name, pi.verification, pi.rejectedCount, pi.storedChainValid], ['pi-sensor', 'valid', 0, true])
-    assert.equal([robot.name, robot.verification, robot.rejectedCount, robot.lastProblem.code, robot.storedChainValid], ['patrol-robot', 'anomalous', 1, 'SIGNATURE_INVALID', true])
+    assert.equal([robot.name, robot.verification, robot.rejectedCount, robot.lastProblem.code, robot.storedChainValid], ['patrol-robot', 'anomalous', 1, 'CHAIN_LINK_BROKEN', true])
     assert.is(j.journal.valid, true)
 
     // From outside the demo: the files and stores it left.

@@ -23,6 +23,9 @@ export async function recordEvent (deps: RecordDeps, agentId: string, event: unk
   if (result.accepted) {
     report = deps.vigil.onEvent(agentId, event as Parameters<VigilEngine['onEvent']>[1], meta)
     hubCounter(deps.metrics, HUB_METRICS.eventsIngested).inc({ agent: agentId })
+  } else if (result.hostile !== undefined) {
+    // Not the agent's event: it says nothing about the agent (hub/hostile.ts); the hub counted it.
+    report = deps.vigil.vrs(agentId) ?? deps.vigil.registerAgent(agentId, meta)
   } else {
     const at = deps.now()
     report = deps.vigil.vrs(agentId) ?? deps.vigil.registerAgent(agentId, meta)

@@ -11,7 +11,7 @@ import { startDemoHub, DEMO_POLICY_NAME, DEMO_HUMAN_THRESHOLD } from './hub.js'
 import { startRobot } from './robot.js'
 import { startPi, type PiRun } from './pi.js'
 import { vigilSummary, vigilTable } from './vigil.js'
-import { tamperWithExport, offerToVigil } from './tamper.js'
+import { tamperWithExport, offerToVigil, cloneSignsStaleEvent } from './tamper.js'
 import { createApprover, approveNextPending } from './approve.js'
 
 export const RUN_MS = 2500
@@ -113,10 +113,16 @@ export async function runSteps (d: Demo): Promise<void> {
       ? `pcp verify: the tampered file verifies as valid: the edit went unnoticed`
       : `pcp verify: INVALID, ${first.code} at event ${first.index}: ${found ? 'the event we edited' : `not event ${e.index}, the one we edited`}` +
         (t.tampered.errorCount > 1 ? ` (+${t.tampered.errorCount - 1} follow-on errors)` : ''))
-    const v = await offerToVigil(s.vigilUrl!, robot.agentId, t.event)
+    // The edited event is no longer the robot's signature: whoever sends it, it says nothing about the robot.
+    const f = await offerToVigil(s.vigilUrl!, robot.agentId, t.event)
+    rep.check('forged-unscored', f.status === 422 && f.vrs === vrsBefore,
+      `sent to the hub (Vigil's record API): refused, ${f.code}, not the robot's signature; robot VRS stays ${f.vrs?.toFixed(2)} ${f.state}`)
+    // A copy of the robot's KEY is another matter: what it signs is the robot's, and a forked history is risk.
+    const stale = await cloneSignsStaleEvent(join(d.dataDir, 'devices'), 'patrol-robot', robot)
+    const v = await offerToVigil(s.vigilUrl!, robot.agentId, stale)
     rep.check('vigil-refused', v.status === 422 && v.vrs !== null && v.vrs >= DEMO_HUMAN_THRESHOLD,
-      `sent to the hub (Vigil's record API): refused, ${v.code}; robot VRS ${vrsBefore?.toFixed(2)} → ${v.vrs?.toFixed(2)} ${v.state}`)
-    summary.tamper = { exportFile: t.exportFile, tamperedFile: t.tamperedFile, edit: e, original: t.original, tampered: t.tampered, vigil: { ...v, vrsBefore } }
+      `a restored copy of the robot signs an event after an old one: refused, ${v.code}; robot VRS ${vrsBefore?.toFixed(2)} → ${v.vrs?.toFixed(2)} ${v.state}`)
+    summary.tamper = { exportFile: t.exportFile, tamperedFile: t.tamperedFile, edit: e, original: t.original, tampered: t.tampered, forged: f, vigil: { ...v, vrsBefore } }
   })
 
   await rep.step('TrustGate again: the robot is risky now, a human decides', async () => {
@@ -151,7 +157,7 @@ export async function runSteps (d: Demo): Promise<void> {
     for (const a of [robot, pi]) chains.push({ ...hub.chain.status(a.agentId)!, storedChainValid: await storedChainValid(d, a.agentId) })
     summary.hubChains = chains
     summary.journal = { events: journal.length, valid, types: [...types] }
-    rep.check('stored-valid', chains.every((c) => c.storedChainValid), "the hub's stored chains verify: the tampered event was refused, never stored")
+    rep.check('stored-valid', chains.every((c) => c.storedChainValid), "the hub's stored chains verify: refused events were never stored")
   })
 }
 

@@ -3,7 +3,8 @@
 // through exactly what `pcp verify --json` runs: parseJson (lossless) + verifyAuditExport.
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { parseJson, stringifyJson, verifyAuditExport, type Agent, type AissEvent } from '../../runtime/index.js'
+import { parseJson, stringifyJson, verifyAuditExport, stampEvent, eventHash, type Agent, type AissEvent } from '../../runtime/index.js'
+import { loadAgentIdentity } from '../../runtime/home.js'
 
 export interface Verdict { valid: boolean, eventCount: number, firstError: { code: string, index: number, message: string } | null, errorCount: number }
 
@@ -63,4 +64,17 @@ export async function offerToVigil (vigilUrl: string, agentId: string, event: Ai
   })
   const body = await res.json() as { problems?: Array<{ code: string }>, vrs?: number, state?: string }
   return { status: res.status, code: body.problems?.[0]?.code ?? null, vrs: body.vrs ?? null, state: body.state ?? null }
+}
+
+/**
+ * What a copy of the robot's key can do that an edited file cannot: a restored backup of the robot, run
+ * beside it, signs an event that continues from an older event of the chain, not from its head. The hub
+ * holds the robot's key, so this one IS the robot's doing (a forked history), unlike the edited event.
+ */
+export async function cloneSignsStaleEvent (home: string, name: string, agent: Agent): Promise<AissEvent> {
+  const clone = await loadAgentIdentity(home, name)
+  const history = await agent.history()
+  const stale = history[Math.floor(history.length / 2)]!
+  const ts = Math.max(Math.floor(Date.now() / 1000), history.at(-1)!.timestamp)
+  return stampEvent(clone, { event_type: 'note', text: 'written by a restored copy of the robot' }, { previousHash: eventHash(stale), timestamp: ts }).event
 }
