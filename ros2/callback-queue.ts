@@ -21,6 +21,8 @@ export class CallbackQueue {
   dropped = 0
   private readonly entries: Entry[] = []
   private running: Promise<void> | null = null
+  /** 1 while a shifted entry waits for its stamps or runs: it still counts against the limit */
+  private active = 0
   private episodeDrops = 0
   private readonly stamp: (type: string, fields: { [k: string]: JsonValue }) => void
 
@@ -30,14 +32,14 @@ export class CallbackQueue {
     this.limit = limit; this.policy = policy; this.stamp = stamp
   }
 
-  get length (): number { return this.entries.length }
+  get length (): number { return this.entries.length + this.active }
 
   /** Runs `run` after `ready` (the stamps queued before it) and after every callback queued earlier. */
   push (ctx: Entry['ctx'], ready: Promise<unknown>, run: () => void): void {
-    if (this.entries.length >= this.limit) {
-      const victim = this.policy === 'drop-newest' ? ctx : this.entries.shift()!.ctx
-      this.drop(victim)
-      if (this.policy === 'drop-newest') return
+    if (this.length >= this.limit) {
+      const oldest = this.policy === 'drop-oldest' ? this.entries.shift() : undefined
+      this.drop(oldest ? oldest.ctx : ctx)
+      if (!oldest) return
     }
     this.entries.push({ ctx, run, ready })
     this.running ??= this.drain()
@@ -54,8 +56,11 @@ export class CallbackQueue {
   private async drain (): Promise<void> {
     while (this.entries.length > 0) {
       const e = this.entries.shift()!
-      await e.ready.then(undefined, () => undefined)
-      e.run()
+      this.active = 1
+      try {
+        await e.ready.then(undefined, () => undefined)
+        e.run()
+      } finally { this.active = 0 }
     }
     this.running = null
     if (this.episodeDrops > 0) {
