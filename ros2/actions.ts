@@ -7,6 +7,8 @@ import { toHex } from '../runtime/index.js'
 import type { ActionClientLike, ClientGoalHandleLike, ExecuteCallbackLike, Msg, ServerGoalHandleLike, TypeClassLike } from './rcl-api.js'
 import type { Sampler } from './policy.js'
 
+/* eslint-disable @typescript-eslint/no-explicit-any -- rclnodejs's ActionServer keeps its callbacks in private fields */
+
 /** action_msgs/msg/GoalStatus constants. */
 const STATUS: { [k: number]: string } = { 0: 'unknown', 1: 'accepted', 2: 'executing', 3: 'canceling', 4: 'succeeded', 5: 'canceled', 6: 'aborted' }
 
@@ -28,12 +30,46 @@ function feedbackRecorder (a: NodeAuditor, sampler: Sampler, action: string, bas
   }
 }
 
-/** Replaces sendGoal on this ActionClient instance; wraps each returned goal handle's getResult. */
+/** Goals whose feedback window is kept open at once per client; beyond it the oldest is closed. */
+export const MAX_LIVE_GOALS = 256
+
+/**
+ * Replaces sendGoal (and _cancelGoal, rclnodejs's one path for goalHandle.cancelGoal()) on this
+ * ActionClient instance; wraps each returned goal handle's getResult. Each goal's feedback sampler is
+ * released when its result arrives, its goal is rejected or canceled, or MAX_LIVE_GOALS newer goals
+ * are alive: a long-running client does not grow without bound.
+ */
 export function auditActionClient<C extends ActionClientLike> (a: NodeAuditor, client: C, typeClass: TypeClassLike, action: string): C {
   const actionType = typeName(typeClass)
   const policy = a.policyFor(action)
   a.stamp('action_client_created', { action, action_type: actionType, ...a.createdFields(policy) })
   const sendGoal = client.sendGoal.bind(client)
+  const live = new Map<number, Sampler>()
+  const release = (goalSeq: number): void => {
+    const s = live.get(goalSeq)
+    if (s) { live.delete(goalSeq); a.dropSampler(s) }
+  }
+  const cancel = (client as { _cancelGoal?: (h: ClientGoalHandleLike) => Promise<Msg> })._cancelGoal
+  if (typeof cancel === 'function') {
+    const original = cancel.bind(client)
+    Object.defineProperty(client, '_cancelGoal', {
+      value: async (handle: ClientGoalHandleLike): Promise<Msg> => {
+        const goalId = goalIdHex(handle?.goalId)
+        a.stamp('action_cancel_request', { action, goal_id: goalId })
+        try {
+          const response = await original(handle)
+          const code = (response as { return_code?: unknown })?.return_code
+          await a.stamp('action_cancel_response', { action, goal_id: goalId, return_code: typeof code === 'number' ? code : null, outcome: 'ok' })
+          return response
+        } catch (err) {
+          await a.stamp('action_cancel_response', { action, goal_id: goalId, outcome: 'error', ...errorFields(err) })
+          throw err
+        }
+      },
+      configurable: true,
+      writable: true
+    })
+  }
   let goals = 0
   const audited = async (goal: Msg, feedbackCallback?: (f: Msg) => void, goalUuid?: unknown, options?: unknown): Promise<ClientGoalHandleLike> => {
     const goalSeq = ++goals
@@ -44,6 +80,8 @@ export function auditActionClient<C extends ActionClientLike> (a: NodeAuditor, c
     let fb: ((f: Msg) => void) | undefined
     if (typeof feedbackCallback === 'function') {
       const sampler = a.sampler(policy, action, actionType, 'feedback')
+      live.set(goalSeq, sampler)
+      if (live.size > MAX_LIVE_GOALS) release(live.keys().next().value!)
       const rec = feedbackRecorder(a, sampler, action, () => ({ goal_seq: goalSeq, goal_id: goalId }))
       fb = (f) => { rec(f); a.runCallback({ source: 'action_feedback', action }, () => feedbackCallback(f)) }
     }
@@ -51,9 +89,11 @@ export function auditActionClient<C extends ActionClientLike> (a: NodeAuditor, c
     try {
       handle = await sendGoal(goal, fb, goalUuid, options)
     } catch (err) {
+      release(goalSeq)
       await a.stamp('action_goal_response', { action, goal_seq: goalSeq, accepted: false, outcome: 'error', ...errorFields(err) })
       throw err
     }
+    if (handle.accepted !== true) release(goalSeq)
     goalId = goalIdHex(handle.goalId)
     const responded = a.stamp('action_goal_response', { action, goal_seq: goalSeq, goal_id: goalId, accepted: handle.accepted === true, outcome: 'ok' })
     if (handle.accepted === true) {
@@ -72,6 +112,8 @@ export function auditActionClient<C extends ActionClientLike> (a: NodeAuditor, c
           } catch (err) {
             await a.stamp('action_result', { action, goal_seq: goalSeq, goal_id: goalId, outcome: 'error', duration_ms: elapsedMs(a, t0), ...errorFields(err) })
             throw err
+          } finally {
+            release(goalSeq)
           }
         })()
         return once
@@ -147,4 +189,17 @@ export function auditActionServerCallbacks (a: NodeAuditor, typeClass: TypeClass
     }
   }
   return out
+}
+
+/**
+ * Audits an ActionServer created with `new ActionServer(node, …)` (AuditedNode._addActionServer): its
+ * registered callbacks are replaced by audited ones through its own register*Callback methods.
+ */
+export function auditActionServer (a: NodeAuditor, server: any, typeClass: TypeClassLike, action: string): void {
+  const cb = auditActionServerCallbacks(a, typeClass, action, {
+    execute: server._callback, goal: server._goalCallback, cancel: server._cancelCallback
+  })
+  server.registerExecuteCallback(cb.execute)
+  if (cb.goal) server.registerGoalCallback(cb.goal)
+  if (cb.cancel) server.registerCancelCallback(cb.cancel)
 }

@@ -13,6 +13,7 @@
 //                            between can lose it. Lower latency for tight control loops.
 import { PcpError, type AissEvent, type JsonValue, type Stamper } from '../runtime/index.js'
 import { messageHash, valueHash, MSG_HASH_RECIPE } from './msg-hash.js'
+import { CallbackQueue, DEFAULT_CALLBACK_QUEUE, type OverflowPolicy } from './callback-queue.js'
 import { merkleRoot } from './merkle.js'
 import { checkPolicy, EVERY, policyFields, Sampler, systemClock, type AuditClock, type AuditPolicy, type ClosedWindow } from './policy.js'
 
@@ -34,6 +35,8 @@ export interface DigestRecord {
   /** topic (or action feedback name) the window covers */
   name: string
   direction: 'publish' | 'receive' | 'feedback'
+  /** the recipe the hashes were computed with (pcp-ros2-cdr-v1: hashes of the CDR bytes) */
+  recipe: string
   root: string
   /** the message hashes, in order: keep them (e.g. next to the rosbag) to build inclusion proofs later */
   hashes: string[]
@@ -58,6 +61,13 @@ export interface AuditOptions {
   /** Stamping failures and thrown callbacks land here. Default: one line on stderr. */
   onError?: (error: unknown, context: { eventType: string }) => void
   onDigest?: (digest: DigestRecord) => void
+  /**
+   * Topics whose gated publishes are latest-wins instead of FIFO (command topics such as cmd_vel): a
+   * message still waiting when a newer one is queued behind it is stamped topic_publish_superseded.
+   */
+  latestWins?: string[]
+  /** Bound of the callbacks waiting for their stamp in 'after-stamp' order (callback-queue.ts). */
+  callbackQueue?: { limit?: number, overflow?: OverflowPolicy }
 }
 
 export interface CallbackContext { source: string, [k: string]: JsonValue }
@@ -108,6 +118,9 @@ export const elapsedMs = (a: NodeAuditor, t0: number): number => Math.round((a.c
 
 const stripSlash = (name: string): string => name.replace(/^\/+/, '')
 
+const INFRA_TOPICS = ['clock', 'parameter_events']
+const INFRA_POLICY: AuditPolicy = Object.freeze({ mode: 'window', windowMs: 1000, maxMessages: 10_000 })
+
 export class NodeAuditor {
   readonly stamper: Stamper
   readonly clock: AuditClock
@@ -127,6 +140,8 @@ export class NodeAuditor {
   private readonly rosNow: () => bigint
   private tail: Promise<unknown> = Promise.resolve()
   private closed = false
+  readonly callbacks: CallbackQueue
+  private readonly latestWins: Set<string>
 
   constructor (node: { name: () => string, nowNs: () => bigint }, options: AuditOptions) {
     if (options === null || typeof options !== 'object') throw new TypeError('"audit" options expected an object with a stamper')
@@ -148,6 +163,20 @@ export class NodeAuditor {
     if (this.timerPolicy.mode === 'window') throw new RangeError('"audit.timerPolicy" cannot be a window: a timer tick has no message to hash')
     this.onError = options.onError ?? ((err, ctx) => { console.error(`pcp-edge ros2: ${ctx.eventType}: ${(err as Error)?.message ?? String(err)}`) })
     this.onDigest = options.onDigest
+    this.latestWins = new Set((options.latestWins ?? []).map(stripSlash))
+    // Infrastructure topics: a 1 kHz sim clock or every parameter event must not become one event per
+    // message unless the user asks for it; a window still covers every message.
+    for (const t of INFRA_TOPICS) if (!this.policies.has(t)) this.policies.set(t, INFRA_POLICY)
+    const cq = options.callbackQueue ?? {}
+    this.callbacks = new CallbackQueue(cq.limit ?? DEFAULT_CALLBACK_QUEUE, cq.overflow ?? 'drop-newest', (t, f) => { this.stamp(t, f) })
+  }
+
+  /** True when gated publishes on this topic are latest-wins. */
+  coalesces (...names: string[]): boolean { return names.some((n) => this.latestWins.has(stripSlash(n))) }
+
+  /** Fields node_init records about this auditor's own limits. */
+  initFields (): Payload {
+    return { callback_order: this.callbackOrder, callback_queue_limit: this.callbacks.limit, callback_overflow: this.callbacks.policy }
   }
 
   get node (): string { return this.nodeName() }
@@ -208,7 +237,15 @@ export class NodeAuditor {
   }
 
   /** Resolves once every stamp queued so far has settled. */
-  flush (): Promise<void> { return this.tail.then(() => undefined) }
+  async flush (): Promise<void> {
+    // Callbacks may stamp, and stamps may release callbacks: wait until both are quiet.
+    for (;;) {
+      const t = this.tail
+      await t
+      await this.callbacks.idle()
+      if (t === this.tail && this.callbacks.length === 0) return
+    }
+  }
 
   /**
    * Runs a user callback under the node's callbackOrder, after its received-event was queued.
@@ -233,7 +270,7 @@ export class NodeAuditor {
       return result
     }
     if (this.callbackOrder === 'sequenced') return guarded()
-    this.tail = this.tail.then(() => {
+    this.callbacks.push(ctx, this.tail, () => {
       try { guarded() } catch (err) { this.report(err, 'callback_error') }
     })
     return undefined
@@ -246,15 +283,15 @@ export class NodeAuditor {
   }
 
   /** A sampler whose closed windows become topic_digest events. */
-  sampler (policy: AuditPolicy, name: string, msgType: string, direction: DigestRecord['direction']): Sampler {
-    const s = new Sampler(policy, this.clock, (w) => this.digest(w, name, msgType, direction))
+  sampler (policy: AuditPolicy, name: string, msgType: string, direction: DigestRecord['direction'], recipe = MSG_HASH_RECIPE): Sampler {
+    const s = new Sampler(policy, this.clock, (w) => this.digest(w, name, msgType, direction, recipe))
     this.samplers.add(s)
     return s
   }
 
   dropSampler (s: Sampler): void { s.close(); this.samplers.delete(s) }
 
-  private digest (w: ClosedWindow, name: string, msgType: string, direction: DigestRecord['direction']): void {
+  private digest (w: ClosedWindow, name: string, msgType: string, direction: DigestRecord['direction'], recipe: string): void {
     const root = merkleRoot(w.hashes)
     const event = this.stamp('topic_digest', {
       [direction === 'feedback' ? 'action' : 'topic']: name,
@@ -265,13 +302,13 @@ export class NodeAuditor {
       last_seq: w.lastSeq,
       merkle_root: root,
       merkle_tree: 'rfc6962-sha256',
-      hash_recipe: MSG_HASH_RECIPE,
+      hash_recipe: recipe,
       window_start_ros_time: w.startRosTime,
       window_end_ros_time: w.endRosTime,
       close_reason: w.reason
     })
     if (this.onDigest) {
-      try { this.onDigest({ name, direction, root, hashes: w.hashes, firstSeq: w.firstSeq, event }) } catch (err) { this.report(err, 'topic_digest') }
+      try { this.onDigest({ name, direction, recipe, root, hashes: w.hashes, firstSeq: w.firstSeq, event }) } catch (err) { this.report(err, 'topic_digest') }
     }
   }
 
@@ -279,7 +316,7 @@ export class NodeAuditor {
   flushWindows (): void { for (const s of this.samplers) s.close() }
 
   /** Fields every `*_created` event carries for an endpoint with this policy. */
-  createdFields (policy: AuditPolicy): Payload { return { hash_recipe: MSG_HASH_RECIPE, ...policyFields(policy) } }
+  createdFields (policy: AuditPolicy, recipe = MSG_HASH_RECIPE): Payload { return { hash_recipe: recipe, ...policyFields(policy) } }
 
   /** Closes open windows, stamps node_shutdown, waits for the queue. Further stamps are refused. */
   async close (): Promise<void> {

@@ -197,3 +197,36 @@ export function messageHash (message: unknown): string {
 export function valueHash (value: unknown): string {
   return hashValue(value === undefined ? null : hashableAt(value, '$'))
 }
+
+// ---- the wire-bytes recipe, "pcp-ros2-cdr-v1" (the default where rclnodejs gives raw access) ----
+// msg_hash = SHA-256 hex of the serialized message exactly as rmw hands it over: the 4-byte
+// encapsulation header (representation id + options) and the CDR body, without the padding bytes
+// the options declare (DDS-XTypes 1.3 §7.6.3.1.2: the two low bits of the options count the padding
+// appended to reach a multiple of 4). The middleware may or may not add that padding on the way; it
+// is not part of the message, so publisher, subscriber and a rosbag hash the same bytes. Everything the
+// type class did to the caller's object (defaults, dropped keys, float32 rounding) is in these bytes,
+// so what is hashed is what was sent. The JSON recipe above stays for services, actions and old chains.
+export const WIRE_HASH_RECIPE = 'pcp-ros2-cdr-v1'
+
+/** The bytes the wire recipe hashes: `bytes` minus the padding its encapsulation header declares. */
+export function wireBytes (bytes: Uint8Array): Uint8Array {
+  if (!(bytes instanceof Uint8Array)) throw new TypeError(`"bytes" expected a Uint8Array of serialized CDR, got ${describe(bytes)}`)
+  if (bytes.length < 4) return bytes
+  const pad = bytes[3]! & 3
+  return pad > 0 && bytes.length - pad >= 4 ? bytes.subarray(0, bytes.length - pad) : bytes
+}
+
+/** msg_hash of a serialized message under the wire recipe. */
+export function wireHash (bytes: Uint8Array): string {
+  return sha256Hex(wireBytes(bytes))
+}
+
+/** Recomputes a msg_hash under the recipe an event names (hash_recipe): the one check an auditor needs. */
+export function hashForRecipe (recipe: string, message: unknown): string {
+  if (recipe === WIRE_HASH_RECIPE) {
+    if (!(message instanceof Uint8Array)) throw new TypeError(`recipe ${WIRE_HASH_RECIPE} hashes serialized CDR bytes, got ${describe(message)}`)
+    return wireHash(message)
+  }
+  if (recipe === MSG_HASH_RECIPE) return messageHash(message)
+  throw new RangeError(`"recipe" expected ${WIRE_HASH_RECIPE} or ${MSG_HASH_RECIPE}, got ${JSON.stringify(recipe)}`)
+}

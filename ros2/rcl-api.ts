@@ -50,6 +50,13 @@ export interface NodeLike {
   getParameter (name: string): ParameterLike
   declareParameters (parameters: ParameterLike[], descriptors?: any[], ignoreOverrides?: boolean): ParameterLike[]
   setParametersAtomically (parameters: ParameterLike[]): SetParametersResultLike
+  hasParameter (name: string): boolean
+  undeclareParameter (name: string): void
+  destroyPublisher (publisher: any): void
+  destroySubscription (subscription: any): void
+  destroyClient (client: any): void
+  destroyService (service: any): void
+  destroyTimer (timer: any): void
   destroy (): void
 }
 
@@ -107,6 +114,9 @@ export interface RclBinding {
   }
   readonly ActionClient: ActionClientConstructorLike
   readonly ActionServer: ActionServerConstructorLike
+  /** For the wire-bytes recipe (wire.ts); a binding without them keeps the JSON recipe. */
+  readonly serializeMessage?: (message: object, typeClass: any) => Buffer
+  readonly deserializeMessage?: (buffer: Buffer, typeClass: any) => object
 }
 
 // ---- build-time conformance with rclnodejs's published types ----
@@ -130,5 +140,7 @@ export type RclConformance = [
   Conforms<rcl.ServerGoalHandle<any>, ServerGoalHandleLike>,
   Conforms<typeof rcl.ActionClient, ActionClientConstructorLike>,
   Conforms<typeof rcl.ActionServer, ActionServerConstructorLike>,
-  Conforms<typeof rcl.lifecycle.CallbackReturnValue, new (value?: any) => CallbackReturnValueLike>
+  Conforms<typeof rcl.lifecycle.CallbackReturnValue, new (value?: any) => CallbackReturnValueLike>,
+  Conforms<Pick<typeof rcl, 'serializeMessage' | 'deserializeMessage'>, Required<Pick<RclBinding, 'serializeMessage' | 'deserializeMessage'>>>,
+  Conforms<rcl.MessageInfo, { publisherGid: Buffer, publicationSequenceNumber: bigint, sourceTimestamp: bigint, receivedTimestamp: bigint }>
 ]

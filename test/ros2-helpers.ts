@@ -4,6 +4,7 @@ import { Agent, type AissEvent } from '../runtime/index.js'
 import { createStandin, type Standin } from '../ros2/standin/index.js'
 import type { AuditClock } from '../ros2/policy.js'
 import { tmpDir } from './helpers.js'
+import { wireHash } from '../ros2/msg-hash.js'
 
 export interface Rig { agent: Agent, ros: Standin, home: string }
 
@@ -12,6 +13,7 @@ export async function withRig (fn: (rig: Rig) => Promise<void>, opts: { rosNowNs
   const tmp = tmpDir('pcp-ros2-')
   const agent = await Agent.open({ name: 'robot' }, { home: tmp.path })
   const ros = createStandin(opts.rosNowNs ? { clock: { nowNs: opts.rosNowNs } } : {})
+  await ros.rclnodejs.init() // required before any node, as in rclnodejs
   try {
     await fn({ agent, ros, home: tmp.path })
   } finally {
@@ -58,4 +60,10 @@ export function manualClock (start = 1_000_000): AuditClock & { advance (ms: num
     }
   }
   return clock
+}
+
+/** msg_hash under the wire recipe of `msg` as the stand-in's type class serializes it (what rclnodejs sends). */
+export function cdrHash (ros: Standin, type: string, msg: unknown): string {
+  const T = ros.rclnodejs.require(type)
+  return wireHash(ros.rclnodejs.serializeMessage(new T(msg), T))
 }

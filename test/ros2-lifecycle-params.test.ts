@@ -9,6 +9,7 @@ const L = suite('ros2 lifecycle and parameters (stand-in ROS graph, real Agent)'
 L('every transition is stamped with from/to states, result and duration', async () => {
   await withRig(async ({ agent, ros }) => {
     const node = new ros.AuditedLifecycleNode('driver', { stamper: agent })
+    node.spin()
     assert.is(ros.AuditedLifecycleNode.lifecycleHook, '_changeState')
     node.configure(); node.activate(); node.deactivate(); node.cleanup(); node.shutdown()
     await node.audit.flush()
@@ -28,6 +29,7 @@ L('failure, a throwing callback (ERROR + error processing), and an invalid trans
   await withRig(async ({ agent, ros }) => {
     const C = ros.rclnodejs.lifecycle.CallbackReturnCode
     const node = new ros.AuditedLifecycleNode('arm', { stamper: agent })
+    node.spin()
     let attempts = 0
     node.registerOnConfigure(() => (++attempts === 1 ? C.FAILURE : C.SUCCESS))
     node.registerOnActivate(() => { throw new Error('brake not released') })
@@ -52,7 +54,9 @@ L('failure, a throwing callback (ERROR + error processing), and an invalid trans
 L('a transition requested by another node through ~/change_state is stamped too', async () => {
   await withRig(async ({ agent, ros }) => {
     const node = new ros.AuditedLifecycleNode('camera', { stamper: agent })
+    node.spin()
     const manager = new ros.rclnodejs.Node('lifecycle_manager')
+    manager.spin()
     const res = await manager.createClient('lifecycle_msgs/srv/ChangeState', '/camera/change_state')
       .sendRequestAsync({ transition: { id: 1, label: '' } }, { timeout: 1000 })
     assert.equal(res, { success: true })
@@ -66,6 +70,7 @@ L('parameters: declared and changed values recorded as hashes (old → new), rej
   await withRig(async ({ agent, ros }) => {
     const { Parameter, ParameterType } = ros.rclnodejs
     const node = new ros.AuditedNode('tuned', { stamper: agent })
+    node.spin()
     node.declareParameter(new Parameter('max_speed', ParameterType.PARAMETER_DOUBLE, 0.5))
     node.declareParameters([new Parameter('mode', ParameterType.PARAMETER_STRING, 'indoor'), new Parameter('ids', ParameterType.PARAMETER_INTEGER_ARRAY, [1n, 2n])])
     node.addOnSetParametersCallback((ps) => ({ successful: ps.every((p) => p.name !== 'max_speed' || p.value <= 2), reason: 'max_speed above 2 m/s' }))

@@ -3,9 +3,8 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import type { DigestRecord } from '../ros2/auditor.js'
-import { messageHash } from '../ros2/msg-hash.js'
 import { proveInclusion, verifyInclusion } from '../ros2/merkle.js'
-import { withRig, chain, ofType, until, manualClock } from './ros2-helpers.js'
+import { withRig, chain, ofType, until, manualClock, cdrHash } from './ros2-helpers.js'
 
 const R = suite('ros2 rate modes (stand-in ROS graph, real Agent)')
 const scan = (i: number): { ranges: Float32Array, seq: number } => ({ ranges: new Float32Array([i, Infinity, 0.5]), seq: i })
@@ -13,6 +12,7 @@ const scan = (i: number): { ranges: Float32Array, seq: number } => ({ ranges: ne
 R('nth on a publisher: 1 event per 10 messages, skipped counts make the sampling visible', async () => {
   await withRig(async ({ agent, ros }) => {
     const node = new ros.AuditedNode('lidar', { stamper: agent, policies: { '/scan': { mode: 'nth', n: 10 } } })
+    node.spin()
     const pub = node.createPublisher('sensor_msgs/msg/LaserScan', 'scan')
     for (let i = 1; i <= 25; i++) pub.publish(scan(i))
     await node.audit.flush()
@@ -20,7 +20,7 @@ R('nth on a publisher: 1 event per 10 messages, skipped counts make the sampling
     assert.equal(ofType(events, 'publisher_created')[0]!.payload.audit_mode, 'nth')
     const pubs = ofType(events, 'topic_publish')
     assert.equal(pubs.map((e) => [e.payload.seq, e.payload.skipped]), [[1, 0], [11, 9], [21, 9]])
-    assert.is(pubs[1]!.payload.msg_hash, messageHash(scan(11)))
+    assert.is(pubs[1]!.payload.msg_hash, cdrHash(ros, 'sensor_msgs/msg/LaserScan', scan(11)))
   })
 })
 
@@ -28,6 +28,7 @@ R('rate on a subscription: at most N per second (test clock)', async () => {
   const clock = manualClock()
   await withRig(async ({ agent, ros }) => {
     const node = new ros.AuditedNode('sub', { stamper: agent, clock, policies: { odom: { mode: 'rate', perSecond: 2 } } })
+    node.spin()
     let got = 0
     node.createSubscription('nav_msgs/msg/Odometry', 'odom', () => { got++ })
     const pub = new ros.rclnodejs.Node('feeder').createPublisher('nav_msgs/msg/Odometry', 'odom')
@@ -45,6 +46,7 @@ R('window digest: every received message covered; each provable against the sign
   const digests: DigestRecord[] = []
   await withRig(async ({ agent, ros }) => {
     const node = new ros.AuditedNode('mapper', { stamper: agent, clock, onDigest: (d) => digests.push(d), policies: { scan: { mode: 'window', windowMs: 1000 } } })
+    node.spin()
     const received: unknown[] = []
     node.createSubscription('sensor_msgs/msg/LaserScan', 'scan', (m) => received.push(m))
     const pub = new ros.rclnodejs.Node('lidar').createPublisher('sensor_msgs/msg/LaserScan', 'scan')
@@ -70,14 +72,14 @@ R('window digest: every received message covered; each provable against the sign
       assert.is((await d.event)!.payload.merkle_root, signedRoot)
       for (let i = 0; i < d.hashes.length; i++) {
         const recorded = received[d.firstSeq - 1 + i]
-        const h = messageHash(recorded)
+        const h = cdrHash(ros, 'sensor_msgs/msg/LaserScan', recorded)
         assert.is(h, d.hashes[i])
         const proof = proveInclusion(d.hashes, i)
         assert.ok(verifyInclusion(h, { ...proof, size: ds[w]!.payload.count as number }, signedRoot))
       }
     }
     // a message that was not sent is not provable
-    const fake = messageHash(scan(999))
+    const fake = cdrHash(ros, 'sensor_msgs/msg/LaserScan', scan(999))
     assert.not.ok(verifyInclusion(fake, proveInclusion(digests[0]!.hashes, 0), ds[0]!.payload.merkle_root as string))
   })
 })
@@ -86,6 +88,7 @@ R('window on a publisher closes when full (maxMessages) and on destroy', async (
   const clock = manualClock()
   await withRig(async ({ agent, ros }) => {
     const node = new ros.AuditedNode('cam', { stamper: agent, clock, defaultPolicy: { mode: 'window', windowMs: 60_000, maxMessages: 4 } })
+    node.spin()
     const pub = node.createPublisher('sensor_msgs/msg/Image', 'image')
     for (let i = 0; i < 10; i++) pub.publish({ data: new Uint8Array([i, i, i]) })
     node.destroy()
@@ -98,6 +101,7 @@ R('window on a publisher closes when full (maxMessages) and on destroy', async (
 R('policies set with audit.setPolicy apply to endpoints created afterwards; timers cannot use windows', async () => {
   await withRig(async ({ agent, ros }) => {
     const node = new ros.AuditedNode('late', { stamper: agent, timerPolicy: { mode: 'nth', n: 100 } })
+    node.spin()
     node.audit.setPolicy('/imu', { mode: 'nth', n: 2 })
     const pub = node.createPublisher('sensor_msgs/msg/Imu', 'imu')
     for (let i = 0; i < 4; i++) pub.publish({ i })
@@ -111,6 +115,7 @@ R('measured: 1 000 messages at "every" vs "window" (events written, wall time)',
   for (const mode of ['every', 'window'] as const) {
     await withRig(async ({ agent, ros }) => {
       const node = new ros.AuditedNode('bench', { stamper: agent, defaultPolicy: mode === 'every' ? { mode } : { mode, windowMs: 1000 } })
+      node.spin()
       const pub = node.createPublisher('sensor_msgs/msg/LaserScan', 'scan')
       const ranges = new Float32Array(360).fill(1.5)
       const t0 = performance.now()

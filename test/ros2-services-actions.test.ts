@@ -4,14 +4,16 @@ import * as assert from 'uvu/assert'
 import type { PcpError } from '../runtime/index.js'
 import { messageHash } from '../ros2/msg-hash.js'
 import type { Gate } from '../ros2/auditor.js'
-import { withRig, chain, typesOf, ofType, until } from './ros2-helpers.js'
+import { withRig, chain, typesOf, ofType, until, cdrHash } from './ros2-helpers.js'
 
 const S = suite('ros2 services, actions, gate hook (stand-in ROS graph, real Agent)')
 
 S('service: call → request → reply → response, paired by call_id, hashes and durations', async () => {
   await withRig(async ({ agent, ros }) => {
     const server = new ros.AuditedNode('server', { stamper: agent })
+    server.spin()
     const client = new ros.AuditedNode('client', { stamper: agent })
+    client.spin()
     server.createService('example_interfaces/srv/AddTwoInts', 'add', (req: { a: bigint, b: bigint }, res) => res.send({ sum: req.a + req.b }))
     const c = client.createClient('example_interfaces/srv/AddTwoInts', '/add')
     const response = await c.sendRequestAsync({ a: 2n, b: 40n }, { timeout: 2000 })
@@ -33,6 +35,7 @@ S('service: call → request → reply → response, paired by call_id, hashes a
 S('service handler that returns its response (rclnodejs allows it) and one that throws', async () => {
   await withRig(async ({ agent, ros }) => {
     const node = new ros.AuditedNode('svc', { stamper: agent })
+    node.spin()
     node.createService('std_srvs/srv/Trigger', 'ok', () => ({ success: true, message: 'done' }))
     node.createService('std_srvs/srv/Trigger', 'boom', async () => { throw new Error('arm jammed') })
     const ok = await node.createClient('std_srvs/srv/Trigger', 'ok').sendRequestAsync({}, { timeout: 1000 })
@@ -54,6 +57,7 @@ S('service handler that returns its response (rclnodejs allows it) and one that 
 S('sendRequest with a callback: service_response stamped before the callback runs', async () => {
   await withRig(async ({ agent, ros }) => {
     const node = new ros.AuditedNode('cb', { stamper: agent })
+    node.spin()
     node.createService('std_srvs/srv/SetBool', 'enable', (req: { data: boolean }, res) => res.send({ success: req.data, message: '' }))
     let stampedAtCallback = -1
     node.createClient('std_srvs/srv/SetBool', 'enable').sendRequest({ data: true }, () => { stampedAtCallback = node.audit.stamped })
@@ -67,7 +71,9 @@ S('sendRequest with a callback: service_response stamped before the callback run
 S('actions: goal, acceptance, feedback, result on both sides, paired by goal_id', async () => {
   await withRig(async ({ agent, ros }) => {
     const server = new ros.AuditedNode('arm', { stamper: agent })
+    server.spin()
     const client = new ros.AuditedNode('planner', { stamper: agent })
+    client.spin()
     server.createActionServer('example_interfaces/action/Fibonacci', 'fib', async (goal: { request: { order: number }, publishFeedback: (f: unknown) => void, succeed: () => void }) => {
       const seq = [0, 1]
       for (let i = 2; i < goal.request.order; i++) { seq.push(seq[i - 1]! + seq[i - 2]!); goal.publishFeedback({ sequence: [...seq] }) }
@@ -101,6 +107,7 @@ S('actions: goal, acceptance, feedback, result on both sides, paired by goal_id'
 S('actions: a rejected goal and a throwing execute callback', async () => {
   await withRig(async ({ agent, ros }) => {
     const node = new ros.AuditedNode('gripper', { stamper: agent })
+    node.spin()
     node.createActionServer('control_msgs/action/GripperCommand', 'grip', async () => { throw new Error('no object') },
       (goal: { force: number }) => (goal.force > 10 ? 1 : 2))
     const ac = node.createActionClient('control_msgs/action/GripperCommand', 'grip')
@@ -131,6 +138,7 @@ S('gate hook: a refused publish never goes out and is stamped topic_publish_bloc
   const errors: unknown[] = []
   await withRig(async ({ agent, ros }) => {
     const node = new ros.AuditedNode('gated', { stamper: agent, gate: testGate, role: 'operator', onError: (e) => errors.push(e) })
+    node.spin()
     const got: string[] = []
     node.createSubscription('std_msgs/msg/String', 'cmd_vel', (m: { data: string }) => got.push('cmd:' + m.data))
     node.createSubscription('std_msgs/msg/String', 'status', (m: { data: string }) => got.push('status:' + m.data))
@@ -144,19 +152,21 @@ S('gate hook: a refused publish never goes out and is stamped topic_publish_bloc
     assert.is((errors[0] as PcpError).code, 'ROS2_BLOCKED')
     const events = await chain(agent)
     const blocked = ofType(events, 'topic_publish_blocked')[0]!.payload
-    assert.equal([blocked.topic, blocked.reason, blocked.msg_hash], ['/cmd_vel', 'speed limit zone', messageHash({ data: 'fast' })])
-    assert.is(ofType(events, 'topic_publish')[0]!.payload.msg_hash, messageHash({ data: 'ok' }))
+    assert.equal([blocked.topic, blocked.reason, blocked.msg_hash], ['/cmd_vel', 'speed limit zone', cdrHash(ros, 'std_msgs/msg/String', { data: 'fast' })])
+    assert.is(ofType(events, 'topic_publish')[0]!.payload.msg_hash, cdrHash(ros, 'std_msgs/msg/String', { data: 'ok' }))
   })
 })
 
 S('gate hook: a refused service call rejects with ROS2_BLOCKED; a failing gate fails closed', async () => {
   await withRig(async ({ agent, ros }) => {
     const node = new ros.AuditedNode('gated2', { stamper: agent, gate: testGate })
+    node.spin()
     let served = 0
     node.createService('std_srvs/srv/Trigger', 'self_destruct', (_q, res) => { served++; res.send({ success: true }) })
     const err = await node.createClient('std_srvs/srv/Trigger', 'self_destruct').sendRequestAsync({}).then(() => null, (e: PcpError) => e)
     assert.is(err?.code, 'ROS2_BLOCKED')
     const broken = new ros.AuditedNode('gated3', { stamper: agent, gate: { check: async () => { throw new Error('gate down') } } })
+    broken.spin()
     const err2 = await broken.createClient('std_srvs/srv/Trigger', 'self_destruct').sendRequestAsync({}).then(() => null, (e: PcpError) => e)
     assert.is(err2?.code, 'ROS2_BLOCKED')
     await node.audit.flush(); await broken.audit.flush()

@@ -37,45 +37,74 @@ export class StandinClientGoalHandle {
   status: number
   /** @internal */ _result: Promise<any>
   /** @internal */ _cancel: () => Promise<any>
-  constructor (goalId: { uuid: Uint8Array }, accepted: boolean, result: Promise<any>, cancel: () => Promise<any>) {
-    this.goalId = goalId; this.accepted = accepted; this._result = result; this._cancel = cancel
+  /** @internal */ _client: StandinActionClient
+  constructor (client: StandinActionClient, goalId: { uuid: Uint8Array }, accepted: boolean, result: Promise<any>, cancel: () => Promise<any>) {
+    this._client = client; this.goalId = goalId; this.accepted = accepted; this._result = result; this._cancel = cancel
     this.status = accepted ? GoalStatus.ACCEPTED : GoalStatus.UNKNOWN
   }
 
   isAccepted (): boolean { return this.accepted }
   isSucceeded (): boolean { return this.status === GoalStatus.SUCCEEDED }
   getResult (): Promise<any> { return this._result }
-  cancelGoal (): Promise<any> { return this._cancel() }
+  cancelGoal (): Promise<any> { return this._client._cancelGoal(this) }
 }
 
-interface ServerEntry {
-  execute: (h: StandinServerGoalHandle) => any
-  goal?: (goal: any) => number
-  accepted?: (h: StandinServerGoalHandle) => void
-  cancel?: (h?: StandinServerGoalHandle) => any
-}
+const defaultGoalCallback = (): number => GoalResponse.ACCEPT
+const defaultCancelCallback = (): number => CancelResponse.REJECT
 
+/** Like rclnodejs: callbacks live on the server (register*Callback replaces them); the node learns of it via _addActionServer. */
 export class StandinActionServer {
+  /** @internal */ _callback!: (h: StandinServerGoalHandle) => any
+  /** @internal */ _goalCallback: (goal: any) => number = defaultGoalCallback
+  /** @internal */ _handleAcceptedCallback: ((h: StandinServerGoalHandle) => void) | undefined
+  /** @internal */ _cancelCallback: (h?: StandinServerGoalHandle) => any = defaultCancelCallback
+  /** @internal */ readonly _actionName: string
+  /** @internal */ readonly _typeClass: any
   private readonly ctx: StandinContext
   private readonly name: string
   constructor (node: StandinNode, typeClass: any, actionName: string, executeCallback: (h: StandinServerGoalHandle) => any,
     goalCallback?: (goal: any) => number, handleAcceptedCallback?: (h: StandinServerGoalHandle) => void,
     cancelCallback?: (h?: StandinServerGoalHandle) => any, _options?: object) {
     this.ctx = node.context
+    this._actionName = actionName
+    this._typeClass = typeClass
     this.name = actionName.startsWith('/') ? actionName : '/' + actionName
-    const entry: ServerEntry = { execute: executeCallback, goal: goalCallback, accepted: handleAcceptedCallback, cancel: cancelCallback }
-    this.ctx.actions.set(this.name, { typeName: String(typeClass), server: entry })
+    this.registerExecuteCallback(executeCallback)
+    this.registerGoalCallback(goalCallback)
+    this.registerHandleAcceptedCallback(handleAcceptedCallback)
+    this.registerCancelCallback(cancelCallback)
+    this.ctx.actions.set(this.name, { typeName: String(typeClass), server: this })
+    node._addActionServer(this)
   }
 
+  registerExecuteCallback (cb: (h: StandinServerGoalHandle) => any): void {
+    if (typeof cb !== 'function') throw new TypeError('"executeCallback" expected a function')
+    this._callback = cb
+  }
+
+  registerGoalCallback (cb?: (goal: any) => number): void { this._goalCallback = cb ?? defaultGoalCallback }
+  registerHandleAcceptedCallback (cb?: (h: StandinServerGoalHandle) => void): void { this._handleAcceptedCallback = cb }
+  registerCancelCallback (cb?: (h?: StandinServerGoalHandle) => any): void { this._cancelCallback = cb ?? defaultCancelCallback }
   destroy (): void { this.ctx.actions.delete(this.name) }
 }
 
 export class StandinActionClient {
+  /** @internal */ readonly _actionName: string
+  /** @internal */ readonly _typeClass: any
   private readonly ctx: StandinContext
   private readonly name: string
-  constructor (node: StandinNode, _typeClass: any, actionName: string, _options?: object) {
+  constructor (node: StandinNode, typeClass: any, actionName: string, _options?: object) {
     this.ctx = node.context
+    this._actionName = actionName
+    this._typeClass = typeClass
     this.name = actionName.startsWith('/') ? actionName : '/' + actionName
+    node._addActionClient(this)
+  }
+
+  /** @internal rclnodejs: ClientGoalHandle.cancelGoal() calls this */
+  _cancelGoal (handle: StandinClientGoalHandle): Promise<any> {
+    if (!(handle instanceof StandinClientGoalHandle)) throw new TypeError('"goalHandle" expected a ClientGoalHandle')
+    return handle._cancel()
   }
 
   isActionServerAvailable (): boolean { return this.ctx.actions.has(this.name) }
@@ -83,15 +112,16 @@ export class StandinActionClient {
 
   async sendGoal (goal: any, feedbackCallback?: (feedback: any) => void, goalUuid?: { uuid: Uint8Array }, _options?: object): Promise<StandinClientGoalHandle> {
     await new Promise((r) => setImmediate(r))
-    const entry = this.ctx.actions.get(this.name)?.server as ServerEntry | undefined
+    const srv = this.ctx.actions.get(this.name)?.server as StandinActionServer | undefined
+    const entry = srv && { execute: srv._callback, goal: srv._goalCallback, accepted: srv._handleAcceptedCallback, cancel: srv._cancelCallback }
     if (!entry) throw Object.assign(new Error(`no action server for ${this.name}`), { name: 'ActionServerNotFoundError' })
     const goalId = goalUuid ?? newGoalId()
     const request = copyMessage(goal)
-    const decision = entry.goal ? entry.goal(request) : GoalResponse.ACCEPT
+    const decision = entry.goal(request)
     if (decision !== GoalResponse.ACCEPT) {
       const rejected = Promise.reject(new Error('goal rejected'))
       rejected.catch(() => {})
-      return new StandinClientGoalHandle(goalId, false, rejected, async () => ({}))
+      return new StandinClientGoalHandle(this, goalId, false, rejected, async () => ({}))
     }
     const server = new StandinServerGoalHandle(request, goalId, (f) => {
       setImmediate(() => { try { feedbackCallback?.(f) } catch (err) { this.ctx.errors.push(err) } })
@@ -114,11 +144,11 @@ export class StandinActionClient {
     })
     result.catch(() => {}) // observed via getResult(); avoid an unhandled rejection if never asked
     const cancel = async (): Promise<any> => {
-      const d = entry.cancel ? await entry.cancel(server) : CancelResponse.REJECT
+      const d = await entry.cancel(server)
       if (d === CancelResponse.ACCEPT) { server.isCancelRequested = true; server.statusCode = GoalStatus.CANCELING }
       return { return_code: d === CancelResponse.ACCEPT ? 0 : 1 }
     }
-    client = new StandinClientGoalHandle(goalId, true, result, cancel)
+    client = new StandinClientGoalHandle(this, goalId, true, result, cancel)
     return client
   }
 }

@@ -2,8 +2,9 @@
 // bridge can be tested and demonstrated on machines without ROS 2. This file is the "middleware":
 // one StandinContext is one ROS graph (like one DDS domain). It delivers published messages to the
 // subscriptions on the same topic, routes service requests to the server, and carries action goals.
-// Like rclnodejs it delivers asynchronously (never inside publish()), in publish order, and hands each
-// receiver its own copy of the message. It does not model QoS, serialization, discovery delays or loss.
+// Like rclnodejs it delivers asynchronously (never inside publish()), in publish order, only to nodes
+// that spin, and topics carry CDR bytes (interfaces.ts). Of QoS it models only the history depth; it
+// does not model discovery delays, reliability or loss.
 import { randomFillSync } from 'node:crypto'
 
 /** The ROS clock of the stand-in graph (injectable: tests pass a controllable one). */
@@ -14,7 +15,9 @@ export const wallClock: StandinClock = {
   nowNs: () => BigInt(Date.now()) * 1_000_000n + (process.hrtime.bigint() % 1_000_000n)
 }
 
-export type Deliver = (message: unknown) => void
+import type { Sample } from './topics.js'
+
+export type Deliver = (sample: Sample) => void
 
 export interface TopicEndpoint { typeName: string, deliver: Deliver, node: object }
 
@@ -57,24 +60,41 @@ export class StandinContext {
   readonly services = new Map<string, ServiceEndpoint>()
   readonly actions = new Map<string, ActionEndpoint>()
   readonly nodes = new Set<{ destroy (): void }>()
-  /** Errors thrown by stand-in callbacks that rclnodejs would only log; tests can inspect them. */
+  /** Errors thrown by stand-in service and action callbacks that rclnodejs would only log; tests can inspect them. */
   readonly errors: unknown[] = []
+  /**
+   * Where a throw from a subscription or timer callback goes. rclnodejs runs those callbacks from its
+   * native executor, so a throw is an uncaught exception; the default does the same. Tests may catch it here.
+   */
+  onCallbackError: (err: unknown) => void = (err) => { throw err }
   private shut = false
+  private initialized = false
+
+  /** rclnodejs.init(): once per context. */
+  init (): void {
+    if (this.initialized && !this.shut) throw new Error('The context has already been initialized.')
+    this.initialized = true
+    this.shut = false
+  }
+
+  /** rcl refuses to create a node on a context that is not initialized (or already shut down). */
+  checkValid (): void {
+    if (!this.initialized || this.shut) {
+      throw new Error('rcl_node_init failed: the context is not initialized (call rclnodejs.init() first) or has been shut down')
+    }
+  }
 
   constructor (options: { clock?: StandinClock } = {}) {
     this.clock = options.clock ?? wallClock
   }
 
-  publish (topic: string, typeName: string, message: unknown): void {
+  publish (topic: string, typeName: string, sample: Sample): void {
     const subs = this.topics.get(topic)
     if (!subs) return
     for (const sub of subs) {
       // ROS does not connect endpoints whose types differ.
       if (sub.typeName !== typeName) continue
-      const copy = copyMessage(message)
-      setImmediate(() => {
-        try { sub.deliver(copy) } catch (err) { this.errors.push(err) }
-      })
+      sub.deliver(sample)
     }
   }
 

@@ -8,11 +8,15 @@ import { StandinContext, type StandinClock } from './context.js'
 import { StandinNode, Parameter, ParameterType, TimeoutError } from './node.js'
 import { StandinLifecycleNode, CallbackReturnValue, CallbackReturnCode, State } from './lifecycle.js'
 import { StandinActionClient, StandinActionServer, GoalResponse, CancelResponse, GoalStatus } from './actions.js'
+import { MessageInfo } from './topics.js'
+import { deserializeMessage, serializeMessage, standinType, type StandinMessage, type StandinTypeClass } from './interfaces.js'
 
 export { StandinContext, wallClock, type StandinClock } from './context.js'
 export { StandinNode, Parameter, ParameterType, TimeoutError } from './node.js'
 export { StandinLifecycleNode, CallbackReturnValue, CallbackReturnCode, State } from './lifecycle.js'
 export { StandinActionClient, StandinActionServer, GoalResponse, CancelResponse, GoalStatus } from './actions.js'
+export { MessageInfo, StandinPublisher, StandinLifecyclePublisher, StandinSubscription, StandinTimer } from './topics.js'
+export { standinType, ros2msgSchema, parseRos2msg, serializeMessage, deserializeMessage, type StandinTypeClass } from './interfaces.js'
 
 /** The rclnodejs-shaped module object of one stand-in graph. */
 export interface StandinRclnodejs {
@@ -33,6 +37,12 @@ export interface StandinRclnodejs {
   readonly Parameter: typeof Parameter
   readonly ParameterType: typeof ParameterType
   readonly TimeoutError: typeof TimeoutError
+  readonly MessageInfo: typeof MessageInfo
+  /** rclnodejs.require('pkg/msg/Name'): the message's type class (messages only in the stand-in). */
+  require (typeName: string): StandinTypeClass
+  serializeMessage (message: unknown, typeClass: StandinTypeClass): Buffer
+  deserializeMessage (buffer: Buffer, typeClass: StandinTypeClass): StandinMessage
+  /** Required before the first node, as in rclnodejs. */
   init (): Promise<void>
   shutdown (): void
   isShutdown (): boolean
@@ -62,7 +72,11 @@ export function createStandin (options: { clock?: StandinClock } = {}): Standin 
     Parameter,
     ParameterType,
     TimeoutError,
-    init: async (): Promise<void> => {},
+    MessageInfo,
+    require: standinType,
+    serializeMessage,
+    deserializeMessage,
+    init: async (): Promise<void> => { context.init() },
     shutdown: (): void => context.shutdown(),
     isShutdown: (): boolean => context.isShutdown(),
     removeSignalHandlers: (): void => {}

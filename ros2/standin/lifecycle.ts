@@ -2,6 +2,7 @@
 // unconfigured → inactive → active → finalized), with its structure copied from rclnodejs 2.2
 // lib/lifecycle.js: the public transition methods AND the ~/change_state service all go through
 // _changeState, which runs the registered callback and settles on the resulting state.
+import { StandinLifecyclePublisher } from './topics.js'
 import { StandinNode, StandinResponse } from './node.js'
 import type { StandinContext } from './context.js'
 
@@ -65,6 +66,10 @@ export class StandinLifecycleNode extends StandinNode {
   }
 
   get currentState (): State { return this.state }
+  createLifecyclePublisher (typeClass: any, topic: string, options?: object): StandinLifecyclePublisher {
+    return this._createPublisher(typeClass, topic, options, StandinLifecyclePublisher) as StandinLifecyclePublisher
+  }
+
   registerOnConfigure (cb: (prev: State) => number): void { this.callbacks.set(S.configuring.id, cb) }
   registerOnActivate (cb: (prev: State) => number): void { this.callbacks.set(S.activating.id, cb) }
   registerOnDeactivate (cb: (prev: State) => number): void { this.callbacks.set(S.deactivating.id, cb) }

@@ -3,8 +3,10 @@
 // Behaviour copied from rclnodejs where the bridge depends on it: createService accepts a handler
 // that answers with response.send() or by returning the response; setParameter(s) funnel into
 // setParametersAtomically; the constructor itself creates infrastructure services through
-// this.createService (as rclnodejs's parameter services do).
+// this.createService (as rclnodejs's parameter services do). Nodes need rclnodejs.init() first, and
+// receive messages and timer ticks only while they spin (topics.ts).
 import { copyMessage, resolveName, standinTypeName, StandinContext, type TopicEndpoint } from './context.js'
+import { qosDepth, resolveStandinType, StandinLifecyclePublisher, StandinPublisher, StandinSubscription, StandinTimer, type Sample } from './topics.js'
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- messages are untyped in the stand-in */
 
@@ -26,19 +28,12 @@ export class TimeoutError extends Error {
   constructor (message: string) { super(message); this.name = 'TimeoutError' }
 }
 
-export class StandinPublisher {
-  readonly topic: string
-  private readonly ctx: StandinContext
-  private readonly typeName: string
-  constructor (ctx: StandinContext, topic: string, typeName: string) { this.ctx = ctx; this.topic = topic; this.typeName = typeName }
-  publish (message: any, _options?: { validate?: boolean }): void { this.ctx.publish(this.topic, this.typeName, message) }
-  subscriptionCount (): number { return this.ctx.countSubscribers(this.topic) }
-}
+type ReadyItem = { sub: StandinSubscription, sample: Sample } | { fn: () => void }
 
-export class StandinSubscription {
-  readonly topic: string
-  /** @internal */ readonly _unsubscribe: () => void
-  constructor (topic: string, unsubscribe: () => void) { this.topic = topic; this._unsubscribe = unsubscribe }
+/** rclnodejs Node._validateOptions defaults. */
+function defaultOptions (options: any): any {
+  if (options !== undefined && (options === null || typeof options !== 'object')) throw new TypeError('"options" expected an object')
+  return { enableTypedArray: true, qos: 'qos_profile_default', isRaw: false, serializationMode: 'default', ...(options ?? {}) }
 }
 
 export class StandinResponse {
@@ -61,7 +56,8 @@ export class StandinService {
 export class StandinClient {
   readonly serviceName: string
   private readonly ctx: StandinContext
-  constructor (ctx: StandinContext, serviceName: string) { this.ctx = ctx; this.serviceName = serviceName }
+  private readonly node: StandinNode
+  constructor (ctx: StandinContext, serviceName: string, node: StandinNode) { this.ctx = ctx; this.serviceName = serviceName; this.node = node }
 
   isServiceServerAvailable (): boolean { return this.ctx.services.has(this.serviceName) }
 
@@ -81,7 +77,7 @@ export class StandinClient {
     setImmediate(() => {
       const server = this.ctx.services.get(this.serviceName)
       // Like ROS, a request with no server is simply never answered.
-      server?.handle(req, (response) => setImmediate(() => {
+      server?.handle(req, (response) => this.node._post(() => {
         try { callback(copyMessage(response)) } catch (err) { this.ctx.errors.push(err) }
       }))
     })
@@ -102,19 +98,6 @@ export class StandinClient {
   }
 }
 
-export class StandinTimer {
-  readonly period: bigint
-  private handle: NodeJS.Timeout | undefined
-  constructor (period: bigint, callback: () => void, onError: (e: unknown) => void) {
-    this.period = period
-    const ms = Math.max(1, Number(period / 1_000_000n))
-    this.handle = setInterval(() => { try { callback() } catch (err) { onError(err) } }, ms)
-  }
-
-  isCanceled (): boolean { return this.handle === undefined }
-  cancel (): void { clearInterval(this.handle); this.handle = undefined }
-}
-
 export class StandinNode {
   /** The context nodes use when none is passed (subclasses made by createStandin set their own). */
   static defaultContext = new StandinContext()
@@ -128,12 +111,20 @@ export class StandinNode {
   private readonly timers = new Set<StandinTimer>()
   private readonly subscriptions = new Set<StandinSubscription>()
   private readonly serviceNames = new Set<string>()
+  private readonly publishers = new Set<StandinPublisher>()
+  private readonly preSet: Array<(p: Parameter[]) => Parameter[]> = []
+  private _spinning = false
+  private readonly actionClients: object[] = []
+  private readonly actionServers: object[] = []
+  private _scheduled = false
+  private readonly _ready: ReadyItem[] = []
 
   constructor (nodeName: string, namespace?: string, context?: StandinContext, _options?: object) {
     if (typeof nodeName !== 'string' || !/^[A-Za-z][A-Za-z0-9_]*$/.test(nodeName)) throw new TypeError(`"nodeName" invalid: ${String(nodeName)}`)
     this._name = nodeName
     this._namespace = namespace && namespace !== '' ? namespace : '/'
     this.context = context ?? (new.target as typeof StandinNode).defaultContext
+    this.context.checkValid()
     this.context.nodes.add(this)
     // rclnodejs creates its parameter services here, through the (overridable) createService.
     this.createService('rcl_interfaces/srv/ListParameters', '~/list_parameters', (_req: unknown, res: StandinResponse) => {
@@ -145,29 +136,88 @@ export class StandinNode {
   namespace (): string { return this._namespace }
   getFullyQualifiedName (): string { return (this._namespace === '/' ? '' : this._namespace) + '/' + this._name }
   now (): { nanoseconds: bigint } { return { nanoseconds: this.context.clock.nowNs() } }
-  spin (_timeout?: number): void { /* delivery is already asynchronous in the stand-in */ }
-  spinOnce (_timeout?: number): void {}
-  stop (): void {}
+  get spinning (): boolean { return this._spinning }
+  spin (_timeout?: number): void {
+    if (this._spinning) throw new Error('The node is already spinning.')
+    this._spinning = true
+    this._kick()
+  }
+
+  spinOnce (_timeout?: number): void {
+    if (this._spinning) throw new Error('The node is already spinning.')
+    const item = this._ready.shift()
+    if (item) setImmediate(() => this._run(item))
+  }
+
+  stop (): void { this._spinning = false }
+
+  /** @internal: a message for one of this node's subscriptions; KEEP_LAST drops the oldest beyond depth. */
+  _deliver (sub: StandinSubscription, sample: Sample): void {
+    const depth = qosDepth(sub.qos)
+    const mine = this._ready.filter((r) => 'sub' in r && r.sub === sub)
+    if (mine.length >= depth) this._ready.splice(this._ready.indexOf(mine[0]!), 1)
+    this._ready.push({ sub, sample })
+    this._kick()
+  }
+
+  /** @internal: work (service requests, responses) that runs when the node spins. */
+  _post (fn: () => void): void { this._ready.push({ fn }); this._kick() }
+
+  private _kick (): void {
+    if (!this._spinning || this._scheduled || this._ready.length === 0) return
+    this._scheduled = true
+    setImmediate(() => {
+      this._scheduled = false
+      if (!this._spinning) return
+      const batch = this._ready.splice(0)
+      try {
+        for (let i = 0; i < batch.length; i++) {
+          try { this._run(batch[i]!) } catch (err) {
+            // put the rest back first: one throwing callback must not lose the messages behind it
+            this._ready.unshift(...batch.slice(i + 1))
+            this.context.onCallbackError(err)
+            break
+          }
+        }
+      } finally { this._kick() }
+    })
+  }
+
+  private _run (item: ReadyItem): void {
+    if ('fn' in item) { item.fn(); return }
+    if (this.subscriptions.has(item.sub)) item.sub._take(item.sample, this.context.clock.nowNs())
+  }
   private resolve (name: string): string { return resolveName(name, this._namespace, this._name) }
 
-  createPublisher (typeClass: any, topic: string, _options?: object, _eventCallbacks?: (event: object) => void): StandinPublisher {
-    return new StandinPublisher(this.context, this.resolve(topic), standinTypeName(typeClass))
+  createPublisher (typeClass: any, topic: string, options?: object, eventCallbacks?: (event: object) => void): StandinPublisher {
+    return this._createPublisher(typeClass, topic, options, StandinPublisher, eventCallbacks)
+  }
+
+  /** @internal: rclnodejs routes createPublisher and createLifecyclePublisher through this one method. */
+  _createPublisher (typeClass: any, topic: string, options: any, publisherClass: typeof StandinPublisher, _eventCallbacks?: unknown): StandinPublisher {
+    const T = resolveStandinType(typeClass)
+    if (typeof topic !== 'string') throw new TypeError('"topic" expected a string')
+    const pub = new publisherClass(this.context, this.resolve(topic), T, defaultOptions(options))
+    this.publishers.add(pub)
+    return pub
   }
 
   createSubscription (typeClass: any, topic: string, callback: (message: any, info?: any) => void): StandinSubscription
-  createSubscription (typeClass: any, topic: string, options: object, callback: (message: any, info?: any) => void, eventCallbacks?: (event: object) => void): StandinSubscription
+  createSubscription (typeClass: any, topic: string, options: object | undefined, callback: (message: any, info?: any) => void, eventCallbacks?: (event: object) => void): StandinSubscription
   createSubscription (typeClass: any, topic: string, optionsOrCallback: any, callback?: any, _eventCallbacks?: (event: object) => void): StandinSubscription {
+    const T = resolveStandinType(typeClass)
     const cb = typeof optionsOrCallback === 'function' ? optionsOrCallback : callback
     if (typeof cb !== 'function') throw new TypeError('"callback" expected a function')
-    const resolved = this.resolve(topic)
-    const ep: TopicEndpoint = { typeName: standinTypeName(typeClass), deliver: (m) => cb(m), node: this }
-    const sub = new StandinSubscription(resolved, this.context.subscribe(resolved, ep))
+    const options = defaultOptions(typeof optionsOrCallback === 'function' ? undefined : optionsOrCallback)
+    const sub = new StandinSubscription(this.resolve(topic), T, options, cb)
+    const ep: TopicEndpoint = { typeName: T.typeName, deliver: (s) => this._deliver(sub, s), node: this }
+    sub._unsubscribe = this.context.subscribe(sub.topic, ep)
     this.subscriptions.add(sub)
     return sub
   }
 
   createClient (_typeClass: any, serviceName: string, _options?: object): StandinClient {
-    return new StandinClient(this.context, this.resolve(serviceName))
+    return new StandinClient(this.context, this.resolve(serviceName), this)
   }
 
   createService (typeClass: any, serviceName: string, callback: (request: any, response: StandinResponse) => unknown): StandinService
@@ -179,13 +229,13 @@ export class StandinNode {
     const ctx = this.context
     ctx.services.set(name, {
       typeName: standinTypeName(typeClass),
-      handle: (request, respond) => {
+      handle: (request, respond) => this._post(() => {
         const response = new StandinResponse(respond)
         // rclnodejs: Promise.resolve(callback(request, response)); a returned value is sent if send() was not called.
         Promise.resolve().then(() => handler(request, response)).then((value: unknown) => {
           if (!response.sent && value) response.send(value)
         }).catch((err: unknown) => ctx.errors.push(err))
-      }
+      })
     })
     this.serviceNames.add(name)
     return new StandinService(name)
@@ -193,13 +243,21 @@ export class StandinNode {
 
   createTimer (period: bigint, callback: (info?: any) => void, _optionsOrClock?: any, _clock?: any): StandinTimer {
     if (typeof period !== 'bigint') throw new TypeError('"period" expected nanoseconds as a bigint')
-    const t = new StandinTimer(period, () => callback(), (err) => this.context.errors.push(err))
+    const t = new StandinTimer(period, () => callback(), () => this._spinning)
     this.timers.add(t)
     return t
   }
 
   destroyTimer (timer: StandinTimer): void { timer.cancel(); this.timers.delete(timer) }
   destroySubscription (sub: StandinSubscription): void { sub._unsubscribe(); this.subscriptions.delete(sub) }
+  destroyPublisher (pub: StandinPublisher): void { this.publishers.delete(pub) }
+  destroyService (service: StandinService): void { this.context.services.delete(service.serviceName); this.serviceNames.delete(service.serviceName) }
+  destroyClient (_client: StandinClient): void {}
+
+  /** @internal rclnodejs: every ActionClient / ActionServer registers itself with its node here */
+  _addActionClient (client: object): void { this.actionClients.push(client) }
+  /** @internal */
+  _addActionServer (server: object): void { this.actionServers.push(server) }
 
   declareParameter (parameter: Parameter, descriptor?: object, ignoreOverride?: boolean): Parameter {
     return this.declareParameters([parameter], descriptor ? [descriptor] : undefined, ignoreOverride)[0]!
@@ -216,21 +274,36 @@ export class StandinNode {
   getParameters (names?: string[]): Parameter[] { return (names ?? [...this.parameters.keys()]).map((n) => this.getParameter(n)) }
   addOnSetParametersCallback (cb: (p: Parameter[]) => SetParametersResult): void { this.onSet.unshift(cb) }
   addPostSetParametersCallback (cb: (p: Parameter[]) => void): void { this.postSet.unshift(cb) }
+  addPreSetParametersCallback (cb: (p: Parameter[]) => Parameter[]): void { this.preSet.unshift(cb) }
+
+  undeclareParameter (name: string): void { this.parameters.delete(name) }
 
   setParameter (parameter: Parameter): SetParametersResult { return this.setParameters([parameter])[0]! }
   setParameters (parameters: Parameter[]): SetParametersResult[] { return parameters.map((p) => this.setParametersAtomically([p])) }
 
-  setParametersAtomically (parameters: Parameter[]): SetParametersResult {
+  setParametersAtomically (parameters: Parameter[]): SetParametersResult { return this._setParametersAtomically(parameters) }
+
+  /** @internal rclnodejs: pre-set callbacks form a pipeline that may rewrite the list; NOT_SET undeclares. */
+  _setParametersAtomically (parameters: Parameter[]): SetParametersResult {
+    for (const cb of this.preSet) {
+      const r = cb(parameters)
+      if (!Array.isArray(r)) return { successful: false, reason: 'pre-set parameters callback must return an array of Parameters' }
+      parameters = r
+      if (parameters.length === 0) return { successful: false, reason: 'parameter list is empty after pre-set callback; set rejected' }
+    }
     for (const p of parameters) {
       const current = this.parameters.get(p.name)
       if (!current) return { successful: false, reason: `Parameter ${p.name} has not been declared` }
-      if (current.type !== p.type) return { successful: false, reason: `Parameter ${p.name} has type ${current.type}, not ${p.type}` }
+      if (p.type !== ParameterType.PARAMETER_NOT_SET && current.type !== p.type) return { successful: false, reason: `Parameter ${p.name} has type ${current.type}, not ${p.type}` }
     }
     for (const cb of this.onSet) {
       const r = cb(parameters)
       if (!r?.successful) return { successful: false, reason: r?.reason ?? 'rejected' }
     }
-    for (const p of parameters) this.parameters.set(p.name, new Parameter(p.name, p.type, p.value))
+    for (const p of parameters) {
+      if (p.type === ParameterType.PARAMETER_NOT_SET) this.undeclareParameter(p.name)
+      else this.parameters.set(p.name, new Parameter(p.name, p.type, p.value))
+    }
     for (const cb of this.postSet) cb(parameters)
     return { successful: true, reason: '' }
   }
@@ -239,7 +312,8 @@ export class StandinNode {
     for (const t of this.timers) t.cancel()
     for (const s of this.subscriptions) s._unsubscribe()
     for (const n of this.serviceNames) this.context.services.delete(n)
-    this.timers.clear(); this.subscriptions.clear(); this.serviceNames.clear()
+    this.timers.clear(); this.subscriptions.clear(); this.serviceNames.clear(); this.publishers.clear()
+    this._spinning = false
     this.context.nodes.delete(this)
   }
 }
