@@ -8,6 +8,7 @@ import { parseAllDocuments } from 'yaml'
 import { parseJson, stringifyJson } from '../runtime/index.js'
 import { messageHash, messageCanonicalText, MSG_HASH_RECIPE } from '../ros2/msg-hash.js'
 import { merkleRoot, proveInclusion, verifyInclusion, type InclusionProof } from '../ros2/merkle.js'
+import { registerRos2BagCommands } from './ros2-bag.js'
 
 /** Unusable input: one line on stderr, exit code 2 (CLI convention). */
 class UsageError extends Error {}
@@ -50,7 +51,8 @@ function fail (err: unknown): never {
 }
 
 export function registerRos2Commands (program: Command): void {
-  const ros2 = program.command('ros2').description('ROS 2 bridge tools: recompute message hashes, prove and check window inclusion')
+  const ros2 = program.command('ros2').description('ROS 2 bridge tools: recompute message hashes, prove and check window inclusion, record and verify bags')
+  registerRos2BagCommands(ros2)
 
   ros2.command('hash')
     .argument('[file]', 'recorded message: JSON, or YAML as printed by `ros2 topic echo --full-length` ("-" or none: stdin)')

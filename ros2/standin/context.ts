@@ -10,9 +10,12 @@ import { randomFillSync } from 'node:crypto'
 /** The ROS clock of the stand-in graph (injectable: tests pass a controllable one). */
 export interface StandinClock { nowNs (): bigint }
 
+const T0_NS = BigInt(Date.now()) * 1_000_000n
+const H0 = process.hrtime.bigint()
 export const wallClock: StandinClock = {
-  // ROS time is Unix time in ns: ~1.8e18, well beyond 2^53, hence bigint end to end.
-  nowNs: () => BigInt(Date.now()) * 1_000_000n + (process.hrtime.bigint() % 1_000_000n)
+  // ROS time is Unix time in ns: ~1.8e18, well beyond 2^53, hence bigint end to end. Monotonic
+  // (the epoch at start plus the monotonic clock since), as a steady system clock is between NTP steps.
+  nowNs: () => T0_NS + (process.hrtime.bigint() - H0)
 }
 
 import type { Sample } from './topics.js'

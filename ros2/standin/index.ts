@@ -16,7 +16,7 @@ export { StandinNode, Parameter, ParameterType, TimeoutError } from './node.js'
 export { StandinLifecycleNode, CallbackReturnValue, CallbackReturnCode, State } from './lifecycle.js'
 export { StandinActionClient, StandinActionServer, GoalResponse, CancelResponse, GoalStatus } from './actions.js'
 export { MessageInfo, StandinPublisher, StandinLifecyclePublisher, StandinSubscription, StandinTimer } from './topics.js'
-export { standinType, ros2msgSchema, parseRos2msg, serializeMessage, deserializeMessage, type StandinTypeClass } from './interfaces.js'
+export { standinType, serializeMessage, deserializeMessage, type StandinTypeClass } from './interfaces.js'
 
 /** The rclnodejs-shaped module object of one stand-in graph. */
 export interface StandinRclnodejs {

@@ -9,81 +9,14 @@
 //     Uint8Array, …) except int64/uint64 arrays, which are plain arrays of bigint
 //   - a message type with one `data` field accepts the bare value (publish('hello') on std_msgs/String)
 // The bytes are checked against vectors derived by hand from the CDR spec (test/ros2-standin-cdr.test.ts).
-import { readFileSync, existsSync } from 'node:fs'
-import { createRequire } from 'node:module'
-import { dirname, join } from 'node:path'
-import { parse } from '@foxglove/rosmsg'
+import { bundledMsgRoot, parseRos2msg, ros2msgSchema, splitTypeName } from '../schema.js'
 import { MessageReader, MessageWriter } from '@foxglove/rosmsg2-serialization'
 import type { MessageDefinition, MessageDefinitionField } from '@foxglove/message-definition'
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- messages are untyped here */
 
-const DELIMITER = '='.repeat(80)
-const BUILTIN = new Set(['bool', 'byte', 'char', 'int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64',
-  'float32', 'float64', 'string', 'wstring', 'time', 'duration'])
-
-let msgdefsRoot: string | undefined
-function rootDir (): string {
-  msgdefsRoot ??= join(dirname(createRequire(import.meta.url).resolve('@foxglove/rosmsg-msgs-common/package.json')), 'msgdefs', 'ros2jazzy')
-  return msgdefsRoot
-}
-
-/** 'pkg/msg/Name' (or 'pkg/Name') → [pkg, Name]; a TypeError for anything else. */
-export function splitTypeName (typeName: string): [string, string] {
-  const m = /^([A-Za-z][\w]*)\/(?:msg\/)?([A-Za-z][\w]*)$/.exec(typeName)
-  if (!m) throw new TypeError(`"typeClass" expected a message type 'pkg/msg/Name', got ${JSON.stringify(typeName)}`)
-  return [m[1]!, m[2]!]
-}
-
-function msgText (pkg: string, name: string): string {
-  const file = join(rootDir(), pkg, 'msg', `${name}.msg`)
-  // rclnodejs: loadInterface throws when the package or message is not generated
-  if (!existsSync(file)) throw new Error(`The message required does not exist: ${pkg}, msg, ${name} (not among the stand-in's bundled ROS 2 Jazzy definitions)`)
-  // The bundled files already append their dependencies (as "MSG: pkg/Name"); keep the type's own part.
-  return readFileSync(file, 'utf8').split(`\n${DELIMITER}\n`)[0]!
-}
-
-/** Complex field types a .msg text refers to, as 'pkg/Name' (a bare 'Name' is in the same package). */
-function dependencies (text: string, pkg: string): string[] {
-  const out: string[] = []
-  for (const raw of text.split('\n')) {
-    const line = raw.replace(/#.*/, '').trim()
-    if (!line) continue
-    const type = line.split(/\s+/)[0]!.replace(/\[.*$/, '').replace(/<=\d+$/, '')
-    if (BUILTIN.has(type) || type.startsWith('string<=') || type.startsWith('wstring<=')) continue
-    const parts = type.split('/')
-    out.push(parts.length === 1 ? `${pkg}/${type}` : `${parts[0]}/${parts.at(-1)}`)
-  }
-  return out
-}
-
-/**
- * The complete definition in rosbag2's `ros2msg` form (rosbag2 docs/message_definition_encoding.md):
- * the type's .msg text, then each dependency once, after 80 '=' and "MSG: pkg/msg/Name".
- */
-export function ros2msgSchema (typeName: string): string {
-  const [pkg, name] = splitTypeName(typeName)
-  const top = msgText(pkg, name)
-  const seen = new Set<string>([`${pkg}/${name}`])
-  const parts = [top.trimEnd()]
-  const queue = dependencies(top, pkg)
-  while (queue.length) {
-    const dep = queue.shift()!
-    if (seen.has(dep)) continue
-    seen.add(dep)
-    const [p, n] = dep.split('/') as [string, string]
-    const text = msgText(p, n)
-    parts.push(`${DELIMITER}\nMSG: ${p}/msg/${n}\n${text.trimEnd()}`)
-    queue.push(...dependencies(text, p))
-  }
-  return parts.join('\n') + '\n'
-}
-
-/** Parses a ros2msg schema (as written above or by rosbag2) into definitions for the CDR codec. */
-export function parseRos2msg (schema: string): MessageDefinition[] {
-  // @foxglove/rosmsg 5 names dependencies as written after MSG:; fields refer to 'pkg/Name'.
-  return parse(schema.replace(/^MSG: ([^/\s]+)\/msg\/(\S+)/gm, 'MSG: $1/$2'), { ros2: true })
-}
+/** The stand-in reads only the bundled Jazzy definitions, so its bags and hashes do not depend on the host. */
+const ROOTS = [bundledMsgRoot()]
 
 export interface StandinTypeClass {
   new (value?: any): StandinMessage
@@ -162,7 +95,7 @@ export function standinType (typeName: string): StandinTypeClass {
   const key = `${pkg}/msg/${name}`
   const cached = classes.get(key)
   if (cached) return cached
-  const schema = ros2msgSchema(key)
+  const schema = ros2msgSchema(key, ROOTS)
   const list = parseRos2msg(schema)
   const defs = new Map<string, MessageDefinition>(list.slice(1).map((d) => [d.name!, d]))
   const top = list[0]!
