@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs'
 import type { Command } from 'commander'
 import { parseAllDocuments } from 'yaml'
 import { parseJson, stringifyJson } from '../runtime/index.js'
-import { messageHash, messageCanonicalText, MSG_HASH_RECIPE } from '../ros2/msg-hash.js'
+import { messageHash, messageCanonicalText, wireHash, MSG_HASH_RECIPE, WIRE_HASH_RECIPE } from '../ros2/msg-hash.js'
 import { merkleRoot, proveInclusion, verifyInclusion, type InclusionProof } from '../ros2/merkle.js'
 import { registerRos2BagCommands } from './ros2-bag.js'
 
@@ -59,7 +59,7 @@ export function registerRos2Commands (program: Command): void {
     .description(`print the msg_hash (${MSG_HASH_RECIPE}) of recorded message(s), as topic_publish / topic_received record it`)
     .option('--format <format>', 'json or yaml (default: from the file extension, else json)')
     .option('--many', 'JSON input is an array of messages: print one hash per line')
-    .option('--raw', 'the file is a serialized (CDR) message: hash its bytes, as events with raw: true do')
+    .option('--raw', `the file is a serialized (CDR) message, e.g. from a bag: hash it under ${WIRE_HASH_RECIPE}, as topic events do`)
     .option('--canonical', 'also print the canonical text that is hashed (to diff against your own)')
     .option('--json', 'print JSON')
     .action((file: string | undefined, opts: { format?: string, many?: boolean, raw?: boolean, canonical?: boolean, json?: boolean }) => {
@@ -67,7 +67,7 @@ export function registerRos2Commands (program: Command): void {
         const bytes = readInput(file)
         let rows: Array<{ msg_hash: string, canonical?: string }>
         if (opts.raw) {
-          rows = [{ msg_hash: messageHash(new Uint8Array(bytes)) }]
+          rows = [{ msg_hash: wireHash(new Uint8Array(bytes)) }]
         } else {
           const format = opts.format ?? (file && /\.ya?ml$/i.test(file) ? 'yaml' : 'json')
           if (format !== 'json' && format !== 'yaml') throw new UsageError(`--format expected json or yaml, got ${format}`)
@@ -82,7 +82,7 @@ export function registerRos2Commands (program: Command): void {
           })
         }
         if (opts.json) {
-          console.log(stringifyJson({ recipe: opts.raw ? 'sha256-raw' : MSG_HASH_RECIPE, messages: rows }, 2))
+          console.log(stringifyJson({ recipe: opts.raw ? WIRE_HASH_RECIPE : MSG_HASH_RECIPE, messages: rows }, 2))
         } else {
           for (const r of rows) {
             console.log(r.msg_hash)

@@ -23,7 +23,9 @@ export const Ros2ErrorCodes = {
   /** rclnodejs missing, or present but unusable (no ROS 2 sourced, native addon not built). */
   ROS2_UNAVAILABLE: 'ROS2_UNAVAILABLE',
   /** The gate refused a publish or service call; the action did not happen. */
-  ROS2_BLOCKED: 'ROS2_BLOCKED'
+  ROS2_BLOCKED: 'ROS2_BLOCKED',
+  /** A pcp.* parameter or the passphrase file / credential could not be used. */
+  ROS2_CONFIG: 'ROS2_CONFIG'
 } as const
 
 /** Hook for a policy gate (issue 8). Called before a publish / service call; a refusal stops it. */

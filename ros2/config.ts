@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { PcpError } from '../runtime/index.js'
 import { checkPolicy, type AuditPolicy } from './policy.js'
+import { Ros2ErrorCodes } from './auditor.js'
 
 export const CREDENTIAL_NAME = 'pcp-passphrase'
 
@@ -14,7 +15,7 @@ export function readPassphrase (opts: { file?: string, env?: { [k: string]: stri
   const env = opts.env ?? process.env
   const read = (file: string, what: string): string => {
     try { return readFileSync(file, 'utf8').replace(/\r?\n$/, '') } catch (err) {
-      throw new PcpError('KEY_PASSPHRASE_UNREADABLE', `cannot read the passphrase ${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err, field: file })
+      throw new PcpError(Ros2ErrorCodes.ROS2_CONFIG, `cannot read the passphrase ${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err, field: file })
     }
   }
   if (opts.file) return read(opts.file, 'file')
