@@ -53,6 +53,7 @@ export async function startRobot (agent: Agent): Promise<RobotRun> {
   robot.spin()
 
   const lidar = new rcl.Node('laser_scanner_sim')
+  lidar.spin() // timers fire only on a spinning node, as in rclnodejs
   const scan = lidar.createPublisher('sensor_msgs/msg/LaserScan', 'scan')
   let k = 0
   lidar.createTimer(100_000_000n, () => {
@@ -61,6 +62,7 @@ export async function startRobot (agent: Agent): Promise<RobotRun> {
   })
 
   const console_ = new rcl.Node('operator_console')
+  console_.spin() // the service response is delivered to a spinning node
   const client = console_.createClient('std_srvs/srv/SetBool', '/patrol_robot/enable')
   let enableCalls = 0
   const enabled = new Promise<void>((resolve) => {
