@@ -64,4 +64,17 @@ Audit('documents that are not exports are unusable, with a reason', () => {
   }
 })
 
+Audit('an invalid identity block is reported once, without a spurious hash mismatch of zero events (issue 13 #10)', () => {
+  const { id, events } = chain(3)
+  for (const identity of [{ ...id.document(), public_key: 'not base64' }, { ...id.document(), agent_id: 'x'.repeat(32) }, 'nope']) {
+    const doc = { ...buildAuditExport(id.document(), events), agent_identity: identity }
+    const r = verifyAuditExport(parseJson(stringifyJson(doc)))
+    assert.ok(r.usable)
+    if (!r.usable) return
+    assert.is(r.report.valid, false)
+    assert.equal(r.report.errors.filter((e) => e.code === 'EXPORT_HASH_MISMATCH'), [], JSON.stringify(r.report.errors))
+    assert.ok(['IDENTITY_INVALID', 'AGENT_ID_MISMATCH'].includes(r.report.errors[0]!.code), JSON.stringify(r.report.errors))
+  }
+})
+
 Audit.run()

@@ -48,6 +48,11 @@ Build("the browser bundle verifies the reference's export and ours, and signs li
   const exp = core.buildAuditExport(b.document(), [eb.event])
   const check = browser.verifyAuditExport(browser.parseJson(JSON.stringify(exp).replace('"x":1', '"x":1.0')))
   assert.ok(check.usable && check.report.valid, JSON.stringify(check))
+  // One timestamp rule in the bundle too (issue 13 #9): an integral float timestamp verifies.
+  const fl = browser.verifyAuditExport(browser.parseJson(JSON.stringify(exp).replace(/"timestamp":(\d+)/, '"timestamp":$1.0')))
+  assert.ok(fl.usable, JSON.stringify(fl))
+  // The spelling is signed (5.0 is not 5, so the signature and the export hash fail), but it is a timestamp.
+  assert.equal(fl.report.errors.map((e: { code: string }) => e.code).sort(), ['EXPORT_HASH_MISMATCH', 'SIGNATURE_INVALID'])
 })
 
 Build.after(() => out.cleanup())

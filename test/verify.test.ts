@@ -2,8 +2,11 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import {
   Identity, stampEvent, eventHash, verifyChain, assertChain, parseJson, Float, canonicalize, chainIntegrityHash,
-  createRotationAttestation, rotationPayload, verifyRotationAttestation, PcpError, type AissEvent
+  createRotationAttestation, rotationPayload, verifyRotationAttestation, PcpError, verifyAuditExport, buildAuditExport,
+  stringifyJson, signingBytes, toBase64, parseIdentityDocument, type AissEvent, type IdentityDocument
 } from '../runtime/index.js'
+import { encodeRecord, decodeRecord } from '../runtime/record.js'
+import { verifyBatch, checkEvent, type CheckState } from '../hub/ingest-verify.js'
 import { readFixture } from './helpers.js'
 
 const Verify = suite('verify')
@@ -149,6 +152,38 @@ Verify('untrusted junk gives a report, never a throw', () => {
   }
   assert.is(verifyChain([], { public_key: 'nope' }).errors[0]!.code, 'IDENTITY_INVALID')
   assert.is(canonicalize(verifyChain([], id.publicKey).valid), 'true')
+})
+
+/** Signed events whose timestamps are written as `texts` (JSON number tokens), as an export's text. */
+function timestampExport (texts: string[]): string {
+  const id = Identity.fromSeed(Uint8Array.from({ length: 32 }, (_, i) => 40 + i), { now: 1700000000 })
+  const events: AissEvent[] = []; let prev: string | null = id.genesisHash()
+  for (const [i, t] of texts.entries()) {
+    const unsigned = { version: 'AISS-1.0', agent_id: id.agentId, timestamp: parseJson(t) as number, nonce: `n-${i}`, payload: { event_type: 'tick', i }, previous_hash: prev }
+    const ev = { ...unsigned, signature: toBase64(id.sign(signingBytes(unsigned))) }
+    events.push(ev); prev = eventHash(ev)
+  }
+  return stringifyJson(buildAuditExport(id.document(), events, { now: 1700000100 }), 2)
+}
+
+Verify('one timestamp rule (issue 13 #9): 1700000004.0 is accepted like 1700000004.5 and 1700000004, by the verifier and the hub', () => {
+  const text = timestampExport(['1700000003', '1700000004.0', '1700000004.5', '1700000005', '1.7000000055e9'])
+  assert.match(text, '"timestamp": 1700000004.0')
+  const r = verifyAuditExport(parseJson(text))
+  assert.ok(r.usable && r.report.valid, JSON.stringify(r))
+  // The hub's two stages (hub/ingest-verify.ts) over the same events as records.
+  const doc = parseJson(text) as { agent_identity: IdentityDocument, events: AissEvent[] }
+  const { publicKey } = parseIdentityDocument(doc.agent_identity)
+  const ids = [doc.agent_identity.agent_id]
+  const records = doc.events.map((e) => encodeRecord(e, 0))
+  const { sig, hashes } = verifyBatch({ ids, records, agentId: ids[0]!, publicKey })
+  const state: CheckState = { seq: 0, headHash: null, lastTimestamp: null, agentId: ids[0]!, publicKey }
+  doc.events.forEach((e, i) => assert.equal(checkEvent(state, decodeRecord(records[i]!, ids), sig[i]!, hashes[i]!, false), [], `hub, event ${i}`))
+  // Backwards is still backwards, whatever the spelling; text is not a timestamp.
+  const back = verifyAuditExport(parseJson(timestampExport(['1700000004.5', '1700000004.0'])))
+  assert.ok(back.usable && back.report.errors.map((e) => e.code).join() === 'TIMESTAMP_BACKWARDS', JSON.stringify(back))
+  const bad = verifyAuditExport(parseJson(timestampExport(['"1700000004"'])))
+  assert.ok(bad.usable && bad.report.errors.some((e) => e.code === 'EVENT_MALFORMED' && e.field === 'timestamp'), JSON.stringify(bad))
 })
 
 Verify.run()
