@@ -15,6 +15,7 @@ import { encodeRecord, decodeRecord } from '../runtime/record.js'
 import { eventsEnvelope, encodeEnvelope, decodeEnvelope } from '../sync/wire.js'
 import { encodeEnvelope as encodeGate, decodeEnvelope as decodeGate } from '../sync/gate-wire.js'
 import { Hub } from '../hub/hub.js'
+import { verifyBatch, SIG } from '../hub/ingest-verify.js'
 import { SyncAgent } from '../sync/agent.js'
 import { freePort, until } from './support/hub-helpers.js'
 import { fc, params, payloadArb, nested, SEED, FUZZ } from './support/lossless-arb.js'
@@ -146,6 +147,16 @@ L('deep input from outside is refused with a code: JSON text, a CLI payload, CBO
   const d = decodeEnvelope(deepCbor)
   assert.is(d.ok, false)
   assert.is(decodeGate(deepCbor), null)
+  // A hostile device's records: too deep to canonicalise, and too deep to even decode. The hub's
+  // worker stage gives a verdict for each (checkEvent turns both into EVENT_MALFORMED), never a throw.
+  const id = Identity.generate()
+  const { event } = stampEvent(id, { ok: true }, { previousHash: null })
+  const tooDeep = encodeRecord({ ...event, payload: { v: nested(MAX_DEPTH + 5, 1) as never } }, 0)
+  const text = new TextEncoder().encode('['.repeat(5000) + ']'.repeat(5000))
+  // CBOR by hand: [0, ts, nonce, tag 60002 (JSON text), null, signature]
+  const undecodable = Uint8Array.from([0x86, 0x00, 0x01, 0x61, 0x6e, 0xd9, 0xea, 0x62, 0x79, 0x27, 0x10, ...text, 0xf6, 0x61, 0x73])
+  const res = verifyBatch({ ids: [id.agentId], records: [tooDeep, undecodable], agentId: id.agentId, publicKey: id.publicKey })
+  assert.equal(res.sig, [SIG.NOT_CANONICAL, SIG.UNDECODABLE])
   const tmp = tmpDir()
   try {
     const r = spawnSync(process.execPath, [join(ROOT, 'bin/pcp.js'), 'stamp', 'A', 't', '--payload', '{"a":' + '['.repeat(2000) + ']'.repeat(2000) + '}'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, PCP_HOME: tmp.path } })
