@@ -11,6 +11,7 @@
 // for an id is the only one that can ever match it; a device cannot register under another's id.
 import { parseIdentityDocument } from '../runtime/identity.js'
 import { PcpError, ErrorCodes } from '../runtime/errors.js'
+import { parseJson, stringifyJson } from '../runtime/json.js'
 import { isAgentIdShape } from '../sync/topics.js'
 import type { IdentityDocument } from '../runtime/types.js'
 import type { AgentRecord, HubStore, RegistryState } from './store/types.js'
@@ -106,5 +107,5 @@ export function newRecord (agentId: string, name: string, state: RegistryState, 
 
 /** Keeps the document as sent (its fields are what an audit export names), without prototype tricks. */
 function cleanDoc (doc: IdentityDocument): IdentityDocument {
-  return JSON.parse(JSON.stringify(doc)) as IdentityDocument
+  return parseJson(stringifyJson(doc)) as unknown as IdentityDocument
 }

@@ -6,11 +6,13 @@
 import type { AissEvent, IdentityDocument, Stamper } from '../../runtime/types.js'
 import type { JsonObject } from '../../runtime/value.js'
 import { canonicalize } from '../../runtime/canonical.js'
+import { parseJson } from '../../runtime/json.js'
 import { JOURNAL_TYPES, type JournalEntry } from './queue.js'
 import type { ActivationRecord } from './versions.js'
 import type { Decision } from './types.js'
 
-const toJson = (v: unknown): JsonObject => JSON.parse(canonicalize(v)) as JsonObject
+// Lossless (runtime/json.ts): JSON.parse would record a payload's 25.0 as 25 and round its big ints.
+const toJson = (v: unknown): JsonObject => parseJson(canonicalize(v)) as JsonObject
 
 export function decisionEntry (decision: Decision): JournalEntry {
   return { type: JOURNAL_TYPES.decision, payload: toJson({ decision }) }

@@ -9,6 +9,7 @@
 import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex } from '@noble/hashes/utils.js'
 import { canonicalize } from '../../runtime/canonical.js'
+import { parseJson, stringifyJson } from '../../runtime/json.js'
 import { PcpError } from '../../runtime/errors.js'
 import { TrustGateErrorCodes as Codes } from './errors.js'
 import { clearanceRank, nextClearance, requiredClearance, type Clearance, type Principal, type PrincipalDirectory } from './principals.js'
@@ -72,7 +73,8 @@ export interface QueueOptions {
 }
 
 const hashDecision = (d: Decision): string => bytesToHex(sha256(new TextEncoder().encode(canonicalize(d))))
-const json = (v: unknown): JsonObject => JSON.parse(JSON.stringify(v)) as JsonObject
+// Lossless: JSON.stringify throws on a payload's big int and turns its 25.0 into 25.
+const json = (v: unknown): JsonObject => parseJson(stringifyJson(v as object)) as JsonObject
 
 export class ApprovalQueue {
   private readonly items = new Map<string, PendingApproval>()
