@@ -15,6 +15,8 @@ export function printJson (value: unknown): void {
 
 /** What JSON.stringify would do for bytes and toJSON (dates), keeping Float and bigint for stringifyJson. */
 function jsonable (v: unknown): unknown {
+  // As JSON.stringify: NaN and ±Infinity (a rate before any sample) print as null.
+  if (typeof v === 'number' && !Number.isFinite(v)) return null
   if (v === null || typeof v !== 'object' || v instanceof Float) return v
   if (v instanceof Uint8Array) return Buffer.from(v).toString('base64')
   if (typeof (v as { toJSON?: unknown }).toJSON === 'function') return jsonable((v as { toJSON (): unknown }).toJSON())
