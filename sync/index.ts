@@ -9,3 +9,4 @@ export {
 } from './wire.js'
 export { DEFAULT_PREFIX, MAX_PAYLOAD_BYTES, upTopic, downTopic, hubFilter, parseTopic, isAgentIdShape } from './topics.js'
 export { DeviceGate, type DeviceGateOptions, type GateVerdict } from './gate.js'
+export { MqttA2ATransport, A2A_CHANNEL, a2aTopic } from './a2a-transport.js'

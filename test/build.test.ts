@@ -1,17 +1,15 @@
 // The esbuild bundles are built and run, not just built (fastify's bundler test).
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { readFileSync, mkdirSync, rmSync } from 'node:fs'
-import { join } from 'node:path'
+import { readFileSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
 import { tmpDir, ROOT, readFixture } from './helpers.js'
 // @ts-expect-error: a plain .mjs build helper without types
 import { buildBundles, CORE_BUDGET_BYTES } from '../scripts/bundles.mjs'
 
 const Build = suite('build')
-// Inside the repo so the bundle's external native modules resolve from node_modules.
-const out = { path: join(ROOT, 'test-artifacts', `bundle-${process.pid}`), cleanup: () => rmSync(join(ROOT, 'test-artifacts', `bundle-${process.pid}`), { recursive: true, force: true }) }
-mkdirSync(out.path, { recursive: true })
+// Outside the repo: the core bundle carries its store and finds the LevelDB addon in prebuilds/ beside it.
+const out = tmpDir()
 let sizes: { core: { file: string, bytes: number }, browser: { file: string, bytes: number } }
 
 Build('bundles build within budget; the browser one has no Node built-ins', async () => {
