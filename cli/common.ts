@@ -34,16 +34,25 @@ export function action<A extends unknown[]> (fn: (...args: A) => Promise<number 
       process.exitCode = code ?? EXIT.OK
     } catch (err) {
       const json = args.some((a) => a && typeof a === 'object' && (a as { json?: boolean }).json === true)
-      if (err instanceof PcpError) {
-        if (json) printJson({ error: { code: err.code, message: err.message } })
-        else process.stderr.write(`pcp: ${err.message} [${err.code}]\n`)
-      } else {
-        if (json) printJson({ error: { code: 'INTERNAL', message: (err as Error).message } })
-        else process.stderr.write(`pcp: ${(err as Error).stack ?? String(err)}\n`)
-      }
-      process.exitCode = EXIT.UNUSABLE
+      reportError(err, json)
     }
   }
+}
+
+/**
+ * One line naming what failed, never a stack trace: an operator reads the message, not our frames
+ * (PCP_DEBUG=1 adds the stack for a bug report). Node's own errors (ENOENT…) name the path already.
+ */
+export function reportError (err: unknown, json = false): void {
+  const e = err as { code?: unknown, message?: unknown, stack?: unknown }
+  // A TypeError/RangeError from a library call is our argument check on what the user typed.
+  const code = err instanceof PcpError ? err.code : typeof e?.code === 'string' ? e.code
+    : err instanceof TypeError || err instanceof RangeError ? 'ARGUMENT_INVALID' : 'INTERNAL'
+  const message = (typeof e?.message === 'string' ? e.message : String(err)).split('\n')[0]!.trim()
+  if (json) printJson({ error: { code, message } })
+  else process.stderr.write(`pcp: ${message} [${code}]\n`)
+  if (process.env.PCP_DEBUG && typeof e?.stack === 'string') process.stderr.write(e.stack + '\n')
+  process.exitCode = EXIT.UNUSABLE
 }
 
 /** PCP_PASSPHRASE, else a no-echo prompt on the terminal, else undefined (non-interactive). */

@@ -1,9 +1,11 @@
 // pcp hub start | approve | revoke | status
 import type { Command } from 'commander'
 import { readFile } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { isAgentIdShape } from '../sync/topics.js'
 import { join } from 'node:path'
 import { PcpError, pcpHome } from '../runtime/index.js'
-import { startHubServices } from '../hub/services.js'
+import { loadHubServices } from './hub-stack.js'
 import { PROFILE_NAMES, type ProfileName } from '../hub/trustgate/profiles.js'
 import { LevelHubStore } from '../hub/store/level.js'
 import { Registry } from '../hub/registry.js'
@@ -53,7 +55,10 @@ export function registerHubCommands (program: Command): void {
     .action(action(async (o: DataOpts & Record<string, string | boolean | undefined>) => {
       const apiHost = String(o.apiHost)
       const policy = String(o.policy)
-      const initialPolicy = (PROFILE_NAMES as readonly string[]).includes(policy) ? { profile: policy as ProfileName } : await readFile(policy)
+      const initialPolicy = (PROFILE_NAMES as readonly string[]).includes(policy) ? { profile: policy as ProfileName } : await readFile(policy).catch((err: NodeJS.ErrnoException) => {
+        throw new PcpError('ARGUMENT_INVALID', `--policy ${policy}: not a profile (${PROFILE_NAMES.join(', ')}) and not a readable file (${err.code ?? err.message})`, { field: 'policy', file: policy })
+      })
+      const { startHubServices } = await loadHubServices()
       const services = await startHubServices({
         dataDir: dataDirOf(program, o),
         ...(o.mqttUrl ? { mqttUrl: String(o.mqttUrl) } : { host: String(o.host), port: port(String(o.port)) }),
@@ -90,6 +95,7 @@ export function registerHubCommands (program: Command): void {
       .option('--name <name>', 'a name for the agent (approve only)')
       .option('--json', 'print the agent\'s status as JSON')
       .action(action(async (agentId: string, o: DataOpts & { name?: string }) => {
+        if (!isAgentIdShape(agentId)) throw new PcpError('ARGUMENT_INVALID', `${JSON.stringify(agentId)} is not an agent_id (32 Base58 characters, as \`pcp identity info\` or \`pcp hub status\` print it)`, { field: 'agentId', actual: agentId })
         const dataDir = dataDirOf(program, o)
         let result: unknown
         try {
@@ -121,6 +127,8 @@ export function registerHubCommands (program: Command): void {
       let report: Record<string, unknown>
       if (live?.running) report = { running: true, ...live.status }
       else {
+        // Reading never creates: a mistyped --data must not become an empty hub store.
+        if (!existsSync(join(dataDir, 'store'))) throw new PcpError('HUB_DATA_NOT_FOUND', `no hub data in ${dataDir} (no store/ there, and no hub running): check --data or $PCP_HOME`, { file: dataDir })
         let store: LevelHubStore
         try { store = await LevelHubStore.open(join(dataDir, 'store')) } catch (err) {
           if ((err as PcpError).code === 'STORE_LOCKED') throw new PcpError('HUB_STATUS_UNAVAILABLE', `a hub holds ${dataDir} but wrote no status yet; try again in a second`)

@@ -9,6 +9,7 @@ import { registerVigilCommands } from './vigil.js'
 import { registerTrustgateCommands } from './trustgate.js'
 import { registerHubCommands } from './hub.js'
 import { registerSyncCommands } from './sync.js'
+import { reportError } from './common.js'
 
 const program = new Command()
 program
@@ -16,7 +17,6 @@ program
   .description('pcp-edge: signed, hash-chained, verifiable records of what robots and devices did (AISS-1)')
   .version('0.1.0')
   .option('--home <dir>', 'agent data directory (default: $PCP_HOME or ~/.pcp)')
-  .showHelpAfterError()
   .configureOutput({ outputError: (s, write) => write(`pcp: ${s.replace(/^error: /, '')}`) })
   .exitOverride((err) => { process.exit(err.exitCode === 0 ? 0 : 2) })
 
@@ -30,4 +30,9 @@ registerTrustgateCommands(program)
 registerHubCommands(program)
 registerSyncCommands(program)
 
-await program.parseAsync(process.argv)
+// Whatever escapes a command (an option parser, a late socket error) still ends as one line, exit 2.
+const json = process.argv.includes('--json')
+const fatal = (err: unknown): void => { reportError(err, json); process.exit(2) }
+process.on('uncaughtException', fatal)
+process.on('unhandledRejection', fatal)
+await program.parseAsync(process.argv).catch(fatal)

@@ -1,16 +1,47 @@
 import { type Command, InvalidArgumentError } from 'commander'
 import cliProgress from 'cli-progress'
+import { readFile } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
 import {
-  pcpHome, Agent, parseJson, stringifyJson, homeStats, searchHome, openAgentStore, firstIdentityDocument, writeAuditExport, isKeyEncrypted, PcpError,
+  pcpHome, Agent, parseJson, Float, readIdentityDocument, stringifyJson, homeStats, searchHome, openAgentStore, firstIdentityDocument, writeAuditExport, isKeyEncrypted, PcpError,
   type AissEvent, type JsonObject
 } from '../runtime/index.js'
 import { action, printJson, passphrase } from './common.js'
 
-function parsePayload (text: string | undefined): JsonObject {
-  if (text === undefined) return {}
-  const v = parseJson(text, '--payload')
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new PcpError('JSON_INVALID', '--payload must be a JSON object', { field: 'payload' })
+/** Longest event type `pcp stamp` accepts: types are indexed and shown in every listing. */
+export const MAX_EVENT_TYPE_LENGTH = 128
+
+/** `--payload JSON`, `--payload @file` or `--payload -` (stdin); always a JSON object without event_type. */
+async function parsePayload (arg: string | undefined): Promise<JsonObject> {
+  if (arg === undefined) return {}
+  let text = arg
+  let source = '--payload'
+  if (arg === '-') {
+    source = '--payload - (stdin)'
+    text = await readStdin()
+  } else if (arg.startsWith('@')) {
+    source = arg.slice(1)
+    try { text = await readFile(source, 'utf8') } catch (err) {
+      throw new PcpError('ARGUMENT_INVALID', `--payload ${arg}: cannot read ${source} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { field: 'payload', file: source })
+    }
+  }
+  const v = parseJson(text, source)
+  if (v === null || typeof v !== 'object' || Array.isArray(v) || v instanceof Float) throw new PcpError('JSON_INVALID', `--payload must be a JSON object (${source})`, { field: 'payload' })
+  // The event type is the positional argument; a second one in the payload would be silently replaced.
+  if (Object.hasOwn(v, 'event_type')) throw new PcpError('ARGUMENT_INVALID', `--payload has an "event_type" key; the event type is the command's second argument (${source})`, { field: 'payload.event_type' })
   return v as JsonObject
+}
+
+async function readStdin (): Promise<string> {
+  const chunks: Buffer[] = []
+  for await (const c of process.stdin) chunks.push(c as Buffer)
+  return Buffer.concat(chunks).toString('utf8')
+}
+
+function checkEventType (type: string): void {
+  if (type.length === 0) throw new PcpError('ARGUMENT_INVALID', 'event type is empty', { field: 'event_type' })
+  if (type.length > MAX_EVENT_TYPE_LENGTH) throw new PcpError('ARGUMENT_INVALID', `event type is ${type.length} characters; the limit is ${MAX_EVENT_TYPE_LENGTH}`, { field: 'event_type', actual: type.length })
 }
 
 function int (name: string) {
@@ -28,12 +59,20 @@ export function registerMemoryCommands (program: Command): void {
 
   program.command('stamp <name> <event_type>')
     .description('sign one event onto an agent\'s chain (durable before it returns)')
-    .option('--payload <json>', 'payload object, e.g. \'{"temp": 21.5}\'')
+    .option('--payload <json|@file|->', 'payload object: JSON text (\'{"temp": 21.5}\'), @file to read it from a file, - for stdin')
+    .option('--create', 'create the identity if there is none (otherwise an unknown name is an error)')
     .option('--json', 'print the signed event')
-    .action(action(async (name: string, type: string, opts: { payload?: string, json?: boolean }) => {
-      const payload = parsePayload(opts.payload)
+    .action(action(async (name: string, type: string, opts: { payload?: string, create?: boolean, json?: boolean }) => {
+      checkEventType(type)
+      const payload = await parsePayload(opts.payload)
       const pw = await isKeyEncrypted(home(), name).catch(() => false) ? await passphrase() : undefined
-      const agent = await Agent.open({ name }, { home: home(), ...(pw ? { passphrase: pw } : {}) })
+      // A typo in the name must not start a new identity and chain; --create says it is meant.
+      if (!opts.create) {
+        await readIdentityDocument(home(), name).catch((err: PcpError) => {
+          throw err.code === 'IDENTITY_NOT_FOUND' ? new PcpError(err.code, `${err.message}: create it with \`pcp identity create ${name}\` or stamp with --create`, { agent: name, cause: err }) : err
+        })
+      }
+      const agent = await Agent.open({ name }, { home: home(), create: !!opts.create, ...(pw ? { passphrase: pw } : {}) })
       try {
         const ev = await agent.stamp(type, payload)
         if (opts.json) printJson(ev)
@@ -100,6 +139,8 @@ export function registerMemoryCommands (program: Command): void {
     .requiredOption('-o, --output <file>', 'where to write it')
     .option('--json', 'print JSON')
     .action(action(async (name: string, opts: { output: string, json?: boolean }) => {
+      const dir = dirname(resolve(opts.output))
+      if (!existsSync(dir)) throw new PcpError('ARGUMENT_INVALID', `-o ${opts.output}: directory ${dir} does not exist`, { field: 'output', file: opts.output })
       const store = await openAgentStore(home(), name)
       try {
         const total = (store.head?.seq ?? -1) + 1

@@ -9,6 +9,7 @@ import { parseJson, stringifyJson } from '../runtime/index.js'
 import { messageHash, messageCanonicalText, wireHash, MSG_HASH_RECIPE, WIRE_HASH_RECIPE } from '../ros2/msg-hash.js'
 import { merkleRoot, proveInclusion, verifyInclusion, type InclusionProof } from '../ros2/merkle.js'
 import { registerRos2BagCommands } from './ros2-bag.js'
+import { printJson } from './common.js'
 
 /** Unusable input: one line on stderr, exit code 2 (CLI convention). */
 class UsageError extends Error {}
@@ -128,7 +129,7 @@ export function registerRos2Commands (program: Command): void {
           proof = { ...proof, size }
         }
         const ok = verifyInclusion(opts.msgHash.toLowerCase(), proof, opts.root.toLowerCase())
-        if (opts.json) console.log(JSON.stringify({ included: ok, index: proof?.index ?? null, size: proof?.size ?? null }))
+        if (opts.json) printJson({ included: ok, index: proof?.index ?? null, size: proof?.size ?? null })
         else console.log(ok ? `included: message ${proof.index} of ${proof.size}` : 'NOT included: the proof does not lead to this root')
         process.exitCode = ok ? 0 : 1
       } catch (err) { fail(err) }

@@ -10,8 +10,11 @@ import { action, printJson, EXIT } from './common.js'
 
 /** --username, --password-env and --ca/--cert/--key (files read here) as client options for a broker. */
 export async function brokerOptions (o: Record<string, unknown>): Promise<Pick<MqttConnectOptions, 'username' | 'password' | 'tls'>> {
+  const read = (opt: string, file: unknown): Promise<Buffer> => readFile(String(file)).catch((err: NodeJS.ErrnoException) => {
+    throw new PcpError('ARGUMENT_INVALID', `--${opt} ${String(file)}: cannot read (${err.code ?? err.message})`, { field: opt, file: String(file) })
+  })
   const tls = o.ca || o.cert || o.key
-    ? { ...(o.ca ? { ca: await readFile(String(o.ca)) } : {}), ...(o.cert ? { cert: await readFile(String(o.cert)) } : {}), ...(o.key ? { key: await readFile(String(o.key)) } : {}) }
+    ? { ...(o.ca ? { ca: await read('ca', o.ca) } : {}), ...(o.cert ? { cert: await read('cert', o.cert) } : {}), ...(o.key ? { key: await read('key', o.key) } : {}) }
     : undefined
   const password = o.passwordEnv ? process.env[String(o.passwordEnv)] : undefined
   return { ...(o.username ? { username: String(o.username) } : {}), ...(password !== undefined ? { password } : {}), ...(tls ? { tls } : {}) }

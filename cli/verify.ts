@@ -7,19 +7,20 @@ export function registerVerifyCommands (program: Command): void {
   program.command('verify <file>')
     .description('verify an audit export: every signature, link, timestamp, nonce, the agent_id binding and chain_integrity_hash.\n' +
       'exit 0 valid, 1 invalid, 2 unusable file')
-    .option('--json', 'print {"valid","event_count","agent_id","chain_integrity_hash","errors":[{"code","index","message"}]}')
+    .option('--json', 'print {"valid","event_count","agent_id","chain_integrity_hash","errors":[{"code","index","message"}]}, or {"error":{"code","message"}} for an unusable file')
     .action(action(async (file: string, opts: { json?: boolean }) => {
-      const unusable = (reason: string): number => {
-        if (opts.json) printJson({ valid: false, unusable: true, reason: `${file}: ${reason}` })
+      // --json errors have the shape of every other command's: {"error":{"code","message"}}.
+      const unusable = (reason: string, code: string): number => {
+        if (opts.json) printJson({ error: { code, message: `${file}: ${reason}` } })
         else process.stderr.write(`pcp verify: ${file}: ${reason}\n`)
         return EXIT.UNUSABLE
       }
       let text: string
-      try { text = await readFile(file, 'utf8') } catch (err) { return unusable(`cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`) }
+      try { text = await readFile(file, 'utf8') } catch (err) { return unusable(`cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, 'FILE_UNREADABLE') }
       let doc: unknown
-      try { doc = parseJson(text, file) } catch (err) { return unusable(`not JSON: ${(err as Error).message.replace(`${file} is not valid JSON: `, '')}`) }
+      try { doc = parseJson(text, file) } catch (err) { return unusable(`not JSON: ${(err as Error).message.replace(`${file} is not valid JSON: `, '')}`, 'JSON_INVALID') }
       const result = verifyAuditExport(doc)
-      if (!result.usable) return unusable(`not an audit export: ${result.reason}`)
+      if (!result.usable) return unusable(`not an audit export: ${result.reason}`, 'EXPORT_MALFORMED')
       const r = result.report
       if (opts.json) {
         printJson({ valid: r.valid, event_count: r.event_count, agent_id: r.agent_id, chain_integrity_hash: r.chain_integrity_hash, errors: r.errors.map((e) => ({ code: e.code, index: e.index, message: e.message })) })

@@ -1,10 +1,13 @@
-// Quickstart: sign what a machine does, then prove it. Run: node --import tsx examples/quickstart.ts
+// Quickstart: sign what a machine does, then prove it. Run: npm run example examples/quickstart.ts
+// (`pcp-edge` resolves to this checkout's sources through the `pcp-source` export condition).
 import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Agent, verifyAuditExport, parseJson } from 'pcp-edge'
 
-const home = process.env.PCP_HOME ?? mkdtempSync(join(tmpdir(), 'pcp-quickstart-'))
+// A fresh directory each run, so the output below is what every run prints (not PCP_HOME: a second
+// run there would reopen arm-1 and count 4 events).
+const home = mkdtempSync(join(tmpdir(), 'pcp-quickstart-'))
 const agent = await Agent.open({ name: 'arm-1' }, { home })   // creates the identity on first use
 
 await agent.stamp('gripper_close', { force_n: 12.5, object: 'box-17' })  // durable when it resolves

@@ -11,7 +11,9 @@ import { syncDir } from './fsutil.js'
 import type { PcpError } from './errors.js'
 import type { AissEvent, IdentityDocument } from './types.js'
 
-export function openAgentStore (home: string, name: string): Promise<EventStore> {
+/** Reading never creates: an unknown name is IDENTITY_NOT_FOUND, not a new empty store under a typo. */
+export async function openAgentStore (home: string, name: string): Promise<EventStore> {
+  await readIdentityDocument(home, name)
   return EventStore.open(join(agentDir(home, name), 'store'), { name })
 }
 

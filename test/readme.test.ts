@@ -13,11 +13,39 @@ Readme('the example block is the code of examples/quickstart.ts, and it runs', (
   const example = readFileSync(join(ROOT, 'examples/quickstart.ts'), 'utf8')
   const block = /```ts\n([\s\S]*?)```/.exec(readme)![1]!
   for (const line of block.split('\n').filter((l) => l.trim())) assert.ok(example.includes(line), `README line not in the example: ${line}`)
+})
+
+// The run line each example's header documents, run by sh exactly as written (plus the environment
+// a test needs: the ROS 2 stand-in and a bounded run time for the robot).
+const runLine = (file: string, re: RegExp): string => {
+  const m = re.exec(readFileSync(join(ROOT, file), 'utf8'))
+  assert.ok(m, `${file} documents its run line`)
+  return m![1]!.trim()
+}
+const sh = (line: string, env: Record<string, string> = {}): { status: number | null, stdout: string, stderr: string } =>
+  spawnSync('sh', ['-c', line], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 })
+
+Readme('the quickstart runs with its documented line and prints what it promises, on every run, whatever PCP_HOME is', () => {
+  const line = runLine('examples/quickstart.ts', /Run: (.*)$/m)
   const home = tmpDir()
   try {
-    const r = spawnSync(process.execPath, ['--conditions=pcp-source', '--import', 'tsx', 'examples/quickstart.ts'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, PCP_HOME: home.path } })
+    for (let i = 0; i < 2; i++) {
+      const r = sh(line, { PCP_HOME: home.path })
+      assert.is(r.status, 0, r.stderr)
+      assert.is(r.stdout.trim().split('\n').at(-1), '2 events, valid: true')
+    }
+  } finally { home.cleanup() }
+})
+
+Readme('the robot and A2A examples run with their documented lines', () => {
+  const robot = runLine('ros2/examples/patrol_robot.ts', /^\/\/ {3}(npx tsx ros2\/examples\/patrol_robot\.ts)$/m)
+  const home = tmpDir()
+  try {
+    let r = sh(robot, { PCP_ROS2_STANDIN: '1', PCP_RUN_SECONDS: '1', PCP_HOME: home.path })
     assert.is(r.status, 0, r.stderr)
-    assert.is(r.stdout.trim(), '2 events, valid: true')
+    const a2a = runLine('runtime/a2a/examples/robot-commands-pi.ts', /^\/\/ {3}(PCP_HOME=.*robot-commands-pi\.ts) \[out\.json\]$/m)
+    r = sh(a2a, { PCP_MQTT_URL: '' })
+    assert.is(r.status, 0, r.stderr + r.stdout)
   } finally { home.cleanup() }
 })
 

@@ -1,7 +1,7 @@
 // An audited robot node. With ROS 2 sourced and rclnodejs installed it runs as is:
 //
 //   source /opt/ros/jazzy/setup.bash
-//   npx tsx ros2/examples/patrol_robot.ts            (or node on the built dist/ros2/examples/…js)
+//   npx tsx ros2/examples/patrol_robot.ts
 //
 // Environment: PCP_HOME (agent directory, default ~/.pcp), PCP_AGENT (agent name, default
 // patrol_robot), PCP_PASSPHRASE (if its key is encrypted), PCP_RUN_SECONDS (stop after N seconds;

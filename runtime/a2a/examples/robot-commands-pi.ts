@@ -3,7 +3,7 @@
 // client, as on two devices; they handshake, the robot sends commands, the Pi executes each one only after
 // its `_received` mirror is in its own chain. Finally both chains go into a session export that
 // `pcp session-verify` checks.
-//   PCP_HOME=/tmp/demo node --import tsx runtime/a2a/examples/robot-commands-pi.ts [out.json]
+//   PCP_HOME=$(mktemp -d) node --import tsx runtime/a2a/examples/robot-commands-pi.ts [out.json]
 // Uses the embedded broker unless PCP_MQTT_URL names one (e.g. mqtt://127.0.0.1:1883).
 import { join } from 'node:path'
 import { connectAsync } from 'mqtt'
