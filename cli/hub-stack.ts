@@ -3,10 +3,11 @@
 // working on a device, and a missing piece becomes one line saying what to install.
 import { PcpError } from '../runtime/index.js'
 
-export const HUB_STACK_INSTALL = 'npm install fastify@5 aedes@1'
+export const HUB_STACK_INSTALL = 'npm install fastify@5 aedes@1 pino@10'
 
 export async function loadHubServices (): Promise<typeof import('../hub/services.js')> {
   try {
+    await import('pino') // the hub's log (hub/log.ts loads it itself, later)
     return await import('../hub/services.js')
   } catch (err) {
     const missing = /Cannot find (?:package|module) '([^']+)'/.exec((err as Error).message)?.[1]

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { isAgentIdShape } from '../sync/topics.js'
 import { join } from 'node:path'
-import { PcpError, pcpHome } from '../runtime/index.js'
+import { PcpError, pcpHome, stringifyJson } from '../runtime/index.js'
 import { loadHubServices } from './hub-stack.js'
 import { PROFILE_NAMES, type ProfileName } from '../hub/trustgate/profiles.js'
 import { LevelHubStore } from '../hub/store/level.js'
@@ -51,7 +51,8 @@ export function registerHubCommands (program: Command): void {
     .option('--local-only', 'serve the HTTP APIs without tokens (loopback host only)')
     .option('--no-api', 'no HTTP APIs (ingest and the MQTT gate only)')
     .option('--policy <file|profile>', 'TrustGate policy to activate when none is active (a YAML file, or anssi_strict, nist_balanced, ai_act_high_risk)', 'nist_balanced')
-    .option('--json', 'print the start-up line as JSON')
+    .option('--log-level <level>', 'structured log on stderr (JSON lines): fatal, error, warn, info, debug, trace or silent (default: $PCP_LOG_LEVEL or info)')
+    .option('--json', 'print the start-up line as one line of JSON')
     .action(action(async (o: DataOpts & Record<string, string | boolean | undefined>) => {
       const apiHost = String(o.apiHost)
       const policy = String(o.policy)
@@ -59,6 +60,8 @@ export function registerHubCommands (program: Command): void {
         throw new PcpError('ARGUMENT_INVALID', `--policy ${policy}: not a profile (${PROFILE_NAMES.join(', ')}) and not a readable file (${err.code ?? err.message})`, { field: 'policy', file: policy })
       })
       const { startHubServices } = await loadHubServices()
+      const { createHubLogger } = await import('../hub/log.js')
+      const logger = await createHubLogger(String(o.logLevel ?? (process.env.PCP_LOG_LEVEL || 'info')))
       const services = await startHubServices({
         dataDir: dataDirOf(program, o),
         ...(o.mqttUrl ? { mqttUrl: String(o.mqttUrl) } : { host: String(o.host), port: port(String(o.port)) }),
@@ -67,7 +70,8 @@ export function registerHubCommands (program: Command): void {
         ...(o.shareGroup ? { shareGroup: String(o.shareGroup) } : {}),
         approval: o.autoApprove ? 'auto' : 'manual',
         ...(o.workers !== undefined ? { workers: Number(o.workers) } : {}),
-        log: (line) => process.stderr.write(`pcp hub: ${line}\n`),
+        logger,
+        log: (line) => logger.warn({ event: 'problem' }, line),
         initialPolicy,
         vigilApi: o.api === false ? false : { host: apiHost, port: port(String(o.vigilPort)), token: process.env.VIGIL_TOKEN, localOnly: !!o.localOnly },
         trustgateApi: o.api === false ? false : { host: apiHost, port: port(String(o.trustgatePort)), token: process.env.TRUSTGATE_TOKEN, localOnly: !!o.localOnly }
@@ -77,7 +81,7 @@ export function registerHubCommands (program: Command): void {
         mqtt: h.mqttUrl, embedded: h.broker !== null, data: h.dataDir, hubAgentId: h.agent.agentId, approval: h.registry.approval,
         vigil: services.vigilUrl, dashboard: services.vigilUrl ? `${services.vigilUrl}/dashboard/` : null, trustgate: services.trustgateUrl
       }
-      if (o.json) printJson(info)
+      if (o.json) process.stdout.write(stringifyJson(info) + '\n')
       else {
         process.stdout.write(`pcp hub: listening for devices on ${info.mqtt}${info.embedded ? ' (embedded broker)' : ''}, data in ${info.data}, approval ${info.approval}\n`)
         if (info.dashboard) process.stdout.write(`pcp hub: Vigil dashboard ${info.dashboard}, TrustGate API ${info.trustgate}\n`)
@@ -89,11 +93,11 @@ export function registerHubCommands (program: Command): void {
     }))
 
   for (const op of ['approve', 'revoke'] as const) {
-    hub.command(`${op} <agentId>`)
+    const cmd = hub.command(`${op} <agentId>`)
       .description(op === 'approve' ? 'allow an agent to report (it may be waiting as pending, or not have appeared yet)' : 'refuse an agent from now on (its stored chain stays)')
       .option('--data <dir>', 'data directory (default: <home>/hub)')
-      .option('--name <name>', 'a name for the agent (approve only)')
-      .option('--json', 'print the agent\'s status as JSON')
+    if (op === 'approve') cmd.option('--name <name>', 'a name for the agent')
+    cmd.option('--json', 'print the agent\'s status as JSON')
       .action(action(async (agentId: string, o: DataOpts & { name?: string }) => {
         if (!isAgentIdShape(agentId)) throw new PcpError('ARGUMENT_INVALID', `${JSON.stringify(agentId)} is not an agent_id (32 Base58 characters, as \`pcp identity info\` or \`pcp hub status\` print it)`, { field: 'agentId', actual: agentId })
         const dataDir = dataDirOf(program, o)

@@ -1,7 +1,9 @@
 import type { Command } from 'commander'
 import {
-  pcpHome, createAgentIdentity, listAgentNames, readIdentityDocument, secureAgentKey, isKeyEncrypted, agentDir, Agent, PcpError
+  pcpHome, createAgentIdentity, listAgentNames, readIdentityDocument, secureAgentKey, isKeyEncrypted, agentDir, Agent, PcpError, openAgentStore, stringifyJson
 } from '../runtime/index.js'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 import { action, printJson, passphrase, EXIT } from './common.js'
 
 export function registerIdentityCommands (program: Command): void {
@@ -46,9 +48,15 @@ export function registerIdentityCommands (program: Command): void {
     .action(action(async (name: string, opts: { json?: boolean }) => {
       const home = pcpHome(program.opts().home)
       const doc = await readIdentityDocument(home, name)
-      const out = { name, ...doc, encrypted: await isKeyEncrypted(home, name), dir: agentDir(home, name) }
+      // The chain head the help promises, read from the store without the key (none yet: null).
+      let head: { seq: number, hash: string, timestamp: number } | null = null
+      if (existsSync(join(agentDir(home, name), 'store'))) {
+        const store = await openAgentStore(home, name)
+        try { head = store.head ? { seq: store.head.seq, hash: store.head.hash, timestamp: store.head.timestamp } : null } finally { await store.close() }
+      }
+      const out = { name, ...doc, encrypted: await isKeyEncrypted(home, name), dir: agentDir(home, name), head }
       if (opts.json) printJson(out)
-      else for (const [k, v] of Object.entries(out)) process.stdout.write(`${k.padEnd(12)} ${typeof v === 'object' ? JSON.stringify(v) : String(v)}\n`)
+      else for (const [k, v] of Object.entries(out)) process.stdout.write(`${k.padEnd(12)} ${v !== null && typeof v === 'object' ? stringifyJson(v) : String(v)}\n`)
     }))
 
   identity.command('secure <name>')

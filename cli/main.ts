@@ -10,6 +10,7 @@ import { registerTrustgateCommands } from './trustgate.js'
 import { registerHubCommands } from './hub.js'
 import { registerSyncCommands } from './sync.js'
 import { reportError } from './common.js'
+import { setCliHome } from './hub-ports.js'
 
 const program = new Command()
 program
@@ -19,6 +20,8 @@ program
   .option('--home <dir>', 'agent data directory (default: $PCP_HOME or ~/.pcp)')
   .configureOutput({ outputError: (s, write) => write(`pcp: ${s.replace(/^error: /, '')}`) })
   .exitOverride((err) => { process.exit(err.exitCode === 0 ? 0 : 2) })
+
+program.hook('preAction', () => { setCliHome(program.opts().home as string | undefined) })
 
 registerIdentityCommands(program)
 registerVerifyCommands(program)

@@ -11,6 +11,8 @@ import { action, printJson, passphrase } from './common.js'
 
 /** Longest event type `pcp stamp` accepts: types are indexed and shown in every listing. */
 export const MAX_EVENT_TYPE_LENGTH = 128
+/** Largest payload `pcp stamp` signs: a sync message (1 MiB on the embedded broker) must still carry the event. */
+export const MAX_PAYLOAD_JSON_BYTES = 512 * 1024
 
 /** `--payload JSON`, `--payload @file` or `--payload -` (stdin); always a JSON object without event_type. */
 async function parsePayload (arg: string | undefined): Promise<JsonObject> {
@@ -29,6 +31,8 @@ async function parsePayload (arg: string | undefined): Promise<JsonObject> {
   const v = parseJson(text, source)
   if (v === null || typeof v !== 'object' || Array.isArray(v) || v instanceof Float) throw new PcpError('JSON_INVALID', `--payload must be a JSON object (${source})`, { field: 'payload' })
   // The event type is the positional argument; a second one in the payload would be silently replaced.
+  const size = Buffer.byteLength(stringifyJson(v))
+  if (size > MAX_PAYLOAD_JSON_BYTES) throw new PcpError('ARGUMENT_INVALID', `--payload is ${size} bytes of JSON; the limit is ${MAX_PAYLOAD_JSON_BYTES} so that sync can deliver the event (${source})`, { field: 'payload', actual: size })
   if (Object.hasOwn(v, 'event_type')) throw new PcpError('ARGUMENT_INVALID', `--payload has an "event_type" key; the event type is the command's second argument (${source})`, { field: 'payload.event_type' })
   return v as JsonObject
 }

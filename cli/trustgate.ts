@@ -6,6 +6,7 @@ import type { Command } from 'commander'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { PcpError, pcpHome, parseJson, stringifyJson } from '../runtime/index.js'
+import { runningHubApi } from './hub-ports.js'
 import { PRINCIPAL_NAME, PrincipalStore } from '../hub/trustgate/principal-store.js'
 import { CLEARANCES, type Clearance } from '../hub/trustgate/principals.js'
 import { action, printJson } from './common.js'
@@ -28,7 +29,7 @@ async function principalToken (o: Common): Promise<string | undefined> {
 
 /** One API call; any non-2xx answer becomes a PcpError carrying the API's code and message. */
 async function api (o: Common, method: string, path: string, body?: unknown, asPrincipal = false): Promise<any> {
-  const base = (o.url ?? process.env.TRUSTGATE_URL ?? DEFAULT_TRUSTGATE_URL).replace(/\/+$/, '')
+  const base = (o.url ?? process.env.TRUSTGATE_URL ?? runningHubApi('trustgate') ?? DEFAULT_TRUSTGATE_URL).replace(/\/+$/, '')
   const headers: Record<string, string> = {}
   if (process.env.TRUSTGATE_TOKEN) headers.authorization = `Bearer ${process.env.TRUSTGATE_TOKEN}`
   if (asPrincipal) {
@@ -57,7 +58,7 @@ async function api (o: Common, method: string, path: string, body?: unknown, asP
 }
 
 function withCommon (cmd: Command, principal = false): Command {
-  cmd.option('--url <url>', `TrustGate API base URL (default $TRUSTGATE_URL or ${DEFAULT_TRUSTGATE_URL}); API token from $TRUSTGATE_TOKEN`)
+  cmd.option('--url <url>', `TrustGate API base URL (default $TRUSTGATE_URL, else the running hub's port from <home>/hub/status.json, else ${DEFAULT_TRUSTGATE_URL}); API token from $TRUSTGATE_TOKEN`)
     .option('--json', 'print the API\'s JSON answer')
   if (principal) cmd.option('--principal-token-file <file>', 'file holding your principal token (default $TRUSTGATE_PRINCIPAL_TOKEN)')
   return cmd

@@ -7,6 +7,7 @@ import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { type Command, InvalidArgumentError } from 'commander'
 import { PcpError } from '../runtime/index.js'
+import { runningHubApi } from './hub-ports.js'
 import { SEVERITY_RANK } from '../hub/vigil/alerts.js'
 import { action, printJson } from './common.js'
 
@@ -22,7 +23,7 @@ async function token (opts: HubOpts): Promise<string | undefined> {
 }
 
 function baseUrl (opts: HubOpts): URL {
-  const text = opts.url ?? process.env.VIGIL_URL ?? 'http://127.0.0.1:8421'
+  const text = opts.url ?? process.env.VIGIL_URL ?? runningHubApi('vigil') ?? 'http://127.0.0.1:8421'
   let url: URL
   try { url = new URL(text) } catch { throw new PcpError('HUB_URL_INVALID', `--url ${JSON.stringify(text)} is not a URL`, { field: 'url' }) }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new PcpError('HUB_URL_INVALID', `--url must be http(s), got ${url.protocol}`, { field: 'url' })
@@ -58,7 +59,7 @@ function table (rows: string[][]): string {
 
 function hubOptions (cmd: Command): Command {
   return cmd
-    .option('--url <url>', 'the hub\'s Vigil API (default: $VIGIL_URL or http://127.0.0.1:8421)')
+    .option('--url <url>', 'the hub\'s Vigil API (default: $VIGIL_URL, else the running hub\'s port from <home>/hub/status.json, else http://127.0.0.1:8421)')
     .option('--token-file <file>', 'read the API token from this file (default: $VIGIL_TOKEN)')
 }
 

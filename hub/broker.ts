@@ -13,6 +13,7 @@
 //   (default MAX_PAYLOAD_BYTES, 1 MiB) before it is routed or queued; MQTT 3.1.1 has no reason code, so
 //   the offending client is disconnected. (aedes parses the whole packet first: this bounds what
 //   subscribers and session queues hold, not the parse buffer of one connection.)
+import type { HubLogger } from './log.js'
 import { createServer, type Server, type Socket } from 'node:net'
 import { Aedes } from 'aedes'
 import { PcpError } from '../runtime/errors.js'
@@ -35,6 +36,8 @@ export interface EmbeddedBrokerOptions {
   port?: number
   /** Largest PUBLISH payload accepted, in bytes. Default MAX_PAYLOAD_BYTES (1 MiB). */
   maxPayloadBytes?: number
+  /** Device connects and disconnects go here (hub/log.ts). */
+  logger?: HubLogger
 }
 
 export interface EmbeddedBroker {
@@ -78,6 +81,11 @@ export async function startEmbeddedBroker (opts: EmbeddedBrokerOptions = {}): Pr
   })
   // A protocol error from one client must not become an unhandled 'error' on the broker.
   aedes.on('clientError', () => {})
+  if (opts.logger) {
+    const log = opts.logger
+    aedes.on('client', (c) => log.info({ event: 'connect', client: c.id }, `client ${c.id} connected`))
+    aedes.on('clientDisconnect', (c) => log.info({ event: 'disconnect', client: c.id }, `client ${c.id} disconnected`))
+  }
   aedes.on('connectionError', () => {})
 
   try {
@@ -123,7 +131,7 @@ function listenError (err: unknown, host: string, port: number): PcpError {
   if (code === 'EADDRINUSE') {
     return new PcpError(BrokerErrorCodes.PORT_IN_USE,
       `cannot start the embedded MQTT broker: ${where} is already in use (another broker such as Mosquitto, or another hub?). ` +
-      'Pick another port, or use --mqtt-url to consume from the broker that holds it', { host, port, cause: err })
+      'Pick another with --port (e.g. --port 1884, and devices sync to mqtt://<hub>:1884), or use --mqtt-url to consume from the broker that holds it', { host, port, cause: err })
   }
   if (code === 'EACCES') {
     return new PcpError(BrokerErrorCodes.PORT_DENIED,

@@ -3,6 +3,7 @@
 // topic by `kind`: `identity`, `head?` and `events` here, anything else to handlers registered with
 // handle() (TrustGate's `gate*` kinds). Untrusted input never throws out of the message handler: it is
 // counted under a reason and, when it carries a valid `corr`, answered.
+import { silentLogger, type HubLogger } from './log.js'
 import { join } from 'node:path'
 import { readFile } from 'node:fs/promises'
 import type { MqttClient } from 'mqtt'
@@ -59,6 +60,8 @@ export interface HubOptions {
   /** Status file and inbox polling (default true). */
   control?: boolean
   log?: (line: string) => void
+  /** Structured log (hub/log.ts); plain `log` lines go to it as warnings when only this is given. */
+  logger?: HubLogger
 }
 
 export class Hub {
@@ -81,6 +84,8 @@ export class Hub {
   readonly #interactions: InteractionCrossCheck | null
   readonly #now: () => number
   readonly #log: (line: string) => void
+  readonly #logger: HubLogger
+  #loggedIngested = 0
   readonly #timers: NodeJS.Timeout[] = []
   readonly #inbox: Inbox | null
   #received = 0
@@ -99,7 +104,8 @@ export class Hub {
     this.vigil = p.vigil
     this.metrics = opts.metrics ?? new MetricsRegistry()
     this.#now = opts.now ?? (() => Math.floor(Date.now() / 1000))
-    this.#log = opts.log ?? (() => {})
+    this.#logger = (opts.logger ?? silentLogger).child({ component: 'hub' })
+    this.#log = opts.log ?? (opts.logger ? (line) => this.#logger.warn({ event: 'problem' }, line) : () => {})
     this.#interactions = opts.interactions === false ? null : (opts.interactions ?? new InteractionCrossCheck())
     this.registry = new Registry(this.store, { approval: opts.approval ?? 'manual', now: this.#now })
     this.ingest = new Ingest({
@@ -132,7 +138,7 @@ export class Hub {
       let broker: EmbeddedBroker | null = null
       let url = opts.mqttUrl
       if (url === undefined) {
-        broker = await startEmbeddedBroker({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 1883 })
+        broker = await startEmbeddedBroker({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 1883, ...(opts.logger ? { logger: opts.logger.child({ component: 'broker' }) } : {}) })
         cleanup.push(() => broker!.close())
         url = broker.url
       }
@@ -168,8 +174,13 @@ export class Hub {
     this.#handlers.set(kind, handler)
   }
 
-  approve (agentId: string, opts: { name?: string } = {}): Promise<AgentChainStatus> { return this.registry.approve(agentId, opts).then(() => this.chain.status(agentId)!) }
-  revoke (agentId: string): Promise<AgentChainStatus> { return this.registry.revoke(agentId).then(() => this.chain.status(agentId)!) }
+  approve (agentId: string, opts: { name?: string } = {}): Promise<AgentChainStatus> {
+    return this.registry.approve(agentId, opts).then(() => { this.#logger.info({ event: 'approved', agent: agentId }, `${agentId} approved`); return this.chain.status(agentId)! })
+  }
+
+  revoke (agentId: string): Promise<AgentChainStatus> {
+    return this.registry.revoke(agentId).then(() => { this.#logger.info({ event: 'revoked', agent: agentId }, `${agentId} revoked`); return this.chain.status(agentId)! })
+  }
 
   /** Refusals so far by reason: message-level (PAYLOAD_NOT_CBOR, TOPIC_INVALID, ...) and event-level (verifier codes). */
   rejections (): Record<string, number> { return Object.fromEntries(this.#rejected) }
@@ -208,9 +219,13 @@ export class Hub {
       if (!isCorr(corr)) { this.#reject('ENVELOPE_INVALID'); return null }
       if (env.kind === 'identity') {
         try {
-          await this.registry.onIdentity(agentId, env.identity, env.name)
+          const known = this.store.agent(agentId)?.identity !== undefined
+          const rec = await this.registry.onIdentity(agentId, env.identity, env.name)
+          if (!known && rec.state === 'pending') this.#logger.info({ event: 'pending', agent: agentId, name: rec.name }, `new device ${rec.name} waits for approval: pcp hub approve ${agentId}`)
+          else if (!known) this.#logger.info({ event: 'registered', agent: agentId, name: rec.name, state: rec.state }, `new device ${rec.name} registered as ${rec.state}`)
         } catch (err) {
           const code = err instanceof PcpError ? err.code : 'IDENTITY_INVALID'
+          this.#logger.warn({ event: 'refused', agent: agentId, code, reason: (err as Error).message }, `identity of ${agentId} refused: ${code}`)
           this.#reject(code)
           return nack(code, (err as Error).message, false)
         }
@@ -251,6 +266,7 @@ export class Hub {
   }
 
   #onRejected (agentId: string, problem: ChainProblem): void {
+    this.#logger.warn({ event: 'refused', agent: agentId, code: problem.code, index: problem.index, reason: problem.message }, `event of ${agentId} refused: ${problem.code}`)
     this.#reject(problem.code, true)
     this.vigil?.onAnomaly(agentId, { code: problem.code, index: problem.index, message: problem.message, at: this.#now() })
   }
@@ -279,8 +295,12 @@ export class Hub {
   }
 
   /** What `pcp hub status` prints. */
+  /** Extra fields for status.json (the API URLs services bound), so the CLI finds this hub's ports. */
+  statusExtra: Record<string, unknown> = {}
+
   statusReport (): object {
     return {
+      ...this.statusExtra,
       pid: process.pid, updatedAt: this.#now(), hubAgentId: this.agent.agentId, mqtt: { url: this.mqttUrl, embedded: this.broker !== null, connected: this.client.connected, prefix: this.prefix },
       approval: this.registry.approval, stats: this.stats(),
       agents: this.store.agents().map((r) => ({ ...this.chain.status(r.agentId), state: r.state }))
@@ -293,6 +313,10 @@ export class Hub {
       this.#timers.push(await startStatusFile(this.dataDir, () => this.statusReport()))
     }
     this.#timers.push(setInterval(() => {
+      // Ingest rate, only when something arrived (an idle hub stays quiet).
+      const n = this.#ingested - this.#loggedIngested
+      if (n > 0) this.#logger.info({ event: 'ingest', events: n, perSec: Math.round(n / 10), total: this.#ingested, rejected: this.rejections() }, `ingested ${n} events in 10 s`)
+      this.#loggedIngested = this.#ingested
       this.vigil?.tick()
       for (const a of this.#interactions?.tick() ?? []) this.vigil?.onAnomaly(a.agentId, { code: a.code, index: -1, message: a.reason, at: a.at })
     }, 10_000))
@@ -308,6 +332,7 @@ export class Hub {
   async close (): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    this.#logger.info({ event: 'shutdown', ingested: this.#ingested, rejected: this.rejections() }, 'hub stopping')
     for (const t of this.#timers) clearInterval(t)
     this.#inbox?.stop()
     await this.client.endAsync(true).catch(() => {})

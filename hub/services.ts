@@ -56,17 +56,18 @@ export async function startHubServices (opts: HubServicesOptions): Promise<HubSe
     for (const kind of [GATE_KINDS.request, GATE_KINDS.wait, GATE_KINDS.policy]) hub.handle(kind, (agentId, envelope) => gate.handle(agentId, envelope))
     let vigilUrl: string | null = null
     if (vigilApi !== false) {
-      const api = await startVigilApi({ vigil, chain: hub.chain, metrics, port: vigilApi?.port ?? VIGIL_DEFAULT_PORT, host: vigilApi?.host ?? '127.0.0.1', token: vigilApi?.token, localOnly: vigilApi?.localOnly ?? false })
+      const api = await startVigilApi({ vigil, chain: hub.chain, metrics, ...(opts.logger ? { logger: opts.logger } : {}), port: vigilApi?.port ?? VIGIL_DEFAULT_PORT, host: vigilApi?.host ?? '127.0.0.1', token: vigilApi?.token, localOnly: vigilApi?.localOnly ?? false })
       closers.push(() => api.close())
       vigilUrl = api.url
     }
     let trustgateUrl: string | null = null
     if (trustgateApi !== false) {
       const host = trustgateApi?.host ?? '127.0.0.1'
-      const api = await createTrustGateHttp(tg, { host, port: trustgateApi?.port ?? 8422, ...(trustgateApi?.token ? { token: trustgateApi.token } : {}), localOnly: trustgateApi?.localOnly ?? false })
+      const api = await createTrustGateHttp(tg, { host, port: trustgateApi?.port ?? 8422, ...(opts.logger ? { logger: opts.logger } : {}), ...(trustgateApi?.token ? { token: trustgateApi.token } : {}), localOnly: trustgateApi?.localOnly ?? false })
       closers.push(() => api.close())
       trustgateUrl = `http://${host.includes(':') ? `[${host}]` : host}:${api.port}`
     }
+    hub.statusExtra = { api: { vigil: vigilUrl, trustgate: trustgateUrl } }
     return { hub, trustgate: tg, vigilUrl, trustgateUrl, close }
   } catch (err) {
     await close()

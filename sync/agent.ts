@@ -192,7 +192,11 @@ export class SyncAgent extends EventEmitter {
     }
   }
 
-  /** Resolves once every event stamped so far is acknowledged by the hub; rejects after `timeoutMs`. */
+  /**
+   * Resolves once the hub answering now has acknowledged every event stamped so far (its head equals
+   * the device's, learnt in this session: a fresh hub, no hub or no broker never counts as synced);
+   * rejects after `timeoutMs` with each agent's reason.
+   */
   async flush (timeoutMs = 30_000): Promise<void> {
     for (const src of this.#sources) await src.store.flush()
     const deadline = this.#clock() + timeoutMs
@@ -200,8 +204,11 @@ export class SyncAgent extends EventEmitter {
       const boxes = [...this.#outboxes.values()]
       const stopped = boxes.find((o) => o.phase === 'stopped')
       if (stopped) throw new PcpError(stopped.lastError!.code, `sync of ${stopped.name} stopped: ${stopped.lastError!.message}`, { agent: stopped.name })
-      if (boxes.every((o) => o.backlog === 0)) return
-      if (this.#clock() > deadline) throw new PcpError(SyncErrorCodes.SYNC_TIMEOUT, `not everything was acknowledged within ${timeoutMs} ms (backlog ${boxes.map((o) => `${o.name}: ${o.backlog}`).join(', ')})`)
+      if (boxes.every((o) => o.confirmed)) return
+      if (this.#clock() > deadline) {
+        const why = boxes.filter((o) => !o.confirmed).map((o) => `${o.name}: ${o.waitingFor(this.url)}`).join('; ')
+        throw new PcpError(SyncErrorCodes.SYNC_TIMEOUT, `not synced after ${timeoutMs} ms: ${why}`)
+      }
       await new Promise((r) => setTimeout(r, 20))
     }
   }

@@ -7,5 +7,9 @@ export const SyncErrorCodes = {
   /** The hub holds fewer events than it once acknowledged (restored from a backup): resending. A warning. */
   SYNC_HUB_BEHIND: 'SYNC_HUB_BEHIND',
   /** flush() did not see everything acknowledged in time. */
-  SYNC_TIMEOUT: 'SYNC_TIMEOUT'
+  SYNC_TIMEOUT: 'SYNC_TIMEOUT',
+  /** The hub has not approved this agent yet: `pcp hub approve <agent_id>` on the hub. */
+  SYNC_PENDING_APPROVAL: 'SYNC_PENDING_APPROVAL',
+  /** One event is larger than a sync message may be; it can only leave the device in an export. */
+  SYNC_EVENT_TOO_LARGE: 'SYNC_EVENT_TOO_LARGE'
 } as const

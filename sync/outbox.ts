@@ -66,6 +66,8 @@ export class Outbox {
   #pumping = false
   #delayTimer: NodeJS.Timeout | undefined
   #firstWaitAt: number | null = null
+  /** The hub answering now told us its head in this connection (a cursor saved from an earlier hub proves nothing). */
+  #heardFromHub = false
 
   constructor (p: { name: string, identity: IdentityDocument, store: EventStore, durable: WireHead | null, cursor: WireHead | null, cfg: OutboxConfig, io: OutboxIo }) {
     this.name = p.name; this.identity = p.identity; this.chainId = p.identity.agent_id; this.store = p.store
@@ -77,6 +79,16 @@ export class Outbox {
 
   get backlog (): number { return (this.durable?.seq ?? -1) - (this.acked?.seq ?? -1) }
   get inflight (): number { return this.#inflight.size }
+  /** Synced: the current hub has acknowledged the device's durable head, in this session. */
+  get confirmed (): boolean { return this.#heardFromHub && this.phase === 'streaming' && this.backlog === 0 && this.#inflight.size === 0 }
+
+  /** Why this agent is not confirmed, for an operator. */
+  waitingFor (url: string): string {
+    if (this.phase === 'stopped' || this.phase === 'pending') return this.lastError?.message ?? this.phase
+    if (this.phase === 'offline') return `not connected to the broker at ${url}`
+    if (this.phase === 'handshake') return `no hub answered on ${url} (is a hub running on that broker, with the same topic prefix?)`
+    return `${this.backlog} event(s) not acknowledged yet`
+  }
 
   /** A new durable event at the end of the local chain; false when it does not follow the known head. */
   onStamped (event: AissEvent, hash: string): boolean {
@@ -104,6 +116,7 @@ export class Outbox {
     if (this.phase === 'stopped') return
     this.phase = 'handshake'
     this.#inflight.clear()
+    this.#heardFromHub = false
     const corr = this.#io.corr()
     this.#handshake = { corr: toHex(corr), sentAt: this.#io.now() }
     this.#io.send({ v: 1, kind: 'identity', corr, identity: this.identity, name: this.name })
@@ -128,7 +141,15 @@ export class Outbox {
       if (this.#handshake?.corr !== corr) return
       this.#handshake = null
       this.#backoffMs = this.#cfg.ackTimeoutMs
-      if (env.state === 'pending') { this.phase = 'pending'; this.#retryAt = this.#io.now() + Math.min(5000, this.#cfg.ackTimeoutMs); this.#io.changed(); return }
+      if (env.state === 'pending') {
+        // Silent waiting looked like a hang: say what the operator must do, once per wait, and in status.
+        if (this.phase !== 'pending' || this.lastError?.code !== SyncErrorCodes.SYNC_PENDING_APPROVAL) {
+          this.lastError = { code: SyncErrorCodes.SYNC_PENDING_APPROVAL, message: `${this.name} waits for approval by the hub: on the hub run \`pcp hub approve ${this.chainId}\`` }
+          this.#io.report('warning', this.lastError.code, this.lastError.message)
+        }
+        this.phase = 'pending'; this.#retryAt = this.#io.now() + Math.min(5000, this.#cfg.ackTimeoutMs); this.#io.changed(); return
+      }
+      if (this.lastError?.code === SyncErrorCodes.SYNC_PENDING_APPROVAL) this.lastError = null
       if (env.state === 'revoked') return this.#stop(SyncErrorCodes.SYNC_REFUSED, `the hub revoked agent ${this.chainId}`)
       if (env.state !== 'allowed') { this.phase = 'pending'; this.#retryAt = this.#io.now() + Math.min(5000, this.#cfg.ackTimeoutMs); return }
       return this.#resume(env.head)
@@ -165,6 +186,7 @@ export class Outbox {
       this.#io.report('warning', SyncErrorCodes.SYNC_HUB_BEHIND, `the hub holds ${(head?.seq ?? -1) + 1} events of ${this.chainId} but had acknowledged ${this.acked.seq + 1}; resending the rest`)
     }
     this.acked = head
+    this.#heardFromHub = true
     this.#next = (head?.seq ?? -1) + 1
     this.phase = 'streaming'
     this.#io.changed()
@@ -221,6 +243,10 @@ export class Outbox {
         // Big payloads: halve until the envelope fits the hub's limit (records are most of it).
         while (env.records.length > 1 && env.records.reduce((a, r) => a + r.length + 3, 0) > this.#cfg.maxBatchBytes) {
           env = { ...env, records: env.records.slice(0, Math.ceil(env.records.length / 2)) }
+        }
+        // One event bigger than the broker takes would be resent forever and never acked: stop and say so.
+        if (env.records[0]!.length + 1024 > this.#cfg.maxBatchBytes) {
+          return this.#stop(SyncErrorCodes.SYNC_EVENT_TOO_LARGE, `event #${from} of ${this.name} is ${env.records[0]!.length} bytes encoded; a sync message holds at most ${this.#cfg.maxBatchBytes} (the broker's limit is 1 MiB): it cannot be delivered, export the chain instead (\`pcp export ${this.name}\`)`)
         }
         const sent = env.records.length
         this.#inflight.set(toHex(env.corr), { from, to: from + sent, sentAt: this.#io.now() })

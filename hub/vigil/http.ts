@@ -7,6 +7,8 @@
 //    view's own list: no path is ever built from a URL segment (#58).
 //  * bodies are parsed losslessly and replies written with stringifyJson, so an event's `25.0` or big
 //    integer survives the round trip and its signature still verifies.
+import type { FastifyBaseLogger } from 'fastify'
+import type { HubLogger } from '../log.js'
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
 import { parseJson, stringifyJson, PcpError } from '../../runtime/index.js'
 import { installBearerAuth, listenHttp } from '../http-common.js'
@@ -35,8 +37,8 @@ export interface VigilApiOptions {
   now?: () => number
   /** A prebuilt verifier bundle to serve instead of building runtime/browser.ts with esbuild. */
   verifierBundle?: string
-  /** Fastify's logger (off by default: the hub logs through its own logger). */
-  logger?: boolean
+  /** The hub's logger (hub/log.ts): request logs go to its `vigil-api` child. `true`: fastify's own. Default off. */
+  logger?: boolean | HubLogger
 }
 
 export { httpError, type VigilContext } from './routes/context.js'
@@ -44,7 +46,10 @@ export { httpError, type VigilContext } from './routes/context.js'
 export async function createVigilApi (opts: VigilApiOptions): Promise<FastifyInstance> {
   const host = opts.host ?? '127.0.0.1'
   // 256 KiB bounds one event (the record route); GET routes have no body.
-  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 256 * 1024 })
+  const app = Fastify({
+    ...(typeof opts.logger === 'object' ? { loggerInstance: opts.logger.child({ component: 'vigil-api' }) as unknown as FastifyBaseLogger } : { logger: opts.logger ?? false }),
+    bodyLimit: 256 * 1024
+  })
   installBearerAuth(app, {
     token: opts.token,
     localOnly: opts.localOnly ?? false,
