@@ -246,6 +246,7 @@ export class Outbox {
         }
         // One event bigger than the broker takes would be resent forever and never acked: stop and say so.
         if (env.records[0]!.length + 1024 > this.#cfg.maxBatchBytes) {
+          if (this.#inflight.size > 0) return // let the batches before it be acknowledged first (their ack pumps again)
           return this.#stop(SyncErrorCodes.SYNC_EVENT_TOO_LARGE, `event #${from} of ${this.name} is ${env.records[0]!.length} bytes encoded; a sync message holds at most ${this.#cfg.maxBatchBytes} (the broker's limit is 1 MiB): it cannot be delivered, export the chain instead (\`pcp export ${this.name}\`)`)
         }
         const sent = env.records.length
