@@ -207,7 +207,7 @@ export class SyncAgent extends EventEmitter {
       if (boxes.every((o) => o.confirmed)) return
       if (this.#clock() > deadline) {
         const why = boxes.filter((o) => !o.confirmed).map((o) => `${o.name}: ${o.waitingFor(this.url)}`).join('; ')
-        throw new PcpError(SyncErrorCodes.SYNC_TIMEOUT, `not synced after ${timeoutMs} ms: ${why}`)
+        throw new PcpError(SyncErrorCodes.SYNC_TIMEOUT, `not synced after ${timeoutMs} ms: ${why} (backlog ${boxes.map((o) => `${o.name}: ${o.backlog}`).join(', ')})`)
       }
       await new Promise((r) => setTimeout(r, 20))
     }

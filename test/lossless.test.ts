@@ -112,7 +112,7 @@ L('the CLI: -0.0 and __proto__ payloads stamp, later stamps and export work, --j
     const payloads = [FOUND[0]!, { ...FOUND[1], ...FOUND[3], generated: sample! }]
     const printed: AissEvent[] = []
     for (const p of payloads) {
-      const r = pcp(['stamp', 'A', 't', '--payload', stringifyJson(p), '--json'])
+      const r = pcp(['stamp', 'A', 't', '--payload', stringifyJson(p), '--json', '--create'])
       assert.is(r.code, 0, r.err)
       const ev = parseJson(r.out) as AissEvent
       assert.is(canonicalize(ev.payload), canonicalize({ ...p, event_type: 't' }), 'stamp --json prints the payload as stamped')

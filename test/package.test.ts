@@ -133,15 +133,16 @@ console.log([Hub, startEmbeddedBroker, VigilEngine].map((f) => typeof f).join(' 
   // The real hub from the installed package: embedded broker, APIs and dashboard files from dist/.
   // node on the installed bin, not npx: a signal to npx would not reach the hub it starts.
   const child = spawn(process.execPath, [join(app, 'node_modules/pcp-edge/bin/pcp.js'), 'hub', 'start', '--local-only', '--port', '0', '--vigil-port', '0', '--trustgate-port', '0', '--json', '--data', join(app, 'hubdata')], { cwd: app, env })
-  let out = ''
+  let out = ''; let err = ''
   child.stdout.on('data', (d) => { out += d })
-  child.stderr.on('data', (d) => { out += d })
+  child.stderr.on('data', (d) => { err += d }) // the hub's pino log
+
   try {
     const deadline = Date.now() + 60_000
     while (!/"dashboard"/.test(out) && Date.now() < deadline && child.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 100))
     const info = JSON.parse(out.slice(out.indexOf('{'), out.lastIndexOf('}') + 1)) as { dashboard: string }
     const page = await fetch(info.dashboard)
-    assert.is(page.status, 200, out)
+    assert.is(page.status, 200, out + err)
   } finally { child.kill('SIGTERM') }
 })
 
