@@ -1,6 +1,7 @@
 // What every command shares: exit codes, --json output, error printing, passphrase input.
 import { createInterface } from 'node:readline'
 import { PcpError, Float, stringifyJson, type JsonValue } from '../runtime/index.js'
+import { setOwnKey } from '../runtime/value.js'
 
 /** 0 success / valid; 1 a verdict of "invalid"; 2 unusable input or an operational error. */
 export const EXIT = { OK: 0, INVALID: 1, UNUSABLE: 2 } as const
@@ -22,7 +23,7 @@ function jsonable (v: unknown): unknown {
   if (typeof (v as { toJSON?: unknown }).toJSON === 'function') return jsonable((v as { toJSON (): unknown }).toJSON())
   if (Array.isArray(v)) return v.map((x) => x === undefined ? null : jsonable(x))
   const out: Record<string, unknown> = {}
-  for (const [k, x] of Object.entries(v)) Object.defineProperty(out, k, { value: jsonable(x), enumerable: true, writable: true, configurable: true })
+  for (const [k, x] of Object.entries(v)) setOwnKey(out, k, jsonable(x))
   return out
 }
 

@@ -13,7 +13,7 @@
 //   60002 JsonText        a subtree at CBOR_NEST levels deep, as its lossless JSON text (runtime/json.ts)
 // Values deeper than MAX_DEPTH are refused with CANONICAL_TOO_DEEP, as canonical JSON refuses them.
 import { Encoder, addExtension } from 'cbor-x'
-import { Float } from './value.js'
+import { Float, setOwnKey } from './value.js'
 import { parseJson, stringifyJson } from './json.js'
 
 const FLOAT_TAG = 60000
@@ -42,8 +42,7 @@ addExtension({
     for (let i = 0; i < entries.length; i += 2) {
       const k = entries[i]
       if (typeof k !== 'string') throw new Error('tag 60001 expects string keys')
-      // defineProperty, not assignment: `out.__proto__ = v` would set the prototype instead of a key.
-      Object.defineProperty(out, k, { value: entries[i + 1], enumerable: true, writable: true, configurable: true })
+      setOwnKey(out, k, entries[i + 1])
     }
     return out as unknown as KeyedObject
   }

@@ -6,6 +6,7 @@
 import { encodeCbor, decodeCbor } from './cbor.js'
 import { fromBase64Strict, toBase64, toHex } from './encoding.js'
 import { AISS_VERSION } from './identity.js'
+import { setOwnKey } from './value.js'
 import type { AissEvent } from './types.js'
 
 // Floats, "__proto__" keys and deep nesting are kept exactly by runtime/cbor.ts.
@@ -40,7 +41,7 @@ function packSignature (s: string): Uint8Array | string {
 export function encodeRecord (event: AissEvent, agentIndex: number): Uint8Array {
   const rec: unknown[] = [agentIndex, event.timestamp, packNonce(event.nonce), event.payload, packHash(event.previous_hash), packSignature(event.signature)]
   let extra: Record<string, unknown> | undefined
-  for (const k of Object.keys(event)) if (!FIELDS.has(k)) defineKey(extra ??= {}, k, event[k])
+  for (const k of Object.keys(event)) if (!FIELDS.has(k)) setOwnKey(extra ??= {}, k, event[k])
   if (event.version !== AISS_VERSION || extra) rec.push(event.version === AISS_VERSION ? 0 : event.version)
   if (extra) rec.push(extra)
   return encodeCbor(rec)
@@ -63,13 +64,8 @@ export function decodeRecord (bytes: Uint8Array, agentIds: readonly string[]): A
     previous_hash: unpackHash(rec[4]),
     signature: sig instanceof Uint8Array ? toBase64(sig) : sig as string
   }
-  if (rec[7] !== null && typeof rec[7] === 'object') for (const [k, v] of Object.entries(rec[7])) defineKey(event, k, v)
+  if (rec[7] !== null && typeof rec[7] === 'object') for (const [k, v] of Object.entries(rec[7])) setOwnKey(event, k, v)
   return event
-}
-
-/** An own key, even "__proto__" (assignment or Object.assign would set the prototype instead). */
-function defineKey (o: object, k: string, v: unknown): void {
-  Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true })
 }
 
 export function encodeValue (v: unknown): Uint8Array { return encodeCbor(v) }

@@ -16,6 +16,14 @@ export const MAX_DEPTH = 1000
 export const MAX_DOCUMENT_DEPTH = MAX_DEPTH + 16
 
 /**
+ * Sets `key` as an own enumerable key, as JSON.parse does. Assignment (or Object.assign) would, for a
+ * "__proto__" key, set the prototype instead and drop the key from the canonical bytes.
+ */
+export function setOwnKey (o: object, key: string, value: unknown): void {
+  Object.defineProperty(o, key, { value, enumerable: true, writable: true, configurable: true })
+}
+
+/**
  * A float whose value happens to be integral (`25.0`, `1e+16`). Plain JS numbers that are integral are
  * treated as integers, as Python does for `int`; wrap a value in Float to stamp it as a float.
  * Non-integral floats need no wrapper: a JS number like 0.5 can only be a float.
