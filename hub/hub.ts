@@ -3,6 +3,7 @@
 // topic by `kind`: `identity`, `head?` and `events` here, anything else to handlers registered with
 // handle() (TrustGate's `gate*` kinds). Untrusted input never throws out of the message handler: it is
 // counted under a reason and, when it carries a valid `corr`, answered.
+import { randomBytes } from 'node:crypto'
 import { silentLogger, type HubLogger } from './log.js'
 import { join } from 'node:path'
 import { readFile } from 'node:fs/promises'
@@ -152,7 +153,8 @@ export class Hub {
       client.on('message', (topic, payload) => hub.#onMessage(topic, payload))
       client.on('connect', () => {
         client.subscribe(filter, { qos: 1 }, (err, granted) => {
-          if (err || granted?.some((g) => g.qos > 2)) hub.#log(`cannot subscribe to ${filter}: ${err?.message ?? 'refused by the broker'}`)
+          if (err || granted?.some((g) => g.qos > 2)) { hub.#log(`cannot subscribe to ${filter}: ${err?.message ?? 'refused by the broker'}`); return }
+          hub.#sayHello()
         })
       })
       client.on('error', (err) => hub.#log(`mqtt: ${err.message}`))
@@ -163,6 +165,16 @@ export class Hub {
     } catch (err) {
       for (const fn of cleanup.reverse()) await fn().catch(() => {})
       throw err
+    }
+  }
+
+  // After a broker outage the devices may have reconnected before us and sent handshakes no one heard:
+  // tell each known device we are back, so it asks again now instead of at its next (grown) timeout.
+  #sayHello (): void {
+    if (this.#closed) return
+    for (const r of this.store.agents()) {
+      if (r.state === 'revoked') continue
+      this.client.publish(downTopic(r.agentId, this.prefix), Buffer.from(encodeEnvelope({ v: 1, kind: 'hello', corr: randomBytes(8) })), { qos: 1 })
     }
   }
 

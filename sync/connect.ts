@@ -1,6 +1,13 @@
 // One MQTT client setup for the device's sync agent and the hub: TLS and credentials, MQTT 5 with an
-// automatic fall-back to 3.1.1, and reconnect with exponential backoff. Never waits for the broker: the
-// client is returned at once and keeps trying, so a device starts (and stamps) while offline.
+// automatic fall-back to 3.1.1, and reconnect with jittered exponential backoff. Never waits for the broker:
+// the client is returned at once and keeps trying, so a device starts (and stamps) while offline.
+//
+// Catch-up after an outage: a backoff that has grown to 30 s would leave a device (and the hub) offline
+// for up to 30 s after the broker is back. Between attempts we therefore probe the broker's TCP port every
+// `probeMs` (a SYN, closed at once: cheap for a broker, no CONNECT, nothing in its session state) and
+// reconnect as soon as it accepts. A probe only follows a network failure: after a refused CONNECT
+// (credentials, client id, certificate) or a probe-triggered attempt that failed, the full delay is
+// waited, so a broker that accepts TCP but refuses us is not hammered.
 //
 // Protocol level: the PCP protocol uses no MQTT 5 feature (correlation is in the payload, see
 // sync/topics.ts), so either level carries it. We ask for 5 first, because external brokers (Mosquitto,
@@ -9,7 +16,9 @@
 // 0x84) gets 3.1.1 from the next attempt on, and the level is kept for later reconnects.
 import { X509Certificate } from 'node:crypto'
 import { createSecureContext, type SecureContextOptions } from 'node:tls'
+import { connect as tcpConnect, type Socket } from 'node:net'
 import { connect, type IClientOptions, type MqttClient } from 'mqtt'
+import { jitteredDelay } from './backoff.js'
 
 export type ProtocolChoice = 'auto' | 4 | 5
 
@@ -32,10 +41,14 @@ export interface MqttConnectOptions {
   tls?: MqttTls
   /** Default 'auto': MQTT 5, falling back to 3.1.1 when the broker refuses 5. */
   protocolVersion?: ProtocolChoice
-  /** First reconnect delay (default 500 ms), doubled after each failed attempt up to maxReconnectMs. */
+  /** Shortest reconnect delay (default 500 ms); the ceiling doubles after each failed attempt up to maxReconnectMs, the delay is drawn uniformly below it. */
   minReconnectMs?: number
   /** Default 30 000 ms. */
   maxReconnectMs?: number
+  /** While waiting out a reconnect delay longer than this, probe the broker's TCP port this often (default 1000 ms; 0 turns probing off). */
+  probeMs?: number
+  /** Randomness for the reconnect jitter (default Math.random), injectable so tests can pin the delays. */
+  random?: () => number
   keepaliveSeconds?: number
   connectTimeoutMs?: number
   /** Called with each connection error (refused CONNACK, TLS, socket); the client keeps retrying. */
@@ -54,6 +67,8 @@ export function connectMqtt (opts: MqttConnectOptions): MqttClient {
   const minMs = opts.minReconnectMs ?? 500
   const maxMs = opts.maxReconnectMs ?? 30_000
   if (!(minMs > 0) || !(maxMs >= minMs)) throw new RangeError(`"minReconnectMs"/"maxReconnectMs" expected 0 < min <= max, got ${minMs}/${maxMs}`)
+  const probeMs = opts.probeMs ?? 1000
+  if (!(probeMs >= 0) || !Number.isFinite(probeMs)) throw new RangeError(`"probeMs" expected a non-negative number of milliseconds, got ${String(opts.probeMs)}`)
   const options: IClientOptions = {
     protocolVersion: choice === 4 ? 4 : 5,
     clean: true,
@@ -79,7 +94,7 @@ export function connectMqtt (opts: MqttConnectOptions): MqttClient {
     options.rejectUnauthorized = opts.tls.rejectUnauthorized ?? true
   }
   const client = connect(opts.url, options)
-  let delay = minMs
+  const backoff = reconnectBackoff(client, minMs, maxMs, probeMs, opts.random ?? Math.random)
   // mqtt.js 5 emits a failed TLS handshake (unknown CA, no client certificate) twice: from its TLS
   // wrapper and from its stream handler, with the same Error object. Report each failure once.
   let lastReported: Error | null = null
@@ -89,17 +104,57 @@ export function connectMqtt (opts: MqttConnectOptions): MqttClient {
       client.options.reconnectPeriod = 1 // retry at once at 3.1.1: this was not a failure of the broker
       return
     }
+    if (isConnectRefusal(err)) backoff.refused()
     if (err === lastReported) return
     lastReported = err
     opts.onError?.(err)
   })
-  // mqtt.js reads reconnectPeriod at each attempt: grow it on every failure, reset it once connected.
-  client.on('close', () => {
-    client.options.reconnectPeriod = delay
-    delay = Math.min(maxMs, delay * 2)
-  })
-  client.on('connect', () => { delay = minMs; client.options.reconnectPeriod = minMs })
   return client
+}
+
+// mqtt.js arms its reconnect timer on 'close' with the `reconnectPeriod` of that moment and clears it when
+// an attempt starts ('reconnect'), so each attempt sets the period its own failure will wait.
+function reconnectBackoff (client: MqttClient, minMs: number, maxMs: number, probeMs: number, random: () => number): { refused: () => void } {
+  let attempt = 0
+  let refused = false
+  let probeTriggered = false
+  let timer: NodeJS.Timeout | undefined
+  let socket: Socket | undefined
+  const waiting = (): boolean => client.reconnecting && !client.connected && !client.disconnecting
+  const stopProbe = (): void => { clearTimeout(timer); timer = undefined; socket?.destroy(); socket = undefined }
+  const probeLater = (): void => {
+    const { host, port } = client.options
+    if (!host || !port) return
+    // ±20 %, so that the probes of a fleet spread out as well.
+    timer = setTimeout(() => {
+      timer = undefined
+      const s = socket = tcpConnect({ host, port })
+      s.setTimeout(probeMs, () => s.destroy())
+      s.once('error', () => {})
+      s.once('connect', () => {
+        stopProbe()
+        if (!waiting()) return
+        probeTriggered = true
+        client.reconnect()
+      })
+      s.once('close', () => { if (socket === s) { socket = undefined; if (waiting()) probeLater() } })
+    }, Math.round(probeMs * (0.8 + 0.4 * random())))
+    timer.unref()
+  }
+  client.on('reconnect', () => {
+    stopProbe()
+    client.options.reconnectPeriod = jitteredDelay(attempt++, minMs, maxMs, random)
+    refused = false
+  })
+  client.on('close', () => {
+    stopProbe()
+    if (client.disconnecting) return
+    if (probeMs > 0 && (client.options.reconnectPeriod ?? 0) > probeMs && !refused && !probeTriggered) probeLater()
+    probeTriggered = false
+  })
+  client.on('connect', () => { attempt = 0; probeTriggered = false; client.options.reconnectPeriod = minMs })
+  client.on('end', stopProbe)
+  return { refused: () => { refused = true } }
 }
 
 // Without this, a file that is not PEM (or a key that does not match its certificate) surfaces as a bare

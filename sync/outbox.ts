@@ -19,6 +19,7 @@ import type { AissEvent, IdentityDocument } from '../runtime/types.js'
 import { toHex } from '../runtime/encoding.js'
 import { rawEventsEnvelope, NACK_CODES, type DownEnvelope, type WireHead } from './wire.js'
 import { SyncErrorCodes } from './errors.js'
+import { jitteredDelay } from './backoff.js'
 
 export type Phase = 'offline' | 'handshake' | 'pending' | 'streaming' | 'stopped'
 
@@ -61,6 +62,7 @@ export class Outbox {
   #handshake: { corr: string, sentAt: number } | null = null
   #retryAt = 0
   #backoffMs: number
+  #attempt = 0
   #tokens: number
   #tokensAt: number
   #pumping = false
@@ -103,7 +105,7 @@ export class Outbox {
 
   setDurable (head: WireHead | null): void { this.durable = head; void this.pump() }
 
-  connected (): void { this.#startHandshake() }
+  connected (): void { this.#backoffMs = this.#cfg.ackTimeoutMs; this.#attempt = 0; this.#startHandshake() }
 
   disconnected (): void {
     if (this.phase !== 'stopped') this.phase = 'offline'
@@ -129,18 +131,25 @@ export class Outbox {
     if (this.phase === 'pending' && now >= this.#retryAt) return this.#startHandshake()
     const waitingSince = this.#handshake?.sentAt ?? Math.min(...[...this.#inflight.values()].map((f) => f.sentAt))
     if ((this.phase === 'handshake' || this.phase === 'streaming') && Number.isFinite(waitingSince) && now - waitingSince > this.#backoffMs) {
-      // Lost on the way (hub down, broker dropped it): ask again, waiting longer each time.
-      this.#backoffMs = Math.min(this.#backoffMs * 2, 60_000)
+      // Lost on the way (hub down, broker dropped it): ask again, waiting longer each time, jittered so
+      // that a fleet whose hub went away does not come back in lockstep (sync/backoff.ts).
+      this.#backoffMs = jitteredDelay(++this.#attempt, this.#cfg.ackTimeoutMs, Math.max(this.#cfg.ackTimeoutMs, 60_000))
       this.#startHandshake()
     }
   }
 
   async onDown (env: DownEnvelope): Promise<void> {
+    if (env.kind === 'hello') {
+      // A hub that just (re)connected lost whatever was in flight to it: ask again now rather than after
+      // a handshake or ack timeout that may have grown to a minute during the outage.
+      if (this.phase === 'handshake' || this.phase === 'pending' || this.#inflight.size > 0) { this.#backoffMs = this.#cfg.ackTimeoutMs; this.#attempt = 0; this.#startHandshake() }
+      return
+    }
     const corr = toHex(env.corr)
     if (env.kind === 'head') {
       if (this.#handshake?.corr !== corr) return
       this.#handshake = null
-      this.#backoffMs = this.#cfg.ackTimeoutMs
+      this.#backoffMs = this.#cfg.ackTimeoutMs; this.#attempt = 0
       if (env.state === 'pending') {
         // Silent waiting looked like a hang: say what the operator must do, once per wait, and in status.
         if (this.phase !== 'pending' || this.lastError?.code !== SyncErrorCodes.SYNC_PENDING_APPROVAL) {
@@ -157,7 +166,7 @@ export class Outbox {
     const flight = this.#inflight.get(corr)
     if (!flight) return // an answer to a batch of an earlier session: the handshake superseded it
     this.#inflight.delete(corr)
-    this.#backoffMs = this.#cfg.ackTimeoutMs
+    this.#backoffMs = this.#cfg.ackTimeoutMs; this.#attempt = 0
     if (env.kind === 'ack') {
       if (env.head.seq > (this.durable?.seq ?? -1)) return this.#stop(SyncErrorCodes.SYNC_HISTORY_DIVERGED, `the hub acknowledged #${env.head.seq}, beyond the local head`)
       if (this.acked === null || env.head.seq > this.acked.seq) this.acked = env.head

@@ -45,7 +45,9 @@ export interface EventsEnvelope { v: 1, kind: 'events', corr: Uint8Array, from: 
 export interface HeadEnvelope { v: 1, kind: 'head', corr: Uint8Array, state: AgentState, head: WireHead | null }
 export interface AckEnvelope { v: 1, kind: 'ack', corr: Uint8Array, head: WireHead, stored: number, duplicates: number }
 export interface NackEnvelope { v: 1, kind: 'nack', corr: Uint8Array, code: string, message: string, head: WireHead | null, retry: boolean }
-export type DownEnvelope = HeadEnvelope | AckEnvelope | NackEnvelope
+/** The hub (re)subscribed: a device waiting on a handshake or an ack asks again now, not at its next timeout. */
+export interface HelloEnvelope { v: 1, kind: 'hello', corr: Uint8Array }
+export type DownEnvelope = HeadEnvelope | AckEnvelope | NackEnvelope | HelloEnvelope
 
 /**
  * Nack codes and what the device does. `retry: true` codes are transient; the others stop forwarding
@@ -123,6 +125,7 @@ export function parseDown (bytes: Uint8Array): DownEnvelope | null {
   const e = d.env
   if (e.kind === 'head' && typeof e.state === 'string' && (e.head === null || isWireHead(e.head))) return e as unknown as HeadEnvelope
   if (e.kind === 'ack' && isWireHead(e.head)) return e as unknown as AckEnvelope
+  if (e.kind === 'hello') return e as unknown as HelloEnvelope
   if (e.kind === 'nack' && typeof e.code === 'string' && (e.head === null || e.head === undefined || isWireHead(e.head))) {
     return { ...(e as unknown as NackEnvelope), head: (e.head ?? null) as WireHead | null, message: String(e.message ?? ''), retry: e.retry === true }
   }
