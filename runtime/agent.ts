@@ -33,7 +33,18 @@ export interface AgentOpenOptions {
   /** Milliseconds since the epoch; injectable for tests. */
   clock?: () => number
   scryptN?: number
+  /** Largest event stamp() accepts, in canonical bytes (default MAX_EVENT_BYTES, which sync can always
+   *  deliver in one message). Raise it only for chains that travel by export, not by sync. */
+  maxEventBytes?: number
 }
+
+/**
+ * Default ceiling on one event's canonical bytes: 900 KiB. A sync message holds at most 1 MiB (the
+ * embedded broker's limit, sync/topics.ts MAX_PAYLOAD_BYTES) less 64 KiB of envelope headroom, and an
+ * accepted event that can never be delivered would stop its chain's sync for good (issue 15). The signed
+ * record adds ~100 bytes to the canonical form and CBOR is never larger than the JSON it encodes.
+ */
+export const MAX_EVENT_BYTES = 900 * 1024
 
 export type AgentRef = { name: string } | { identityFile: string }
 
@@ -59,6 +70,7 @@ export class Agent extends EventEmitter implements Stamper {
   #clock: () => number
   #passphrase: string | undefined
   #scryptN: number | undefined
+  #maxEventBytes: number
   // The chain head including events prepared but not yet signed or stored (stamp() chains on it).
   #head: { seq: number, hash: string, timestamp: number } | null
   #queue: Pending[] = []
@@ -77,6 +89,7 @@ export class Agent extends EventEmitter implements Stamper {
     this.#clock = opts.clock ?? Date.now
     this.#passphrase = opts.passphrase ?? process.env.PCP_PASSPHRASE
     this.#scryptN = opts.scryptN
+    this.#maxEventBytes = opts.maxEventBytes ?? MAX_EVENT_BYTES
     this.#head = storedHead(store)
     if (store.durability === 'relaxed' && !relaxedWarned.has(name)) {
       relaxedWarned.add(name)
@@ -85,6 +98,7 @@ export class Agent extends EventEmitter implements Stamper {
   }
 
   static async open (ref: AgentRef, opts: AgentOpenOptions = {}): Promise<Agent> {
+    if (opts.maxEventBytes !== undefined && !(opts.maxEventBytes > 0)) throw new RangeError(`"maxEventBytes" expected a positive number of bytes, got ${String(opts.maxEventBytes)}`)
     const home = pcpHome(opts.home)
     let name: string; let identity: Identity
     const openStore = (name: string): Promise<EventStore> => EventStore.open(join(agentDir(home, name), 'store'), { name, ...(opts.durability ? { durability: opts.durability } : {}) })
@@ -171,6 +185,9 @@ export class Agent extends EventEmitter implements Stamper {
       // A payload canonical JSON refuses (too deep, NaN, a lone surrogate) is refused here, before it is
       // chained or queued: nothing after it is affected.
       return Promise.reject(err)
+    }
+    if (prepared.bytes.length > this.#maxEventBytes) {
+      return Promise.reject(new PcpError(ErrorCodes.EVENT_TOO_LARGE, `a "${eventType}" event of ${prepared.bytes.length} canonical bytes exceeds the ${this.#maxEventBytes}-byte limit of agent "${this.name}" (one sync message must carry it; store large data beside the chain and stamp its hash)`, { agent: this.name, field: 'payload', actual: prepared.bytes.length, expected: this.#maxEventBytes }))
     }
     this.#head = { seq: (head?.seq ?? -1) + 1, hash: prepared.hash, timestamp }
     return new Promise((resolve, reject) => {

@@ -12,7 +12,7 @@ export {
   pcpHome, agentDir, checkAgentName, createAgentIdentity, loadAgentIdentity, loadIdentityFile, readIdentityDocument,
   secureAgentKey, listAgentNames, isKeyEncrypted
 } from './home.js'
-export { Agent, type AgentOpenOptions, type AgentRef } from './agent.js'
+export { Agent, MAX_EVENT_BYTES, type AgentOpenOptions, type AgentRef } from './agent.js'
 export { EventStore, type Durability, type SearchQuery, type Head } from './store.js'
 export { encodeRecord, decodeRecord } from './record.js'
 export { openAgentStore, firstIdentityDocument, writeAuditExport, homeStats, searchHome, type HomeStats } from './memory.js'
