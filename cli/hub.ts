@@ -10,6 +10,7 @@ import { PROFILE_NAMES, type ProfileName } from '../hub/trustgate/profiles.js'
 import { LevelHubStore } from '../hub/store/level.js'
 import { Registry } from '../hub/registry.js'
 import { chainStatus } from '../hub/store/view.js'
+import { DEFAULT_DEVICE_ROLE } from '../hub/trustgate/gate-auth.js'
 import { readStatus, sendControl } from '../hub/control.js'
 import { action, printJson, EXIT } from './common.js'
 import { brokerOptions } from './sync.js'
@@ -96,9 +97,10 @@ export function registerHubCommands (program: Command): void {
     const cmd = hub.command(`${op} <agentId>`)
       .description(op === 'approve' ? 'allow an agent to report (it may be waiting as pending, or not have appeared yet)' : 'refuse an agent from now on (its stored chain stays)')
       .option('--data <dir>', 'data directory (default: <home>/hub)')
-    if (op === 'approve') cmd.option('--name <name>', 'a name for the agent')
+    if (op === 'approve') cmd.option('--name <name>', 'a name for the agent').option('--role <role>', 'the TrustGate role its gate requests are decided under (default: the one it has, else operator); the device cannot choose it')
     cmd.option('--json', 'print the agent\'s status as JSON')
-      .action(action(async (agentId: string, o: DataOpts & { name?: string }) => {
+      .action(action(async (agentId: string, o: DataOpts & { name?: string, role?: string }) => {
+        if (o.role !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(o.role)) throw new PcpError('ARGUMENT_INVALID', `--role ${JSON.stringify(o.role)}: expected 1-64 of [A-Za-z0-9._-] (a role name of the active policy)`, { field: 'role', actual: o.role })
         if (!isAgentIdShape(agentId)) throw new PcpError('ARGUMENT_INVALID', `${JSON.stringify(agentId)} is not an agent_id (32 Base58 characters, as \`pcp identity info\` or \`pcp hub status\` print it)`, { field: 'agentId', actual: agentId })
         const dataDir = dataDirOf(program, o)
         let result: unknown
@@ -107,12 +109,12 @@ export function registerHubCommands (program: Command): void {
           const store = await LevelHubStore.open(join(dataDir, 'store'))
           try {
             const reg = new Registry(store)
-            const rec = op === 'approve' ? await reg.approve(agentId, o.name ? { name: o.name } : {}) : await reg.revoke(agentId)
-            result = { ...chainStatus(rec), state: rec.state }
+            const rec = op === 'approve' ? await reg.approve(agentId, { ...(o.name ? { name: o.name } : {}), ...(o.role ? { role: o.role } : {}) }) : await reg.revoke(agentId)
+            result = { ...chainStatus(rec), state: rec.state, ...(op === 'approve' ? { role: rec.role ?? DEFAULT_DEVICE_ROLE } : {}) }
           } finally { await store.close() }
         } catch (err) {
           if ((err as PcpError).code !== 'STORE_LOCKED') throw err
-          const res = await sendControl(dataDir, { op, agentId, ...(o.name ? { name: o.name } : {}) })
+          const res = await sendControl(dataDir, { op, agentId, ...(o.name ? { name: o.name } : {}), ...(o.role ? { role: o.role } : {}) })
           if (!res.ok) throw new PcpError(res.error!.code, res.error!.message)
           result = res.result
         }

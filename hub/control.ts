@@ -11,7 +11,7 @@ import { writeFileAtomic } from '../runtime/fsutil.js'
 export const STATUS_FILE = 'status.json'
 export const INBOX_DIR = 'inbox'
 
-export interface ControlRequest { op: 'approve' | 'revoke', agentId: string, name?: string }
+export interface ControlRequest { op: 'approve' | 'revoke', agentId: string, name?: string, role?: string }
 export interface ControlResponse { ok: boolean, error?: { code: string, message: string }, result?: unknown }
 
 export function pidAlive (pid: unknown): boolean {

@@ -186,8 +186,8 @@ export class Hub {
     this.#handlers.set(kind, handler)
   }
 
-  approve (agentId: string, opts: { name?: string } = {}): Promise<AgentChainStatus> {
-    return this.registry.approve(agentId, opts).then(() => { this.#logger.info({ event: 'approved', agent: agentId }, `${agentId} approved`); return this.chain.status(agentId)! })
+  approve (agentId: string, opts: { name?: string, role?: string } = {}): Promise<AgentChainStatus> {
+    return this.registry.approve(agentId, opts).then((rec) => { this.#logger.info({ event: 'approved', agent: agentId, role: rec.role ?? null }, `${agentId} approved`); return this.chain.status(agentId)! })
   }
 
   revoke (agentId: string): Promise<AgentChainStatus> {
@@ -301,7 +301,7 @@ export class Hub {
   }
 
   async #control (req: ControlRequest): Promise<unknown> {
-    if (req.op === 'approve') return this.approve(req.agentId, req.name === undefined ? {} : { name: req.name })
+    if (req.op === 'approve') return this.approve(req.agentId, { ...(req.name === undefined ? {} : { name: req.name }), ...(req.role === undefined ? {} : { role: req.role }) })
     if (req.op === 'revoke') return this.revoke(req.agentId)
     throw new PcpError('CONTROL_INVALID', `unknown request ${JSON.stringify((req as { op?: unknown }).op)}`)
   }

@@ -77,22 +77,24 @@ export class Registry {
     return rec
   }
 
-  /** Allows an agent (pending, revoked, or not seen yet). Returns its record. */
-  async approve (agentId: string, opts: { name?: string } = {}): Promise<AgentRecord> {
-    return this.#set(agentId, 'allowed', opts.name, true)
+  /** Allows an agent (pending, revoked, or not seen yet), with the TrustGate role its gate requests get. Returns its record. */
+  async approve (agentId: string, opts: { name?: string, role?: string } = {}): Promise<AgentRecord> {
+    return this.#set(agentId, 'allowed', opts.name, true, opts.role)
   }
 
   async revoke (agentId: string): Promise<AgentRecord> {
     return this.#set(agentId, 'revoked', undefined, false)
   }
 
-  async #set (agentId: string, state: RegistryState, name: string | undefined, create: boolean): Promise<AgentRecord> {
+  async #set (agentId: string, state: RegistryState, name: string | undefined, create: boolean, role?: string): Promise<AgentRecord> {
     if (!isAgentIdShape(agentId)) throw new TypeError(`"agentId" expected Base58, 32 chars, got ${JSON.stringify(String(agentId).slice(0, 64))}`)
     if (name !== undefined && !NAME.test(name)) throw new TypeError(`"name" expected 1-64 of [A-Za-z0-9._-], got ${JSON.stringify(name)}`)
+    if (role !== undefined && !NAME.test(role)) throw new TypeError(`"role" expected 1-64 of [A-Za-z0-9._-], got ${JSON.stringify(role)}`)
     const existing = this.#store.agent(agentId)
     if (!existing && !create) throw new PcpError(RegistryErrorCodes.AGENT_UNKNOWN, `agent ${agentId} is not registered`, { agent: agentId })
     const rec: AgentRecord = existing ? { ...existing, state } : newRecord(agentId, agentId, state, this.#now())
     if (name !== undefined) rec.name = name
+    if (role !== undefined) rec.role = role
     await this.#store.putAgent(rec)
     return rec
   }

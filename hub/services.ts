@@ -9,6 +9,7 @@ import { countAlert } from './vigil/vigil-metrics.js'
 import { createTrustGateService, type TrustGateService } from './trustgate/service.js'
 import { createTrustGateHttp } from './trustgate/http.js'
 import { createGateHandler } from './trustgate/gate-handler.js'
+import { DEFAULT_DEVICE_ROLE, type GateDevices } from './trustgate/gate-auth.js'
 import type { ProfileName } from './trustgate/profiles.js'
 import { GATE_KINDS } from '../sync/gate-wire.js'
 import { checkAuthConfig } from './http-common.js'
@@ -52,7 +53,15 @@ export async function startHubServices (opts: HubServicesOptions): Promise<HubSe
     trustgate = await createTrustGateService({ dir: join(opts.dataDir, 'trustgate'), hub: hub.agent, initialPolicy: initialPolicy ?? { profile: 'nist_balanced' } })
     const tg = trustgate
     closers.push(() => tg.close())
-    const gate = createGateHandler(tg, hubOpts.prefix ? { prefix: hubOpts.prefix } : {})
+    // The gate asks the registry who a device is: its state, its current key, the role set at approval.
+    const devices: GateDevices = {
+      device (agentId) {
+        const rec = hub.store.agent(agentId)
+        return rec === undefined ? undefined : { state: rec.state, publicKey: rec.keys.at(-1)?.publicKey ?? null, role: rec.role ?? DEFAULT_DEVICE_ROLE }
+      }
+    }
+    const refused = metrics.counter('pcp_gate_refused_total', 'Gate requests refused before evaluation (unknown, pending or revoked agent; unsigned, forged, stale or replayed request), per reason. Never journalled.', ['reason'])
+    const gate = createGateHandler(tg, { devices, ...(hubOpts.prefix ? { prefix: hubOpts.prefix } : {}), ...(hubOpts.now ? { now: hubOpts.now } : {}), onRefused: (reason) => refused.inc({ reason }) })
     for (const kind of [GATE_KINDS.request, GATE_KINDS.wait, GATE_KINDS.policy]) hub.handle(kind, (agentId, envelope) => gate.handle(agentId, envelope))
     let vigilUrl: string | null = null
     if (vigilApi !== false) {

@@ -18,7 +18,8 @@ import {
 } from './home.js'
 import { stageKeySwap, stagedAgentId, completeKeySwap, discardKeySwap } from './key-swap.js'
 import type { AissEvent, IdentityDocument, Stamper } from './types.js'
-import type { JsonValue } from './value.js'
+import type { JsonObject, JsonValue } from './value.js'
+import { signStatement, type StatementSigner } from './statement.js'
 
 export interface AgentOpenOptions {
   /** Defaults to $PCP_HOME or ~/.pcp. */
@@ -61,7 +62,7 @@ const relaxedWarned = new Set<string>()
 const SIGNER_THREAD_MIN_BATCH = 8
 const SIGN_CHUNK = 256
 
-export class Agent extends EventEmitter implements Stamper {
+export class Agent extends EventEmitter implements Stamper, StatementSigner {
   readonly name: string
   readonly dir: string
   readonly store: EventStore
@@ -148,6 +149,9 @@ export class Agent extends EventEmitter implements Stamper {
 
   get agentId (): string { return this.#identity.agentId }
   get publicKey (): Uint8Array { return this.#identity.publicKey }
+
+  /** Signs a statement that is not a chain event (runtime/statement.ts: gate requests, broker logins) with the current key. */
+  signStatement (purpose: string, body: JsonObject): Uint8Array { return signStatement(this.#identity, purpose, body) }
   get durability (): Durability { return this.store.durability }
   /** The last stamped event's position and hash (persisted or still in flight). Null for an empty chain. */
   get head (): { seq: number, hash: string, timestamp: number } | null {

@@ -10,5 +10,6 @@ export { verifyChain, assertChain, checkEventSignature, findForks, findReplays, 
 export { createRotationAttestation, verifyRotationAttestation, rotationPayload, ROTATION_EVENT_TYPE, type RotationAttestation } from './rotation.js'
 export { buildAuditExport, verifyAuditExport, AUDIT_SPEC, type AuditExport, type ExportReport } from './audit.js'
 export { sha256Hex, hashValue } from './privacy.js'
+export { statementBytes, signStatement, statementSigner, verifyStatement, STATEMENT_PREFIX, type StatementSigner } from './statement.js'
 export { PcpError, ErrorCodes, type ErrorCode } from './errors.js'
 export type { AissEvent, UnsignedEvent, IdentityDocument, Stamper } from './types.js'

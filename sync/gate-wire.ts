@@ -1,15 +1,23 @@
 // The TrustGate gate protocol over MQTT, shared by the device (sync/gate.ts) and the hub
 // (hub/trustgate/gate-handler.ts). Pure: envelopes in and out, no I/O.
 //
-// On the agent's `up` topic (sync/topics.ts), CBOR envelopes `{ v: 1, kind, corr, ... }`:
-//   gate         { action, payload, role, request_id, target_domain?, policy_hash? }   ask for a decision
+// On the agent's `up` topic (sync/topics.ts), CBOR envelopes `{ v: 1, kind, corr, auth, ... }`:
+//   gate         { action, payload, request_id, target_domain?, policy_hash? }   ask for a decision
 //   gate_wait    { decision_id, wait_ms }                       long-poll a REQUIRE_HUMAN decision
 //   gate_policy  { policy_hash? }                               fetch the hub-signed active policy
+// Every request is signed by the device: `auth: { ts, nonce, sig }`, where `sig` is the device's current
+// key over the statement gateStatement() builds (runtime/statement.ts, purpose GATE_STATEMENT): the topic's
+// agent id, the kind, `corr`, `ts` (Unix seconds), `nonce` (random hex) and the request's own fields (the
+// payload by its hash). The hub checks it against the key its registry holds for that agent, refuses a
+// `ts` more than GATE_WINDOW_SECONDS from its clock, and refuses a nonce it has already seen inside the
+// window (hub/trustgate/gate-auth.ts). There is no `role`: the hub takes it from its registry, set when an
+// operator approves the device (`pcp hub approve --role`); a `role` field that arrives is ignored.
 // On the agent's `down` topic, with the request's `corr`:
 //   gate_result  { decision_id, state, outcome, allowed, reason, rule, policy_hash, policy_version,
 //                  expires_at, vrs, tsi_state, decision_event, resolution_event, policy? }
 //   gate_policy_result { policy }
-//   gate_error   { code, message }
+//   gate_error   { code, message, hub_time? }        hub_time (Unix seconds) with REQUEST_STALE, so a device
+//                                                   with a wrong clock can correct its offset and ask again
 //
 // Authenticity: a broker (or anyone who may publish on a `down` topic) could forge an "allowed". So the
 // hub's answer carries the signed journal events of its own chain (the hub stamps every decision before
@@ -21,7 +29,7 @@
 // trustgate.policy_attested) event, whose `version` is the SHA-256 of the policy bytes.
 import { encodeCbor, decodeCbor } from '../runtime/cbor.js'
 // The Node entry: it installs the crypto backend that signature checks need.
-import { canonicalize, deriveAgentId, sha256Hex, checkEventSignature, type AissEvent, type JsonObject } from '../runtime/index.js'
+import { canonicalize, deriveAgentId, sha256Hex, checkEventSignature, toHex, type AissEvent, type JsonObject, type StatementSigner } from '../runtime/index.js'
 
 export const GATE_KINDS = {
   request: 'gate',
@@ -66,7 +74,45 @@ export interface GateResult {
 
 export interface GatePolicyResult { v: 1, kind: 'gate_policy_result', corr: Uint8Array, policy: SignedPolicy }
 
-export interface GateError { v: 1, kind: 'gate_error', corr: Uint8Array, code: string, message: string }
+export interface GateError { v: 1, kind: 'gate_error', corr: Uint8Array, code: string, message: string, hub_time?: number }
+
+/** Purpose of a gate request's signed statement (runtime/statement.ts): never valid as a broker login. */
+export const GATE_STATEMENT = 'pcp.gate-request'
+/** How far (seconds) a request's `ts` may be from the hub's clock; the hub remembers nonces this long. */
+export const GATE_WINDOW_SECONDS = 60
+const NONCE = /^[0-9a-f]{16,64}$/
+
+export interface GateAuth { ts: number, nonce: string, sig: Uint8Array }
+
+/**
+ * What a gate request's signature covers: the agent (the topic's id), the kind, `corr`, the auth's `ts`
+ * and `nonce`, and the fields the hub acts on — the payload by its canonical hash (the hash the decision
+ * names). Fields outside it (a `role`, anything unknown) do not change what the hub does. Null when the
+ * envelope cannot be stated (no `corr`, a bad `ts`/`nonce`, a payload that is not canonical JSON).
+ */
+export function gateStatement (agentId: string, env: Record<string, unknown>, auth: { ts?: unknown, nonce?: unknown }): JsonObject | null {
+  const { kind, corr } = env
+  if (!(corr instanceof Uint8Array) || !Number.isSafeInteger(auth.ts) || typeof auth.nonce !== 'string' || !NONCE.test(auth.nonce)) return null
+  const base: JsonObject = { agent: agentId, kind: String(kind), corr: toHex(corr), ts: auth.ts as number, nonce: auth.nonce, policy_hash: typeof env.policy_hash === 'string' ? env.policy_hash : null }
+  if (kind === GATE_KINDS.request) {
+    let payloadHash: string
+    try { payloadHash = gatePayloadHash(env.payload as JsonObject) } catch { return null }
+    return {
+      ...base, action: typeof env.action === 'string' ? env.action : null, payload_hash: payloadHash,
+      request_id: typeof env.request_id === 'string' ? env.request_id : null, target_domain: typeof env.target_domain === 'string' ? env.target_domain : null
+    }
+  }
+  if (kind === GATE_KINDS.wait) return { ...base, decision_id: typeof env.decision_id === 'string' ? env.decision_id : null, wait_ms: typeof env.wait_ms === 'number' && Number.isSafeInteger(env.wait_ms) ? env.wait_ms : null }
+  if (kind === GATE_KINDS.policy) return base
+  return null
+}
+
+/** Adds `auth` to a device's request: `signer` is the device's key, `agentId` its chain's (topic) id. */
+export function signGateRequest (signer: StatementSigner, agentId: string, env: Record<string, unknown>, ts: number, nonce: string): Record<string, unknown> {
+  const statement = gateStatement(agentId, env, { ts, nonce })
+  if (statement === null) throw new TypeError('gate request cannot be signed: it needs a corr, an integer ts, a hex nonce and a canonical-JSON payload')
+  return { ...env, auth: { ts, nonce, sig: signer.signStatement(GATE_STATEMENT, statement) } }
+}
 
 // The store's codec (runtime/cbor.ts): a payload's -0.0, "__proto__" keys and deep nesting arrive as
 // sent, so the payload hash the hub signs is the one the device computes.

@@ -1,6 +1,11 @@
-// DeviceGate: `await gate.check(action, payload, { role })` asks the hub's TrustGate over MQTT (request /
-// response with a random correlation id, bounded wait), and stamps the decision into the device's chain
-// before returning it. It satisfies the bridges' gate hooks (rpi ActionGate, ros2 Gate).
+// DeviceGate: `await gate.check(action, payload)` asks the hub's TrustGate over MQTT (request / response
+// with a random correlation id, bounded wait), and stamps the decision into the device's chain before
+// returning it. It satisfies the bridges' gate hooks (rpi ActionGate, ros2 Gate).
+//
+// Every request is signed by the device's key, with a timestamp and a fresh nonce (sync/gate-wire.ts):
+// the hub answers nothing it cannot attribute. The role is the hub's (set at `pcp hub approve --role`):
+// a `role` passed here only chooses the role the cached policy is evaluated under while the hub has not
+// yet named one (offline before any answer); once the hub has answered, its role is used offline too.
 //
 // Who decided is in every stamped `gate_decision` event (`source`):
 //   hub            the hub answered, and its answer is proved by the hub's signed journal events
@@ -12,7 +17,7 @@
 import { randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import type { MqttClient } from 'mqtt'
-import { eventHash, parseIdentityDocument, fromBase64Strict, toBase64, toHex, type AissEvent, type IdentityDocument, type JsonObject, type Stamper } from '../runtime/index.js'
+import { eventHash, parseIdentityDocument, fromBase64Strict, toBase64, toHex, type AissEvent, type IdentityDocument, type JsonObject, type Stamper, type StatementSigner } from '../runtime/index.js'
 import { writeFileAtomic } from '../runtime/fsutil.js'
 import { evaluateAndRecord } from '../hub/trustgate/evaluate.js'
 import { parsePolicy } from '../hub/trustgate/policy.js'
@@ -20,7 +25,7 @@ import type { EscalationState, LoadedPolicy } from '../hub/trustgate/types.js'
 import { DEFAULT_PREFIX, downTopic, upTopic } from './topics.js'
 import {
   GATE_KINDS, decisionEventProblem, decodeEnvelope, encodeEnvelope, gateDecisionId, gatePayloadHash, hubKeyOf,
-  resolutionState, verifyHubEvent, verifySignedPolicy, type GateState, type HubKey, type SignedPolicy
+  resolutionState, signGateRequest, verifyHubEvent, verifySignedPolicy, type GateState, type HubKey, type SignedPolicy
 } from './gate-wire.js'
 
 export type GateSource = 'hub' | 'cached_policy' | 'fail_closed'
@@ -37,6 +42,8 @@ export type GateVerdict = {
   policyHash: string | null
   /** Hash of the hub's signed trustgate.decision event (a link from the device's chain to the hub's). */
   hubEventHash: string | null
+  /** The role the decision was made under: the hub's registry role (or, offline, the cached policy's evaluation role); null when none was. */
+  role: string | null
   /** The gate_decision event stamped into the device's chain. */
   event: AissEvent
 }
@@ -44,8 +51,8 @@ export type GateVerdict = {
 export interface DeviceGateOptions {
   /** A connected mqtt client (protocolVersion 4 against the embedded broker). The gate does not own it. */
   client: MqttClient
-  /** The device's chain: every verdict is stamped there. */
-  agent: Stamper
+  /** The device's Agent: every verdict is stamped in its chain, every request signed by its key. */
+  agent: Stamper & StatementSigner
   /** The hub's key, pinned: its identity document, or its 32-byte public key (raw or base64). */
   hub: IdentityDocument | Uint8Array | string
   prefix?: string
@@ -55,7 +62,7 @@ export interface DeviceGateOptions {
   approvalWaitMs?: number
   /** Where the hub-signed policy is cached (JSON). Without it, the cache lives in memory only. */
   cacheFile?: string
-  /** Role when a check names none. Default 'operator'. */
+  /** Role for offline evaluation until the hub has named the device's role. Default 'operator'. The hub ignores it. */
   role?: string
   random?: (n: number) => Uint8Array
   /** Milliseconds; for offline evaluation timestamps. */
@@ -78,6 +85,10 @@ export class DeviceGate {
   #cache: Cached | null = null
   #escalation: EscalationState = {}
   #last: { vrs: number, tsi: string } | null = null
+  /** The role the hub's last signed decision named (its registry's), for offline evaluation. */
+  #hubRole: string | null = null
+  /** Hub clock minus ours (seconds), learnt from a REQUEST_STALE refusal. */
+  #skew = 0
   /** Why the cached policy was refused, if it was. */
   cacheProblem: string | null = null
   readonly #onMessage = (topic: string, payload: Buffer): void => {
@@ -105,7 +116,7 @@ export class DeviceGate {
   /** Loads and re-verifies the cached policy, subscribes to the agent's `down` topic. */
   static async open (opts: DeviceGateOptions): Promise<DeviceGate> {
     if (typeof opts?.client?.publish !== 'function') throw new TypeError('"client" expected an mqtt client')
-    if (typeof opts.agent?.stamp !== 'function') throw new TypeError('"agent" expected a Stamper')
+    if (typeof opts.agent?.stamp !== 'function' || typeof opts.agent.signStatement !== 'function') throw new TypeError('"agent" expected an Agent (a Stamper that can sign statements)')
     const g = new DeviceGate(opts)
     if (opts.cacheFile !== undefined) await g.#loadCache(opts.cacheFile)
     opts.client.on('message', g.#onMessage)
@@ -152,15 +163,29 @@ export class DeviceGate {
     return true
   }
 
-  /** Sends one request and waits for its answer; null on timeout or when the client is offline. */
-  #request (body: Record<string, unknown>, waitMs: number): Promise<Record<string, unknown> | null> {
+  /**
+   * Sends one signed request and waits for its answer; null on timeout or when the client is offline. A
+   * REQUEST_STALE refusal names the hub's clock: correct the offset and ask once more (a device without a
+   * real-time clock boots in 1970). A forged one can only make the next request stale, i.e. fail closed.
+   */
+  async #request (body: Record<string, unknown>, waitMs: number): Promise<Record<string, unknown> | null> {
+    const env = await this.#send(body, waitMs)
+    if (env?.kind !== GATE_KINDS.error || env.code !== 'REQUEST_STALE' || !Number.isSafeInteger(env.hub_time)) return env
+    this.#skew = (env.hub_time as number) - this.#seconds(0)
+    return await this.#send(body, waitMs)
+  }
+
+  #seconds (skew = this.#skew): number { return Math.floor((this.#o.clock ?? Date.now)() / 1000) + skew }
+
+  #send (body: Record<string, unknown>, waitMs: number): Promise<Record<string, unknown> | null> {
     if (!this.#o.client.connected) return Promise.resolve(null)
-    const corr = (this.#o.random ?? randomBytes)(16)
+    const random = this.#o.random ?? randomBytes
+    const corr = random(16)
     const key = toHex(corr)
+    const env = signGateRequest(this.#o.agent, this.#o.agent.agentId, { v: 1, ...body, corr, ...(this.#cache ? { policy_hash: this.#cache.loaded.hash } : {}) }, this.#seconds(), toHex(random(16)))
     return new Promise((resolve) => {
       const timer = setTimeout(() => { this.#waiters.delete(key); resolve(null) }, waitMs)
       this.#waiters.set(key, { resolve, timer })
-      const env = { v: 1, ...body, corr, ...(this.#cache ? { policy_hash: this.#cache.loaded.hash } : {}) }
       this.#o.client.publish(this.#up, Buffer.from(encodeEnvelope(env)), { qos: 1 }, (err) => {
         if (err && this.#waiters.delete(key)) { clearTimeout(timer); resolve(null) }
       })
@@ -171,7 +196,8 @@ export class DeviceGate {
   async check (action: string, payload: JsonObject = {}, ctx: { role?: string, targetDomain?: string, approvalWaitMs?: number, [more: string]: unknown } = {}): Promise<GateVerdict> {
     if (typeof action !== 'string' || action === '') throw new TypeError('"action" expected a non-empty string')
     if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) throw new TypeError('"payload" expected a plain object')
-    const role = ctx.role ?? this.#o.role
+    // Only for offline evaluation; the hub decides under its registry's role and says which.
+    const role = this.#hubRole ?? ctx.role ?? this.#o.role
     const requestId = toHex((this.#o.random ?? randomBytes)(16))
     const decisionId = gateDecisionId(this.#o.agent.agentId, requestId)
     let payloadHash: string
@@ -179,13 +205,15 @@ export class DeviceGate {
       return await this.#stamp({ ...closed(decisionId, 'payload cannot be written as canonical JSON'), rule: 'invalid_context' }, action, role, '')
     }
     const asked: Asked = { action, role, payloadHash, requestId }
-    const env = await this.#request({ kind: GATE_KINDS.request, action, payload, role, request_id: requestId, ...(ctx.targetDomain ? { target_domain: ctx.targetDomain } : {}) }, this.#o.timeoutMs)
+    const env = await this.#request({ kind: GATE_KINDS.request, action, payload, request_id: requestId, ...(ctx.targetDomain ? { target_domain: ctx.targetDomain } : {}) }, this.#o.timeoutMs)
     if (env === null) return await this.#offline(asked, decisionId, payload, ctx.targetDomain)
     let verdict = this.#fromHub(env, asked, decisionId)
+    // The stamped role is the one the hub decided under (from its signed decision), not the one asked for.
+    if (verdict.role !== null) asked.role = verdict.role
     const waitMs = ctx.approvalWaitMs ?? this.#o.approvalWaitMs
     if (verdict.state === 'PENDING' && waitMs > 0) verdict = await this.#waitHub(decisionId, asked, Date.now() + waitMs) ?? verdict
     if (verdict.state === 'PENDING') this.#asked.set(decisionId, asked)
-    return await this.#stamp(verdict, action, role, payloadHash)
+    return await this.#stamp(verdict, action, asked.role, payloadHash)
   }
 
   /** Waits (up to `ms`) for a human answer to a decision that check() returned as PENDING; stamps the result. */
@@ -219,6 +247,7 @@ export class DeviceGate {
     if (bad !== null) return closed(decisionId, `hub answer not authenticated: ${bad}`)
     const d = ev.payload.decision as Record<string, unknown>
     if (typeof d.vrs === 'number') this.#last = { vrs: d.vrs, tsi: String(d.tsi_state) }
+    if (typeof d.role === 'string') this.#hubRole = d.role
     let outcome = String(d.outcome); let state: GateState = outcome === 'REQUIRE_HUMAN' ? 'PENDING' : 'DECIDED'
     let reason = String(d.reason)
     const res = env.resolution_event as AissEvent | null | undefined
@@ -228,7 +257,7 @@ export class DeviceGate {
       ;({ state, outcome } = r)
       reason = `${reason} — ${state.toLowerCase()}${typeof res.payload.principal_id === 'string' ? ` by ${res.payload.principal_id}` : ''}`
     }
-    return { allowed: ALLOWING.includes(outcome), outcome, reason, source: 'hub', decisionId, state, rule: String(d.rule), policyHash: String(d.policy_hash), hubEventHash: eventHash(ev) }
+    return { allowed: ALLOWING.includes(outcome), outcome, reason, source: 'hub', decisionId, state, rule: String(d.rule), policyHash: String(d.policy_hash), hubEventHash: eventHash(ev), role: typeof d.role === 'string' ? d.role : null }
   }
 
   /** The hub did not answer: decide from the cached, signed policy; never allow what needs a human. */
@@ -252,7 +281,8 @@ export class DeviceGate {
       reason: human ? `hub unreachable and the cached policy needs a human (${decision.reason}) — blocked (fail-closed)` : `hub unreachable; cached policy: ${decision.reason}`,
       source: human ? 'fail_closed' : 'cached_policy',
       rule: decision.rule,
-      policyHash: decision.policy_hash
+      policyHash: decision.policy_hash,
+      role: asked.role
     }, asked.action, asked.role, asked.payloadHash)
   }
 
@@ -282,7 +312,7 @@ export class DeviceGate {
 type Verdict = Omit<GateVerdict, 'event'>
 
 function closed (decisionId: string, why: string): Verdict {
-  return { allowed: false, outcome: 'BLOCK', reason: `${why} — blocked (fail-closed)`, source: 'fail_closed', decisionId, state: 'DECIDED', rule: null, policyHash: null, hubEventHash: null }
+  return { allowed: false, outcome: 'BLOCK', reason: `${why} — blocked (fail-closed)`, source: 'fail_closed', decisionId, state: 'DECIDED', rule: null, policyHash: null, hubEventHash: null, role: null }
 }
 
 /**

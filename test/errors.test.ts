@@ -18,13 +18,14 @@ import { PoolErrorCodes } from '../hub/verify-pool.js'
 import { SyncErrorCodes } from '../sync/errors.js'
 import { RegistryErrorCodes } from '../hub/registry.js'
 import { HubStoreErrorCodes } from '../hub/store/level.js'
+import { GateAuthCodes } from '../hub/trustgate/gate-auth.js'
 import { ROOT } from './helpers.js'
 
 const Errors = suite('errors')
 
 const tables: Record<string, Record<string, string>> = {
   ErrorCodes, A2AErrorCodes, RpiErrorCodes, Ros2ErrorCodes, TrustGateErrorCodes, ServiceErrorCodes, PrincipalErrorCodes,
-  BrokerErrorCodes, HttpErrorCodes, PoolErrorCodes, SyncErrorCodes, RegistryErrorCodes, HubStoreErrorCodes
+  BrokerErrorCodes, HttpErrorCodes, PoolErrorCodes, SyncErrorCodes, RegistryErrorCodes, HubStoreErrorCodes, GateAuthCodes
 }
 
 /** Codes thrown as literals (HTTP routes, CLI) rather than through a table: found in the sources. */

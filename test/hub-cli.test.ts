@@ -74,6 +74,12 @@ Cli('a pending device is approved with pcp hub approve while the hub runs; statu
   assert.is(text.code, 0, text.err)
   assert.match(text.out, /not running; 1 agent/)
   assert.match(text.out, /drill-7\s+allowed\s+40 events/)
+  // The role its gate requests are decided under is the operator's choice (issue 14 #2).
+  const role = pcp('hub', 'approve', agent.agentId, '--data', data, '--role', 'trusted', '--json')
+  assert.is(role.code, 0, role.err)
+  assert.equal([JSON.parse(role.out).role, JSON.parse(role.out).name], ['trusted', 'drill-7'])
+  const badRole = pcp('hub', 'approve', agent.agentId, '--data', data, '--role', 'no role')
+  assert.equal([badRole.code, /--role "no role"/.test(badRole.err)], [2, true], badRole.err)
   const a2 = await Agent.open({ name: 'drill' }, { home }); for (let i = 0; i < 10; i++) await a2.stamp('more'); await a2.close()
   const hub2 = spawn(process.execPath, ['--import', 'tsx', CLI, 'hub', 'start', '--data', data, '--port', String(port), '--json', '--no-api'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
   let out2 = ''; hub2.stdout.on('data', (d) => { out2 += d })

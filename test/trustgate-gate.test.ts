@@ -12,6 +12,7 @@ import { hubFilter } from '../sync/topics.js'
 import { DeviceGate } from '../sync/gate.js'
 import { createTrustGateService, type TrustGateService } from '../hub/trustgate/service.js'
 import { createGateHandler } from '../hub/trustgate/gate-handler.js'
+import { allowedDevices } from '../hub/trustgate/gate-auth.js'
 import { createTrustGateHttp } from '../hub/trustgate/http.js'
 import { AuditedPiAgent } from '../rpi/agent.js'
 import { brokerTargets, type BrokerTarget } from './support/brokers.js'
@@ -47,7 +48,7 @@ async function world (spec: ReturnType<typeof brokerTargets>[number]): Promise<W
   const hub = await Agent.open({ name: 'hub' }, { home: tmp.path })
   const device = await Agent.open({ name: 'robot' }, { home: tmp.path })
   const service = await createTrustGateService({ dir: join(tmp.path, 'trustgate'), hub, initialPolicy: GATE_POLICY, expiryIntervalMs: 0 })
-  const handler = createGateHandler(service, { prefix: target.prefix })
+  const handler = createGateHandler(service, { prefix: target.prefix, devices: allowedDevices([{ agentId: device.agentId, publicKey: device.publicKey }]) })
   const hubClient = await target.connect({ clientId: target.clientId('hub'), protocolVersion: 4 })
   hubClient.on('message', (topic, payload) => {
     // Concurrently: a long-polled gate_wait must not hold up other agents' requests.
@@ -91,8 +92,9 @@ for (const spec of brokerTargets()) {
       assert.equal([bad.allowed, bad.source, bad.outcome, bad.rule], [false, 'hub', 'BLOCK', 'dangerous_pattern'])
       const role = await gate.check('shell', { cmd: 'ls' }, { role: 'operator' })
       assert.equal([role.allowed, role.rule], [false, 'role_violation'])
-      const unknown = await gate.check('read_db', {}, { role: 'intruder' })
-      assert.equal([unknown.allowed, unknown.rule], [false, 'unknown_role'])
+      // The device cannot choose its role (issue 14 #2): the hub decides under the one it was approved with.
+      const claimed = await gate.check('read_db', {}, { role: 'intruder' })
+      assert.equal([claimed.allowed, claimed.role], [true, 'operator'])
       assert.equal(gate.cachedPolicy?.hash, w.service.policy!.hash)
       assert.ok(readFileSync(cacheFile, 'utf8').includes('trustgate.policy_activated'))
       assert.is((await w.device.verify()).valid, true)
@@ -212,6 +214,18 @@ for (const spec of brokerTargets()) {
     } finally { await w.cleanup() }
   })
 
+  Gate('a device whose clock is an hour off learns the hub\'s time from REQUEST_STALE and is answered', async () => {
+    const w = await world(spec)
+    try {
+      const gate = await DeviceGate.open({ client: w.deviceClient, agent: w.device, hub: w.hub.identityDocument(), prefix: w.target.prefix, clock: () => Date.now() - 3_600_000 })
+      const v = await gate.check('read_db', { table: 'orders' })
+      assert.equal([v.allowed, v.source, v.outcome], [true, 'hub', 'ALLOW'])
+      const again = await gate.check('read_db', { table: 'orders' }) // the offset is kept: no second refusal
+      assert.equal([again.allowed, again.source], [true, 'hub'])
+      await gate.close()
+    } finally { await w.cleanup() }
+  })
+
   Gate('a forged "allowed" from someone else on the down topic is not trusted', async () => {
     const w = await world(spec)
     try {
@@ -219,7 +233,7 @@ for (const spec of brokerTargets()) {
       await w.hubClient.endAsync(true)
       const rogueHub = await Agent.open({ name: 'rogue' }, { home: w.dir })
       const rogue = await createTrustGateService({ dir: join(w.dir, 'rogue'), hub: rogueHub, initialPolicy: GATE_POLICY.replace('blocked_tools: [shell]', 'blocked_tools: []').replace('read_db,', 'read_db, shell,'), expiryIntervalMs: 0 })
-      const handler = createGateHandler(rogue, { prefix: w.target.prefix })
+      const handler = createGateHandler(rogue, { prefix: w.target.prefix, devices: allowedDevices([{ agentId: w.device.agentId, publicKey: w.device.publicKey }]) })
       const rc = await w.target.connect({ clientId: w.target.clientId('rogue'), protocolVersion: 4 })
       rc.on('message', (t, p) => { handler.handleMessage(t, p).then((o) => { if (o) rc.publish(o.topic, Buffer.from(o.payload), { qos: 1 }) }, () => {}) })
       await rc.subscribeAsync(hubFilter({ prefix: w.target.prefix }), { qos: 1 })

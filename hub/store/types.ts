@@ -23,6 +23,8 @@ export interface AgentRecord {
   agentId: string
   name: string
   state: RegistryState
+  /** TrustGate role, set by the operator at approval (`pcp hub approve --role`); absent: the default role. Never taken from the device. */
+  role?: string
   /** The first identity document; null when an operator approved the id before the device appeared. */
   identity: IdentityDocument | null
   /** The keys that signed this chain, in rotation order; a stored record's identity index points here. */

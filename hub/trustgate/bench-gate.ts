@@ -11,6 +11,7 @@ import { startEmbeddedBroker } from '../broker.js'
 import { hubFilter } from '../../sync/topics.js'
 import { DeviceGate } from '../../sync/gate.js'
 import { createGateHandler } from './gate-handler.js'
+import { allowedDevices } from './gate-auth.js'
 import { createTrustGateService } from './service.js'
 
 export async function benchGateRoundTrip (n: number): Promise<{ p50Ms: number, p99Ms: number, perSec: number }> {
@@ -21,7 +22,7 @@ export async function benchGateRoundTrip (n: number): Promise<{ p50Ms: number, p
   const hub = await Agent.open({ name: 'hub' }, { home })
   const device = await Agent.open({ name: 'device' }, { home })
   const service = await createTrustGateService({ dir: join(home, 'trustgate'), hub, initialPolicy: { profile: 'nist_balanced' }, expiryIntervalMs: 0 })
-  const handler = createGateHandler(service, { prefix })
+  const handler = createGateHandler(service, { prefix, devices: allowedDevices([{ agentId: device.agentId, publicKey: device.publicKey }]) })
   const hubClient = await connectAsync(broker.url, { protocolVersion: 4, reconnectPeriod: 0 })
   const devClient = await connectAsync(broker.url, { protocolVersion: 4, reconnectPeriod: 0 })
   // Nagle's algorithm against delayed ACKs costs ~40 ms per small request/response on loopback. DeviceGate

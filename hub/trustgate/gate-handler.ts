@@ -1,8 +1,10 @@
 // Hub side of the device gate (sync/gate-wire.ts describes the protocol). Takes the `kind: 'gate*'`
 // envelopes that arrive on an agent's `up` topic and returns the envelope for its `down` topic. The agent
-// id comes from the topic, never from the payload: the reply goes to the same agent's `down` topic, so a
-// device cannot ask on behalf of, or make the hub answer to, another agent. (Whether a client may publish
-// on a given agent's `up` topic at all is the broker's ACL: see the README's threat model.)
+// id comes from the topic, never from the payload: the reply goes to the same agent's `down` topic. The
+// topic alone proves nothing (anyone the broker lets publish there could have sent it), so every request
+// must be signed by that agent's registered key, fresh and not replayed (gate-auth.ts) before it reaches
+// the service; the role is the registry's. A refusal is answered (so an honest device learns why) and
+// counted, never journalled.
 import { parseTopic, downTopic, DEFAULT_PREFIX } from '../../sync/topics.js'
 import {
   GATE_KINDS, decodeEnvelope, encodeEnvelope, gateDecisionId, type GateError, type GatePolicyResult, type GateResult
@@ -10,6 +12,7 @@ import {
 import { PcpError } from '../../runtime/errors.js'
 import type { JsonObject } from '../../runtime/value.js'
 import type { DecisionRecord, TrustGateService } from './service.js'
+import { GateAuthenticator, type GateAuthCode, type GateDevices } from './gate-auth.js'
 
 /** A gate_wait is held at most this long; the device asks again if it wants to wait longer. */
 export const MAX_WAIT_MS = 30_000
@@ -23,9 +26,20 @@ export interface GateHandler {
   handleMessage (topic: string, payload: Uint8Array): Promise<{ topic: string, payload: Uint8Array } | null>
 }
 
-export function createGateHandler (service: TrustGateService, opts: { prefix?: string } = {}): GateHandler {
+export interface GateHandlerOptions {
+  /** Who may ask, with which key and role: the hub's registry (hub/registry.ts gateDevices()). */
+  devices: GateDevices
+  prefix?: string
+  /** Unix seconds, for the freshness window. */
+  now?: () => number
+  /** Called once per refused request with its code (the hub counts them in pcp_gate_refused_total). */
+  onRefused?: (code: GateAuthCode) => void
+}
+
+export function createGateHandler (service: TrustGateService, opts: GateHandlerOptions): GateHandler {
   if (typeof service?.evaluate !== 'function') throw new TypeError('"service" expected a TrustGateService')
-  const prefix = opts.prefix ?? DEFAULT_PREFIX
+  const prefix = opts?.prefix ?? DEFAULT_PREFIX
+  const auth = new GateAuthenticator(opts?.devices, opts.now ? { now: opts.now } : {})
 
   const result = (corr: Uint8Array, rec: DecisionRecord, policyHashHeld: unknown): GateResult => {
     const d = rec.decision
@@ -41,13 +55,18 @@ export function createGateHandler (service: TrustGateService, opts: { prefix?: s
     return out
   }
 
-  const fail = (corr: Uint8Array, code: string, message: string): GateError => ({ v: 1, kind: 'gate_error', corr, code, message })
+  const fail = (corr: Uint8Array, code: string, message: string, hubTime?: number): GateError => ({ v: 1, kind: 'gate_error', corr, code, message, ...(hubTime !== undefined ? { hub_time: hubTime } : {}) })
 
   async function handle (agentId: string, env: Record<string, unknown>): Promise<GateResult | GatePolicyResult | GateError | null> {
     const kind = env.kind
     if (kind !== GATE_KINDS.request && kind !== GATE_KINDS.wait && kind !== GATE_KINDS.policy) return null
     const corr = env.corr
     if (!(corr instanceof Uint8Array) || corr.length < 8 || corr.length > 16) return null // nobody could match an answer
+    const who = auth.check(agentId, env)
+    if (!who.ok) {
+      opts.onRefused?.(who.code)
+      return fail(corr, who.code, who.message, who.hubTime)
+    }
     try {
       if (kind === GATE_KINDS.policy) {
         const sp = service.signedPolicy()
@@ -63,14 +82,14 @@ export function createGateHandler (service: TrustGateService, opts: { prefix?: s
         if (rec === undefined || rec.decision.agent_id !== agentId) return fail(corr, 'DECISION_NOT_FOUND', `no decision ${id} for this agent`)
         return result(corr, rec, env.policy_hash)
       }
-      const { action, payload, role, request_id: requestId } = env
+      // A `role` in the envelope is the device's wish, not a fact: the registry's role decides.
+      const { action, payload, request_id: requestId } = env
       if (typeof action !== 'string' || !NAME.test(action)) return fail(corr, 'REQUEST_INVALID', 'action must be 1-128 printable ASCII characters')
-      if (role !== undefined && (typeof role !== 'string' || !NAME.test(role))) return fail(corr, 'REQUEST_INVALID', 'role must be 1-128 printable ASCII characters')
       if (payload === null || typeof payload !== 'object' || Array.isArray(payload) || payload instanceof Uint8Array) return fail(corr, 'REQUEST_INVALID', 'payload must be a map')
       if (typeof requestId !== 'string' || !REQUEST_ID.test(requestId)) return fail(corr, 'REQUEST_INVALID', 'request_id must be 16-64 lower-case hex digits')
       const td = env.target_domain
       const rec = await service.evaluate({
-        agent_id: agentId, action, payload: payload as JsonObject, ...(typeof role === 'string' ? { role } : {}),
+        agent_id: agentId, action, payload: payload as JsonObject, role: who.role,
         ...(typeof td === 'string' && td !== '' ? { target_domain: td } : {})
       }, { source: 'gate', decisionId: gateDecisionId(agentId, requestId) })
       return result(corr, rec, env.policy_hash)

@@ -51,7 +51,8 @@ export async function runSteps (d: Demo): Promise<void> {
     d.robot = await Agent.open({ name: 'patrol-robot' }, { home })
     d.pi = await Agent.open({ name: 'pi-sensor' }, { home })
     for (const a of [d.robot, d.pi]) {
-      await hub.approve(a.agentId, { name: a.name }) // what `pcp hub approve <id>` does
+      // What `pcp hub approve <id> --role trusted` does: the role its gate requests are decided under.
+      await hub.approve(a.agentId, { name: a.name, role: 'trusted' })
       rep.line(`${a.name.padEnd(13)} ${a.agentId}`)
     }
     d.sync = await SyncAgent.start({ url: hub.mqttUrl, agents: [d.robot, d.pi], protocolVersion: 4 })
