@@ -1,10 +1,13 @@
 // Runs the shipped example rpi/examples/fan-control.ts in a child process with PCP_SIMULATE=1 (SIMULATED
-// GPIO and temperature: stand-ins), stops it with SIGTERM as systemd would, and checks the chain it left.
+// GPIO and temperature: stand-ins) with the run line its header documents, as a user would type it, stops
+// it with SIGTERM as systemd would, and checks the chain it left.
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { Agent } from '../runtime/index.js'
-import { tmpDir } from './helpers.js'
+import { tmpDir, ROOT } from './helpers.js'
 
 const Example = suite('rpi example fan-control on a simulated Pi (stand-in GPIO and temperature)')
 
@@ -12,13 +15,18 @@ Example('SIGTERM stops the loop cleanly; readings, decisions, actuator and GPIO 
   const tmp = tmpDir('pcp-rpi-example-')
   const home = tmp.path
   try {
-    const child = spawn(process.execPath, [...process.execArgv, 'rpi/examples/fan-control.ts'], {
-      env: { ...process.env, PCP_HOME: home, PCP_SIMULATE: '1', PCP_SAMPLE_MS: '40', PCP_AGENT: 'pi-fan' }, stdio: ['ignore', 'pipe', 'pipe']
+    const header = readFileSync(join(ROOT, 'rpi/examples/fan-control.ts'), 'utf8')
+    const line = /^\/\/ {3}(PCP_SIMULATE=1 node .*rpi\/examples\/fan-control\.ts)\s+#/m.exec(header)?.[1]
+    assert.ok(line, 'the example documents its simulated run line')
+    // `exec env`: the shell becomes node (with the line's variables), so the SIGTERM below reaches the example.
+    const child = spawn('sh', ['-c', `exec env ${line}`], {
+      cwd: ROOT, env: { ...process.env, PCP_HOME: home, PCP_SAMPLE_MS: '40', PCP_AGENT: 'pi-fan' }, stdio: ['ignore', 'pipe', 'pipe']
     })
     let out = ''
     child.stdout.on('data', (d) => { out += d })
     child.stderr.on('data', (d) => { out += d })
-    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()))
+    // Started (first line) or failed: an exit without output must fail the test, not leave it waiting.
+    await new Promise<void>((resolve) => { child.stdout.once('data', () => resolve()); child.once('exit', () => resolve()) })
     await new Promise((resolve) => setTimeout(resolve, 1200)) // ~30 readings: the simulated temperature crosses both thresholds
     child.kill('SIGTERM')
     const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)))
