@@ -1,8 +1,10 @@
 // Child process for the crash tests: stamps continuously with up to 32 stamps in flight and prints
 // "ok <seq> <hash>" for each stamp() that resolved. The parent SIGKILLs it at a random moment.
+// Optional: a run number to tag the payloads with (so a parent can tell runs apart) and a pad size in
+// bytes (large pads fill LevelDB's 4 MB write buffer within one run, so its flushes get cut too).
 import { Agent, eventHash } from '../../runtime/index.js'
 
-const [home, name, durability] = process.argv.slice(2)
+const [home, name, durability, run, padBytes] = process.argv.slice(2)
 const agent = await Agent.open({ name: name! }, { home: home!, durability: durability as 'durable' | 'relaxed' })
 process.stdout.write('ready\n')
 let inFlight = 0
@@ -11,7 +13,7 @@ for (;;) {
   while (inFlight < 32) {
     inFlight++
     const n = i++
-    agent.stamp('tick', { n, pad: 'x'.repeat(n % 50) }).then((ev) => {
+    agent.stamp('tick', { n, pad: 'x'.repeat(padBytes ? Number(padBytes) : n % 50), ...(run === undefined ? {} : { run: Number(run) }) }).then((ev) => {
       inFlight--
       // Report only after resolution: the claim the parent checks is "acknowledged ⇒ stored".
       process.stdout.write(`ok ${n} ${eventHash(ev)}\n`)
