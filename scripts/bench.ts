@@ -16,7 +16,7 @@ import { benchSampling } from '../rpi/bench.js'
 import { benchIngest, bareVerifyPerSec } from '../hub/bench-ingest.js'
 import { SIG, type VerifyItem, type VerifyResult } from '../hub/ingest-verify.js'
 import { benchGateRoundTrip } from '../hub/trustgate/bench-gate.js'
-import { benchCatchUp } from '../sync/bench-reconnect.js'
+import { benchCatchUp } from '../hub/bench-reconnect.js'
 // @ts-expect-error: plain .mjs helper
 import { buildBundles, CORE_BUDGET_BYTES } from './bundles.mjs'
 
