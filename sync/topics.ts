@@ -11,6 +11,7 @@
 //   <prefix>/<agent_id>/down   hub → device   QoS 1, never retained.
 //       Everything the hub says to that agent: acks of verified batches (with the hub's head), rejections,
 //       and responses. Payload: CBOR envelope `{ v: 1, kind, ... }`; a response echoes the request's `corr`.
+//       `hello` (unsolicited, at every hub (re)subscribe): a device waiting on an answer asks again now.
 //
 // Why one upstream topic per agent rather than `events` + `identity` + `request` topics:
 // - MQTT orders messages per topic only, so an identity document and the first batch that needs it, or a
