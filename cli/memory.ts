@@ -76,7 +76,9 @@ export function registerMemoryCommands (program: Command): void {
           throw err.code === 'IDENTITY_NOT_FOUND' ? new PcpError(err.code, `${err.message}: create it with \`pcp identity create ${name}\` or stamp with --create`, { agent: name, cause: err }) : err
         })
       }
-      const agent = await Agent.open({ name }, { home: home(), create: !!opts.create, ...(pw ? { passphrase: pw } : {}) })
+      // Asked only when a copied reference directory has encrypted history still to import.
+      const memoryPassphrase = async (): Promise<string | undefined> => process.env.PCP_MEMORY_PASSPHRASE ?? pw ?? await passphrase('Memory passphrase: ')
+      const agent = await Agent.open({ name }, { home: home(), create: !!opts.create, memoryPassphrase, ...(pw ? { passphrase: pw } : {}) })
       try {
         const ev = await agent.stamp(type, payload)
         if (opts.json) printJson(ev)

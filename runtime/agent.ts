@@ -4,7 +4,7 @@ import { EventEmitter } from 'node:events'
 import { join } from 'node:path'
 import { EventStore, type Durability, type SearchQuery } from './store.js'
 import { Identity } from './identity.js'
-import { prepareEvent, finishEvent, type PreparedEvent } from './event.js'
+import { prepareEvent, finishEvent, timestampSeconds, type PreparedEvent } from './event.js'
 import { SignerThread } from './signer-thread.js'
 import { ChainVerifier, type ChainReport, type ChainProblem } from './verify.js'
 import { writeAuditExport } from './memory.js'
@@ -16,6 +16,7 @@ import {
   pcpHome, agentDir, createAgentIdentity, loadAgentIdentity, loadIdentityFile, keyFileFor, identityFileText,
   readRotatedIdentityDocument, IDENTITY_FILE, ENC_KEY_FILE
 } from './home.js'
+import { continueReferenceHistory } from './reference-history.js'
 import { stageKeySwap, stagedAgentId, completeKeySwap, discardKeySwap } from './key-swap.js'
 import type { AissEvent, IdentityDocument, Stamper } from './types.js'
 import type { JsonObject, JsonValue } from './value.js'
@@ -37,6 +38,9 @@ export interface AgentOpenOptions {
   /** Largest event stamp() accepts, in canonical bytes (default MAX_EVENT_BYTES, which sync can always
    *  deliver in one message). Raise it only for chains that travel by export, not by sync. */
   maxEventBytes?: number
+  /** The reference's "Pro" memory passphrase, to import its encrypted history at the first open (or a
+   *  function asked only then). Defaults to $PCP_MEMORY_PASSPHRASE, then the key's passphrase. */
+  memoryPassphrase?: string | (() => Promise<string | undefined>)
 }
 
 /**
@@ -132,6 +136,9 @@ export class Agent extends EventEmitter implements Stamper, StatementSigner {
     let store: EventStore
     try { store = await openStore(name) } catch (err) { identity.destroy(); throw err }
     try {
+      // A copied reference directory: its own history comes first, so the chain continues, not forks.
+      await continueReferenceHistory(store, home, dir, { agentId: identity.agentId, publicKey: identity.publicKey },
+        opts.memoryPassphrase ?? process.env.PCP_MEMORY_PASSPHRASE ?? opts.passphrase ?? process.env.PCP_PASSPHRASE)
       const expected = await nextSigner(store)
       if (expected !== undefined && expected !== identity.agentId) {
         throw new PcpError(ErrorCodes.IDENTITY_INVALID,
@@ -348,5 +355,6 @@ async function nextSigner (store: EventStore): Promise<string | undefined> {
 /** The persisted head, as the chain position stamp() continues from. */
 function storedHead (store: EventStore): { seq: number, hash: string, timestamp: number } | null {
   const h = store.head
-  return h ? { seq: h.seq, hash: h.hash, timestamp: h.timestamp } : null
+  // An imported reference event may carry a float timestamp (time.time()); stamps are whole seconds.
+  return h ? { seq: h.seq, hash: h.hash, timestamp: Math.ceil(timestampSeconds(h.timestamp) ?? 0) } : null
 }

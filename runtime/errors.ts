@@ -63,7 +63,13 @@ export const ErrorCodes = {
   // device store
   STORE_LOCKED: 'STORE_LOCKED',
   STORE_CORRUPTED: 'STORE_CORRUPTED',
-  STORE_CLOSED: 'STORE_CLOSED'
+  STORE_CLOSED: 'STORE_CLOSED',
+  // a reference agent directory's own history (runtime/reference-history.ts)
+  HISTORY_UNREADABLE: 'HISTORY_UNREADABLE',
+  HISTORY_INVALID: 'HISTORY_INVALID',
+  HISTORY_LOCKED: 'HISTORY_LOCKED',
+  HISTORY_PASSPHRASE_WRONG: 'HISTORY_PASSPHRASE_WRONG',
+  HISTORY_CONFLICT: 'HISTORY_CONFLICT'
 } as const
 
 export type ErrorCode = typeof ErrorCodes[keyof typeof ErrorCodes]

@@ -132,9 +132,9 @@ export class EventStore {
 
   /**
    * Queues events for the next batch. The caller must have chained them onto the current head; the
-   * promise resolves once they are written (and fsynced in durable mode).
+   * promise resolves once they are written (and fsynced in durable mode). `meta` slots go in the same batch.
    */
-  append (items: AppendItem[]): Promise<void> {
+  append (items: AppendItem[], opts: { meta?: Record<string, unknown> } = {}): Promise<void> {
     if (this.#closed) return Promise.reject(new PcpError(ErrorCodes.STORE_CLOSED, `store of agent "${this.name}" is closed`, { agent: this.name }))
     const ops: Array<{ type: 'put', key: string, value: Uint8Array }> = []
     const index = new Map<string, number[]>()
@@ -151,6 +151,8 @@ export class EventStore {
       }
       head = { seq, hash, timestamp: event.timestamp, agentIndex }
     }
+    // Meta slots written with the events, atomically (an import and its record: runtime/reference-history.ts).
+    for (const [name, value] of Object.entries(opts.meta ?? {})) ops.push({ type: 'put', key: 'm!' + name, value: encodeValue(value) })
     this.#head = head
     return new Promise((resolve, reject) => {
       this.#queue.push({ ops, index, head, resolve, reject })
