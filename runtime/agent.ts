@@ -324,6 +324,9 @@ export class Agent extends EventEmitter implements Stamper, StatementSigner {
     await stageKeySwap(this.dir, key, next)
     const nextIndex = await this.store.addIdentity({ agentId: next.agentId, publicKey: next.publicKey })
     const event = await this.stamp('key_rotation', rotationPayload(createRotationAttestation(old, next.publicKey, Math.floor(this.#clock() / 1000))))
+    // The swap below destroys the old key: a relaxed store must hold the rotation event on disk first,
+    // or a power cut leaves a chain that only the destroyed key may continue.
+    await this.store.sync()
     this.#identity = next
     this.#agentIndex = nextIndex
     // The signer thread holds the old key: replace it lazily with one for the new key.

@@ -57,7 +57,7 @@ export class EventStore {
   #db: Level<string, Uint8Array>
   #head: Head | null = null
   #identities: StoredIdentity[] = []
-  #queue: Array<{ ops: Array<{ type: 'put', key: string, value: Uint8Array }>, index: Map<string, number[]>, head: Head, resolve: () => void, reject: (e: unknown) => void }> = []
+  #queue: Array<{ ops: Array<{ type: 'put', key: string, value: Uint8Array }>, index: Map<string, number[]>, head: Head, sync?: true, resolve: () => void, reject: (e: unknown) => void }> = []
   #writing = false
   #closed = false
   #bytesWritten = 0
@@ -175,7 +175,7 @@ export class EventStore {
       for (const [prefix, seqs] of index) ops.push({ type: 'put', key: prefix + hex16(seqs[0]!), value: encodeValue(seqs) })
       ops.push({ type: 'put', key: 'h', value: encodeValue(batch.at(-1)!.head) })
       try {
-        await this.#db.batch(ops, { sync: this.durability === 'durable' })
+        await this.#db.batch(ops, { sync: this.durability === 'durable' || batch.some((b) => b.sync) })
         for (const b of batch) b.resolve()
       } catch (err) {
         // Everything queued after a failed batch chains onto events that never reached the disk:
@@ -188,6 +188,20 @@ export class EventStore {
       }
     }
     this.#writing = false
+  }
+
+  /**
+   * Resolves once every event appended so far is on disk, in relaxed mode too (a LevelDB sync write
+   * covers all earlier writes). rotate() needs it before it destroys the old key.
+   */
+  sync (): Promise<void> {
+    if (this.#closed) return Promise.reject(new PcpError(ErrorCodes.STORE_CLOSED, `store of agent "${this.name}" is closed`, { agent: this.name }))
+    const head = this.#head
+    if (!head) return Promise.resolve()
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ ops: [], index: new Map(), head, sync: true, resolve, reject })
+      if (!this.#writing) void this.#flush()
+    })
   }
 
   /** Waits for every queued write. */

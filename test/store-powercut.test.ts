@@ -25,16 +25,21 @@ const SEED = Number(process.env.PCP_POWERCUT_SEED ?? Date.now() % 1e9)
 const CHILD = join(ROOT, 'test/support/stamp-child.ts')
 const NAME = 'powercut'
 
-interface Cutting { acked: Map<number, string>, how: string, log: string }
+interface Cutting { acked: Map<number, string>, rotations: number, how: string, log: string }
+// Disk 0: 32 KB events, so LevelDB flushes its write buffer (a new log file, a table file, a MANIFEST
+// edit, the old log deleted) while stamps go on and the cut can land in that. Disk 2: a key rotation
+// every 16 stamps, so cuts land inside key swaps (staged files, renames, the old key shredded).
+interface DiskShape { pad: number, rotateEvery: number }
+const SHAPES: DiskShape[] = [{ pad: 32_000, rotateEvery: 0 }, { pad: 0, rotateEvery: 0 }, { pad: 0, rotateEvery: 16 }]
 
 /** One run: mount, stamp, cut the power at a random moment, then kill the child. */
-async function runAndCut (bin: string, disk: string, mnt: string, durability: string, run: number, pad: number, rnd: () => number): Promise<Cutting> {
+async function runAndCut (bin: string, disk: string, mnt: string, durability: string, run: number, shape: DiskShape, rnd: () => number): Promise<Cutting> {
   const seed = Math.floor(rnd() * 2 ** 31)
   const m = await mountPowercut(bin, disk, mnt, seed)
-  const how = rnd() < 0.5 ? 'SIGKILL' : 'SIGUSR1'
-  const child = spawnInMount(m, CHILD, [mnt, NAME, durability, String(run), String(pad)])
+  const how = (['SIGKILL', 'SIGUSR1', 'SIGUSR1', 'SIGUSR2'] as const)[Math.floor(rnd() * 4)]!
+  const child = spawnInMount(m, CHILD, [mnt, NAME, durability, String(run), String(shape.pad), String(shape.rotateEvery)])
   const acked = new Map<number, string>()
-  let buf = ''; let err = ''; let cut = false
+  let buf = ''; let err = ''; let cut = false; let rotations = 0
   child.stderr!.on('data', (d) => { err += d })
   const childExit = new Promise<void>((resolve, reject) => child.on('exit', (code, signal) =>
     cut ? resolve() : reject(new Error(`child exited (${signal ?? code}) before the power cut: ${err}`))))
@@ -50,51 +55,57 @@ async function runAndCut (bin: string, disk: string, mnt: string, durability: st
           void m.exited.then(() => child.kill('SIGKILL'))
         }, 50 + Math.floor(rnd() * 600))
       }
+      if (l === 'rotated') rotations++
       const ok = /^ok (\d+) ([0-9a-f]{64})$/.exec(l)
       if (ok) acked.set(Number(ok[1]), ok[2]!)
     }
   })
   try { await childExit } catch (e) { m.daemon.kill('SIGKILL'); throw e }
   await m.exited
-  return { acked, how, log: m.log().trim() }
+  return { acked, rotations, how, log: m.log().trim() }
 }
 
 /** The chain as the next boot sees it: run → the n of its events in chain order, with their hashes. */
-async function readDisk (disk: string, label: string): Promise<Map<number, Array<{ n: number, hash: string }>>> {
+async function readDisk (disk: string, label: string): Promise<{ runs: Map<number, Array<{ n: number, hash: string }>>, rotations: number }> {
   const agent = await Agent.open({ name: NAME }, { home: disk, create: false })
   try {
     const report = await agent.verify()
     assert.equal(report.errors, [], `${label}: the chain verifies`)
     const runs = new Map<number, Array<{ n: number, hash: string }>>()
+    let rotations = 0
     for await (const ev of agent.events()) {
+      if (ev.payload.event_type === 'key_rotation') { rotations++; continue }
       const run = ev.payload.run as number
       if (!runs.has(run)) runs.set(run, [])
       runs.get(run)!.push({ n: ev.payload.n as number, hash: eventHash(ev) })
     }
-    return runs
+    return { runs, rotations }
   } finally { await agent.close() }
 }
 
-interface Tally { cuts: number, partial: number, acked: number, lost: number, worstLoss: number }
+interface Tally { cuts: number, partial: number, rotations: number, acked: number, lost: number, worstLoss: number }
 
 async function powerCuts (bin: string, durability: 'durable' | 'relaxed'): Promise<Tally> {
-  const tally: Tally = { cuts: 0, partial: 0, acked: 0, lost: 0, worstLoss: 0 }
+  const tally: Tally = { cuts: 0, partial: 0, rotations: 0, acked: 0, lost: 0, worstLoss: 0 }
   const rnd = seededRandom(SEED + (durability === 'durable' ? 0 : 7919))
   for (let d = 0; d < DISKS; d++) {
-    // The first disk gets 32 KB events: LevelDB then flushes its write buffer (a new log file, a table
-    // file, a MANIFEST edit, the old log deleted) while stamps go on, and the cut can land in that.
-    const pad = d === 0 ? 32_000 : 0
+    const shape = SHAPES[d % SHAPES.length]!
     const tmp = tmpDir('pcp-powercut-')
     try {
       const disk = join(tmp.path, 'disk'); const mnt = join(tmp.path, 'mnt')
       mkdirSync(disk); mkdirSync(mnt)
+      let ackedRotations = 0
       const survivors = new Map<string, string>() // hash → label, confirmed on disk after an earlier cut
       for (let run = 0; run < RUNS; run++) {
-        const c = await runAndCut(bin, disk, mnt, durability, run, pad, rnd)
+        const c = await runAndCut(bin, disk, mnt, durability, run, shape, rnd)
         const label = `${durability} seed ${SEED} disk ${d} run ${run} (${c.how === 'SIGKILL' ? 'nothing written back' : c.log})`
-        tally.cuts++; if (c.how === 'SIGUSR1') tally.partial++
+        tally.cuts++; if (c.how !== 'SIGKILL') tally.partial++
+        tally.rotations += c.rotations
         tally.acked += c.acked.size
-        const runs = await readDisk(disk, label)
+        const { runs, rotations } = await readDisk(disk, label)
+        // rotate() resolves only once its event is on disk, in relaxed mode too (it destroys the old key).
+        ackedRotations += c.rotations
+        assert.ok(rotations >= ackedRotations, `${label}: ${rotations} rotation events stored, ${ackedRotations} acknowledged`)
         for (const [r, evs] of runs) {
           // A prefix of each run, in order: nothing skipped, nothing reordered.
           assert.equal(evs.map((e) => e.n), evs.map((_, i) => i), `${label}: run ${r} is stored as a gapless prefix`)
@@ -145,15 +156,48 @@ t('the stand-in loses what was not synced and keeps what was, directory operatio
   } finally { tmp.cleanup() }
 })
 
+for (const durability of ['durable', 'relaxed'] as const) {
+  t(`${durability}: once rotate() resolved, a power cut after the journal commit leaves an agent that opens under the new key`, async () => {
+    const tmp = tmpDir('pcp-powercut-')
+    try {
+      const disk = join(tmp.path, 'disk'); const mnt = join(tmp.path, 'mnt')
+      mkdirSync(disk); mkdirSync(mnt)
+      const m = await mountPowercut((support as { bin: string }).bin, disk, mnt, 1)
+      const child = spawnInMount(m, join(ROOT, 'test/support/rotate-child.ts'), [mnt, NAME, durability])
+      let out = ''; let err = ''
+      child.stderr!.on('data', (d) => { err += d })
+      const exited = new Promise((resolve) => child.on('exit', resolve))
+      await new Promise<void>((resolve, reject) => {
+        child.stdout!.on('data', (d) => { out += d; if (out.includes('\n')) resolve() })
+        void exited.then(() => reject(new Error(`rotate child exited: ${err}`)))
+      })
+      const [, previous, next, hash] = out.trim().split(' ')
+      // ext4 commits its journal every 5 s: the key files' renames are on disk, unsynced data is not.
+      m.daemon.kill('SIGUSR2'); await m.exited
+      child.kill('SIGKILL'); await exited
+      const agent = await Agent.open({ name: NAME }, { home: disk, create: false })
+      try {
+        assert.is(agent.agentId, next, `the key on disk is the new one (was ${previous})`)
+        assert.equal((await agent.verify()).errors, [])
+        const hashes: string[] = []
+        for await (const ev of agent.events()) hashes.push(eventHash(ev))
+        assert.is(hashes.length, 4, 'three stamps and the rotation event')
+        assert.is(hashes.at(-1), hash, 'the acknowledged rotation event is stored')
+        await agent.stamp('after', {})
+      } finally { await agent.close() }
+    } finally { tmp.cleanup() }
+  })
+}
+
 t(`durable: every acknowledged event survives ${DISKS * RUNS} random power cuts`, async () => {
   const r = await powerCuts((support as { bin: string }).bin, 'durable')
-  console.log(`store-powercut durable: ${r.cuts} cuts (${r.partial} with partial writeback), ${r.acked} acknowledged, 0 lost (seed ${SEED})`)
+  console.log(`store-powercut durable: ${r.cuts} cuts (${r.partial} after some writeback), ${r.rotations} rotations, ${r.acked} acknowledged, 0 lost (seed ${SEED})`)
   assert.ok(r.acked > 0, 'the children acknowledged events before the cuts')
 })
 
 t(`relaxed: ${DISKS * RUNS} random power cuts lose only the last events, and the chain goes on`, async () => {
   const r = await powerCuts((support as { bin: string }).bin, 'relaxed')
-  console.log(`store-powercut relaxed: ${r.cuts} cuts (${r.partial} with partial writeback), ${r.acked} acknowledged, ${r.lost} lost (at most ${r.worstLoss} at one cut; seed ${SEED})`)
+  console.log(`store-powercut relaxed: ${r.cuts} cuts (${r.partial} after some writeback), ${r.rotations} rotations, ${r.acked} acknowledged, ${r.lost} lost (at most ${r.worstLoss} at one cut; seed ${SEED})`)
   assert.ok(r.acked > 0, 'the children acknowledged events before the cuts')
 })
 

@@ -14,6 +14,8 @@
 //    after some background writeback: a random prefix (seeded by PCP_POWERCUT_SEED) of the journal is
 //    committed, and each dirty file keeps a random prefix, torn at any byte, of its unsynced range.
 //    Writeback is modelled in order within a file; holes in the middle of unsynced data are not.
+//    SIGUSR2 is a power cut just after ext4's periodic journal commit: every directory operation is
+//    committed, no unsynced data is written back (delayed allocation keeps data out of the journal).
 //  - Not modelled: hard links and symlinks (refused), xattrs, timestamps and owners on the disk.
 #define _GNU_SOURCE
 #define FUSE_USE_VERSION 31
@@ -304,18 +306,18 @@ static unsigned long long rnd (unsigned long long bound) {  // xorshift64*, in [
   return bound ? (rng_state * 2685821657736338717ULL) % (bound + 1) : 0;
 }
 
-// SIGUSR1: the power cut after partial writeback. Runs with the lock held, so no operation is half done.
+// SIGUSR1/SIGUSR2: the power cuts after some writeback. Runs with the lock held, so no operation is half done.
 static void *crasher (void *arg) {
   sigset_t *set = arg; int sig;
   sigwait(set, &sig);
   pthread_mutex_lock(&lock);
-  int total = journal_len, kept = (int)rnd((unsigned long long)journal_len);
+  int total = journal_len, kept = sig == SIGUSR2 ? journal_len : (int)rnd((unsigned long long)journal_len);
   commit_journal(kept);
   size_t dirty = 0, written = 0;
   for (struct node *n = nodes; n; n = n->next) {
     if (n->dir || n->dirty_lo >= n->dirty_hi) continue;
     size_t hi = n->dirty_hi > n->size ? n->size : n->dirty_hi, len = hi > n->dirty_lo ? hi - n->dirty_lo : 0;
-    size_t keep = (size_t)rnd(len);
+    size_t keep = sig == SIGUSR2 ? 0 : (size_t)rnd(len);
     dirty += len; if (n->dpath) written += keep;
     write_back(n, n->dirty_lo + keep, 0);
   }
@@ -331,13 +333,13 @@ static const struct fuse_operations ops = {
 };
 
 int main (int argc, char **argv) {
-  if (argc != 3) { fprintf(stderr, "usage: %s BACKING_DIR MOUNTPOINT (SIGKILL or SIGUSR1 = power cut)\n", argv[0]); return 2; }
+  if (argc != 3) { fprintf(stderr, "usage: %s BACKING_DIR MOUNTPOINT (SIGKILL, SIGUSR1 or SIGUSR2 = power cut)\n", argv[0]); return 2; }
   if (!realpath(argv[1], backing)) { perror(argv[1]); return 2; }
   const char *seed = getenv("PCP_POWERCUT_SEED");
   rng_state = (seed ? strtoull(seed, NULL, 10) : 1) * 0x9E3779B97F4A7C15ULL + 1;
   struct node *root = add_node("/", 1, 0755); root->dpath = strdup("/");
   load("/");
-  static sigset_t set; sigemptyset(&set); sigaddset(&set, SIGUSR1);
+  static sigset_t set; sigemptyset(&set); sigaddset(&set, SIGUSR1); sigaddset(&set, SIGUSR2);
   pthread_sigmask(SIG_BLOCK, &set, NULL);
   pthread_t t; pthread_create(&t, NULL, crasher, &set);
   char *args[] = { argv[0], argv[2], "-f", "-s", "-o", "fsname=pcp-powercut,subtype=powercut", NULL };
