@@ -42,4 +42,8 @@ export { checkPolicy, systemClock, DEFAULT_MAX_WINDOW, type AuditPolicy, type Au
 export { wrapNode, type NodeWrapper } from './wrap.js'
 export { bindRos2, type AuditedNodeClass, type AuditedLifecycleNodeClass, type BoundRos2 } from './bind.js'
 export type { AuditedNodeMembers } from './node.js'
+export { PcpRuntime, HEAD_SERVICE, policyText, type OpenPcpOptions } from './pcp-node.js'
+export { pcpConfig, parsePolicy, readPassphrase, CREDENTIAL_NAME, type PcpConfig } from './config.js'
+export { parseRosArgs, removeRosArgs, overridesFor, type RosArgs, type ParamOverride } from './ros-args.js'
+export { diagnosticArray, DIAGNOSTICS_TOPIC, type DiagnosticArrayMsg } from './diagnostics.js'
 export * from './verify.js'

@@ -86,6 +86,13 @@ export function makeAuditedNode<B extends Ctor<NodeLike>> (Base: B, binding: Rcl
       }
     }
 
+    /** @internal creates infrastructure (pcp-node.ts: ~/pcp/head, /diagnostics) that must not stamp itself */
+    _pcpUnaudited<T> (fn: () => T): T {
+      const a = this._pcpAudit
+      this._pcpAudit = undefined
+      try { return fn() } finally { this._pcpAudit = a }
+    }
+
     get audit (): NodeAuditor {
       if (this._pcpAudit === undefined) throw new Error('AuditedNode: audit is not available before the constructor has finished')
       return this._pcpAudit

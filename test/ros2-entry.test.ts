@@ -121,8 +121,12 @@ E('the example robot runs as is (on the stand-in), stops cleanly on SIGTERM (sys
 E('the systemd unit and the launch file start that same example', () => {
   const unit = readFileSync(join(ROOT, 'ros2', 'examples', 'patrol_robot.service'), 'utf8')
   const launch = readFileSync(join(ROOT, 'ros2', 'examples', 'patrol_robot.launch.py'), 'utf8')
-  assert.match(unit, /^ExecStart=.*source \/opt\/ros\/\w+\/setup\.bash && exec node --import tsx ros2\/examples\/patrol_robot\.ts'$/m)
-  assert.match(launch, /cmd=\['node', '--import', 'tsx', 'ros2\/examples\/patrol_robot\.ts'\]/)
+  assert.match(unit, /^ExecStart=.*source \/opt\/ros\/\w+\/setup\.bash && exec node --import tsx ros2\/examples\/patrol_robot\.ts --ros-args -p pcp\.name:=patrol_robot -p pcp\.home:=\/var\/lib\/pcp'$/m)
+  assert.match(launch, /cmd=\['node', '--import', 'tsx', 'ros2\/examples\/patrol_robot\.ts'\] \+ ros_args/)
+  // configured by parameters (test/ros2-config.test.ts runs the example with them), not by a hard-coded environment
+  for (const p of ['pcp.name:=', 'pcp.durability:=', "'pcp.' + name + ':='"]) assert.ok(launch.includes(p), p)
+  assert.not.match(launch, /additional_env|PCP_HOME|\/opt\/pcp-edge'/)
+  assert.not.match(unit, /PCP_HOME|PCP_AGENT|PCP_PASSPHRASE/)
   assert.ok(statSync(join(ROOT, 'ros2', 'examples', 'patrol_robot.ts')).isFile())
 })
 

@@ -3,16 +3,22 @@
 //   source /opt/ros/jazzy/setup.bash
 //   npx tsx ros2/examples/patrol_robot.ts
 //
-// Environment: PCP_HOME (agent directory, default ~/.pcp), PCP_AGENT (agent name, default
-// patrol_robot), PCP_PASSPHRASE (if its key is encrypted), PCP_RUN_SECONDS (stop after N seconds;
-// default: run until SIGINT/SIGTERM). PCP_ROS2_STANDIN=1 runs it on the in-process stand-in instead of
-// ROS 2 (that is how the test suite runs this very file).
+// Configured as a ROS node is (ros2/config.ts lists the pcp.* parameters):
+//
+//   npx tsx ros2/examples/patrol_robot.ts --ros-args -p pcp.name:=patrol_robot -p pcp.home:=/var/lib/pcp \
+//     -p pcp.passphrase_file:=/etc/pcp/patrol_robot.pass -p pcp.policy.scan:=window:1000
+//
+// The passphrase (if its key is encrypted) comes from pcp.passphrase_file, else the systemd credential
+// pcp-passphrase, else $PCP_PASSPHRASE. Without parameters: agent PCP_AGENT or patrol_robot in $PCP_HOME
+// or ~/.pcp. PCP_RUN_SECONDS stops it after N seconds (default: run until SIGINT/SIGTERM).
+// PCP_ROS2_STANDIN=1 runs it on the in-process stand-in instead of ROS 2 (that is how the test suite
+// runs this very file). While it runs: `ros2 service call /patrol_robot/pcp/head std_srvs/srv/Trigger`
+// answers the chain head, and /diagnostics says whether the chain keeps up.
 //
 // What it does: drives in a square (cmd_vel at 10 Hz, one event per 10 messages), watches the laser
 // (scan, one Merkle digest per second: every scan covered), answers ~/enable (std_srvs/SetBool), and
 // has a max_speed parameter. Every one of those actions lands in the agent's signed chain.
-import { Agent } from '../../runtime/index.js'
-import { AuditedNode, rclnodejs, type AuditOptions } from '../index.js'
+import { AuditedNode, PcpRuntime, rclnodejs, type AuditOptions } from '../index.js'
 
 const PARAMETER_DOUBLE = 3 // rcl_interfaces/msg/ParameterType (a const enum in rclnodejs's types)
 
@@ -46,12 +52,17 @@ async function main (): Promise<void> {
   await rclnodejs.init()
   // rclnodejs's own SIGINT handler would destroy the node before its last events are stamped.
   rclnodejs.removeSignalHandlers()
-  const agent = await Agent.open({ name: process.env.PCP_AGENT ?? 'patrol_robot' })
-  const robot = new PatrolRobot({
-    stamper: agent,
-    policies: { cmd_vel: { mode: 'nth', n: 10 }, scan: { mode: 'window', windowMs: 1000 } },
-    timerPolicy: { mode: 'nth', n: 50 }
+  const pcp = await PcpRuntime.open({
+    nodeName: 'patrol_robot',
+    defaults: {
+      name: process.env.PCP_AGENT ?? 'patrol_robot',
+      policies: { cmd_vel: { mode: 'nth', n: 10 }, scan: { mode: 'window', windowMs: 1000 } },
+      timerPolicy: { mode: 'nth', n: 50 }
+    }
   })
+  const agent = pcp.agent
+  const robot = new PatrolRobot(pcp.auditOptions())
+  pcp.attach(robot, { rclnodejs })
   robot.spin()
   console.log(`patrol_robot running, agent ${agent.agentId}`)
 
@@ -64,7 +75,7 @@ async function main (): Promise<void> {
     rclnodejs.shutdown()
     const report = await agent.verify()
     console.log(`stopped: ${robot.audit.stamped} events stamped, chain ${report.valid ? 'valid' : 'INVALID'}`)
-    await agent.close()
+    await pcp.close()
   }
   process.once('SIGINT', () => { void stop() })
   process.once('SIGTERM', () => { void stop() })

@@ -6,6 +6,7 @@
 // that spin, and topics carry CDR bytes (interfaces.ts). Of QoS it models only the history depth; it
 // does not model discovery delays, reliability or loss.
 import { randomFillSync } from 'node:crypto'
+import { parseRosArgs, type RosArgs } from '../ros-args.js'
 
 /** The ROS clock of the stand-in graph (injectable: tests pass a controllable one). */
 export interface StandinClock { nowNs (): bigint }
@@ -70,12 +71,16 @@ export class StandinContext {
    * native executor, so a throw is an uncaught exception; the default does the same. Tests may catch it here.
    */
   onCallbackError: (err: unknown) => void = (err) => { throw err }
+  /** The ROS arguments init() parsed (rcl keeps them as the context's global arguments). */
+  rosArgs: RosArgs = { overrides: new Map() }
   private shut = false
   private initialized = false
 
-  /** rclnodejs.init(): once per context. */
-  init (): void {
+  /** rclnodejs.init(context, argv = process.argv): once per context; bad ROS arguments throw. */
+  init (argv: readonly string[] = process.argv): void {
     if (this.initialized && !this.shut) throw new Error('The context has already been initialized.')
+    if (!Array.isArray(argv) || !argv.every((a) => typeof a === 'string')) throw new TypeError('argv elements must be strings (and not null).')
+    this.rosArgs = parseRosArgs(argv)
     this.initialized = true
     this.shut = false
   }

@@ -5,14 +5,15 @@
 // binding: 'standin', so a chain recorded on it cannot pass for one recorded on ROS 2.
 import { bindRos2, type BoundRos2 } from '../bind.js'
 import { StandinContext, type StandinClock } from './context.js'
-import { StandinNode, Parameter, ParameterType, TimeoutError } from './node.js'
+import { StandinNode, Parameter, ParameterDescriptor, ParameterType, TimeoutError } from './node.js'
+import { removeRosArgs } from '../ros-args.js'
 import { StandinLifecycleNode, CallbackReturnValue, CallbackReturnCode, State } from './lifecycle.js'
 import { StandinActionClient, StandinActionServer, GoalResponse, CancelResponse, GoalStatus } from './actions.js'
 import { MessageInfo } from './topics.js'
 import { deserializeMessage, serializeMessage, standinType, type StandinMessage, type StandinTypeClass } from './interfaces.js'
 
 export { StandinContext, wallClock, type StandinClock } from './context.js'
-export { StandinNode, Parameter, ParameterType, TimeoutError } from './node.js'
+export { StandinNode, Parameter, ParameterDescriptor, ParameterType, TimeoutError } from './node.js'
 export { StandinLifecycleNode, CallbackReturnValue, CallbackReturnCode, State } from './lifecycle.js'
 export { StandinActionClient, StandinActionServer, GoalResponse, CancelResponse, GoalStatus } from './actions.js'
 export { MessageInfo, StandinPublisher, StandinLifecyclePublisher, StandinSubscription, StandinTimer } from './topics.js'
@@ -35,6 +36,7 @@ export interface StandinRclnodejs {
   readonly CancelResponse: typeof CancelResponse
   readonly GoalStatus: typeof GoalStatus
   readonly Parameter: typeof Parameter
+  readonly ParameterDescriptor: typeof ParameterDescriptor
   readonly ParameterType: typeof ParameterType
   readonly TimeoutError: typeof TimeoutError
   readonly MessageInfo: typeof MessageInfo
@@ -42,8 +44,9 @@ export interface StandinRclnodejs {
   require (typeName: string): StandinTypeClass
   serializeMessage (message: unknown, typeClass: StandinTypeClass): Buffer
   deserializeMessage (buffer: Buffer, typeClass: StandinTypeClass): StandinMessage
-  /** Required before the first node, as in rclnodejs. */
-  init (): Promise<void>
+  /** Required before the first node, as in rclnodejs; parses the ROS arguments in argv (default process.argv). */
+  init (context?: StandinContext, argv?: string[]): Promise<void>
+  removeROSArgs (argv: string[]): string[]
   shutdown (): void
   isShutdown (): boolean
   removeSignalHandlers (): void
@@ -70,13 +73,18 @@ export function createStandin (options: { clock?: StandinClock } = {}): Standin 
     CancelResponse,
     GoalStatus,
     Parameter,
+    ParameterDescriptor,
     ParameterType,
     TimeoutError,
     MessageInfo,
     require: standinType,
     serializeMessage,
     deserializeMessage,
-    init: async (): Promise<void> => { context.init() },
+    init: async (ctx?: StandinContext, argv?: string[]): Promise<void> => {
+      if (ctx !== undefined && ctx !== context) throw new Error('the stand-in has one context per graph: pass none, or rclnodejs.context')
+      context.init(argv)
+    },
+    removeROSArgs: (argv: string[]): string[] => removeRosArgs(argv),
     shutdown: (): void => context.shutdown(),
     isShutdown: (): boolean => context.isShutdown(),
     removeSignalHandlers: (): void => {}

@@ -6,23 +6,12 @@
 // this.createService (as rclnodejs's parameter services do). Nodes need rclnodejs.init() first, and
 // receive messages and timer ticks only while they spin (topics.ts).
 import { copyMessage, resolveName, standinTypeName, StandinContext, type TopicEndpoint } from './context.js'
+import { Parameter, ParameterDescriptor, StandinParameters, type ParameterNodeOptions, type SetParametersResult } from './params.js'
 import { qosDepth, resolveStandinType, StandinLifecyclePublisher, StandinPublisher, StandinSubscription, StandinTimer, type Sample } from './topics.js'
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- messages are untyped in the stand-in */
 
-export const ParameterType = {
-  PARAMETER_NOT_SET: 0, PARAMETER_BOOL: 1, PARAMETER_INTEGER: 2, PARAMETER_DOUBLE: 3, PARAMETER_STRING: 4,
-  PARAMETER_BYTE_ARRAY: 5, PARAMETER_BOOL_ARRAY: 6, PARAMETER_INTEGER_ARRAY: 7, PARAMETER_DOUBLE_ARRAY: 8, PARAMETER_STRING_ARRAY: 9
-} as const
-
-export class Parameter {
-  readonly name: string
-  readonly type: number
-  value: any
-  constructor (name: string, type: number, value?: any) { this.name = name; this.type = type; this.value = value }
-}
-
-export interface SetParametersResult { successful: boolean, reason: string }
+export { Parameter, ParameterDescriptor, ParameterType, type SetParametersResult } from './params.js'
 
 export class TimeoutError extends Error {
   constructor (message: string) { super(message); this.name = 'TimeoutError' }
@@ -105,30 +94,28 @@ export class StandinNode {
   readonly context: StandinContext
   private readonly _name: string
   private readonly _namespace: string
-  private readonly parameters = new Map<string, Parameter>()
-  private readonly onSet: Array<(p: Parameter[]) => SetParametersResult> = []
-  private readonly postSet: Array<(p: Parameter[]) => void> = []
+  private readonly parameters: StandinParameters
   private readonly timers = new Set<StandinTimer>()
   private readonly subscriptions = new Set<StandinSubscription>()
   private readonly serviceNames = new Set<string>()
   private readonly publishers = new Set<StandinPublisher>()
-  private readonly preSet: Array<(p: Parameter[]) => Parameter[]> = []
   private _spinning = false
   private readonly actionClients: object[] = []
   private readonly actionServers: object[] = []
   private _scheduled = false
   private readonly _ready: ReadyItem[] = []
 
-  constructor (nodeName: string, namespace?: string, context?: StandinContext, _options?: object) {
+  constructor (nodeName: string, namespace?: string, context?: StandinContext, options?: ParameterNodeOptions) {
     if (typeof nodeName !== 'string' || !/^[A-Za-z][A-Za-z0-9_]*$/.test(nodeName)) throw new TypeError(`"nodeName" invalid: ${String(nodeName)}`)
     this._name = nodeName
     this._namespace = namespace && namespace !== '' ? namespace : '/'
     this.context = context ?? (new.target as typeof StandinNode).defaultContext
     this.context.checkValid()
+    this.parameters = new StandinParameters(nodeName, this.context.rosArgs, options)
     this.context.nodes.add(this)
     // rclnodejs creates its parameter services here, through the (overridable) createService.
     this.createService('rcl_interfaces/srv/ListParameters', '~/list_parameters', (_req: unknown, res: StandinResponse) => {
-      res.send({ result: { names: [...this.parameters.keys()], prefixes: [] } })
+      res.send({ result: { names: this.getParameterNames(), prefixes: [] } })
     })
   }
 
@@ -259,54 +246,38 @@ export class StandinNode {
   /** @internal */
   _addActionServer (server: object): void { this.actionServers.push(server) }
 
-  declareParameter (parameter: Parameter, descriptor?: object, ignoreOverride?: boolean): Parameter {
-    return this.declareParameters([parameter], descriptor ? [descriptor] : undefined, ignoreOverride)[0]!
+  declareParameter (parameter: Parameter, descriptor?: ParameterDescriptor, ignoreOverride = false): Parameter {
+    return this.declareParameters([parameter], descriptor ? [descriptor] : [], ignoreOverride)[0]!
   }
 
-  declareParameters (parameters: Parameter[], _descriptors?: object[], _ignoreOverrides?: boolean): Parameter[] {
-    for (const p of parameters) if (this.parameters.has(p.name)) throw new Error(`Parameter(${p.name}) already declared.`)
-    for (const p of parameters) this.parameters.set(p.name, new Parameter(p.name, p.type, p.value))
-    return parameters.map((p) => this.parameters.get(p.name)!)
+  declareParameters (parameters: Parameter[], descriptors: ParameterDescriptor[] = [], ignoreOverrides = false): Parameter[] {
+    return this.parameters.declare(parameters, descriptors, ignoreOverrides)
   }
 
   hasParameter (name: string): boolean { return this.parameters.has(name) }
-  getParameter (name: string): Parameter { return this.parameters.get(name) ?? new Parameter(name, ParameterType.PARAMETER_NOT_SET) }
-  getParameters (names?: string[]): Parameter[] { return (names ?? [...this.parameters.keys()]).map((n) => this.getParameter(n)) }
-  addOnSetParametersCallback (cb: (p: Parameter[]) => SetParametersResult): void { this.onSet.unshift(cb) }
-  addPostSetParametersCallback (cb: (p: Parameter[]) => void): void { this.postSet.unshift(cb) }
-  addPreSetParametersCallback (cb: (p: Parameter[]) => Parameter[]): void { this.preSet.unshift(cb) }
+  getParameter (name: string): Parameter { return this.parameters.get(name) }
+  getParameters (names?: string[]): Parameter[] { return this.parameters.getMany(names) }
+  getParameterNames (): string[] { return this.parameters.getMany().map((p) => p.name) }
+  getParameterOverrides (): Parameter[] { return [...this.parameters.overrides.values()] }
+  hasParameterDescriptor (name: string): boolean { return this.parameters.descriptor(name) !== undefined }
+  getParameterDescriptor (name: string): ParameterDescriptor { return this.parameters.descriptor(name) ?? new ParameterDescriptor(name) }
+  getParameterDescriptors (names: string[] = []): ParameterDescriptor[] {
+    return names.length === 0 ? [...this.parameters.descriptors.values()] : names.map((n) => this.getParameterDescriptor(n))
+  }
 
-  undeclareParameter (name: string): void { this.parameters.delete(name) }
+  addOnSetParametersCallback (cb: (p: Parameter[]) => SetParametersResult): void { this.parameters.onSet.unshift(cb) }
+  addPostSetParametersCallback (cb: (p: Parameter[]) => void): void { this.parameters.postSet.unshift(cb) }
+  addPreSetParametersCallback (cb: (p: Parameter[]) => Parameter[]): void { this.parameters.preSet.unshift(cb) }
+
+  undeclareParameter (name: string): void { this.parameters.undeclare(name) }
 
   setParameter (parameter: Parameter): SetParametersResult { return this.setParameters([parameter])[0]! }
   setParameters (parameters: Parameter[]): SetParametersResult[] { return parameters.map((p) => this.setParametersAtomically([p])) }
 
   setParametersAtomically (parameters: Parameter[]): SetParametersResult { return this._setParametersAtomically(parameters) }
 
-  /** @internal rclnodejs: pre-set callbacks form a pipeline that may rewrite the list; NOT_SET undeclares. */
-  _setParametersAtomically (parameters: Parameter[]): SetParametersResult {
-    for (const cb of this.preSet) {
-      const r = cb(parameters)
-      if (!Array.isArray(r)) return { successful: false, reason: 'pre-set parameters callback must return an array of Parameters' }
-      parameters = r
-      if (parameters.length === 0) return { successful: false, reason: 'parameter list is empty after pre-set callback; set rejected' }
-    }
-    for (const p of parameters) {
-      const current = this.parameters.get(p.name)
-      if (!current) return { successful: false, reason: `Parameter ${p.name} has not been declared` }
-      if (p.type !== ParameterType.PARAMETER_NOT_SET && current.type !== p.type) return { successful: false, reason: `Parameter ${p.name} has type ${current.type}, not ${p.type}` }
-    }
-    for (const cb of this.onSet) {
-      const r = cb(parameters)
-      if (!r?.successful) return { successful: false, reason: r?.reason ?? 'rejected' }
-    }
-    for (const p of parameters) {
-      if (p.type === ParameterType.PARAMETER_NOT_SET) this.undeclareParameter(p.name)
-      else this.parameters.set(p.name, new Parameter(p.name, p.type, p.value))
-    }
-    for (const cb of this.postSet) cb(parameters)
-    return { successful: true, reason: '' }
-  }
+  /** @internal rclnodejs: declarations and sets share this pipeline (params.ts) */
+  _setParametersAtomically (parameters: Parameter[], declaring = false): SetParametersResult { return this.parameters.setAtomically(parameters, declaring) }
 
   destroy (): void {
     for (const t of this.timers) t.cancel()
