@@ -9,7 +9,9 @@
 //    as ext4's are. The whole journal is committed, in order, when a directory is fsynced or when a
 //    file is fsynced that was created or changed size since it was last synced (ext4 then commits
 //    its running transaction, which holds every earlier directory operation). An fsync of a file
-//    that was only overwritten in place commits nothing, as on ext4.
+//    that was only overwritten in place commits nothing, as on ext4. So a new file's first fsync makes
+//    its name durable too, which LevelDB 1.20 relies on (it fsyncs the directory for its MANIFEST
+//    only, not for new log files); filesystems that need a directory fsync for that are not modelled.
 //  - SIGKILL of this process is a power cut that loses everything unsynced. SIGUSR1 is a power cut
 //    after some background writeback: a random prefix (seeded by PCP_POWERCUT_SEED) of the journal is
 //    committed, and each dirty file keeps a random prefix, torn at any byte, of its unsynced range.
@@ -125,7 +127,7 @@ static int do_sync (struct node *n) {
   if (n->dir || !n->dpath || n->size != n->synced_size) commit_journal(journal_len);
   if (n->dir) return 0;
   int r = write_back(n, n->dirty_hi, 1);
-  if (r == 0) clean(n);
+  if (r == 0 && (n->dpath || !n->path)) clean(n);  // data of a file with no name on disk stays unsynced
   return r;
 }
 
