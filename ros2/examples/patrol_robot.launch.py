@@ -15,7 +15,7 @@ def robot(context):
     value = {name: LaunchConfiguration(name).perform(context) for name in PCP_PARAMETERS}
     ros_args = ['--ros-args', '-p', 'pcp.name:=' + value['agent'], '-p', 'pcp.durability:=' + value['durability']]
     for name in ['home', 'passphrase_file']:
-        if value[name]:  # empty: the node's default (PCP_HOME or ~/.pcp; systemd credential or no passphrase)
+        if value[name]:  # empty: the node's defaults (its usual home; systemd credential or no passphrase)
             ros_args += ['-p', 'pcp.' + name + ':=' + value[name]]
     return [ExecuteProcess(
         cmd=['node', '--import', 'tsx', 'ros2/examples/patrol_robot.ts'] + ros_args,
