@@ -85,6 +85,11 @@ export class Agent extends EventEmitter implements Stamper, StatementSigner {
   #signer: SignerThread | undefined
   // Bumped on a failure: everything prepared on top of the failed events is refused, not stored.
   #generation = 0
+  // After a store write error no stamp is chained until the store is reopened and the head re-read
+  // from disk (issue 13 #4); stamps made meanwhile wait for that, in call order, or are refused.
+  #recovering: Promise<void> | null = null
+  // The store's epoch #head was read in: a reopen by anyone else (a sync cursor write) makes it stale.
+  #epoch: number
 
   private constructor (name: string, dir: string, identity: Identity, store: EventStore, agentIndex: number, opts: AgentOpenOptions) {
     super()
@@ -96,6 +101,7 @@ export class Agent extends EventEmitter implements Stamper, StatementSigner {
     this.#scryptN = opts.scryptN
     this.#maxEventBytes = opts.maxEventBytes ?? MAX_EVENT_BYTES
     this.#head = storedHead(store)
+    this.#epoch = store.epoch
     if (store.durability === 'relaxed' && !relaxedWarned.has(name)) {
       relaxedWarned.add(name)
       process.emitWarning(`agent "${name}" runs in relaxed durability: events are written but not fsynced; a power cut may lose the last ones`, { code: 'PCP_RELAXED_DURABILITY' })
@@ -183,6 +189,9 @@ export class Agent extends EventEmitter implements Stamper, StatementSigner {
   stamp (eventType: string, payload: Record<string, JsonValue> = {}): Promise<AissEvent> {
     if (typeof eventType !== 'string' || eventType.length === 0) throw new TypeError('"eventType" expected a non-empty string')
     if (this.store.closed) return Promise.reject(new PcpError(ErrorCodes.STORE_CLOSED, `agent "${this.name}" is closed`, { agent: this.name }))
+    if (this.store.failure !== null || this.#recovering !== null || this.#epoch !== this.store.epoch) {
+      return this.#recovered().then(() => this.stamp(eventType, payload))
+    }
     const head = this.#head
     // Never earlier than the previous event: a Pi without RTC may boot with a clock behind its chain.
     const timestamp = Math.max(Math.floor(this.#clock() / 1000), head?.timestamp ?? 0)
@@ -237,7 +246,7 @@ export class Agent extends EventEmitter implements Stamper, StatementSigner {
   }
 
   async #store (batch: Pending[], signing: Promise<Uint8Array[]>): Promise<void> {
-    if (batch[0]!.generation !== this.#generation) return this.#refuse(batch, new PcpError(ErrorCodes.STORE_CORRUPTED, `agent "${this.name}": an earlier event failed to be stored; this one chained on it and was dropped`, { agent: this.name }))
+    if (batch[0]!.generation !== this.#generation) return this.#refuse(batch, this.store.failure ?? new PcpError(ErrorCodes.STORE_WRITE_FAILED, `agent "${this.name}": an earlier event failed to be stored; this one chained on it and was dropped`, { agent: this.name }))
     let signatures: Uint8Array[]
     try {
       signatures = await signing
@@ -261,6 +270,25 @@ export class Agent extends EventEmitter implements Stamper, StatementSigner {
 
   #refuse (batch: Pending[], err: unknown): void {
     for (const b of batch) b.reject(err)
+  }
+
+  /**
+   * Once everything in flight has settled (refused): reopens the store and continues from the head
+   * it reads from disk. Rejects (STORE_NO_SPACE, STORE_WRITE_FAILED) while the store cannot take writes.
+   */
+  #recovered (): Promise<void> {
+    return (this.#recovering ??= (async () => {
+      try {
+        await this.#tail
+        await this.store.flush()
+        await this.store.recover()
+        this.#generation++
+        this.#epoch = this.store.epoch
+        this.#head = storedHead(this.store)
+      } finally {
+        this.#recovering = null
+      }
+    })())
   }
 
   /** Waits until every stamp so far is signed and written. */
@@ -339,6 +367,7 @@ export class Agent extends EventEmitter implements Stamper, StatementSigner {
 
   async close (): Promise<void> {
     if (this.store.closed) return
+    await this.#recovering?.catch(() => {})
     await this.#drain()
     await this.#signer?.close()
     await this.store.close()

@@ -64,6 +64,8 @@ export const ErrorCodes = {
   STORE_LOCKED: 'STORE_LOCKED',
   STORE_CORRUPTED: 'STORE_CORRUPTED',
   STORE_CLOSED: 'STORE_CLOSED',
+  STORE_NO_SPACE: 'STORE_NO_SPACE', // disk full (ENOSPC/EDQUOT): `file` is the store directory, `needed` the bytes to free
+  STORE_WRITE_FAILED: 'STORE_WRITE_FAILED', // any other write error; writes are refused until the store is reopened
   // a reference agent directory's own history (runtime/reference-history.ts)
   HISTORY_UNREADABLE: 'HISTORY_UNREADABLE',
   HISTORY_INVALID: 'HISTORY_INVALID',

@@ -1,8 +1,11 @@
 // Opening a LevelDB that one process owns at a time (an agent's store, the hub's store). LevelDB's own
 // LOCK says only "locked"; we record the owner's pid beside it so the error can name the process.
+// Opening also keeps the disk-full reserve (runtime/store-space.ts): freed before the open when space
+// is short, so a full disk still opens, and recreated after it when there is room.
 import { readFile, writeFile, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { PcpError, ErrorCodes } from './errors.js'
+import { releaseReserveIfShort, ensureReserve, isNoSpace, noSpaceError, spaceShortfall } from './store-space.js'
 
 export interface LockedOpenMessages {
   locked: (pid: string) => string
@@ -12,8 +15,13 @@ export interface LockedOpenMessages {
 
 const OWNER = 'OWNER.pid'
 
-export async function openLevelLocked (db: { open (): Promise<void> }, path: string, m: LockedOpenMessages): Promise<void> {
+/**
+ * Opens `db`; resolves with the bytes still to free before the store may accept writes (0: it may).
+ * A full disk that prevents even the open gives STORE_NO_SPACE.
+ */
+export async function openLevelLocked (db: { open (): Promise<void> }, path: string, m: LockedOpenMessages): Promise<number> {
   const fields = { file: path, ...(m.agent ? { agent: m.agent } : {}) }
+  await releaseReserveIfShort(path).catch(() => {})
   try {
     await db.open()
   } catch (err) {
@@ -22,9 +30,12 @@ export async function openLevelLocked (db: { open (): Promise<void> }, path: str
       const pid = await readFile(join(path, OWNER), 'utf8').catch(() => '?')
       throw new PcpError(ErrorCodes.STORE_LOCKED, m.locked(pid.trim()), { ...fields, cause: err })
     }
+    if (isNoSpace(err)) throw noSpaceError(m.failed(err as Error), path, Math.max(1, await spaceShortfall(path).catch(() => 1)), { ...fields, cause: err })
     throw new PcpError(ErrorCodes.STORE_CORRUPTED, m.failed(err as Error), { ...fields, cause: err })
   }
-  await writeFile(join(path, OWNER), String(process.pid))
+  // Only for the STORE_LOCKED message: a full disk must not stop the open here.
+  await writeFile(join(path, OWNER), String(process.pid)).catch(() => {})
+  return ensureReserve(path).catch((err: unknown) => isNoSpace(err) ? 1 : 0)
 }
 
 /** Closes a database opened with openLevelLocked, forgetting the owner record first. */

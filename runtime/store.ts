@@ -10,9 +10,13 @@
 // Each key in a LevelDB batch costs ~10 µs here, so an index key covers all of a batch's events that
 // share it (about one key per event in all, instead of five). Time needs no index: the Agent keeps
 // timestamps non-decreasing along the chain, so a time range is a binary search over seq.
+// A write error (a full disk, an I/O error) stops all writes until the database has been closed and
+// reopened and the head re-read from disk (recover()): LevelDB accepts writes after a failed one that
+// do not survive a reopen (issue 13 #4; runtime/store-space.ts has the rules and the reserve file).
 import { Level } from 'level'
 import { openLevelLocked, closeLevelLocked } from './level-open.js'
 import { PcpError, ErrorCodes } from './errors.js'
+import { writeError, noSpaceError, spaceShortfall } from './store-space.js'
 import { encodeRecord, decodeRecord, encodeValue, decodeValue } from './record.js'
 import { eventHash } from './event.js'
 import { ROTATION_EVENT_TYPE } from './rotation.js'
@@ -36,6 +40,10 @@ export interface SearchQuery {
 
 export interface AppendItem { event: AissEvent, hash: string, agentIndex: number }
 
+type Put = { type: 'put', key: string, value: Uint8Array }
+/** One queued write: an append (with its index entries and head) or a single key (identity, meta). */
+interface Write { ops: Put[], index?: Map<string, number[]>, head?: Head, sync?: boolean, resolve: () => void, reject: (e: unknown) => void }
+
 const hex16 = (seq: number): string => seq.toString(16).padStart(16, '0')
 const seqKey = (seq: number): string => 'e!' + hex16(seq)
 const PEER_FIELDS = ['peer_agent_id', 'peer_id', 'peer'] as const
@@ -56,11 +64,19 @@ export class EventStore {
   readonly durability: Durability
   #db: Level<string, Uint8Array>
   #head: Head | null = null
+  // The head as last written: what reads trust while a failed write has left #head ahead of the disk.
+  #written: Head | null = null
   #identities: StoredIdentity[] = []
-  #queue: Array<{ ops: Array<{ type: 'put', key: string, value: Uint8Array }>, index: Map<string, number[]>, head: Head, sync?: true, resolve: () => void, reject: (e: unknown) => void }> = []
+  #queue: Write[] = []
   #writing = false
   #closed = false
   #bytesWritten = 0
+  // Set by a write error (or a disk too full at open): every write is refused with it until recover().
+  #failure: PcpError | null = null
+  #recovering: Promise<void> | null = null
+  #retryAt = 0
+  #backoffMs = 0
+  #epoch = 0
 
   private constructor (path: string, name: string, durability: Durability) {
     this.path = path
@@ -72,18 +88,28 @@ export class EventStore {
   /** Opens (creating if needed) and takes the lock; a second process gets STORE_LOCKED naming the holder. */
   static async open (path: string, opts: { name?: string, durability?: Durability } = {}): Promise<EventStore> {
     const store = new EventStore(path, opts.name ?? path, opts.durability ?? 'durable')
-    await openLevelLocked(store.#db, path, {
-      agent: store.name,
-      locked: (pid) => `agent "${store.name}" is open in process ${pid} (${path} is locked)`,
-      failed: (err) => `cannot open the store of agent "${store.name}" at ${path}: ${err.message}`
-    })
+    const short = await openLevelLocked(store.#db, path, store.#openMessages())
     try {
       await store.#load()
     } catch (err) {
       await store.#db.close()
       throw err
     }
+    // Readable, but refusing writes until there is room for the reserve again.
+    if (short > 0) store.#failure = store.#noSpace(short)
     return store
+  }
+
+  #openMessages (): Parameters<typeof openLevelLocked>[2] {
+    return {
+      agent: this.name,
+      locked: (pid) => `agent "${this.name}" is open in process ${pid} (${this.path} is locked)`,
+      failed: (err) => `cannot open the store of agent "${this.name}" at ${this.path}: ${err.message}`
+    }
+  }
+
+  #noSpace (short: number): PcpError {
+    return noSpaceError(`the store of agent "${this.name}" takes no writes`, this.path, short, { agent: this.name })
   }
 
   /** Constant time whatever the chain length: the head and identities are single keys. */
@@ -101,7 +127,7 @@ export class EventStore {
     if (ev === undefined) this.#corrupt(seqKey(head.seq), `the head names event #${head.seq}, which is missing`)
     const event = this.#decodeEvent(seqKey(head.seq), ev!)
     if (eventHash(event) !== head.hash) this.#corrupt(seqKey(head.seq), `event #${head.seq} does not hash to the recorded head ${head.hash}`)
-    this.#head = head
+    this.#head = this.#written = head
   }
 
   #corrupt (key: string, why: string, cause?: unknown): never {
@@ -119,13 +145,73 @@ export class EventStore {
   get head (): Head | null { return this.#head }
   get identities (): readonly StoredIdentity[] { return this.#identities }
   get closed (): boolean { return this.#closed }
+  /** The error every write is refused with until recover() succeeds; null while writes are accepted. */
+  get failure (): PcpError | null { return this.#failure }
+  /** Bumped by every reopen: a head read before it may be stale. */
+  get epoch (): number { return this.#epoch }
+
+  /**
+   * After a write error: closes and reopens the database (freeing the reserve for LevelDB's log replay
+   * if space is short) and re-reads the head and identities from disk. Rejects, and writes stay refused,
+   * while there is not enough free space (STORE_NO_SPACE, checked before the reopen) or the reopen fails
+   * (then retried no sooner than a growing backoff). Concurrent callers share one attempt.
+   */
+  recover (): Promise<void> {
+    if (this.#closed) return Promise.reject(new PcpError(ErrorCodes.STORE_CLOSED, `store of agent "${this.name}" is closed`, { agent: this.name }))
+    if (this.#failure === null) return Promise.resolve()
+    return (this.#recovering ??= this.#reopen().finally(() => { this.#recovering = null }))
+  }
+
+  async #reopen (): Promise<void> {
+    while (this.#writing) await new Promise((r) => setImmediate(r))
+    if (this.#failure!.code === ErrorCodes.STORE_NO_SPACE) {
+      const short = await spaceShortfall(this.path)
+      if (short > 0) throw (this.#failure = this.#noSpace(short))
+    } else if (Date.now() < this.#retryAt) {
+      throw this.#failure!
+    }
+    try {
+      await this.#db.close().catch(() => {})
+      const db = new Level<string, Uint8Array>(this.path, { keyEncoding: 'utf8', valueEncoding: 'view' })
+      const short = await openLevelLocked(db, this.path, this.#openMessages())
+      this.#db = db
+      this.#identities = []
+      this.#head = this.#written = null
+      this.#epoch++
+      await this.#load()
+      if (short > 0) throw this.#noSpace(short)
+    } catch (err) {
+      this.#retryAt = Date.now() + (this.#backoffMs = Math.min(Math.max(250, this.#backoffMs * 2), 10_000))
+      throw (this.#failure = err instanceof PcpError ? err : writeError(`cannot reopen the store of agent "${this.name}"`, this.path, err, { agent: this.name }))
+    }
+    this.#failure = null
+    this.#backoffMs = 0
+  }
+
+  /** Waits out a reopen in progress, so a read does not meet the closed database. */
+  async #settled (): Promise<void> {
+    if (this.#recovering) await this.#recovering.catch(() => {})
+  }
+
+  /** Queues a write of single keys (not an append) through the same ordered queue. */
+  async #put (key: string, value: Uint8Array, sync?: boolean): Promise<void> {
+    if (this.#failure) await this.recover()
+    return new Promise((resolve, reject) => this.#enqueue({ ops: [{ type: 'put', key, value }], sync, resolve, reject }))
+  }
+
+  #enqueue (w: Write): void {
+    if (this.#closed) return w.reject(new PcpError(ErrorCodes.STORE_CLOSED, `store of agent "${this.name}" is closed`, { agent: this.name }))
+    if (this.#failure) return w.reject(this.#failure)
+    this.#queue.push(w)
+    if (!this.#writing) void this.#flush()
+  }
 
   /** Registers an identity of this chain (the first one, or the next after a rotation); returns its index. */
   async addIdentity (id: StoredIdentity): Promise<number> {
     const known = this.#identities.findIndex((i) => i.agentId === id.agentId)
     if (known >= 0) return known
     const index = this.#identities.length
-    await this.#db.put('a!' + index, encodeValue({ agentId: id.agentId, publicKey: id.publicKey }), { sync: true })
+    await this.#put('a!' + index, encodeValue({ agentId: id.agentId, publicKey: id.publicKey }), true)
     this.#identities[index] = id
     return index
   }
@@ -136,7 +222,14 @@ export class EventStore {
    */
   append (items: AppendItem[], opts: { meta?: Record<string, unknown> } = {}): Promise<void> {
     if (this.#closed) return Promise.reject(new PcpError(ErrorCodes.STORE_CLOSED, `store of agent "${this.name}" is closed`, { agent: this.name }))
-    const ops: Array<{ type: 'put', key: string, value: Uint8Array }> = []
+    if (this.#failure) return Promise.reject(this.#failure)
+    // A cheap guard against a caller holding a head from before a reopen: never write a broken link.
+    const first = items[0]?.event
+    if (first && this.#head && first.previous_hash !== this.#head.hash) {
+      return Promise.reject(new PcpError(ErrorCodes.CHAIN_LINK_BROKEN, `store of agent "${this.name}": event #${this.#head.seq + 1} does not chain onto the stored head ${this.#head.hash}; not written`,
+        { agent: this.name, index: this.#head.seq + 1, field: 'previous_hash', expected: this.#head.hash, actual: first.previous_hash }))
+    }
+    const ops: Put[] = []
     const index = new Map<string, number[]>()
     let seq = this.#head ? this.#head.seq : -1
     let head = this.#head!
@@ -154,37 +247,37 @@ export class EventStore {
     // Meta slots written with the events, atomically (an import and its record: runtime/reference-history.ts).
     for (const [name, value] of Object.entries(opts.meta ?? {})) ops.push({ type: 'put', key: 'm!' + name, value: encodeValue(value) })
     this.#head = head
-    return new Promise((resolve, reject) => {
-      this.#queue.push({ ops, index, head, resolve, reject })
-      if (!this.#writing) void this.#flush()
-    })
+    return new Promise((resolve, reject) => this.#enqueue({ ops, index, head, resolve, reject }))
   }
 
   async #flush (): Promise<void> {
     this.#writing = true
     while (this.#queue.length) {
       const batch = this.#queue.splice(0)
+      if (this.#failure) { for (const b of batch) b.reject(this.#failure); continue }
       const ops = batch.flatMap((b) => b.ops)
       const index = new Map<string, number[]>()
+      let head: Head | undefined
       for (const b of batch) {
-        for (const [prefix, seqs] of b.index) {
+        if (b.head) head = b.head
+        for (const [prefix, seqs] of b.index ?? []) {
           const list = index.get(prefix)
           if (list) list.push(...seqs); else index.set(prefix, seqs)
         }
       }
       for (const [prefix, seqs] of index) ops.push({ type: 'put', key: prefix + hex16(seqs[0]!), value: encodeValue(seqs) })
-      ops.push({ type: 'put', key: 'h', value: encodeValue(batch.at(-1)!.head) })
+      if (head) ops.push({ type: 'put', key: 'h', value: encodeValue(head) })
       try {
-        await this.#db.batch(ops, { sync: this.durability === 'durable' || batch.some((b) => b.sync) })
+        await this.#db.batch(ops, { sync: this.durability === 'durable' || batch.some((b) => b.sync === true) })
+        if (head) this.#written = head
         for (const b of batch) b.resolve()
       } catch (err) {
-        // Everything queued after a failed batch chains onto events that never reached the disk:
-        // fail those too and rewind the in-memory head to what is really stored.
-        const later = this.#queue.splice(0)
-        const wrapped = new PcpError(ErrorCodes.STORE_CORRUPTED, `write to the store of agent "${this.name}" failed: ${(err as Error).message}`, { agent: this.name, cause: err })
-        for (const b of [...batch, ...later]) b.reject(wrapped)
-        const raw = await this.#db.get('h').catch(() => undefined)
-        this.#head = raw ? decodeValue<Head>(raw) : null
+        // Nothing more is written until recover(): what LevelDB accepts after a failed write may not
+        // survive a reopen, and everything queued chains onto events that never reached the disk.
+        // The in-memory head is unknown until then; recover() re-reads it.
+        this.#head = this.#written
+        this.#failure = writeError(`write to the store of agent "${this.name}" failed`, this.path, err, { agent: this.name })
+        for (const b of [...batch, ...this.#queue.splice(0)]) b.reject(this.#failure)
       }
     }
     this.#writing = false
@@ -198,10 +291,7 @@ export class EventStore {
     if (this.#closed) return Promise.reject(new PcpError(ErrorCodes.STORE_CLOSED, `store of agent "${this.name}" is closed`, { agent: this.name }))
     const head = this.#head
     if (!head) return Promise.resolve()
-    return new Promise((resolve, reject) => {
-      this.#queue.push({ ops: [], index: new Map(), head, sync: true, resolve, reject })
-      if (!this.#writing) void this.#flush()
-    })
+    return new Promise((resolve, reject) => this.#enqueue({ ops: [], head, sync: true, resolve, reject }))
   }
 
   /** Waits for every queued write. */
@@ -210,12 +300,14 @@ export class EventStore {
   }
 
   async get (seq: number): Promise<AissEvent | undefined> {
+    if (this.#recovering) await this.#settled()
     const v = await this.#db.get(seqKey(seq))
     return v === undefined ? undefined : this.#decodeEvent(seqKey(seq), v)
   }
 
   /** Events in chain order from `from` (inclusive) to `to` (exclusive). */
   async * events (from = 0, to = Infinity): AsyncGenerator<{ seq: number, event: AissEvent }> {
+    await this.#settled()
     const opts: { gte: string, lt: string } = { gte: seqKey(from), lt: to === Infinity ? 'e"' : seqKey(to) }
     let expected = from
     for await (const [key, value] of this.#db.iterator(opts)) {
@@ -231,6 +323,7 @@ export class EventStore {
    * index refers to `identities`. The sync agent forwards them without decoding and re-encoding.
    */
   async recordsRange (from: number, to: number): Promise<Uint8Array[]> {
+    await this.#settled()
     const out: Uint8Array[] = []
     let expected = from
     for await (const [key, value] of this.#db.iterator({ gte: seqKey(from), lt: seqKey(to) })) {
@@ -313,16 +406,18 @@ export class EventStore {
 
   /** Small typed key/value slots for other modules (sync cursors, settings). */
   async getMeta<T> (name: string): Promise<T | undefined> {
+    await this.#settled()
     const v = await this.#db.get('m!' + name)
     return v === undefined ? undefined : this.#decode<T>('m!' + name, v)
   }
 
   async putMeta (name: string, value: unknown): Promise<void> {
-    await this.#db.put('m!' + name, encodeValue(value), { sync: this.durability === 'durable' })
+    await this.#put('m!' + name, encodeValue(value))
   }
 
   async close (): Promise<void> {
     if (this.#closed) return
+    await this.#settled()
     await this.flush()
     this.#closed = true
     await closeLevelLocked(this.#db, this.path)
