@@ -10,7 +10,7 @@ import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { Agent, eventHash, verifyChain } from '../runtime/index.js'
 import { SyncAgent } from '../sync/agent.js'
-import { freePort, readHubChain, until } from './support/hub-helpers.js'
+import { freePort, readHubChain } from './support/hub-helpers.js'
 import { tmpDir, ROOT, seededRandom } from './helpers.js'
 import { powercutSupport, mountPowercut, spawnInMount, type PowercutMount } from './support/powercut.js'
 
@@ -56,8 +56,9 @@ t(`every event the hub acknowledged survives ${CUTS} power cuts of the hub, and 
       const hub = await startHub(m, hubOpts)
       sync ??= await SyncAgent.start({ url: `mqtt://127.0.0.1:${port}`, agents: [agent], batchSize: 50, ackTimeoutMs: 800, minReconnectMs: 100, maxReconnectMs: 300, statusFile: false })
       // Stamp until the hub has acknowledged something new, then a random while longer.
-      const until0 = Date.now() + 200 + Math.floor(rnd() * 800)
+      const until0 = Date.now() + 200 + Math.floor(rnd() * 800); const deadline = Date.now() + 30_000
       while (ackedSeq() <= lastAcked || Date.now() < until0) {
+        if (Date.now() > deadline) throw new Error(`cut ${k}: the hub acknowledged nothing past #${lastAcked} in 30 s`)
         await Promise.all(Array.from({ length: 20 }, () => agent.stamp('tick', { n: n++ })))
         await new Promise((r) => setTimeout(r, 5))
       }
