@@ -20,6 +20,8 @@ export interface BenchIngestOptions {
   batchSize?: number
   /** Feed Vigil too (default true: what `pcp hub start` does). */
   vigil?: boolean
+  /** The bare verify limit to compare with, measured by the caller in the same run (else measured here). */
+  bareVerifyPerSec?: number
 }
 
 export interface BenchIngestResult {
@@ -61,7 +63,7 @@ export async function benchIngest (opts: BenchIngestOptions = {}): Promise<Bench
   let hub: Hub | undefined
   let sync: SyncAgent | undefined
   try {
-    const bare = await bareVerifyPerSec(Math.min(total, 20_000), workers)
+    const bare = opts.bareVerifyPerSec ?? await bareVerifyPerSec(Math.min(total, 20_000), workers)
     for (let a = 0; a < nAgents; a++) {
       const agent = await Agent.open({ name: `robot-${a}` }, { home: join(dir, 'device'), durability: 'relaxed' })
       agents.push(agent)
