@@ -36,7 +36,9 @@ const SHAPES: DiskShape[] = [{ pad: 32_000, rotateEvery: 0 }, { pad: 0, rotateEv
 async function runAndCut (bin: string, disk: string, mnt: string, durability: string, run: number, shape: DiskShape, rnd: () => number): Promise<Cutting> {
   const seed = Math.floor(rnd() * 2 ** 31)
   const m = await mountPowercut(bin, disk, mnt, seed)
-  const how = (['SIGKILL', 'SIGUSR1', 'SIGUSR1', 'SIGUSR2'] as const)[Math.floor(rnd() * 4)]!
+  // SIGPWR (pages written back out of order) only for durable: see the README for what relaxed does then.
+  const hows = durability === 'durable' ? ['SIGKILL', 'SIGUSR1', 'SIGUSR2', 'SIGPWR'] as const : ['SIGKILL', 'SIGUSR1', 'SIGUSR1', 'SIGUSR2'] as const
+  const how = (process.env.PCP_POWERCUT_HOW as NodeJS.Signals | undefined) ?? hows[Math.floor(rnd() * 4)]!
   const child = spawnInMount(m, CHILD, [mnt, NAME, durability, String(run), String(shape.pad), String(shape.rotateEvery)])
   const acked = new Map<number, string>()
   let buf = ''; let err = ''; let cut = false; let rotations = 0

@@ -15,9 +15,11 @@
 //  - SIGKILL of this process is a power cut that loses everything unsynced. SIGUSR1 is a power cut
 //    after some background writeback: a random prefix (seeded by PCP_POWERCUT_SEED) of the journal is
 //    committed, and each dirty file keeps a random prefix, torn at any byte, of its unsynced range.
-//    Writeback is modelled in order within a file; holes in the middle of unsynced data are not.
+//    This writeback is in order within a file; SIGPWR below makes holes.
 //    SIGUSR2 is a power cut just after ext4's periodic journal commit: every directory operation is
 //    committed, no unsynced data is written back (delayed allocation keeps data out of the journal).
+//    SIGPWR is a power cut on a disk whose cache reordered the writes: a random journal prefix, and a
+//    random subset of each dirty file's unsynced 4 KB pages (holes in the unsynced data).
 //  - Not modelled: hard links and symlinks (refused), xattrs, timestamps and owners on the disk.
 #define _GNU_SOURCE
 #define FUSE_USE_VERSION 31
@@ -111,13 +113,13 @@ static void commit_journal (int count) {
   if (!journal) journal_tail = &journal;
 }
 
-// Writes [lo, hi) of a file's unsynced range to the disk (hi clipped to its size).
-static int write_back (struct node *n, size_t hi, int set_size) {
+// Writes [lo, hi) of a file's data to the disk (hi clipped to its size).
+static int write_range (struct node *n, size_t lo, size_t hi, int set_size) {
   if (!n->dpath) return 0;
   int fd = open(disk(n->dpath), O_WRONLY);
   if (fd < 0) return -errno;
   if (hi > n->size) hi = n->size;
-  if (n->dirty_lo < hi && pwrite(fd, n->data + n->dirty_lo, hi - n->dirty_lo, n->dirty_lo) != (ssize_t)(hi - n->dirty_lo)) { close(fd); return -EIO; }
+  if (lo < hi && pwrite(fd, n->data + lo, hi - lo, (off_t)lo) != (ssize_t)(hi - lo)) { close(fd); return -EIO; }
   if (set_size && ftruncate(fd, n->size) != 0) { close(fd); return -EIO; }
   close(fd);
   return 0;
@@ -126,7 +128,7 @@ static int write_back (struct node *n, size_t hi, int set_size) {
 static int do_sync (struct node *n) {
   if (n->dir || !n->dpath || n->size != n->synced_size) commit_journal(journal_len);
   if (n->dir) return 0;
-  int r = write_back(n, n->dirty_hi, 1);
+  int r = write_range(n, n->dirty_lo, n->dirty_hi, 1);
   if (r == 0 && (n->dpath || !n->path)) clean(n);  // data of a file with no name on disk stays unsynced
   return r;
 }
@@ -308,7 +310,7 @@ static unsigned long long rnd (unsigned long long bound) {  // xorshift64*, in [
   return bound ? (rng_state * 2685821657736338717ULL) % (bound + 1) : 0;
 }
 
-// SIGUSR1/SIGUSR2: the power cuts after some writeback. Runs with the lock held, so no operation is half done.
+// SIGUSR1/SIGUSR2/SIGPWR: the power cuts after some writeback. Runs with the lock held, so no operation is half done.
 static void *crasher (void *arg) {
   sigset_t *set = arg; int sig;
   sigwait(set, &sig);
@@ -319,9 +321,17 @@ static void *crasher (void *arg) {
   for (struct node *n = nodes; n; n = n->next) {
     if (n->dir || n->dirty_lo >= n->dirty_hi) continue;
     size_t hi = n->dirty_hi > n->size ? n->size : n->dirty_hi, len = hi > n->dirty_lo ? hi - n->dirty_lo : 0;
+    dirty += len;
+    if (sig == SIGPWR) {  // writeback reordered by the disk's cache: any subset of the 4 KB pages
+      for (size_t at = n->dirty_lo; at < hi; at = (at / 4096 + 1) * 4096) {
+        size_t end = (at / 4096 + 1) * 4096 > hi ? hi : (at / 4096 + 1) * 4096;
+        if (rnd(1)) { write_range(n, at, end, 0); if (n->dpath) written += end - at; }
+      }
+      continue;
+    }
     size_t keep = sig == SIGUSR2 ? 0 : (size_t)rnd(len);
-    dirty += len; if (n->dpath) written += keep;
-    write_back(n, n->dirty_lo + keep, 0);
+    if (n->dpath) written += keep;
+    write_range(n, n->dirty_lo, n->dirty_lo + keep, 0);
   }
   fprintf(stderr, "powercut: committed %d of %d directory operations, wrote back %zu of %zu unsynced bytes\n", kept, total, written, dirty);
   _exit(0);
@@ -335,13 +345,13 @@ static const struct fuse_operations ops = {
 };
 
 int main (int argc, char **argv) {
-  if (argc != 3) { fprintf(stderr, "usage: %s BACKING_DIR MOUNTPOINT (SIGKILL, SIGUSR1 or SIGUSR2 = power cut)\n", argv[0]); return 2; }
+  if (argc != 3) { fprintf(stderr, "usage: %s BACKING_DIR MOUNTPOINT (SIGKILL, SIGUSR1, SIGUSR2 or SIGPWR = power cut)\n", argv[0]); return 2; }
   if (!realpath(argv[1], backing)) { perror(argv[1]); return 2; }
   const char *seed = getenv("PCP_POWERCUT_SEED");
   rng_state = (seed ? strtoull(seed, NULL, 10) : 1) * 0x9E3779B97F4A7C15ULL + 1;
   struct node *root = add_node("/", 1, 0755); root->dpath = strdup("/");
   load("/");
-  static sigset_t set; sigemptyset(&set); sigaddset(&set, SIGUSR1); sigaddset(&set, SIGUSR2);
+  static sigset_t set; sigemptyset(&set); sigaddset(&set, SIGUSR1); sigaddset(&set, SIGUSR2); sigaddset(&set, SIGPWR);
   pthread_sigmask(SIG_BLOCK, &set, NULL);
   pthread_t t; pthread_create(&t, NULL, crasher, &set);
   char *args[] = { argv[0], argv[2], "-f", "-s", "-o", "fsname=pcp-powercut,subtype=powercut", NULL };
