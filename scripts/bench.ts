@@ -1,4 +1,4 @@
-// npm run bench [-- --json [FILE]] [-- --quick]
+// npm run bench [-- --json [FILE]] [-- --quick] [-- --only SECTION]  (--only ros2: just that section)
 // One table: each figure, the bare limit measured in the same run, the ratio, and the reference's
 // published or measured figure where one exists. Numbers are from this run on this machine, not constants.
 import { availableParallelism } from 'node:os'
@@ -17,6 +17,7 @@ import { benchIngest, bareVerifyPerSec } from '../hub/bench-ingest.js'
 import { SIG, type VerifyItem, type VerifyResult } from '../hub/ingest-verify.js'
 import { benchGateRoundTrip } from '../hub/trustgate/bench-gate.js'
 import { benchCatchUp } from '../hub/bench-reconnect.js'
+import { benchHashCost, benchRecorder } from '../ros2/bench.js'
 // @ts-expect-error: plain .mjs helper
 import { buildBundles, CORE_BUDGET_BYTES } from './bundles.mjs'
 
@@ -26,6 +27,8 @@ const quick = args.includes('--quick')
 const jsonAt = args.indexOf('--json')
 const jsonFile = jsonAt >= 0 ? (args[jsonAt + 1] && !args[jsonAt + 1]!.startsWith('--') ? args[jsonAt + 1]! : 'bench-results.json') : undefined
 const CORES = availableParallelism()
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined
+if (only !== undefined && only !== 'ros2') { console.error(`bench: --only expected ros2, got ${String(only)}`); process.exit(2) }
 
 interface Row { figure: string, value: number, unit: string, limit?: number, limitName?: string, ratio?: number, reference?: string, note?: string }
 const rows: Row[] = []
@@ -142,6 +145,20 @@ function oneEventProcess (bundle: string): { ms: number, rssMiB: number } {
 // --- run --------------------------------------------------------------------------------------------
 const N = quick ? 5000 : 30000
 log(`pcp-edge bench on ${CORES} cores${quick ? ' (quick)' : ''}`)
+if (only === undefined || only === 'ros2') {
+  log('ros2 (stand-in graph: NOT ROS 2 transport; ros2/bench.ts)')
+  for (const h of benchHashCost()) {
+    const what = `${h.type.split('/').pop()} ${(h.bytes / 1048576).toFixed(2)} MiB`
+    row({ figure: `msg_hash ${what}, JSON recipe (pcp-ros2-msg-v1)`, value: h.jsonMs, unit: 'ms/message' })
+    row({ figure: `msg_hash ${what}, CDR recipe (pcp-ros2-cdr-v1)`, value: h.cdrHashMs, unit: 'ms/message', limit: h.jsonMs, limitName: 'JSON recipe', ratio: h.cdrHashMs / h.jsonMs })
+    row({ figure: `serialize ${what} to CDR (stand-in's writer)`, value: h.serializeMs, unit: 'ms/message', note: 'rclnodejs serializes natively' })
+  }
+  const rb = await benchRecorder({ seconds: quick ? 2 : 5 })
+  row({ figure: 'bag recorder, 100 Hz LaserScan + 30 Hz 640×480 image mix', value: rb.messagesPerSec, unit: 'messages/s', note: `${rb.messages} messages` })
+  row({ figure: 'bag recorder, same mix', value: rb.mbPerSec, unit: 'MB/s' })
+  row({ figure: 'bag recorder at the real rates: CPU of the recording process', value: rb.realRateCpuPct, unit: '% of a core', note: `${fmt(rb.realMessagesPerSec)} messages/s, ${fmt(rb.realMbPerSec)} MB/s recorded, ${rb.realPublished} published` })
+}
+if (only !== undefined) finish()
 log('bare limits')
 const sign = bareSignPerSec(N)
 row({ figure: 'bare node:crypto Ed25519 sign', value: sign, unit: 'ops/s', reference: '~44 µs/op on this machine kind' })
@@ -208,12 +225,18 @@ for (const p of g) {
 for (const d of temps) rmSync(d, { recursive: true, force: true })
 
 // --- report -------------------------------------------------------------------------------------------
-const w = Math.max(...rows.map((r) => r.figure.length))
-console.log(`\n${'figure'.padEnd(w)}  ${'value'.padStart(12)} unit         ${'limit'.padStart(12)}  ratio   reference`)
-for (const r of rows) {
-  console.log(`${r.figure.padEnd(w)}  ${fmt(r.value).padStart(12)} ${r.unit.padEnd(12)} ${(r.limit !== undefined ? fmt(r.limit) : '').padStart(12)}  ${(r.ratio !== undefined ? (r.ratio * 100).toFixed(0) + '%' : '').padStart(5)}   ${r.reference ?? ''}${r.note ? ` (${r.note})` : ''}`)
-}
-if (jsonFile) {
-  writeFileSync(jsonFile, JSON.stringify({ machine: { cores: CORES, node: process.version }, quick, rows }, null, 2) + '\n')
-  console.log(`\nwrote ${jsonFile}`)
+finish()
+
+function finish (): never {
+  const w = Math.max(...rows.map((r) => r.figure.length))
+  console.log(`\n${'figure'.padEnd(w)}  ${'value'.padStart(12)} unit         ${'limit'.padStart(12)}  ratio   reference`)
+  for (const r of rows) {
+    console.log(`${r.figure.padEnd(w)}  ${fmt(r.value).padStart(12)} ${r.unit.padEnd(12)} ${(r.limit !== undefined ? fmt(r.limit) : '').padStart(12)}  ${(r.ratio !== undefined ? (r.ratio * 100).toFixed(0) + '%' : '').padStart(5)}   ${r.reference ?? ''}${r.note ? ` (${r.note})` : ''}`)
+  }
+  if (jsonFile) {
+    writeFileSync(jsonFile, JSON.stringify({ machine: { cores: CORES, node: process.version }, quick, only, rows }, null, 2) + '\n')
+    console.log(`\nwrote ${jsonFile}`)
+  }
+  for (const d of temps) rmSync(d, { recursive: true, force: true })
+  process.exit(0)
 }
