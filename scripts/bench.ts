@@ -156,6 +156,7 @@ if (only === undefined || only === 'ros2') {
   const rb = await benchRecorder({ seconds: quick ? 2 : 5 })
   row({ figure: 'bag recorder, 100 Hz LaserScan + 30 Hz 640×480 image mix', value: rb.messagesPerSec, unit: 'messages/s', note: `${rb.messages} messages` })
   row({ figure: 'bag recorder, same mix', value: rb.mbPerSec, unit: 'MB/s' })
+  row({ figure: 'bag recorder, same mix, per CPU-second of the process', value: rb.messagesPerCpuSec, unit: 'messages/s', note: `${fmt(rb.mbPerCpuSec)} MB per CPU-second` })
   row({ figure: 'bag recorder at the real rates: CPU of the recording process', value: rb.realRateCpuPct, unit: '% of a core', note: `${fmt(rb.realMessagesPerSec)} messages/s, ${fmt(rb.realMbPerSec)} MB/s recorded, ${rb.realPublished} published` })
 }
 if (only !== undefined) finish()
