@@ -149,9 +149,9 @@ if (only === undefined || only === 'ros2') {
   log('ros2 (stand-in graph: NOT ROS 2 transport; ros2/bench.ts)')
   for (const h of benchHashCost()) {
     const what = `${h.type.split('/').pop()} ${(h.bytes / 1048576).toFixed(2)} MiB`
-    row({ figure: `msg_hash ${what}, JSON recipe (pcp-ros2-msg-v1)`, value: h.jsonMs, unit: 'ms/message' })
-    row({ figure: `msg_hash ${what}, CDR recipe (pcp-ros2-cdr-v1)`, value: h.cdrHashMs, unit: 'ms/message', limit: h.jsonMs, limitName: 'JSON recipe', ratio: h.cdrHashMs / h.jsonMs })
-    row({ figure: `serialize ${what} to CDR (stand-in's writer)`, value: h.serializeMs, unit: 'ms/message', note: 'rclnodejs serializes natively' })
+    row({ figure: `msg_hash ${what}, JSON recipe (pcp-ros2-msg-v1)`, value: h.jsonMs, unit: 'CPU ms/msg' })
+    row({ figure: `msg_hash ${what}, CDR recipe (pcp-ros2-cdr-v1)`, value: h.cdrHashMs, unit: 'CPU ms/msg', limit: h.jsonMs, limitName: 'JSON recipe', ratio: h.cdrHashMs / h.jsonMs })
+    row({ figure: `serialize ${what} to CDR (stand-in's writer)`, value: h.serializeMs, unit: 'CPU ms/msg', note: 'rclnodejs serializes natively' })
   }
   const rb = await benchRecorder({ seconds: quick ? 2 : 5 })
   row({ figure: 'bag recorder, 100 Hz LaserScan + 30 Hz 640×480 image mix', value: rb.messagesPerSec, unit: 'messages/s', note: `${rb.messages} messages` })
