@@ -22,7 +22,7 @@ import { Registry, type ApprovalMode } from './registry.js'
 import { Ingest, type BatchOutcome } from './ingest.js'
 import { HOSTILE_PROBLEM_CODE } from './hostile.js'
 import { Inbox, startStatusFile, writeStatus, type ControlRequest } from './control.js'
-import { MetricsRegistry, HUB_METRICS, hubCounter } from './metrics.js'
+import { MetricsRegistry, HUB_METRICS, hubCounter, hubGauge } from './metrics.js'
 import { VigilEngine, type VigilOptions } from './vigil/engine.js'
 import { InteractionCrossCheck } from './interactions.js'
 import type { ChainView, IngestResult, AgentChainStatus } from './chain-view.js'
@@ -119,6 +119,27 @@ export class Hub {
     this.#inbox = opts.control === false ? null : new Inbox(this.dataDir, (req) => this.#control(req))
     hubCounter(this.metrics, HUB_METRICS.eventsIngested)
     hubCounter(this.metrics, HUB_METRICS.eventsRejected)
+    this.#watchStore()
+  }
+
+  /** A store write error refuses events (retryable nacks) until the store reopens by itself: say so. */
+  #watchStore (): void {
+    const failing = hubGauge(this.metrics, HUB_METRICS.storeFailing)
+    const errors = hubCounter(this.metrics, HUB_METRICS.storeWriteErrors)
+    failing.set(undefined, this.store.failure ? 1 : 0)
+    this.store.listen({
+      failed: (err, first, during) => {
+        if (during === 'write') errors.inc({ code: err.code })
+        failing.set(undefined, 1)
+        const fields = { event: first ? 'store_failing' : 'store_still_failing', code: err.code, file: err.file, needed: (err as { needed?: number }).needed }
+        if (first) this.#logger.error(fields, `hub store refuses writes until it has reopened: ${err.message}`)
+        else this.#logger.debug(fields, err.message)
+      },
+      recovered: (downMs) => {
+        failing.set(undefined, 0)
+        this.#logger.warn({ event: 'store_recovered', downMs }, `hub store reopened after ${downMs} ms; accepting events again`)
+      }
+    })
   }
 
   /** Opens the store and the hub identity, starts the broker (unless external), the pool, and subscribes. */
@@ -237,9 +258,11 @@ export class Hub {
           else if (!known) this.#logger.info({ event: 'registered', agent: agentId, name: rec.name, state: rec.state }, `new device ${rec.name} registered as ${rec.state}`)
         } catch (err) {
           const code = err instanceof PcpError ? err.code : 'IDENTITY_INVALID'
+          // The store could not register it (disk full): the device should come back, not give up.
+          const retry = code === ErrorCodes.STORE_NO_SPACE || code === ErrorCodes.STORE_WRITE_FAILED
           this.#logger.warn({ event: 'refused', agent: agentId, code, reason: (err as Error).message }, `identity of ${agentId} refused: ${code}`)
           this.#reject(code)
-          return nack(code, (err as Error).message, false)
+          return nack(retry ? NACK_CODES.HUB_BUSY : code, (err as Error).message, retry)
         }
       }
       const state: AgentState = this.registry.state(agentId)

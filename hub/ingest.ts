@@ -107,7 +107,9 @@ export class Ingest {
   /** Head as the lane will have it once pending writes land (resolves after they did). */
   async head (agentId: string): Promise<WireHead | null> {
     const lane = this.#lane(agentId)
-    const run = lane.tail.then(async () => { await lane.lastWrite; const h = this.#store.agent(agentId)?.head; return h ? { seq: h.seq, hash: h.hash } : null })
+    // A failed write is not this question's answer: the head is what the store holds (a rejected
+    // lastWrite kept every handshake failing until a restart, issue 13 #5).
+    const run = lane.tail.then(async () => { await lane.lastWrite.catch(() => {}); const h = this.#store.agent(agentId)?.head; return h ? { seq: h.seq, hash: h.hash } : null })
     lane.tail = run.catch(() => {})
     return run
   }
@@ -237,7 +239,8 @@ export class Ingest {
     const head = headNow()!
     const later = lane.lastWrite.then((): BatchOutcome => ({ ack: { head, stored: accepted.length, duplicates: skip } }), (err: unknown): BatchOutcome => {
       this.#resetPrediction(lane)
-      return { nack: { code: NACK_CODES.HUB_BUSY, message: `the hub could not store the batch: ${(err as Error).message}`, head: null, retry: true } }
+      const code = (err as { code?: unknown }).code
+      return { nack: { code: NACK_CODES.HUB_BUSY, message: `the hub could not store the batch${typeof code === 'string' ? ` (${code})` : ''}: ${(err as Error).message}`, head: null, retry: true } }
     })
     return { later }
   }

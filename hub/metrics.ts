@@ -160,7 +160,9 @@ export const HUB_METRICS = {
   agentInfo: { name: 'pcp_agent_info', help: 'Agent id to registered name (value always 1).', labels: ['agent', 'name', 'state'] },
   agentsByState: { name: 'pcp_agents', help: 'Agents per VRS state.', labels: ['state'] },
   alerts: { name: 'pcp_alerts_total', help: 'Alerts raised by Vigil, per severity.', labels: ['severity'] },
-  alertsOpen: { name: 'pcp_alerts_open', help: 'Unacknowledged alerts in the journal, per severity.', labels: ['severity'] }
+  alertsOpen: { name: 'pcp_alerts_open', help: 'Unacknowledged alerts in the journal, per severity.', labels: ['severity'] },
+  storeFailing: { name: 'pcp_hub_store_failing', help: 'The hub store refuses writes after a write error until it has reopened (1), or accepts them (0).', labels: [] },
+  storeWriteErrors: { name: 'pcp_hub_store_write_errors_total', help: 'Failed writes to the hub store, per error code (STORE_NO_SPACE, STORE_WRITE_FAILED).', labels: ['code'] }
 } as const
 
 export function hubCounter (reg: MetricsRegistry, m: { name: string, help: string, labels: readonly string[] }): Counter {

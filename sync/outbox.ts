@@ -67,6 +67,10 @@ export class Outbox {
   #tokensAt: number
   #pumping = false
   #delayTimer: NodeJS.Timeout | undefined
+  // A busy hub (HUB_BUSY: its queue is full or its store cannot write) is asked again after a growing
+  // pause: an immediate handshake and resend would loop as fast as the network allows.
+  #busyTimer: NodeJS.Timeout | undefined
+  #busyMs = 0
   #firstWaitAt: number | null = null
   /** The hub answering now told us its head in this connection (a cursor saved from an earlier hub proves nothing). */
   #heardFromHub = false
@@ -111,6 +115,7 @@ export class Outbox {
     if (this.phase !== 'stopped') this.phase = 'offline'
     this.#inflight.clear(); this.#handshake = null
     clearTimeout(this.#delayTimer); this.#delayTimer = undefined
+    clearTimeout(this.#busyTimer); this.#busyTimer = undefined
     this.#io.changed()
   }
 
@@ -168,6 +173,8 @@ export class Outbox {
     this.#inflight.delete(corr)
     this.#backoffMs = this.#cfg.ackTimeoutMs; this.#attempt = 0
     if (env.kind === 'ack') {
+      this.#busyMs = 0
+      if (this.lastError?.code === NACK_CODES.HUB_BUSY) this.lastError = null
       if (env.head.seq > (this.durable?.seq ?? -1)) return this.#stop(SyncErrorCodes.SYNC_HISTORY_DIVERGED, `the hub acknowledged #${env.head.seq}, beyond the local head`)
       if (this.acked === null || env.head.seq > this.acked.seq) this.acked = env.head
       this.lastAckAt = this.#io.now()
@@ -175,6 +182,7 @@ export class Outbox {
       return this.pump()
     }
     if (env.code === NACK_CODES.GAP) return this.#resume(env.head)
+    if (env.retry && env.code === NACK_CODES.HUB_BUSY) return this.#busy(env.message)
     if (env.retry) { this.#handshake = null; this.#inflight.clear(); this.#startHandshake(); return }
     return this.#stop(SyncErrorCodes.SYNC_REFUSED, `the hub refused ${this.name}: ${env.code}: ${env.message}`)
   }
@@ -202,6 +210,18 @@ export class Outbox {
     return this.pump()
   }
 
+  /** Handshakes again after a pause that doubles (to 30 s) while the hub stays busy; an ack resets it. */
+  #busy (message: string): void {
+    this.#handshake = null; this.#inflight.clear()
+    if (this.#busyTimer) return
+    this.#busyMs = Math.min(Math.max(100, this.#busyMs * 2), 30_000)
+    if (this.lastError?.code !== NACK_CODES.HUB_BUSY) this.#io.report('warning', NACK_CODES.HUB_BUSY, `${this.name}: ${message}; retrying`)
+    this.lastError = { code: NACK_CODES.HUB_BUSY, message: `the hub is busy: ${message}` }
+    this.#busyTimer = setTimeout(() => { this.#busyTimer = undefined; if (this.phase !== 'offline') this.#startHandshake() }, this.#busyMs)
+    this.#busyTimer.unref()
+    this.#io.changed()
+  }
+
   #stop (code: string, message: string): void {
     this.phase = 'stopped'
     this.lastError = { code, message }
@@ -227,7 +247,7 @@ export class Outbox {
     if (this.#pumping) return
     this.#pumping = true
     try {
-      while (this.phase === 'streaming' && this.#inflight.size < this.#cfg.maxInFlight) {
+      while (this.phase === 'streaming' && this.#busyTimer === undefined && this.#inflight.size < this.#cfg.maxInFlight) {
         const available = (this.durable?.seq ?? -1) + 1 - this.#next
         if (available <= 0) { this.#firstWaitAt = null; return }
         const want = Math.min(available, this.#cfg.batchSize)
@@ -274,5 +294,5 @@ export class Outbox {
     this.#delayTimer = setTimeout(() => { this.#delayTimer = undefined; void this.pump() }, Math.max(1, ms))
   }
 
-  close (): void { clearTimeout(this.#delayTimer) }
+  close (): void { clearTimeout(this.#delayTimer); clearTimeout(this.#busyTimer) }
 }

@@ -58,7 +58,7 @@ export const NACK_CODES = {
   AGENT_UNKNOWN: 'AGENT_UNKNOWN', // the hub has no identity for this topic: send `identity` first
   AGENT_PENDING: 'AGENT_PENDING', // waiting for `pcp hub approve`
   AGENT_REVOKED: 'AGENT_REVOKED',
-  HUB_BUSY: 'HUB_BUSY', // the hub could not store the batch (I/O error): retry later
+  HUB_BUSY: 'HUB_BUSY', // the hub's queue is full or its store cannot write (disk full, I/O error): retry later, after a pause
   REJECTED: 'REJECTED' // an event failed verification; `message` names the code and index
 } as const
 

@@ -8,10 +8,15 @@
 // Writes per event: two keys (event + nonce); per batch and agent: one record key. All chains appended
 // while a write is in progress share the next LevelDB batch, written with sync: true (group commit), so
 // an acknowledged event is on disk and one fsync serves many agents.
+// A write error (a full disk: STORE_NO_SPACE, anything else: STORE_WRITE_FAILED) makes the store refuse
+// every write until it has closed and reopened the database and re-read the agent records (LevelDB
+// accepts writes after a failed one that do not survive a reopen; runtime/store-space.ts). It retries
+// by itself with a backoff, so the hub recovers once space returns; listeners see both transitions.
 import { openLevelLocked, closeLevelLocked } from '../../runtime/level-open.js'
 import { Level } from 'level'
 import { PcpError, ErrorCodes } from '../../runtime/errors.js'
 import { encodeRecord, decodeRecord, encodeValue, decodeValue } from '../../runtime/record.js'
+import { writeError, noSpaceError, spaceShortfall } from '../../runtime/store-space.js'
 import type { AissEvent } from '../../runtime/types.js'
 import type { AgentRecord, ChainAppend, Evidence, HubStore } from './types.js'
 
@@ -31,15 +36,31 @@ export interface LevelHubStoreOptions {
   sync?: boolean
 }
 
+/** What the hub logs and counts (hub/hub.ts). */
+export interface StoreHealthListener {
+  /** A write failed, or (`during: 'reopen'`) an attempt to recover did; `first`: writes were accepted until now. */
+  failed (err: PcpError, first: boolean, during: 'write' | 'reopen'): void
+  /** The store reopened and accepts writes again, `downMs` after the first failure. */
+  recovered (downMs: number): void
+}
+
+const MAX_RETRY_MS = 5000
+
 export class LevelHubStore implements HubStore {
   readonly path: string
-  readonly #db: Level<string, Uint8Array>
+  #db: Level<string, Uint8Array>
   readonly #agents = new Map<string, AgentRecord>()
   readonly #maxEvidence: number
   readonly #sync: boolean
   #queue: Array<{ ops: Op[], resolve: () => void, reject: (e: unknown) => void }> = []
   #writing = false
   #closed = false
+  #failure: PcpError | null = null
+  #failedAt = 0
+  #recovering: Promise<void> | null = null
+  #retryTimer: NodeJS.Timeout | undefined
+  #backoffMs = 0
+  readonly #listeners: StoreHealthListener[] = []
 
   private constructor (path: string, opts: LevelHubStoreOptions) {
     this.path = path
@@ -51,15 +72,82 @@ export class LevelHubStore implements HubStore {
 
   static async open (path: string, opts: LevelHubStoreOptions = {}): Promise<LevelHubStore> {
     const store = new LevelHubStore(path, opts)
-    await openLevelLocked(store.#db, path, {
-      locked: (pid) => `the hub store ${path} is open in process ${pid} (is a hub running?)`,
-      failed: (err) => `cannot open the hub store at ${path}: ${err.message}`
-    })
-    for await (const [key, value] of store.#db.iterator({ gte: 'A!', lt: 'A"' })) {
-      const rec = store.#decodeAgent(key, value)
-      store.#agents.set(rec.agentId, rec)
-    }
+    const short = await openLevelLocked(store.#db, path, store.#openMessages())
+    await store.#loadAgents()
+    // Readable, refusing writes until there is room for the reserve again (and retrying).
+    if (short > 0) store.#fail(noSpaceError(`the hub store ${path} takes no writes`, path, short), 'reopen')
     return store
+  }
+
+  #openMessages (): Parameters<typeof openLevelLocked>[2] {
+    return {
+      locked: (pid) => `the hub store ${this.path} is open in process ${pid} (is a hub running?)`,
+      failed: (err) => `cannot open the hub store at ${this.path}: ${err.message}`
+    }
+  }
+
+  async #loadAgents (): Promise<void> {
+    this.#agents.clear()
+    for await (const [key, value] of this.#db.iterator({ gte: 'A!', lt: 'A"' })) {
+      const rec = this.#decodeAgent(key, value)
+      this.#agents.set(rec.agentId, rec)
+    }
+  }
+
+  /** The error writes are refused with until the store has reopened; null while it accepts them. */
+  get failure (): PcpError | null { return this.#failure }
+
+  listen (l: StoreHealthListener): void { this.#listeners.push(l) }
+
+  #fail (err: PcpError, during: 'write' | 'reopen'): void {
+    const first = this.#failure === null
+    if (first) this.#failedAt = Date.now()
+    this.#failure = err
+    for (const l of this.#listeners) l.failed(err, first, during)
+    this.#scheduleRetry()
+  }
+
+  #scheduleRetry (): void {
+    if (this.#retryTimer || this.#closed) return
+    this.#backoffMs = Math.min(Math.max(250, this.#backoffMs * 2), MAX_RETRY_MS)
+    this.#retryTimer = setTimeout(() => { this.#retryTimer = undefined; this.recover().catch(() => {}) }, this.#backoffMs)
+    this.#retryTimer.unref()
+  }
+
+  /**
+   * Closes and reopens the database and re-reads every agent record, once there is room (checked first,
+   * cheaply, for a full disk). Called by the retry timer; concurrent callers share one attempt.
+   */
+  recover (): Promise<void> {
+    if (this.#failure === null || this.#closed) return Promise.resolve()
+    return (this.#recovering ??= this.#reopen().finally(() => { this.#recovering = null }))
+  }
+
+  async #reopen (): Promise<void> {
+    while (this.#writing) await new Promise((r) => setImmediate(r))
+    try {
+      if (this.#failure!.code === ErrorCodes.STORE_NO_SPACE) {
+        const short = await spaceShortfall(this.path)
+        if (short > 0) throw noSpaceError(`the hub store ${this.path} takes no writes`, this.path, short)
+      }
+      await this.#db.close().catch(() => {})
+      const db = new Level<string, Uint8Array>(this.path, { keyEncoding: 'utf8', valueEncoding: 'view' })
+      const short = await openLevelLocked(db, this.path, this.#openMessages())
+      this.#db = db
+      await this.#loadAgents()
+      if (short > 0) throw noSpaceError(`the hub store ${this.path} takes no writes`, this.path, short)
+    } catch (err) {
+      this.#fail(err instanceof PcpError ? err : writeError(`cannot reopen the hub store ${this.path}`, this.path, err), 'reopen')
+      throw this.#failure
+    }
+    this.#failure = null
+    this.#backoffMs = 0
+    for (const l of this.#listeners) l.recovered(Date.now() - this.#failedAt)
+  }
+
+  /** Reads wait out a reopen in progress instead of meeting the closed database. */
+  async #settled (): Promise<void> {
+    if (this.#recovering) await this.#recovering.catch(() => {})
   }
 
   /** Byte fields are copied: a decoded view may point into a buffer LevelDB reuses. */
@@ -79,6 +167,7 @@ export class LevelHubStore implements HubStore {
   agent (agentId: string): AgentRecord | undefined { return this.#agents.get(agentId) }
 
   async reload (agentId: string): Promise<AgentRecord | undefined> {
+    await this.#settled()
     const raw = await this.#db.get('A!' + agentId)
     if (raw === undefined) { this.#agents.delete(agentId); return undefined }
     const rec = this.#decodeAgent('A!' + agentId, raw)
@@ -96,7 +185,12 @@ export class LevelHubStore implements HubStore {
     }
     ops.push({ type: 'put', key: 'A!' + record.agentId, value: encodeValue(record) })
     this.#agents.set(record.agentId, record)
-    await this.#write(ops)
+    try {
+      await this.#write(ops)
+    } catch (err) {
+      await this.reload(record.agentId).catch(() => {})
+      throw err
+    }
   }
 
   async append (items: ChainAppend[]): Promise<void> {
@@ -130,11 +224,13 @@ export class LevelHubStore implements HubStore {
 
   async noncesUsed (_chainId: string, pairs: ReadonlyArray<{ signer: string, nonce: string }>): Promise<Array<number | undefined>> {
     if (pairs.length === 0) return []
+    await this.#settled()
     const values = await this.#db.getMany(pairs.map((p) => `n!${p.signer}!${p.nonce}`))
     return values.map((v) => v === undefined ? undefined : decodeValue<number>(v))
   }
 
   async event (agentId: string, seq: number): Promise<AissEvent | undefined> {
+    if (this.#recovering) await this.#settled()
     const raw = await this.#db.get(eKey(agentId, seq))
     return raw === undefined ? undefined : this.#decodeEvent(agentId, eKey(agentId, seq), raw)
   }
@@ -149,6 +245,7 @@ export class LevelHubStore implements HubStore {
   async * events (agentId: string, from = 0, to = Infinity): AsyncGenerator<{ seq: number, event: AissEvent }> {
     const end = Math.min(to, this.#agents.get(agentId)?.count ?? 0)
     if (from >= end) return
+    await this.#settled()
     let expected = from
     for await (const [key, value] of this.#db.iterator({ gte: eKey(agentId, from), lt: eKey(agentId, end) })) {
       const seq = parseInt(key.slice(key.lastIndexOf('!') + 1), 16)
@@ -159,6 +256,7 @@ export class LevelHubStore implements HubStore {
   }
 
   async evidence (agentId: string, limit = 50): Promise<Evidence[]> {
+    await this.#settled()
     const out: Evidence[] = []
     for await (const [key, value] of this.#db.iterator({ gte: `x!${agentId}!`, lt: `x!${agentId}"`, reverse: true, limit })) {
       const e = this.#decode<Evidence>(key, value)
@@ -169,6 +267,7 @@ export class LevelHubStore implements HubStore {
 
   #write (ops: Op[]): Promise<void> {
     if (this.#closed) return Promise.reject(new PcpError(ErrorCodes.STORE_CLOSED, `the hub store ${this.path} is closed`, { file: this.path }))
+    if (this.#failure) return Promise.reject(this.#failure)
     return new Promise((resolve, reject) => {
       this.#queue.push({ ops, resolve, reject })
       if (!this.#writing) void this.#flush()
@@ -179,12 +278,14 @@ export class LevelHubStore implements HubStore {
     this.#writing = true
     while (this.#queue.length) {
       const batch = this.#queue.splice(0)
+      if (this.#failure) { for (const b of batch) b.reject(this.#failure); continue }
       try {
         await this.#db.batch(batch.flatMap((b) => b.ops), { sync: this.#sync })
         for (const b of batch) b.resolve()
       } catch (err) {
-        const wrapped = new PcpError(ErrorCodes.STORE_CORRUPTED, `write to the hub store ${this.path} failed: ${(err as Error).message}`, { file: this.path, cause: err })
-        for (const b of batch) b.reject(wrapped)
+        // Nothing queued behind it is written either: it would land after a torn log record.
+        this.#fail(writeError(`write to the hub store ${this.path} failed`, this.path, err), 'write')
+        for (const b of [...batch, ...this.#queue.splice(0)]) b.reject(this.#failure)
       }
     }
     this.#writing = false
@@ -192,8 +293,11 @@ export class LevelHubStore implements HubStore {
 
   async close (): Promise<void> {
     if (this.#closed) return
+    clearTimeout(this.#retryTimer)
+    await this.#settled()
     while (this.#writing || this.#queue.length) await new Promise((r) => setImmediate(r))
     this.#closed = true
+    clearTimeout(this.#retryTimer)
     await closeLevelLocked(this.#db, this.path)
   }
 }

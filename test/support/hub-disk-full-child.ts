@@ -1,0 +1,80 @@
+// Child of test/hub-disk-full.test.ts, inside a private mount namespace: the hub's data dir is on a
+// small tmpfs at <mnt>, a device (its home outside the tmpfs) syncs through the hub's embedded broker.
+// Fills the tmpfs, stamps, watches the hub refuse and say so, frees it, and checks the device catches up
+// with no restart. Prints one JSON line for the parent to judge.
+import { join } from 'node:path'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { randomBytes } from 'node:crypto'
+import { Agent, parseJson, verifyAuditExport } from '../../runtime/index.js'
+import { SyncAgent } from '../../sync/index.js'
+import { Hub } from '../../hub/index.js'
+import type { HubLogger } from '../../hub/log.js'
+import { fillDisk } from './disk-full.js'
+
+const mnt = process.argv[3]!
+const logged: Array<Record<string, unknown>> = []
+const recorder = (level: string): ((obj: object, msg?: string) => void) => (obj, msg) => { logged.push({ level, ...obj, msg }) }
+const logger: HubLogger = { info: recorder('info'), warn: recorder('warn'), error: recorder('error'), debug: recorder('debug'), child: () => logger }
+
+async function until (what: string, cond: () => boolean | Promise<boolean>, ms: number): Promise<number> {
+  const t0 = Date.now()
+  while (!await cond()) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  return Date.now() - t0
+}
+
+const metric = (hub: Hub, line: string): number | undefined => {
+  const m = hub.metrics.render().split('\n').find((l) => l.startsWith(line + ' '))
+  return m === undefined ? undefined : Number(m.slice(line.length + 1))
+}
+
+const devHome = mkdtempSync(join(tmpdir(), 'pcp-dev-'))
+const hub = await Hub.start({ dataDir: join(mnt, 'hub'), port: 0, approval: 'auto', workers: 0, control: false, vigil: false, logger })
+const agent = await Agent.open({ name: 'rover' }, { home: devHome })
+const sync = await SyncAgent.start({ url: hub.mqttUrl, agents: [agent], ackTimeoutMs: 1000, batchSize: 16, statusFile: false })
+const out: Record<string, unknown> = {}
+const count = (): number => hub.chain.status(agent.agentId)?.eventCount ?? 0
+try {
+  for (let i = 0; i < 20; i++) await agent.stamp('t', { i })
+  await sync.flush(20_000)
+  out.before = count()
+  out.failingBefore = metric(hub, 'pcp_hub_store_failing')
+
+  const disk = await fillDisk(mnt)
+  // Random payloads: the hub's LevelDB log must really grow past the last free page.
+  for (let i = 20; i < 120; i++) await agent.stamp('t', { i, pad: randomBytes(200).toString('hex') })
+  // Recorded, not awaited to the end: the parent judges them, and the recovery below runs either way.
+  out.sawFailing = await until('the hub to report its store failing', () => metric(hub, 'pcp_hub_store_failing') === 1, 10_000).then(() => true, () => false)
+  out.sawBusy = await until('the device to hear HUB_BUSY', () => sync.status().agents[0]!.lastError?.code === 'HUB_BUSY', 10_000).then(() => true, () => false)
+  out.errorsWhileFull = metric(hub, 'pcp_hub_store_write_errors_total{code="STORE_NO_SPACE"}')
+  out.deviceWhileFull = sync.status().agents[0]
+  out.countWhileFull = count()
+  // Still refusing a while later (no half-written progress), and the device has not given up.
+  await new Promise((r) => setTimeout(r, 1500))
+  out.countLater = count()
+  out.phaseLater = sync.status().agents[0]!.phase
+
+  await disk.free()
+  out.recoveryMs = await until('the device to catch up', () => count() === 120, 40_000)
+  await sync.flush(20_000)
+  out.failingAfter = metric(hub, 'pcp_hub_store_failing')
+  let text = ''
+  for await (const chunk of (await hub.chain.exportChain(agent.agentId))!) text += chunk
+  const doc = parseJson(text, 'hub export') as { events: Array<{ payload: { i: number } }> }
+  const r = verifyAuditExport(doc as never)
+  out.exportValid = r.usable && r.report.valid
+  out.exportErrors = r.usable ? r.report.errors.slice(0, 3) : r
+  out.exported = doc.events.map((e) => e.payload.i)
+  out.rejected = hub.stats().rejected
+} catch (err) {
+  out.error = (err as Error).message
+  out.deviceAtError = sync.status().agents[0]
+} finally {
+  out.log = logged.filter((l) => typeof l.event === 'string' && String(l.event).startsWith('store_')).map((l) => ({ level: l.level, event: l.event, code: l.code, msg: l.msg }))
+  await sync.close(); await agent.close(); await hub.close()
+  rmSync(devHome, { recursive: true, force: true })
+}
+process.stdout.write(JSON.stringify(out) + '\n')
