@@ -72,6 +72,20 @@ T('a failed sync-cursor write stops acknowledgement too: nothing stamped after i
   assert.equal(out.cursor, { seq: 42, hash: 'c'.repeat(64) })
 })
 
+T('a write error that is not a full disk (EFBIG) is STORE_WRITE_FAILED; the agent reopens its store and nothing acknowledged is lost', async () => {
+  const out = await run('write-failed', 24)
+  checkStored(out) // first: on the old code the losses are what fails
+  const freedFrom = out.freedFrom as number
+  assert.ok(out.refused.length >= 1, 'stamps past the file-size limit are refused')
+  for (const r of out.refused) {
+    assert.is(r.code, 'STORE_WRITE_FAILED', `stamp ${r.i}: ${r.message}`)
+    assert.match(r.message, /File too large/)
+    assert.ok(r.i < freedFrom)
+  }
+  for (let i = freedFrom; i < freedFrom + 10; i++) assert.ok(out.acked.includes(i), `stamp ${i} after the limit was lifted`)
+  assert.ok((out.live as Report).valid, `live verify: ${JSON.stringify((out.live as Report).errors.slice(0, 2))}`)
+})
+
 T('pcp stamp at a full disk: STORE_NO_SPACE on stderr and in --json, exit code 2; works once space is back', async () => {
   const out = await run('cli', 24)
   checkStored(out) // first: on the old code the losses are what fails

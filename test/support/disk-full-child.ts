@@ -1,7 +1,8 @@
 // Child of test/store-disk-full.test.ts, run inside a private mount namespace with a small tmpfs at
 // <mnt> (test/support/disk-full.ts). It fills that filesystem for real, stamps, frees it, reopens, and
 // prints one JSON line with what was acknowledged, refused and stored; the parent judges it.
-import { spawnSync } from 'node:child_process'
+import { spawnSync, execFileSync } from 'node:child_process'
+import { readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { Agent } from '../../runtime/index.js'
@@ -78,6 +79,22 @@ if (scenario === 'agent') {
   for (let k = 0; k < 10; k++) await stampAs(a, i++)
   await a.store.putMeta('sync.cursor', { seq: 42, hash: 'c'.repeat(64) })
   out.cursor = await a.store.getMeta('sync.cursor')
+  await a.close()
+  await reopenAndRead()
+} else if (scenario === 'write-failed') {
+  // A write error that is not a full disk: a file-size limit (RLIMIT_FSIZE, soft only, so it can be
+  // lifted again) just past the LevelDB log's size makes its next write fail with EFBIG.
+  const a = await Agent.open({ name: 'd' }, { home })
+  for (let k = 0; k < 10; k++) await stampAs(a, i++, 100)
+  const dir = join(home, 'agents', 'd', 'store')
+  const logSize = Math.max(...readdirSync(dir).filter((f) => f.endsWith('.log')).map((f) => statSync(join(dir, f)).size))
+  const limit = (soft: string): void => { execFileSync('prlimit', ['--pid', String(process.pid), `--fsize=${soft}:unlimited`]) }
+  limit(String(logSize + 3000))
+  for (let k = 0; k < 40; k++) await stampAs(a, i++, 500)
+  limit('unlimited')
+  out.freedFrom = i
+  for (let k = 0; k < 10; k++) await stampAs(a, i++, 500)
+  out.live = await a.verify()
   await a.close()
   await reopenAndRead()
 } else if (scenario === 'cli') {
