@@ -2,7 +2,7 @@
 import type { Command } from 'commander'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { PcpError, pcpHome, listAgentNames, openAgentStore, firstIdentityDocument } from '../runtime/index.js'
+import { PcpError, pcpHome, listAgentNames, openAgentStore, firstIdentityDocument, loadAgentIdentity, statementSigner, type Identity, type StatementSigner } from '../runtime/index.js'
 import { SyncAgent, type SyncSource, type SyncStatus } from '../sync/agent.js'
 import type { MqttConnectOptions } from '../sync/connect.js'
 import { pidAlive } from '../hub/control.js'
@@ -62,16 +62,31 @@ export function registerSyncCommands (program: Command): void {
     .action(action(async (o: Record<string, string | string[] | boolean | undefined>) => {
       const names = (o.agent as string[] | undefined) ?? (await listAgentNames(home())).filter((n) => n !== 'hub')
       if (names.length === 0) throw new PcpError('ARGUMENT_INVALID', `no agents in ${home()}`)
-      // The stores are opened directly (no key needed): whoever stamps must not be running meanwhile.
+      // The stores are opened directly: whoever stamps must not be running meanwhile. The keys are loaded
+      // to sign the broker login (the hub's embedded broker requires it), unless --username names an account.
+      const creds = await brokerOptions(o)
       const sources: SyncSource[] = []
-      for (const name of names) {
-        const store = await openAgentStore(home(), name)
-        sources.push({ name, store, firstIdentityDocument: () => firstIdentityDocument(home(), name, store) })
+      const keys: Identity[] = []
+      try {
+        for (const name of names) {
+          let signer: StatementSigner | undefined
+          if (creds.username === undefined) {
+            const id = await loadAgentIdentity(home(), name)
+            keys.push(id)
+            signer = statementSigner(id)
+          }
+          const store = await openAgentStore(home(), name)
+          sources.push({ name, store, firstIdentityDocument: () => firstIdentityDocument(home(), name, store), ...(signer ? { signer } : {}) })
+        }
+      } catch (err) {
+        for (const src of sources) await src.store.close()
+        for (const k of keys) k.destroy()
+        throw err
       }
       const agent = await SyncAgent.start({
         url: String(o.url), agents: sources, prefix: String(o.prefix), maxEventsPerSec: Number(o.rate),
         statusFile: join(home(), 'sync', 'status.json'),
-        ...await brokerOptions(o)
+        ...creds
       })
       agent.on('stopped', (e: { agent: string, message: string }) => process.stderr.write(`pcp sync: ${e.agent}: ${e.message}\n`))
       agent.on('warning', (e: { message: string }) => process.stderr.write(`pcp sync: ${e.message}\n`))
@@ -82,6 +97,7 @@ export function registerSyncCommands (program: Command): void {
         const s = agent.status()
         await agent.close()
         for (const src of sources) await src.store.close()
+        for (const k of keys) k.destroy()
         if (o.json) printJson(s); else print(s, false)
       }
       return EXIT.OK

@@ -13,11 +13,16 @@
 //   (default MAX_PAYLOAD_BYTES, 1 MiB) before it is routed or queued; MQTT 3.1.1 has no reason code, so
 //   the offending client is disconnected. (aedes parses the whole packet first: this bounds what
 //   subscribers and session queues hold, not the parse buffer of one connection.)
+// - Authentication and ACL: with `auth` (the hub always passes one, hub/broker-auth.ts), only the hub's
+//   own client and devices with a signed login connect, and each device publishes and subscribes only on
+//   its own topics; a denied publish disconnects the client, a denied subscription gets SUBACK 0x80.
+//   Without `auth` the broker is open (tests and benchmarks that exercise the broker alone).
 import type { HubLogger } from './log.js'
 import { createServer, type Server, type Socket } from 'node:net'
-import { Aedes } from 'aedes'
+import { Aedes, type Client } from 'aedes'
 import { PcpError } from '../runtime/errors.js'
 import { MAX_PAYLOAD_BYTES } from '../sync/topics.js'
+import type { BrokerAuth, BrokerIdentity } from './broker-auth.js'
 
 /** Codes this module throws; the lead adds them to runtime/errors.ts ErrorCodes. */
 export const BrokerErrorCodes = {
@@ -38,6 +43,8 @@ export interface EmbeddedBrokerOptions {
   maxPayloadBytes?: number
   /** Device connects and disconnects go here (hub/log.ts). */
   logger?: HubLogger
+  /** Who may connect and what each may do. Without it, anyone may do anything. */
+  auth?: BrokerAuth
 }
 
 export interface EmbeddedBroker {
@@ -46,9 +53,14 @@ export interface EmbeddedBroker {
   readonly host: string
   readonly port: number
   readonly protocolVersion: typeof EMBEDDED_PROTOCOL_VERSION
+  /** Closes the connections that logged in for `agentId` (it was revoked); returns how many. */
+  disconnect (agentId: string): number
   /** Disconnects every client and stops listening. Idempotent. */
   close (): Promise<void>
 }
+
+/** The identity broker-auth gave a connection at CONNECT. */
+type AuthedClient = { pcp?: BrokerIdentity }
 
 export async function startEmbeddedBroker (opts: EmbeddedBrokerOptions = {}): Promise<EmbeddedBroker> {
   const host = opts.host ?? '127.0.0.1'
@@ -58,16 +70,32 @@ export async function startEmbeddedBroker (opts: EmbeddedBrokerOptions = {}): Pr
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`"port" expected an integer 0..65535, got ${String(port)}`)
   if (!Number.isInteger(maxPayloadBytes) || maxPayloadBytes < 1) throw new RangeError(`"maxPayloadBytes" expected a positive integer, got ${String(maxPayloadBytes)}`)
 
-  const aedes = await Aedes.createBroker({
+  const auth = opts.auth
+  // aedes keeps its connected clients by id (not in its types); authenticate() asks who holds an id.
+  const clients = (): Record<string, Client> => (aedes as unknown as { clients: Record<string, Client> }).clients
+  const aedes: Aedes = await Aedes.createBroker({
     // Clients that reconnect with a burst of resends must not hit aedes' default pre-session queue of 42.
     queueLimit: 1000,
-    authorizePublish: (_client, packet, done) => {
+    ...(auth
+      ? {
+          authenticate: (client, username, password, done) => {
+            const holder = (clients()[client.id] as unknown as AuthedClient | undefined)?.pcp
+            const id = auth.authenticate(client.id, username, password, holder)
+            if (id === null) return done(Object.assign(new Error('bad user name or password'), { returnCode: 4 }), false)
+            ;(client as unknown as AuthedClient).pcp = id
+            done(null, true)
+          }
+        }
+      : {}),
+    authorizePublish: (client, packet, done) => {
       const size = packet.payload?.length ?? 0
       if (size > maxPayloadBytes) return done(new Error(`payload of ${size} bytes exceeds the ${maxPayloadBytes}-byte limit on ${packet.topic}`))
+      if (auth && !auth.mayPublish((client as unknown as AuthedClient | null)?.pcp, packet.topic, packet.retain === true)) return done(new Error(`not authorized to publish on ${packet.topic}`))
       done(null)
     },
-    authorizeSubscribe: (_client, sub, done) => {
+    authorizeSubscribe: (client, sub, done) => {
       if (sub.topic.startsWith('$share/')) return done(null, null) // SUBACK 0x80: see the header
+      if (auth && !auth.maySubscribe((client as unknown as AuthedClient | null)?.pcp, sub.topic)) return done(null, null)
       done(null, sub)
     }
   })
@@ -103,6 +131,14 @@ export async function startEmbeddedBroker (opts: EmbeddedBrokerOptions = {}): Pr
     host,
     port: actualPort,
     protocolVersion: EMBEDDED_PROTOCOL_VERSION,
+    disconnect (agentId) {
+      let n = 0
+      for (const c of Object.values(clients())) {
+        const id = (c as unknown as AuthedClient).pcp
+        if (id !== undefined && !id.hub && id.agents.has(agentId)) { c.close(); n++ }
+      }
+      return n
+    },
     close () {
       closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()))

@@ -15,6 +15,7 @@ import { parseTopic, downTopic, hubFilter, DEFAULT_PREFIX, MAX_PAYLOAD_BYTES } f
 import { connectMqtt, whenConnected, type MqttConnectOptions } from '../sync/connect.js'
 import { decodeEnvelope, encodeEnvelope, eventsShapeProblem, isCorr, NACK_CODES, type AgentState } from '../sync/wire.js'
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker.js'
+import { BrokerAuth } from './broker-auth.js'
 import { VerifyPool } from './verify-pool.js'
 import { LevelHubStore } from './store/level.js'
 import { StoreChainView } from './store/view.js'
@@ -145,6 +146,7 @@ export class Hub {
   /** Opens the store and the hub identity, starts the broker (unless external), the pool, and subscribes. */
   static async start (opts: HubOptions): Promise<Hub> {
     if (typeof opts?.dataDir !== 'string' || opts.dataDir.length === 0) throw new TypeError('"dataDir" expected a directory path')
+    opts = { ...opts, metrics: opts.metrics ?? new MetricsRegistry() } // the broker's refusals count there too
     await ensureDir(opts.dataDir)
     const prefix = opts.prefix ?? DEFAULT_PREFIX
     const filter = hubFilter({ prefix, ...(opts.shareGroup ? { shareGroup: opts.shareGroup } : {}) })
@@ -159,8 +161,19 @@ export class Hub {
       if (pool) cleanup.push(() => pool.terminate())
       let broker: EmbeddedBroker | null = null
       let url = opts.mqttUrl
+      let hubLogin: { username: string, password: string } | null = null
       if (url === undefined) {
-        broker = await startEmbeddedBroker({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 1883, ...(opts.logger ? { logger: opts.logger.child({ component: 'broker' }) } : {}) })
+        // Devices log in with their keys, checked against the registry; each may use only its own topics.
+        const refused = opts.metrics!.counter('pcp_broker_refused_total', 'Embedded broker: connections, publishes and subscriptions refused (no or bad login, another agent\'s topic), per reason.', ['reason'])
+        const brokerLog = opts.logger?.child({ component: 'broker' })
+        const auth = new BrokerAuth({
+          prefix,
+          ...(opts.now ? { now: opts.now } : {}),
+          devices: { device: (id) => { const rec = store.agent(id); return rec === undefined ? undefined : { state: rec.state, publicKey: rec.keys.at(-1)?.publicKey ?? null } } },
+          onRefused: (reason, detail) => { refused.inc({ reason }); brokerLog?.debug({ event: 'refused', reason }, detail) }
+        })
+        hubLogin = auth.hubCredentials
+        broker = await startEmbeddedBroker({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 1883, auth, ...(brokerLog ? { logger: brokerLog } : {}) })
         cleanup.push(() => broker!.close())
         url = broker.url
       }
@@ -168,7 +181,7 @@ export class Hub {
       // TLS options are for an external broker: the embedded one is plain TCP on loopback (connectMqtt
       // refuses certificates with an mqtt:// URL).
       const { tls: _externalOnly, ...plainMqtt } = opts.mqtt ?? {}
-      const client = connectMqtt({ clientId: `pcp-hub-${process.pid}-${Math.random().toString(16).slice(2, 8)}`, ...(broker ? plainMqtt : opts.mqtt), url, protocolVersion: broker ? broker.protocolVersion : (opts.mqtt?.protocolVersion ?? 'auto') })
+      const client = connectMqtt({ clientId: `pcp-hub-${process.pid}-${Math.random().toString(16).slice(2, 8)}`, ...(broker ? { ...plainMqtt, ...hubLogin } : opts.mqtt), url, protocolVersion: broker ? broker.protocolVersion : (opts.mqtt?.protocolVersion ?? 'auto') })
       cleanup.push(() => client.endAsync(true))
       const hub = new Hub({ opts, store, pool, agent, broker, client, url, vigil })
       client.on('message', (topic, payload) => hub.#onMessage(topic, payload))
@@ -212,7 +225,12 @@ export class Hub {
   }
 
   revoke (agentId: string): Promise<AgentChainStatus> {
-    return this.registry.revoke(agentId).then(() => { this.#logger.info({ event: 'revoked', agent: agentId }, `${agentId} revoked`); return this.chain.status(agentId)! })
+    return this.registry.revoke(agentId).then(() => {
+      // Its login was checked at connect: close the connections it has now (it cannot log in again).
+      const closed = this.broker?.disconnect(agentId) ?? 0
+      this.#logger.info({ event: 'revoked', agent: agentId, disconnected: closed }, `${agentId} revoked`)
+      return this.chain.status(agentId)!
+    })
   }
 
   /** Refusals so far by reason: message-level (PAYLOAD_NOT_CBOR, TOPIC_INVALID, ...) and event-level (verifier codes). */

@@ -17,6 +17,8 @@ const PURPOSE = /^[a-z][a-z0-9.-]{0,63}$/
 export interface StatementSigner {
   /** The key's agent_id (after a rotation, the new key's). */
   readonly agentId: string
+  /** The key's public half: what a verifier checks the signature with. */
+  readonly publicKey: Uint8Array
   signStatement (purpose: string, body: JsonObject): Uint8Array
 }
 
@@ -36,8 +38,8 @@ export function signStatement (key: { sign (message: Uint8Array): Uint8Array }, 
 }
 
 /** An Identity as a StatementSigner (for processes that hold the key but not the Agent, e.g. `pcp sync run`). */
-export function statementSigner (identity: { agentId: string, sign (message: Uint8Array): Uint8Array }): StatementSigner {
-  return { agentId: identity.agentId, signStatement: (purpose, body) => signStatement(identity, purpose, body) }
+export function statementSigner (identity: { agentId: string, publicKey: Uint8Array, sign (message: Uint8Array): Uint8Array }): StatementSigner {
+  return { agentId: identity.agentId, publicKey: identity.publicKey, signStatement: (purpose, body) => signStatement(identity, purpose, body) }
 }
 
 /** True when `signature` (64 bytes) is `publicKey`'s over this statement. Never throws for bad input. */

@@ -4,6 +4,12 @@
 // store, woken by the Agent's 'stamped' event. Status (connected, backlog, last ack) via status(), the
 // 'status' event, and a JSON file `pcp sync status` reads.
 //
+// Broker login: without username/password the connection logs in with the agents' own keys
+// (sync/broker-login.ts: one signature per chain, made afresh for every connection attempt), which is
+// what the hub's embedded broker requires; an external broker with its own accounts (Mosquitto's dynamic
+// security, EMQX) gets the username/password given instead. So every source must be able to sign: an open
+// Agent can, a bare store needs a `signer` (`pcp sync run` loads the agent's key for it).
+//
 // Rotation: a chain keeps publishing on the topic of its FIRST agent_id (the chain's identity, the id the
 // hub registered), whatever key signs now. The rotation event travels in the chain like any other; it
 // embeds the old key's attestation of the new key, so the hub's verifier switches keys there.
@@ -17,6 +23,9 @@ import { writeFileAtomic, ensureDir } from '../runtime/fsutil.js'
 import { PcpError } from '../runtime/errors.js'
 import { DEFAULT_PREFIX, MAX_PAYLOAD_BYTES, downTopic, parseTopic, upTopic } from './topics.js'
 import { connectMqtt, type MqttConnectOptions } from './connect.js'
+import { loginCredentials, type LoginKey } from './broker-login.js'
+import type { StatementSigner } from '../runtime/statement.js'
+import { ROTATION_EVENT_TYPE, type RotationAttestation } from '../runtime/rotation.js'
 import { encodeEnvelope, parseDown, type WireHead } from './wire.js'
 import { Outbox, type OutboxConfig, type Phase } from './outbox.js'
 import { SyncErrorCodes } from './errors.js'
@@ -30,6 +39,8 @@ export interface SyncSource {
   on? (event: 'stamped', fn: (event: AissEvent, hash: string) => void): unknown
   off? (event: 'stamped', fn: (event: AissEvent, hash: string) => void): unknown
   readonly dir?: string
+  /** Signs the broker login for this chain with its current key. Default: the source itself, if it can (an Agent). */
+  readonly signer?: StatementSigner
 }
 
 export interface SyncOptions extends Omit<MqttConnectOptions, 'url'> {
@@ -104,12 +115,23 @@ export class SyncAgent extends EventEmitter {
     }
     for (const [k, v] of Object.entries(cfg)) if (!(typeof v === 'number' && v > 0)) throw new RangeError(`"${k}" expected a positive number, got ${String(v)}`)
     let sync: SyncAgent | undefined
+    const clientId = opts.clientId ?? `pcp-sync-${randomBytes(6).toString('hex')}`
+    const login = opts.username === undefined && opts.password === undefined && opts.credentials === undefined ? await loginKeys(opts.agents) : null
     const client = connectMqtt({
       ...opts,
-      clientId: opts.clientId ?? `pcp-sync-${randomBytes(6).toString('hex')}`,
+      clientId,
+      ...(login ? { credentials: () => loginCredentials(login, clientId, Math.floor((opts.clock ?? Date.now)() / 1000), randomBytes(16).toString('hex')) } : {}),
       onError: (err) => { opts.onError?.(err); sync?.emit('warning', { code: 'MQTT', message: err.message }) }
     })
     sync = new SyncAgent(opts, client)
+    // A rotation while we run: the next login carries its attestation, in case the hub has not seen it yet.
+    for (const [i, src] of opts.agents.entries()) {
+      if (login === null || typeof src.on !== 'function') continue
+      const key = login[i]!
+      const onStamped = (event: AissEvent): void => { const att = attestationOf(event); if (att) key.list.push(att) }
+      src.on('stamped', onStamped)
+      sync.#listeners.push(() => src.off?.('stamped', onStamped))
+    }
     try {
       for (const src of opts.agents) await sync.#add(src, cfg)
     } catch (err) {
@@ -243,4 +265,28 @@ export class SyncAgent extends EventEmitter {
     if (this.#statusFile) await writeFileAtomic(this.#statusFile, JSON.stringify({ pid: null, ...this.status(), connected: false }, null, 2) + '\n', 0o600).catch(() => {})
     await this.client.endAsync(true).catch(() => {})
   }
+}
+
+/** Each source's chain id and signer, for the signed broker login; a TypeError names a source that cannot sign. */
+async function loginKeys (sources: SyncSource[]): Promise<Array<LoginKey & { list: RotationAttestation[] }>> {
+  const keys: Array<LoginKey & { list: RotationAttestation[] }> = []
+  for (const [i, src] of sources.entries()) {
+    const own = src as unknown as Partial<StatementSigner>
+    const signer = src.signer ?? (typeof own.signStatement === 'function' && own.publicKey instanceof Uint8Array ? own as StatementSigner : undefined)
+    if (signer === undefined) {
+      throw new TypeError(`"agents[${i}]" (${String(src?.name)}) cannot sign the broker login: pass an open Agent or a source with a \`signer\` (its key), or username/password for a broker with its own accounts`)
+    }
+    // A rotated chain's attestations, from the store's type index (no scan), oldest first.
+    const list: RotationAttestation[] = []
+    if (src.store.identities.length > 1) {
+      for (const { event } of await src.store.search({ eventType: ROTATION_EVENT_TYPE, limit: 1000 })) { const att = attestationOf(event); if (att) list.push(att) }
+    }
+    keys.push({ chainId: (await src.firstIdentityDocument()).agent_id, signer, list, rotations: () => list })
+  }
+  return keys
+}
+
+function attestationOf (event: AissEvent): RotationAttestation | null {
+  const att = event.payload.event_type === ROTATION_EVENT_TYPE ? event.payload.rotation_attestation : undefined
+  return att !== null && typeof att === 'object' && !Array.isArray(att) ? att as RotationAttestation : null
 }

@@ -38,6 +38,11 @@ export interface MqttConnectOptions {
   clientId?: string
   username?: string
   password?: string
+  /**
+   * Credentials made afresh for every connection attempt (they win over username/password): a signed
+   * login (sync/broker-login.ts) is valid once, so a reconnect must not resend the last one.
+   */
+  credentials?: () => { username: string, password: string }
   tls?: MqttTls
   /** Default 'auto': MQTT 5, falling back to 3.1.1 when the broker refuses 5. */
   protocolVersion?: ProtocolChoice
@@ -93,7 +98,13 @@ export function connectMqtt (opts: MqttConnectOptions): MqttClient {
     if (key) options.key = key
     options.rejectUnauthorized = opts.tls.rejectUnauthorized ?? true
   }
+  if (opts.credentials !== undefined) {
+    if (typeof opts.credentials !== 'function') throw new TypeError('"credentials" expected a function returning { username, password }')
+    Object.assign(options, opts.credentials())
+  }
   const client = connect(opts.url, options)
+  // mqtt.js emits 'reconnect' right before it builds the next CONNECT from client.options.
+  if (opts.credentials !== undefined) { const fresh = opts.credentials; client.on('reconnect', () => { Object.assign(client.options, fresh()) }) }
   const backoff = reconnectBackoff(client, minMs, maxMs, probeMs, opts.random ?? Math.random)
   // mqtt.js 5 emits a failed TLS handshake (unknown CA, no client certificate) twice: from its TLS
   // wrapper and from its stream handler, with the same Error object. Report each failure once.
