@@ -2,13 +2,14 @@
 //   pcp ros2 record -o BAG.mcap --topic /scan:sensor_msgs/msg/LaserScan [...]   needs ROS 2 (or PCP_ROS2_STANDIN=1)
 //   pcp ros2 verify-bag BAG.mcap --chain EXPORT.json                              needs no ROS at all
 // verify-bag exits like `pcp verify`: 0 every message proven, 1 anything altered / missing / inserted
-// (or the chain itself invalid), 2 unusable input.
+// (or the chain itself invalid), 2 unusable input. Both need the optional ROS 2 tools (@mcap/core,
+// @foxglove/*: ros2/tools.ts); without them they say what to install (ROS2_TOOLS_MISSING, exit 2).
 import { readFile } from 'node:fs/promises'
 import type { Command } from 'commander'
 import { parseJson, verifyAuditExport, type AissEvent } from '../runtime/index.js'
-import { readBag } from '../ros2/bag.js'
-import { verifyBag, type MessageVerdict } from '../ros2/verify-bag.js'
+import type { MessageVerdict } from '../ros2/verify-bag.js'
 import { readPassphrase } from '../ros2/config.js'
+import { loadRos2Tools } from '../ros2/tools.js'
 import { action, printJson, EXIT } from './common.js'
 
 function parseTopic (spec: string): { topic: string, type: string } {
@@ -34,9 +35,9 @@ export function registerRos2BagCommands (ros2: Command): void {
       const topics = opts.topic.map(parseTopic)
       if (topics.length === 0) throw new RangeError('--topic is required')
       const windowMs = Number(opts.windowMs)
+      const { BagRecorder } = await loadRos2Tools('pcp ros2 record', () => import('../ros2/recorder.js'))
       const { Agent } = await import('../runtime/index.js')
       const { rclnodejs } = await import('../ros2/index.js')
-      const { BagRecorder } = await import('../ros2/recorder.js')
       const pass = readPassphrase({ file: opts.passphraseFile })
       const agent = await Agent.open({ name: opts.agent }, { ...(opts.home ? { home: opts.home } : {}), ...(pass ? { passphrase: pass } : {}) })
       await rclnodejs.init()
@@ -65,6 +66,7 @@ export function registerRos2BagCommands (ros2: Command): void {
     .option('--all', 'list proven messages too')
     .option('--json', 'print {"valid","counts","messages":[{"topic","sequence","log_time","status"}],"windows","problems"}')
     .action(action(async (bagFile: string, opts: { chain: string, all?: boolean, json?: boolean }) => {
+      const [{ readBag }, { verifyBag }] = await loadRos2Tools('pcp ros2 verify-bag', () => Promise.all([import('../ros2/bag.js'), import('../ros2/verify-bag.js')]))
       const unusable = (reason: string): number => {
         if (opts.json) printJson({ valid: false, unusable: true, reason })
         else process.stderr.write(`pcp ros2 verify-bag: ${reason}\n`)

@@ -25,7 +25,9 @@ export const Ros2ErrorCodes = {
   /** The gate refused a publish or service call; the action did not happen. */
   ROS2_BLOCKED: 'ROS2_BLOCKED',
   /** A pcp.* parameter or the passphrase file / credential could not be used. */
-  ROS2_CONFIG: 'ROS2_CONFIG'
+  ROS2_CONFIG: 'ROS2_CONFIG',
+  /** Bags or the stand-in need the optional @foxglove / @mcap peers, which are not installed (ros2/tools.ts). */
+  ROS2_TOOLS_MISSING: 'ROS2_TOOLS_MISSING'
 } as const
 
 /** Hook for a policy gate (issue 8). Called before a publish / service call; a refusal stops it. */

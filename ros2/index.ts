@@ -8,6 +8,7 @@
 // produces records binding: 'standin'.
 import type * as rcl from 'rclnodejs'
 import { loadRclnodejs } from './load.js'
+import { loadRos2Tools } from './tools.js'
 import { bindRos2, type AuditedLifecycleNodeClass, type AuditedNodeClass, type BoundRos2 } from './bind.js'
 import type { AuditedNodeMembers } from './node.js'
 
@@ -16,7 +17,7 @@ type Bound = BoundRos2<rcl.Node, rcl.lifecycle.LifecycleNode, rcl.ActionClient<a
 
 async function bind (): Promise<{ bound: Bound, module: typeof rcl }> {
   if (process.env.PCP_ROS2_STANDIN === '1') {
-    const { createStandin } = await import('./standin/index.js')
+    const { createStandin } = await loadRos2Tools('the ROS 2 stand-in (PCP_ROS2_STANDIN=1)', () => import('./standin/index.js'))
     const s = createStandin()
     process.emitWarning('pcp-edge/ros2 is running on the in-process STAND-IN, not ROS 2 (PCP_ROS2_STANDIN=1)')
     // The stand-in implements only the part of rclnodejs the bridge and the examples use.

@@ -61,12 +61,12 @@ Pkg('a device install is quiet, compiles nothing, leaves out the hub stack, and 
   assert.is(r.status, 0, r.out)
   for (const noise of ['EBADENGINE', 'install-scripts', 'gyp', 'deprecated', 'ERR']) assert.not.ok(r.out.includes(noise), `install printed ${noise}:\n${r.out}`)
   const nm = join(app, 'node_modules')
-  for (const absent of ['fastify', 'aedes', 'pino', 'level', 'classic-level', 'cbor-extract', 'cbor-x', 'node-gyp']) assert.not.ok(existsSync(join(nm, absent)), `${absent} is not installed`)
+  for (const absent of ['fastify', 'aedes', 'pino', 'level', 'classic-level', 'cbor-extract', 'cbor-x', 'node-gyp', '@mcap/core', '@foxglove']) assert.not.ok(existsSync(join(nm, absent)), `${absent} is not installed`)
   const packages = Number(/added (\d+) packages/.exec(r.out)?.[1])
   const mb = bytesOf(nm) / 1e6
   const stated = /A device install is (\d+) packages, about (\d+) MB/.exec(readme)
   assert.ok(stated, 'README states the device install size')
-  assert.is(packages, Number(stated![1]), `packages installed: ${packages}`)
+  assert.is(packages, Number(stated![1]), `packages installed: ${packages}, ${mb.toFixed(1)} MB`)
   assert.ok(Math.abs(mb - Number(stated![2])) <= 2, `installed size ${mb.toFixed(1)} MB, README says ${stated![2]} MB`)
 })
 
@@ -78,8 +78,6 @@ import { messageHash } from 'pcp-edge/ros2/verify'
 import { readFileSync } from 'node:fs'
 const names = { Agent, verifyAuditExport, AgentSession, A2ANode, loadAgentSigner, parseJson, stringifyJson, Float, SyncAgent, DeviceGate, MqttA2ATransport, AuditedPiAgent, AuditedGpio, SimulatedPi, messageHash }
 for (const [k, v] of Object.entries(names)) if (typeof v !== 'function') throw new Error(k + ' is ' + typeof v)
-const { AuditedNode } = await import('pcp-edge/ros2')
-if (typeof AuditedNode !== 'function') throw new Error('AuditedNode')
 const home = process.argv[2]
 const agent = await Agent.open({ name: 'arm-1' }, { home })
 await agent.stamp('move', { x: new Float(25) })
@@ -94,9 +92,11 @@ Pkg('every device API imports from plain Node ESM and works from the installed p
   const r = sh('node device.mjs "$PWD/home-esm"', app, { PCP_ROS2_STANDIN: '1' })
   assert.is(r.status, 0, r.out)
   assert.is(r.stdout.trim(), '1 true')
-  // Without rclnodejs and without the stand-in, pcp-edge/ros2 says what to install.
-  const ros = sh(`node -e "import('pcp-edge/ros2').then(() => console.log('loaded'), (e) => console.log(e.code))"`, app)
+  // Without rclnodejs and without the stand-in, pcp-edge/ros2 says what to install; the stand-in needs the ROS 2 tools.
+  const probe = `node -e "import('pcp-edge/ros2').then((m) => console.log(typeof m.AuditedNode), (e) => console.log(e.code))"`
+  const ros = sh(probe, app)
   assert.is(ros.stdout.trim(), 'ROS2_UNAVAILABLE', ros.out)
+  assert.is(sh(probe, app, { PCP_ROS2_STANDIN: '1' }).stdout.trim(), 'ROS2_TOOLS_MISSING')
 })
 
 Pkg('npx pcp runs from the installed package; the README example lines work; the hub says what it lacks', () => {
@@ -113,6 +113,30 @@ Pkg('npx pcp runs from the installed package; the README example lines work; the
   const hub = sh('npx --no-install pcp hub start --local-only --port 0', app, home)
   assert.is(hub.status, 2, hub.out)
   assert.match(hub.stderr, /^pcp: the hub needs (fastify|aedes|pino), which a device install leaves out: npm install fastify@5 aedes@1 pino@10 \[HUB_STACK_MISSING\]\n$/)
+})
+
+Pkg('the ROS 2 tools install adds bags and the stand-in: a bag recorded and verified from the installed package', () => {
+  const vb = sh('npx --no-install pcp ros2 verify-bag run.mcap --chain rec.json', app)
+  assert.is(vb.status, 2, vb.out)
+  assert.match(vb.stderr, /^pcp: pcp ros2 verify-bag needs @(foxglove|mcap)\/[a-z0-9-]+, which a device install leaves out: npm install @foxglove\/rosmsg@5 .*@mcap\/core@2 \[ROS2_TOOLS_MISSING\]\n$/)
+  const rosLine = stripComment(sectionBlock('Install as a library')[2]!)
+  const r = sh(rosLine.replace('pcp-edge', JSON.stringify(tarball)) + ' --no-audit --no-fund --prefer-offline', app)
+  assert.is(r.status, 0, r.out)
+  const probe = sh(`node -e "import('pcp-edge/ros2').then((m) => console.log(typeof m.AuditedNode), (e) => console.log(e.code))"`, app, { PCP_ROS2_STANDIN: '1' })
+  assert.is(probe.stdout.trim(), 'function', probe.out)
+  const home = { PCP_HOME: join(app, 'home-ros2'), PCP_ROS2_STANDIN: '1' }
+  for (const line of ['npx --no-install pcp ros2 record -o run.mcap --topic /scan:sensor_msgs/msg/LaserScan --duration 0.3', 'npx --no-install pcp export pcp_recorder -o rec.json']) {
+    const step = sh(line, app, home)
+    assert.is(step.status, 0, `${line}\n${step.out}`)
+  }
+  // The recorder's node is alone on its stand-in graph (a stand-in graph is one process), so the bag is
+  // empty: what this proves is that record (MCAP writer, bundled schemas) and verify-bag (MCAP reader)
+  // run from the installed package with the tools installed.
+  const types = (JSON.parse(readFileSync(join(app, 'rec.json'), 'utf8')) as { events: Array<{ payload: { event_type: string } }> }).events.map((e) => e.payload.event_type)
+  assert.equal(types.filter((t) => t.startsWith('bag_')), ['bag_opened', 'bag_topic', 'bag_closed'])
+  const checked = sh('npx --no-install pcp ros2 verify-bag run.mcap --chain rec.json', app, home)
+  assert.is(checked.status, 1, checked.out)
+  assert.match(checked.stdout, /^INVALID: 0 proven, 0 altered, 0 missing, 0 inserted \(run\.mcap\)\n {2}! the chain holds no window of this bag/)
 })
 
 Pkg('the hub install adds the server stack; hub, Vigil and TrustGate import and `pcp hub start` serves', async () => {

@@ -77,6 +77,15 @@ E('nothing outside the ros2 entry point loads rclnodejs at run time (type-only i
   assert.match(readFileSync(join(ROOT, 'ros2', 'load.ts'), 'utf8'), /importModule\('rclnodejs'\)/)
 })
 
+E('a missing optional ROS 2 tool (@mcap, @foxglove) is one ROS2_TOOLS_MISSING naming it and the install line; other failures pass through', async () => {
+  const { loadRos2Tools } = await import('../ros2/tools.js')
+  const e = await codeOf(loadRos2Tools('pcp ros2 verify-bag', () => import('@mcap/not-installed-here' as string)))
+  assert.equal([e.code, e.field], ['ROS2_TOOLS_MISSING', '@mcap/not-installed-here'])
+  assert.match(e.message, /^pcp ros2 verify-bag needs @mcap\/not-installed-here, which a device install leaves out: npm install @foxglove\/rosmsg@5 /)
+  const other = await codeOf(loadRos2Tools('x', () => import('left-pad-not-installed' as string)))
+  assert.is((other as { code?: string }).code, 'ERR_MODULE_NOT_FOUND')
+})
+
 E('the auditor side (ros2/verify, pcp ros2 CLI) works without ROS 2', () => {
   const r = runNode("const v = await import('./ros2/verify.ts'); console.log(v.messageHash({ data: 'hello' }))", envWithout('ROS_DISTRO'))
   assert.is(r.status, 0, r.stderr)
