@@ -11,6 +11,9 @@ const root = join(fileURLToPath(import.meta.url), '..', '..')
 const wanted = process.argv.slice(2)
 const files = wanted.length ? wanted : findTests(join(root, 'test'))
 const parallel = Number(process.env.PCP_TEST_JOBS || 2)
+// A file that hangs (a test awaiting an event that never comes) must fail, not stall CI: past this it is
+// killed with its process group and reported with the output it gave. The slowest file takes ~2.5 min on a loaded 2-core machine.
+const fileTimeoutMs = Number(process.env.PCP_TEST_FILE_TIMEOUT_MS || 300_000)
 
 function findTests (dir) {
   const out = []
@@ -25,11 +28,18 @@ function findTests (dir) {
 function runOne (file) {
   return new Promise((resolve) => {
     const started = Date.now()
-    const child = spawn(process.execPath, ['--import', 'tsx', file], { cwd: root, env: process.env })
+    const child = spawn(process.execPath, ['--import', 'tsx', file], { cwd: root, env: process.env, detached: true })
     let out = ''
+    let timedOut = false
+    const timer = setTimeout(() => {
+      timedOut = true
+      try { process.kill(-child.pid, 'SIGKILL') } catch { child.kill('SIGKILL') }
+    }, fileTimeoutMs)
     child.stdout.on('data', (d) => { out += d })
     child.stderr.on('data', (d) => { out += d })
     child.on('close', (code, signal) => {
+      clearTimeout(timer)
+      if (timedOut) out += `\n(killed: no result after ${fileTimeoutMs / 1000} s; PCP_TEST_FILE_TIMEOUT_MS sets the limit)\n`
       const plain = out.replace(/\x1b\[[0-9;]*m/g, '')
       const total = Number(/Total:\s+(\d+)/.exec(plain)?.[1] ?? 0)
       const passed = Number(/Passed:\s+(\d+)/.exec(plain)?.[1] ?? 0)
