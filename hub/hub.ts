@@ -128,6 +128,8 @@ export class Hub {
     const failing = hubGauge(this.metrics, HUB_METRICS.storeFailing)
     const errors = hubCounter(this.metrics, HUB_METRICS.storeWriteErrors)
     failing.set(undefined, this.store.failure ? 1 : 0)
+    const atStart = this.store.failure
+    if (atStart) this.#logger.error({ event: 'store_failing', code: atStart.code, file: atStart.file }, `hub store refuses writes until it has room: ${atStart.message}`)
     this.store.listen({
       failed: (err, first, during) => {
         if (during === 'write') errors.inc({ code: err.code })

@@ -289,6 +289,9 @@ export class EventStore {
    */
   sync (): Promise<void> {
     if (this.#closed) return Promise.reject(new PcpError(ErrorCodes.STORE_CLOSED, `store of agent "${this.name}" is closed`, { agent: this.name }))
+    // After a write error nothing unsynced is trusted: the reopen makes what survived durable (LevelDB
+    // writes the replayed log into a synced table), so a device no one stamps on still catches up.
+    if (this.#failure) return this.recover().then(() => this.sync())
     const head = this.#head
     if (!head) return Promise.resolve()
     return new Promise((resolve, reject) => this.#enqueue({ ops: [], head, sync: true, resolve, reject }))

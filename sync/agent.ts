@@ -198,7 +198,8 @@ export class SyncAgent extends EventEmitter {
     const box = this.#outboxes.get(t.agentId)
     const env = parseDown(payload)
     if (!box || env === null) return
-    await box.onDown(env)
+    // A store error in a handler must not become an unhandled rejection that ends the robot's process.
+    await box.onDown(env).catch((err: Error) => this.emit('warning', { agent: box.name, agentId: box.chainId, code: (err as { code?: string }).code ?? SyncErrorCodes.SYNC_STORE_UNREADABLE, message: err.message }))
   }
 
   status (): SyncStatus {

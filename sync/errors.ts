@@ -11,5 +11,7 @@ export const SyncErrorCodes = {
   /** The hub has not approved this agent yet: `pcp hub approve <agent_id>` on the hub. */
   SYNC_PENDING_APPROVAL: 'SYNC_PENDING_APPROVAL',
   /** One event is larger than a sync message may be; it can only leave the device in an export. */
-  SYNC_EVENT_TOO_LARGE: 'SYNC_EVENT_TOO_LARGE'
+  SYNC_EVENT_TOO_LARGE: 'SYNC_EVENT_TOO_LARGE',
+  /** The local store could not be read (it is reopening after a write error): handshaking again later. A warning. */
+  SYNC_STORE_UNREADABLE: 'SYNC_STORE_UNREADABLE'
 } as const

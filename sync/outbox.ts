@@ -166,7 +166,7 @@ export class Outbox {
       if (this.lastError?.code === SyncErrorCodes.SYNC_PENDING_APPROVAL) this.lastError = null
       if (env.state === 'revoked') return this.#stop(SyncErrorCodes.SYNC_REFUSED, `the hub revoked agent ${this.chainId}`)
       if (env.state !== 'allowed') { this.phase = 'pending'; this.#retryAt = this.#io.now() + Math.min(5000, this.#cfg.ackTimeoutMs); return }
-      return this.#resume(env.head)
+      return this.#resume(env.head).catch((err: Error) => this.#retryLater(SyncErrorCodes.SYNC_STORE_UNREADABLE, `cannot read the local chain: ${err.message}`))
     }
     const flight = this.#inflight.get(corr)
     if (!flight) return // an answer to a batch of an earlier session: the handshake superseded it
@@ -174,15 +174,15 @@ export class Outbox {
     this.#backoffMs = this.#cfg.ackTimeoutMs; this.#attempt = 0
     if (env.kind === 'ack') {
       this.#busyMs = 0
-      if (this.lastError?.code === NACK_CODES.HUB_BUSY) this.lastError = null
+      if (this.lastError?.code === NACK_CODES.HUB_BUSY || this.lastError?.code === SyncErrorCodes.SYNC_STORE_UNREADABLE) this.lastError = null
       if (env.head.seq > (this.durable?.seq ?? -1)) return this.#stop(SyncErrorCodes.SYNC_HISTORY_DIVERGED, `the hub acknowledged #${env.head.seq}, beyond the local head`)
       if (this.acked === null || env.head.seq > this.acked.seq) this.acked = env.head
       this.lastAckAt = this.#io.now()
       this.#io.changed()
       return this.pump()
     }
-    if (env.code === NACK_CODES.GAP) return this.#resume(env.head)
-    if (env.retry && env.code === NACK_CODES.HUB_BUSY) return this.#busy(env.message)
+    if (env.code === NACK_CODES.GAP) return this.#resume(env.head).catch((err: Error) => this.#retryLater(SyncErrorCodes.SYNC_STORE_UNREADABLE, `cannot read the local chain: ${err.message}`))
+    if (env.retry && env.code === NACK_CODES.HUB_BUSY) return this.#retryLater(NACK_CODES.HUB_BUSY, `the hub is busy: ${env.message}`)
     if (env.retry) { this.#handshake = null; this.#inflight.clear(); this.#startHandshake(); return }
     return this.#stop(SyncErrorCodes.SYNC_REFUSED, `the hub refused ${this.name}: ${env.code}: ${env.message}`)
   }
@@ -210,13 +210,16 @@ export class Outbox {
     return this.pump()
   }
 
-  /** Handshakes again after a pause that doubles (to 30 s) while the hub stays busy; an ack resets it. */
-  #busy (message: string): void {
+  /**
+   * Handshakes again after a pause that doubles (to 30 s) while the hub stays busy or the local store
+   * cannot be read (it is reopening after a write error); an ack resets it.
+   */
+  #retryLater (code: string, message: string): void {
     this.#handshake = null; this.#inflight.clear()
     if (this.#busyTimer) return
     this.#busyMs = Math.min(Math.max(100, this.#busyMs * 2), 30_000)
-    if (this.lastError?.code !== NACK_CODES.HUB_BUSY) this.#io.report('warning', NACK_CODES.HUB_BUSY, `${this.name}: ${message}; retrying`)
-    this.lastError = { code: NACK_CODES.HUB_BUSY, message: `the hub is busy: ${message}` }
+    if (this.lastError?.code !== code) this.#io.report('warning', code, `${this.name}: ${message}; retrying`)
+    this.lastError = { code, message }
     this.#busyTimer = setTimeout(() => { this.#busyTimer = undefined; if (this.phase !== 'offline') this.#startHandshake() }, this.#busyMs)
     this.#busyTimer.unref()
     this.#io.changed()

@@ -37,4 +37,20 @@ T('a full disk under the hub store: retryable refusals, a metric and a log line;
   console.log(`    hub caught up ${out.recoveryMs} ms after space was freed`)
 })
 
+T('a full disk under a syncing device (relaxed store, cursor writes failing): stamps refused with STORE_NO_SPACE, nothing acknowledged lost, sync resumes once space is back', async () => {
+  const r = await inTmpfs(24, join(ROOT, 'test/support/hub-disk-full-child.ts'), ['device'], { cwd: ROOT, timeoutMs: 55_000 })
+  assert.is(r.code, 0, r.stderr.slice(-2000))
+  const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!)
+  assert.is(out.error, undefined, `${out.error}: ${JSON.stringify(out.status)}`)
+  const stored = new Set(out.stored)
+  assert.equal(out.acked.filter((i: number) => !stored.has(i)), [], 'every acknowledged stamp is in the reopened store')
+  assert.ok(out.reopened, 'the reopened chain verifies')
+  assert.ok(out.refused.length >= 30 && out.refused.every((c: string) => c === 'STORE_NO_SPACE'), JSON.stringify(out.refused))
+  assert.is(out.failureWhileFull, 'STORE_NO_SPACE')
+  for (let i = out.freedFrom; i < out.freedFrom + 20; i++) assert.ok(out.acked.includes(i), `stamp ${i} after freeing`)
+  assert.is(out.hubCount, out.deviceHead + 1, 'the hub caught up with the device')
+  assert.ok(out.exportValid)
+  assert.equal(out.exported, out.stored, 'the hub holds exactly the device chain')
+})
+
 H.run()

@@ -31,6 +31,8 @@ const metric = (hub: Hub, line: string): number | undefined => {
   return m === undefined ? undefined : Number(m.slice(line.length + 1))
 }
 
+const scenario = process.argv[2]
+if (scenario === 'device') await deviceFull()
 const devHome = mkdtempSync(join(tmpdir(), 'pcp-dev-'))
 const hub = await Hub.start({ dataDir: join(mnt, 'hub'), port: 0, approval: 'auto', workers: 0, control: false, vigil: false, logger })
 const agent = await Agent.open({ name: 'rover' }, { home: devHome })
@@ -78,3 +80,56 @@ try {
   rmSync(devHome, { recursive: true, force: true })
 }
 process.stdout.write(JSON.stringify(out) + '\n')
+
+/**
+ * The device's disk is the full one (relaxed store, so the outbox fsyncs before each send): the sync
+ * agent's cursor writes and the stamps fail, nothing acknowledged is lost, and once space is back the
+ * device stamps and syncs again with no restart.
+ */
+async function deviceFull (): Promise<never> {
+  const hubDir = mkdtempSync(join(tmpdir(), 'pcp-hub-'))
+  const hub = await Hub.start({ dataDir: hubDir, port: 0, approval: 'auto', workers: 0, control: false, vigil: false })
+  const home = join(mnt, 'dev')
+  const open = (): Promise<Agent> => Agent.open({ name: 'rover' }, { home, durability: 'relaxed' })
+  let agent = await open()
+  const sync = await SyncAgent.start({ url: hub.mqttUrl, agents: [agent], ackTimeoutMs: 1000, statusFile: false })
+  const acked: number[] = []; const refused: string[] = []
+  const stamp = async (i: number, pad: number): Promise<void> => {
+    try { await agent.stamp('t', { i, pad: randomBytes(pad).toString('hex') }); acked.push(i) } catch (e) { refused.push((e as { code: string }).code) }
+  }
+  const out: Record<string, unknown> = { acked, refused }
+  let i = 0
+  try {
+    for (; i < 20; i++) await stamp(i, 10)
+    await sync.flush(20_000)
+    const disk = await fillDisk(mnt)
+    for (let k = 0; k < 40; k++) await stamp(i++, 300)
+    await new Promise((r) => setTimeout(r, 1500)) // the sync agent's cursor write runs every second
+    out.failureWhileFull = agent.store.failure?.code
+    await disk.free()
+    out.freedFrom = i
+    for (let k = 0; k < 20; k++) await stamp(i++, 300)
+    await sync.flush(30_000)
+    out.hubCount = hub.chain.status(agent.agentId)?.eventCount
+    out.deviceHead = agent.head?.seq
+    await sync.close(); await agent.close()
+    agent = await open()
+    out.stored = (await agent.history()).map((e) => e.payload.i)
+    out.reopened = (await agent.verify()).valid
+    let text = ''
+    for await (const chunk of (await hub.chain.exportChain(agent.agentId))!) text += chunk
+    const doc = parseJson(text, 'hub export') as { events: Array<{ payload: { i: number } }> }
+    const r = verifyAuditExport(doc as never)
+    out.exportValid = r.usable && r.report.valid
+    out.exported = doc.events.map((e) => e.payload.i)
+  } catch (err) {
+    out.error = (err as Error).message
+    out.status = sync.status().agents[0]
+    await sync.close()
+  } finally {
+    await agent.close(); await hub.close()
+    rmSync(hubDir, { recursive: true, force: true })
+  }
+  process.stdout.write(JSON.stringify(out) + '\n')
+  process.exit(0)
+}
