@@ -1,14 +1,5 @@
 // pcp: one command, one file per concern under cli/. Each registers its subcommands here.
 import { Command } from 'commander'
-import { registerIdentityCommands } from './identity.js'
-import { registerVerifyCommands } from './verify.js'
-import { registerMemoryCommands } from './memory.js'
-import { registerRos2Commands } from './ros2.js'
-import { registerSessionCommands } from './session.js'
-import { registerVigilCommands } from './vigil.js'
-import { registerTrustgateCommands } from './trustgate.js'
-import { registerHubCommands } from './hub.js'
-import { registerSyncCommands } from './sync.js'
 import { reportError } from './common.js'
 import { setCliHome } from './hub-ports.js'
 
@@ -23,15 +14,31 @@ program
 
 program.hook('preAction', () => { setCliHome(program.opts().home as string | undefined) })
 
-registerIdentityCommands(program)
-registerVerifyCommands(program)
-registerMemoryCommands(program)
-registerRos2Commands(program)
-registerSessionCommands(program)
-registerVigilCommands(program)
-registerTrustgateCommands(program)
-registerHubCommands(program)
-registerSyncCommands(program)
+// Each group is loaded only when its command runs (all of them for --help or an unknown command):
+// `pcp verify` or `pcp stamp` on a Pi then never loads the hub, MQTT and ROS 2 stacks (~18 MB of RSS).
+type Register = (p: Command) => void
+const GROUPS: Array<[string[], () => Promise<Register>]> = [
+  [['identity'], async () => (await import('./identity.js')).registerIdentityCommands],
+  [['verify'], async () => (await import('./verify.js')).registerVerifyCommands],
+  [['stamp', 'memory', 'history', 'export'], async () => (await import('./memory.js')).registerMemoryCommands],
+  [['ros2'], async () => (await import('./ros2.js')).registerRos2Commands],
+  [['session-verify'], async () => (await import('./session.js')).registerSessionCommands],
+  [['vigil'], async () => (await import('./vigil.js')).registerVigilCommands],
+  [['trustgate'], async () => (await import('./trustgate.js')).registerTrustgateCommands],
+  [['hub'], async () => (await import('./hub.js')).registerHubCommands],
+  [['sync'], async () => (await import('./sync.js')).registerSyncCommands]
+]
+/** The first argument that is not a global option (or --home's value). */
+function commandName (args: string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--home') { i++; continue }
+    if (!args[i]!.startsWith('-')) return args[i]
+  }
+  return undefined
+}
+const name = commandName(process.argv.slice(2))
+const known = GROUPS.some(([names]) => name !== undefined && names.includes(name))
+for (const [names, load] of GROUPS) if (!known || names.includes(name!)) (await load())(program)
 
 // Whatever escapes a command (an option parser, a late socket error) still ends as one line, exit 2.
 const json = process.argv.includes('--json')

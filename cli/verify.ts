@@ -1,6 +1,5 @@
 import type { Command } from 'commander'
-import { readFile } from 'node:fs/promises'
-import { parseJson, verifyAuditExport } from '../runtime/index.js'
+import { verifyAuditExportFile, PcpError } from '../runtime/index.js'
 import { action, printJson, EXIT } from './common.js'
 
 export function registerVerifyCommands (program: Command): void {
@@ -15,12 +14,13 @@ export function registerVerifyCommands (program: Command): void {
         else process.stderr.write(`pcp verify: ${file}: ${reason}\n`)
         return EXIT.UNUSABLE
       }
-      let text: string
-      try { text = await readFile(file, 'utf8') } catch (err) { return unusable(`cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, 'FILE_UNREADABLE') }
-      let doc: unknown
-      try { doc = parseJson(text, file) } catch (err) { return unusable(`not JSON: ${(err as Error).message.replace(`${file} is not valid JSON: `, '')}`, 'JSON_INVALID') }
-      const result = verifyAuditExport(doc)
-      if (!result.usable) return unusable(`not an audit export: ${result.reason}`, 'EXPORT_MALFORMED')
+      // Streamed: memory stays bounded whatever the export's length (runtime/audit-stream.ts).
+      let result
+      try { result = verifyAuditExportFile(file) } catch (err) {
+        if (err instanceof PcpError || typeof (err as NodeJS.ErrnoException).code !== 'string') throw err
+        return unusable(`cannot read (${(err as NodeJS.ErrnoException).code})`, 'FILE_UNREADABLE')
+      }
+      if (!result.usable) return unusable(result.code === 'JSON_INVALID' ? `not JSON: ${result.reason}` : `not an audit export: ${result.reason}`, result.code)
       const r = result.report
       if (opts.json) {
         printJson({ valid: r.valid, event_count: r.event_count, agent_id: r.agent_id, chain_integrity_hash: r.chain_integrity_hash, errors: r.errors.map((e) => ({ code: e.code, index: e.index, message: e.message })) })

@@ -16,4 +16,5 @@ export { Agent, MAX_EVENT_BYTES, type AgentOpenOptions, type AgentRef } from './
 export { EventStore, type Durability, type SearchQuery, type Head } from './store.js'
 export { encodeRecord, decodeRecord } from './record.js'
 export { openAgentStore, firstIdentityDocument, writeAuditExport, homeStats, searchHome, type HomeStats } from './memory.js'
+export { verifyAuditExportFile, type ExportFileVerdict } from './audit-stream.js'
 export * from './a2a/index.js'

@@ -51,6 +51,22 @@ export function checkEventSignature (ev: AissEvent, publicKey: Uint8Array, bytes
 }
 
 /**
+ * What the replay and fork checks remember: for each key (an agent's nonce; a previous_hash), the index
+ * of the first event that used it. claim() returns that index, or records `index` and returns undefined.
+ * In memory by default; the streaming export verifier (runtime/audit-stream.ts) passes compact ones.
+ */
+export interface SeenIndex { claim (key: string, index: number): number | undefined }
+
+export class MapSeenIndex implements SeenIndex {
+  readonly #map = new Map<string, number>()
+  claim (key: string, index: number): number | undefined {
+    const earlier = this.#map.get(key)
+    if (earlier === undefined) this.#map.set(key, index)
+    return earlier
+  }
+}
+
+/**
  * Checks events one at a time, keeping only what the next check needs, so the hub can verify a chain
  * as it arrives. verifyChain() is a loop over it.
  */
@@ -60,10 +76,13 @@ export class ChainVerifier {
   headHash: string | null
   lastTimestamp: number | null = null
   count = 0
-  readonly #nonces = new Set<string>()
-  readonly #successorOf = new Map<string, number>() // previous_hash → index of the event that used it
+  readonly #nonces: SeenIndex
+  readonly #successorOf: SeenIndex // previous_hash → index of the event that used it
 
-  constructor (identity: { agentId: string, publicKey: Uint8Array }, resume?: { headHash: string, lastTimestamp: number, count: number }) {
+  constructor (identity: { agentId: string, publicKey: Uint8Array }, resume?: { headHash: string, lastTimestamp: number, count: number },
+    seen: { nonces?: SeenIndex, successors?: SeenIndex } = {}) {
+    this.#nonces = seen.nonces ?? new MapSeenIndex()
+    this.#successorOf = seen.successors ?? new MapSeenIndex()
     this.agentId = identity.agentId
     this.publicKey = identity.publicKey
     this.headHash = resume?.headHash ?? null
@@ -118,9 +137,7 @@ export class ChainVerifier {
       add(ErrorCodes.EVENT_MALFORMED, 'nonce is empty or not a string', { field: 'nonce' })
     } else {
       // Scoped per agent, as the reference's NonceStore; a rotation starts a new agent_id.
-      const key = `${String(ev.agent_id)}\u0000${ev.nonce}`
-      if (this.#nonces.has(key)) add(ErrorCodes.NONCE_REPLAYED, `nonce ${ev.nonce} was already used by this agent`, { field: 'nonce', actual: ev.nonce })
-      this.#nonces.add(key)
+      if (this.#nonces.claim(nonceKey(ev), index) !== undefined) add(ErrorCodes.NONCE_REPLAYED, `nonce ${ev.nonce} was already used by this agent`, { field: 'nonce', actual: ev.nonce })
     }
 
     if (ev.payload?.event_type === ROTATION_EVENT_TYPE && problems.length === 0) this.#applyRotation(ev, add)
@@ -132,12 +149,13 @@ export class ChainVerifier {
 
   #checkLink (ev: AissEvent, index: number, add: (code: ErrorCode, message: string, extra?: Partial<ChainProblem>) => void): void {
     const prev = ev.previous_hash
+    // Recorded for every event (the first user of a previous_hash keeps it), consulted on a broken link.
+    const earlier = typeof prev === 'string' && prev ? this.#successorOf.claim(prev, index) : undefined
     if (this.headHash === null) {
       // Genesis: every form the reference emits is accepted (protocol.md §5). No verifier there checks it.
       const ok = prev === null || prev === 'genesis' || prev === ZERO_HASH || (typeof prev === 'string' && HEX64.test(prev))
       if (!ok) add(ErrorCodes.EVENT_MALFORMED, `genesis previous_hash ${JSON.stringify(prev)} is none of the accepted forms`, { field: 'previous_hash' })
     } else if (prev !== this.headHash) {
-      const earlier = typeof prev === 'string' ? this.#successorOf.get(prev) : undefined
       if (earlier !== undefined) {
         add(ErrorCodes.FORK_DETECTED, `claims the same predecessor ${prev} as event ${earlier}`,
           { field: 'previous_hash', expected: this.headHash, actual: String(prev) })
@@ -146,7 +164,6 @@ export class ChainVerifier {
           { field: 'previous_hash', expected: this.headHash, actual: String(prev) })
       }
     }
-    if (typeof prev === 'string' && prev && !this.#successorOf.has(prev)) this.#successorOf.set(prev, index)
   }
 
   #applyRotation (ev: AissEvent, add: (code: ErrorCode, message: string, extra?: Partial<ChainProblem>) => void): void {
@@ -159,6 +176,11 @@ export class ChainVerifier {
     this.agentId = result.newAgentId
     this.publicKey = result.newPublicKey
   }
+}
+
+/** The replay check's key: nonces are scoped per agent, as the reference's NonceStore. */
+export function nonceKey (ev: { agent_id?: unknown, nonce?: unknown }): string {
+  return `${String(ev.agent_id)}\u0000${String(ev.nonce)}`
 }
 
 /** The identity an export or a chain is checked against: a document (checked) or a raw key. */

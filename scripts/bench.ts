@@ -1,12 +1,12 @@
-// npm run bench [-- --json [FILE]] [-- --quick] [-- --only SECTION]  (--only ros2: just that section)
+// npm run bench [-- --json [FILE]] [-- --quick] [-- --only SECTION]  (--only ros2 | verify: just that section)
 // One table: each figure, the bare limit measured in the same run, the ratio, and the reference's
 // published or measured figure where one exists. Numbers are from this run on this machine, not constants.
 import { availableParallelism } from 'node:os'
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { spawnSync } from 'node:child_process'
+import { spawnSync, execFileSync } from 'node:child_process'
 import { Level } from 'level'
 import { Agent, nodeCrypto, Identity, stampEvent, encodeRecord, type AissEvent } from '../runtime/index.js'
 import { VerifyPool } from '../hub/verify-pool.js'
@@ -17,6 +17,7 @@ import { benchIngest, bareVerifyPerSec } from '../hub/bench-ingest.js'
 import { SIG, type VerifyItem, type VerifyResult } from '../hub/ingest-verify.js'
 import { benchGateRoundTrip } from '../hub/trustgate/bench-gate.js'
 import { benchCatchUp } from '../hub/bench-reconnect.js'
+import { writeSyntheticExport, measureVerify } from './bench-verify.js'
 import { benchHashCost, benchRecorder } from '../ros2/bench.js'
 // @ts-expect-error: plain .mjs helper
 import { buildBundles, CORE_BUDGET_BYTES } from './bundles.mjs'
@@ -28,7 +29,7 @@ const jsonAt = args.indexOf('--json')
 const jsonFile = jsonAt >= 0 ? (args[jsonAt + 1] && !args[jsonAt + 1]!.startsWith('--') ? args[jsonAt + 1]! : 'bench-results.json') : undefined
 const CORES = availableParallelism()
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined
-if (only !== undefined && only !== 'ros2') { console.error(`bench: --only expected ros2, got ${String(only)}`); process.exit(2) }
+if (only !== undefined && only !== 'ros2' && only !== 'verify') { console.error(`bench: --only expected ros2 or verify, got ${String(only)}`); process.exit(2) }
 
 interface Row { figure: string, value: number, unit: string, limit?: number, limitName?: string, ratio?: number, reference?: string, note?: string }
 const rows: Row[] = []
@@ -159,6 +160,7 @@ if (only === undefined || only === 'ros2') {
   row({ figure: 'bag recorder, same mix, per CPU-second of the process', value: rb.messagesPerCpuSec, unit: 'messages/s', note: `${fmt(rb.mbPerCpuSec)} MB per CPU-second` })
   row({ figure: 'bag recorder at the real rates: CPU of the recording process', value: rb.realRateCpuPct, unit: '% of a core', note: `${fmt(rb.realMessagesPerSec)} messages/s, ${fmt(rb.realMbPerSec)} MB/s recorded, ${rb.realPublished} published` })
 }
+if (only === 'verify') await verifyExports(await bareVerifyPerSec(N, 1))
 if (only !== undefined) finish()
 log('bare limits')
 const sign = bareSignPerSec(N)
@@ -221,6 +223,26 @@ for (const p of g) {
   row({ figure: `stamp cost at ${p.events.toLocaleString('en-US')} events`, value: p.stampUs, unit: 'µs/event', limit: g[0]!.stampUs, limitName: 'cost at 1k', ratio: p.stampUs / g[0]!.stampUs })
   row({ figure: `reopen at ${p.events.toLocaleString('en-US')} events`, value: p.reopenMs, unit: 'ms' })
   row({ figure: `search by type (newest 50) at ${p.events.toLocaleString('en-US')} events`, value: p.searchMs, unit: 'ms' })
+}
+
+await verifyExports(verify1)
+
+/** `pcp verify` of large exports: the compiled CLI in a child process, its peak RSS and events/s. */
+async function verifyExports (verify1: number): Promise<void> {
+  log('pcp verify of large exports (compiled CLI, child process)')
+  const dist = join(ROOT, 'test-artifacts', 'bench-dist')
+  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', dist], { stdio: 'inherit' })
+  for (const n of quick ? [100_000] : [100_000, 1_000_000]) {
+    const dir = tmp(); temps.push(dir)
+    const file = join(dir, 'export.json')
+    writeSyntheticExport(file, n)
+    const mib = statSync(file).size / 2 ** 20
+    const m = measureVerify(join(dist, 'cli', 'main.js'), file, n)
+    rmSync(file)
+    const label = n.toLocaleString('en-US')
+    row({ figure: `pcp verify of ${label} events: peak RSS`, value: m.peakRssMiB, unit: 'MiB', reference: n === 100_000 ? 'whole-file parse: 841 MB' : 'goal < 100 MB', note: `${mib.toFixed(0)} MiB export` })
+    row({ figure: `pcp verify of ${label} events`, value: m.eventsPerSec, unit: 'events/s', limit: verify1, limitName: 'bare verify 1 core', ratio: m.eventsPerSec / verify1, note: 'wall time, process start included' })
+  }
 }
 
 for (const d of temps) rmSync(d, { recursive: true, force: true })
