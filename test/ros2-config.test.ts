@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert'
 import { spawnSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { Agent, type PcpError } from '../runtime/index.js'
+import { Agent, Identity, type PcpError } from '../runtime/index.js'
 import { createStandin } from '../ros2/standin/index.js'
 import { parseRosArgs, overridesFor, removeRosArgs, PT } from '../ros2/ros-args.js'
 import { pcpConfig, readPassphrase } from '../ros2/config.js'
@@ -148,6 +148,24 @@ C('an audited node configured by --ros-args: agent, systemd credential, policies
     const e = await rejected(withPcp(['-p', 'pcp.name:=arm-7'], {}, async () => {}, encrypted))
     assert.ok(e.code, String(e))
   } finally { creds.cleanup() }
+})
+
+C('pcp.identity_file opens that identity (a legacy {identity, private_key} file) instead of an agent by name', async () => {
+  const seed = (): Uint8Array => new Uint8Array(32).fill(7) // fromSeed takes ownership of (and wipes) its seed
+  const id = Identity.fromSeed(seed(), { now: 1_700_000_000 })
+  const dir = tmpDir('pcp-idfile-')
+  const file = join(dir.path, 'arm.identity.json')
+  writeFileSync(file, JSON.stringify({ identity: id.document(), private_key: Buffer.from(seed()).toString('base64') }))
+  try {
+    await withPcp(['-p', `pcp.identity_file:=${file}`], {}, async ({ pcp, ros }) => {
+      assert.is(pcp.agent.agentId, id.agentId)
+      const node = new ros.AuditedNode('arm', pcp.auditOptions())
+      pcp.attach(node, { rclnodejs: ros.rclnodejs })
+      await node.audit.close()
+      const cfg = ofType(await pcp.agent.history(), 'pcp_config')[0]!.payload
+      assert.equal([cfg.agent_id, cfg.identity_file], [id.agentId, file])
+    })
+  } finally { dir.cleanup() }
 })
 
 C('a pcp.* value set elsewhere than the ROS arguments (NodeOptions) does not silently differ from the agent opened: ROS2_CONFIG', async () => {
