@@ -10,9 +10,9 @@
 // - Sessions and queued QoS 1 messages live in this process's memory: they survive a client reconnect,
 //   not a hub restart (devices then resend from the hub's head, see the sync protocol).
 // - Payload limit: aedes has none, so we refuse a PUBLISH whose payload exceeds `maxPayloadBytes`
-//   (default MAX_PAYLOAD_BYTES, 1 MiB) before it is routed or queued; MQTT 3.1.1 has no reason code, so
-//   the offending client is disconnected. (aedes parses the whole packet first: this bounds what
-//   subscribers and session queues hold, not the parse buffer of one connection.)
+//   (default MAX_PAYLOAD_BYTES, 1 MiB): at its fixed header, before aedes buffers it (hub/packet-guard.ts),
+//   and exactly in authorizePublish, before it is routed or queued. MQTT 3.1.1 has no reason code, so the
+//   offending client is disconnected; `onRefused` counts it.
 // - Authentication and ACL: with `auth` (the hub always passes one, hub/broker-auth.ts), only the hub's
 //   own client and devices with a signed login connect, and each device publishes and subscribes only on
 //   its own topics; a denied publish disconnects the client, a denied subscription gets SUBACK 0x80.
@@ -23,6 +23,7 @@ import { Aedes, type Client } from 'aedes'
 import { PcpError } from '../runtime/errors.js'
 import { MAX_PAYLOAD_BYTES } from '../sync/topics.js'
 import type { BrokerAuth, BrokerIdentity } from './broker-auth.js'
+import { guardPublishSize } from './packet-guard.js'
 
 /** Codes this module throws; the lead adds them to runtime/errors.ts ErrorCodes. */
 export const BrokerErrorCodes = {
@@ -45,6 +46,8 @@ export interface EmbeddedBrokerOptions {
   logger?: HubLogger
   /** Who may connect and what each may do. Without it, anyone may do anything. */
   auth?: BrokerAuth
+  /** Called for each PUBLISH refused as too large, with its size in bytes. */
+  onRefused?: (bytes: number) => void
 }
 
 export interface EmbeddedBroker {
@@ -89,7 +92,7 @@ export async function startEmbeddedBroker (opts: EmbeddedBrokerOptions = {}): Pr
       : {}),
     authorizePublish: (client, packet, done) => {
       const size = packet.payload?.length ?? 0
-      if (size > maxPayloadBytes) return done(new Error(`payload of ${size} bytes exceeds the ${maxPayloadBytes}-byte limit on ${packet.topic}`))
+      if (size > maxPayloadBytes) { opts.onRefused?.(size); return done(new Error(`payload of ${size} bytes exceeds the ${maxPayloadBytes}-byte limit on ${packet.topic}`)) }
       if (auth && !auth.mayPublish((client as unknown as AuthedClient | null)?.pcp, packet.topic, packet.retain === true)) return done(new Error(`not authorized to publish on ${packet.topic}`))
       done(null)
     },
@@ -106,6 +109,7 @@ export async function startEmbeddedBroker (opts: EmbeddedBrokerOptions = {}): Pr
     socket.setNoDelay(true)
     socket.once('close', () => sockets.delete(socket))
     aedes.handle(socket)
+    guardPublishSize(socket, maxPayloadBytes, (bytes) => opts.onRefused?.(bytes))
   })
   // A protocol error from one client must not become an unhandled 'error' on the broker.
   aedes.on('clientError', () => {})

@@ -8,12 +8,15 @@ import { silentLogger, type HubLogger } from './log.js'
 import { join } from 'node:path'
 import { readFile } from 'node:fs/promises'
 import type { MqttClient } from 'mqtt'
+import type { Duplex } from 'node:stream'
 import { Agent, PcpError, ErrorCodes, type AissEvent, type ChainProblem } from '../runtime/index.js'
 import { encodeRecord } from '../runtime/record.js'
 import { ensureDir, writeFileAtomic } from '../runtime/fsutil.js'
 import { parseTopic, downTopic, hubFilter, DEFAULT_PREFIX, MAX_PAYLOAD_BYTES } from '../sync/topics.js'
 import { connectMqtt, whenConnected, type MqttConnectOptions } from '../sync/connect.js'
-import { decodeEnvelope, encodeEnvelope, eventsShapeProblem, isCorr, NACK_CODES, type AgentState } from '../sync/wire.js'
+import { decodeEnvelope, encodeEnvelope, eventsShapeProblem, isCorr, recordCosts, MESSAGE_SCAN, NACK_CODES, type AgentState } from '../sync/wire.js'
+import { scanCbor } from '../sync/cbor-scan.js'
+import { guardPublishSize, PUBLISH_OVERHEAD_BYTES } from './packet-guard.js'
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker.js'
 import { BrokerAuth } from './broker-auth.js'
 import { VerifyPool } from './verify-pool.js'
@@ -57,6 +60,9 @@ export interface HubOptions {
   passphrase?: string
   /** Unix seconds. */
   now?: () => number
+  /** Events accepted but not yet stored, over all agents and per agent (hub/ingest.ts), before HUB_BUSY. */
+  maxQueuedEvents?: number
+  maxQueuedPerAgent?: number
   /** Default true. false skips fsync (benchmarks only). */
   durable?: boolean
   /** Status file and inbox polling (default true). */
@@ -114,6 +120,8 @@ export class Hub {
       store: this.store,
       ...(this.#pool ? { pool: this.#pool } : {}),
       now: this.#now,
+      ...(opts.maxQueuedEvents !== undefined ? { maxQueuedEvents: opts.maxQueuedEvents } : {}),
+      ...(opts.maxQueuedPerAgent !== undefined ? { maxQueuedPerAgent: opts.maxQueuedPerAgent } : {}),
       hooks: { stored: (id, events) => this.#onStored(id, events), rejected: (id, problem) => this.#onRejected(id, problem) }
     })
     this.chain = new StoreChainView(this.store, (id, ev) => this.#ingestOne(id, ev))
@@ -164,6 +172,8 @@ export class Hub {
       let broker: EmbeddedBroker | null = null
       let url = opts.mqttUrl
       let hubLogin: { username: string, password: string } | null = null
+      // Counted once the hub exists; a refusal before that has nothing to count it in.
+      let oversize = (_bytes: number): void => {}
       if (url === undefined) {
         // Devices log in with their keys, checked against the registry; each may use only its own topics.
         const refused = opts.metrics!.counter('pcp_broker_refused_total', 'Embedded broker: connections, publishes and subscriptions refused (no or bad login, another agent\'s topic), per reason.', ['reason'])
@@ -175,7 +185,7 @@ export class Hub {
           onRefused: (reason, detail) => { refused.inc({ reason }); brokerLog?.debug({ event: 'refused', reason }, detail) }
         })
         hubLogin = auth.hubCredentials
-        broker = await startEmbeddedBroker({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 1883, auth, ...(brokerLog ? { logger: brokerLog } : {}) })
+        broker = await startEmbeddedBroker({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 1883, auth, onRefused: (b) => oversize(b), ...(brokerLog ? { logger: brokerLog } : {}) })
         cleanup.push(() => broker!.close())
         url = broker.url
       }
@@ -183,9 +193,12 @@ export class Hub {
       // TLS options are for an external broker: the embedded one is plain TCP on loopback (connectMqtt
       // refuses certificates with an mqtt:// URL).
       const { tls: _externalOnly, ...plainMqtt } = opts.mqtt ?? {}
-      const client = connectMqtt({ clientId: `pcp-hub-${process.pid}-${Math.random().toString(16).slice(2, 8)}`, ...(broker ? { ...plainMqtt, ...hubLogin } : opts.mqtt), url, protocolVersion: broker ? broker.protocolVersion : (opts.mqtt?.protocolVersion ?? 'auto') })
+      // An external broker may pass on what it was given whole (100 MB): cut it off at its header.
+      const maxIncoming = broker ? {} : { maxIncoming: { payloadBytes: MAX_PAYLOAD_BYTES, overheadBytes: PUBLISH_OVERHEAD_BYTES, guard: (st: Duplex) => guardPublishSize(st, MAX_PAYLOAD_BYTES, (b) => oversize(b)) } }
+      const client = connectMqtt({ clientId: `pcp-hub-${process.pid}-${Math.random().toString(16).slice(2, 8)}`, ...(broker ? { ...plainMqtt, ...hubLogin } : opts.mqtt), ...maxIncoming, url, protocolVersion: broker ? broker.protocolVersion : (opts.mqtt?.protocolVersion ?? 'auto') })
       cleanup.push(() => client.endAsync(true))
       const hub = new Hub({ opts, store, pool, agent, broker, client, url, vigil })
+      oversize = () => { hub.#received++; hub.#reject('PAYLOAD_TOO_LARGE') }
       client.on('message', (topic, payload) => hub.#onMessage(topic, payload))
       client.on('connect', () => {
         client.subscribe(filter, { qos: 1 }, (err, granted) => {
@@ -253,6 +266,9 @@ export class Hub {
     if (payload.length > MAX_PAYLOAD_BYTES) return this.#reject('PAYLOAD_TOO_LARGE')
     const t = parseTopic(topic, this.prefix)
     if (!t.ok || t.channel !== 'up') return this.#reject('TOPIC_INVALID')
+    // What decoding would cost, counted before paying it (issue 14 #4).
+    const scan = scanCbor(payload, MESSAGE_SCAN)
+    if (!scan.ok) return this.#reject(scan.reason === 'CBOR_MALFORMED' ? 'PAYLOAD_NOT_CBOR' : scan.reason)
     const d = decodeEnvelope(payload)
     if (!d.ok) return this.#reject(d.reason)
     const env = d.env
@@ -299,9 +315,11 @@ export class Hub {
         return nack(code, `agent ${agentId} is ${state}`, state !== 'revoked')
       }
       const records = env.records as Uint8Array[]
-      const out = await this.ingest.submit(agentId, { from: env.from as number, ids: env.ids as string[], records, topic })
+      const costs = recordCosts(records)
+      if (costs.refused) { this.#reject(costs.refused); return null }
+      const out = await this.ingest.submit(agentId, { from: env.from as number, ids: env.ids as string[], records, topic, ...(costs.overLimit ? { overLimit: costs.overLimit } : {}) })
       if ('hostile' in out) { this.#reject(out.hostile); return null }
-      if ('nack' in out && out.nack.code === NACK_CODES.HUB_BUSY) this.#reject(NACK_CODES.HUB_BUSY)
+      if ('nack' in out && out.nack.code !== NACK_CODES.REJECTED) this.#reject(out.nack.code)
       if ('ack' in out) this.#duplicates += out.ack.duplicates
       return 'ack' in out ? { v: 1, kind: 'ack', corr, ...out.ack } : { v: 1, kind: 'nack', corr, ...out.nack }
     }

@@ -17,7 +17,7 @@ import { checkRotationPayload, ROTATION_EVENT_TYPE } from '../runtime/rotation.j
 import { ErrorCodes } from '../runtime/errors.js'
 import type { ChainProblem } from '../runtime/verify.js'
 import type { AissEvent } from '../runtime/types.js'
-import { NACK_CODES, type AckEnvelope, type NackEnvelope, type WireHead } from '../sync/wire.js'
+import { NACK_CODES, MAX_BATCH_RECORDS, type AckEnvelope, type NackEnvelope, type WireHead } from '../sync/wire.js'
 import { verifyBatch, checkEvent, SIG, type CheckState, type VerifyItem, type VerifyResult } from './ingest-verify.js'
 import { unsignedReason, HOSTILE, type HostileReason } from './hostile.js'
 import type { AgentRecord, Evidence, HubStore } from './store/types.js'
@@ -40,9 +40,16 @@ export interface IngestOptions {
   now?: () => number
   /** Events accepted into lanes but not yet stored, over all agents, before batches are refused with HUB_BUSY. */
   maxQueuedEvents?: number
+  /** The same, for one agent: its share, so one device (or whoever uses its topic) cannot starve the others. */
+  maxQueuedPerAgent?: number
 }
 
-export interface BatchInput { from: number | 'head', ids: string[], records: Uint8Array[], topic: string }
+/**
+ * `overLimit`: the first record past the per-event limits (hub/hub.ts scans them, sync/wire.ts has the
+ * limits). The batch ends there; that record is not decoded on the main thread, only verified on a
+ * worker: signed by the key in force, it gets the final EVENT_TOO_LARGE; otherwise it is hostile input.
+ */
+export interface BatchInput { from: number | 'head', ids: string[], records: Uint8Array[], topic: string, overLimit?: { index: number, message: string } }
 /**
  * `hostile`: the batch held an event that is not the agent's (no valid signature of the key in force, or
  * a replay of an event the hub already holds at another position). Nothing about the agent changes: no
@@ -64,6 +71,8 @@ interface Lane {
   pendingNonces: Map<string, number>
   /** Hashes of the newest events, for resend comparison without a store read. */
   recent: Map<number, string>
+  /** Events of this agent accepted but not yet stored (its share of `#queued`). */
+  queued: number
   lastWrite: Promise<void>
   broken: boolean
 }
@@ -76,6 +85,7 @@ export class Ingest {
   readonly #hooks: IngestHooks
   readonly #now: () => number
   readonly #maxQueued: number
+  readonly #maxPerAgent: number
   readonly #lanes = new Map<string, Lane>()
   #queued = 0
 
@@ -85,6 +95,7 @@ export class Ingest {
     this.#hooks = opts.hooks ?? {}
     this.#now = opts.now ?? (() => Math.floor(Date.now() / 1000))
     this.#maxQueued = opts.maxQueuedEvents ?? 200_000
+    this.#maxPerAgent = opts.maxQueuedPerAgent ?? Math.min(this.#maxQueued, 16 * MAX_BATCH_RECORDS)
   }
 
   get queuedEvents (): number { return this.#queued }
@@ -92,7 +103,7 @@ export class Ingest {
   #lane (agentId: string): Lane {
     let lane = this.#lanes.get(agentId)
     if (!lane) {
-      lane = { tail: Promise.resolve(), check: null, predicted: null, pendingNonces: new Map(), recent: new Map(), lastWrite: Promise.resolve(), broken: false }
+      lane = { tail: Promise.resolve(), check: null, predicted: null, pendingNonces: new Map(), recent: new Map(), queued: 0, lastWrite: Promise.resolve(), broken: false }
       this.#lanes.set(agentId, lane)
     }
     return lane
@@ -118,21 +129,26 @@ export class Ingest {
   submit (agentId: string, input: BatchInput): Promise<BatchOutcome> {
     const rec = this.#store.agent(agentId)
     if (!rec || rec.keys.length === 0) return Promise.resolve({ nack: { code: NACK_CODES.AGENT_UNKNOWN, message: 'send the identity document first', head: null, retry: true } })
-    if (this.#queued + input.records.length > this.#maxQueued) {
-      return Promise.resolve({ nack: { code: NACK_CODES.HUB_BUSY, message: `the hub holds ${this.#queued} unstored events; retry later`, head: null, retry: true } })
-    }
+    const over = input.overLimit?.index ?? -1
+    if (over >= 0) input = { ...input, records: input.records.slice(0, over + 1) }
+    const n = input.records.length
     const lane = this.#lane(agentId)
+    if (this.#queued + n > this.#maxQueued || lane.queued + n > this.#maxPerAgent) {
+      const mine = lane.queued + n > this.#maxPerAgent
+      return Promise.resolve({ nack: { code: NACK_CODES.HUB_BUSY, message: mine ? `the hub holds ${lane.queued} unstored events of ${agentId}; retry later` : `the hub holds ${this.#queued} unstored events; retry later`, head: null, retry: true } })
+    }
     lane.predicted ??= { seq: rec.count, agentId: rec.keys.at(-1)!.agentId, publicKey: rec.keys.at(-1)!.publicKey }
-    const events = input.records.map((r) => { try { return decodeRecord(r, input.ids) } catch { return null } })
+    // The record past the limits is left to the worker (in verified), never decoded here.
+    const events = input.records.map((r, i) => { if (i === over) return null; try { return decodeRecord(r, input.ids) } catch { return null } })
     const from = input.from === 'head' ? lane.predicted.seq : input.from
     const used = { ...lane.predicted }
     const verified = this.#verify(agentId, { ids: input.ids, records: input.records, agentId: used.agentId, publicKey: used.publicKey })
-    this.#predict(lane, from, events)
-    this.#queued += input.records.length
+    this.#predict(lane, from, over >= 0 ? events.slice(0, over) : events)
+    this.#queued += n; lane.queued += n
     // The lane waits only for the checks of the batch before; the ack waits for its durable write.
     const checked = lane.tail.then(() => this.#process(agentId, lane, input, events, verified, used))
     lane.tail = checked.catch(() => {})
-    return checked.then((c) => c.done).finally(() => { this.#queued -= input.records.length })
+    return checked.then((c) => c.done).finally(() => { this.#queued -= n; lane.queued -= n })
   }
 
   #verify (agentId: string, item: VerifyItem): Promise<VerifyResult> {
@@ -201,14 +217,17 @@ export class Ingest {
     const keys = [...rec.keys]
     let refused: { i: number, problem: ChainProblem } | null = null
     let hostile: { i: number, reason: HostileReason, message: string } | null = null
+    let tooLarge: number | null = null
+    const over = input.overLimit?.index ?? -1
     for (let j = 0; j < fresh.length; j++) {
       const i = skip + j
       const ev = fresh[j]!
       const nk = `${String(ev?.agent_id)}\u0000${String(ev?.nonce)}`
       const signer = state.agentId
       // Only what the key in force signed can say anything about this agent (issue 14, item 1).
-      const unsigned = unsignedReason(ev === null ? SIG.UNDECODABLE : result.sig[i]!)
+      const unsigned = unsignedReason(ev === null && i !== over ? SIG.UNDECODABLE : result.sig[i]!)
       if (unsigned !== null) { hostile = { i, reason: unsigned, message: `event ${state.seq}: no valid signature of ${state.agentId}` }; break }
+      if (i === over) { tooLarge = i; break }
       const usedAt = nonces[j] ?? lane.pendingNonces.get(nk)
       if (usedAt !== undefined && (lane.recent.get(usedAt) ?? await this.#storedHash(agentId, usedAt)) === result.hashes[i]) {
         // The agent's own event, already held at #usedAt, sent again at another position: a replay by
@@ -235,6 +254,13 @@ export class Ingest {
       }, (err) => { lane.broken = true; throw err })
     }
     if (hostile) return { hostile: hostile.reason, message: hostile.message, index: from + hostile.i }
+    if (tooLarge !== null) {
+      // Signed by the agent, so not hostile, and not a chain fault either (no evidence, no Vigil anomaly):
+      // the event cannot be taken as it is, and resending will not change that.
+      this.#resetPrediction(lane)
+      await lane.lastWrite.catch(() => {})
+      return { nack: { code: NACK_CODES.EVENT_TOO_LARGE, message: `event #${from + tooLarge} of ${agentId}: ${input.overLimit!.message}; it can only leave the device in an export`, head: headNow(), retry: false }, index: from + tooLarge }
+    }
     if (refused) return this.#refuse(agentId, lane, input, from + refused.i, refused.i, refused.problem, headNow())
     const head = headNow()!
     const later = lane.lastWrite.then((): BatchOutcome => ({ ack: { head, stored: accepted.length, duplicates: skip } }), (err: unknown): BatchOutcome => {

@@ -26,7 +26,7 @@ import { connectMqtt, type MqttConnectOptions } from './connect.js'
 import { loginCredentials, type LoginKey } from './broker-login.js'
 import type { StatementSigner } from '../runtime/statement.js'
 import { ROTATION_EVENT_TYPE, type RotationAttestation } from '../runtime/rotation.js'
-import { encodeEnvelope, parseDown, type WireHead } from './wire.js'
+import { encodeEnvelope, parseDown, MAX_BATCH_RECORDS, type WireHead } from './wire.js'
 import { Outbox, type OutboxConfig, type Phase } from './outbox.js'
 import { SyncErrorCodes } from './errors.js'
 
@@ -47,7 +47,7 @@ export interface SyncOptions extends Omit<MqttConnectOptions, 'url'> {
   url: string
   agents: SyncSource[]
   prefix?: string
-  /** Events per batch (default 256). */
+  /** Events per batch (default 256, at most MAX_BATCH_RECORDS). */
   batchSize?: number
   /** How long a partial batch waits for more events (default 50 ms). */
   batchDelayMs?: number
@@ -114,6 +114,7 @@ export class SyncAgent extends EventEmitter {
       maxBatchBytes: MAX_PAYLOAD_BYTES - 64 * 1024
     }
     for (const [k, v] of Object.entries(cfg)) if (!(typeof v === 'number' && v > 0)) throw new RangeError(`"${k}" expected a positive number, got ${String(v)}`)
+    if (cfg.batchSize > MAX_BATCH_RECORDS) throw new RangeError(`"batchSize" expected at most ${MAX_BATCH_RECORDS} (the records a hub takes in one message), got ${cfg.batchSize}`)
     let sync: SyncAgent | undefined
     const clientId = opts.clientId ?? `pcp-sync-${randomBytes(6).toString('hex')}`
     const login = opts.username === undefined && opts.password === undefined && opts.credentials === undefined ? await loginKeys(opts.agents) : null

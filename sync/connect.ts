@@ -58,6 +58,12 @@ export interface MqttConnectOptions {
   connectTimeoutMs?: number
   /** Called with each connection error (refused CONNACK, TLS, socket); the client keeps retrying. */
   onError?: (err: Error & { code?: number | string }) => void
+  /**
+   * Largest PUBLISH payload this client takes. MQTT 5 tells the broker (CONNECT maximumPacketSize), so it
+   * does not send more; on either version a larger PUBLISH is cut off at its header (hub/packet-guard.ts
+   * rule, given here as `guard`) and the connection dropped, so it is never buffered whole.
+   */
+  maxIncoming?: { payloadBytes: number, overheadBytes: number, guard: (stream: import('node:stream').Duplex) => void }
 }
 
 const REFUSED_VERSION = new Set([1, 0x84])
@@ -102,9 +108,19 @@ export function connectMqtt (opts: MqttConnectOptions): MqttClient {
     if (typeof opts.credentials !== 'function') throw new TypeError('"credentials" expected a function returning { username, password }')
     Object.assign(options, opts.credentials())
   }
+  if (opts.maxIncoming && options.protocolVersion === 5) options.properties = { maximumPacketSize: opts.maxIncoming.payloadBytes + opts.maxIncoming.overheadBytes }
   const client = connect(opts.url, options)
   // mqtt.js emits 'reconnect' right before it builds the next CONNECT from client.options.
   if (opts.credentials !== undefined) { const fresh = opts.credentials; client.on('reconnect', () => { Object.assign(client.options, fresh()) }) }
+  if (opts.maxIncoming) {
+    // connect() built the first stream synchronously (nothing read from it yet); mqtt.js builds each
+    // later one through streamBuilder (typed private, assigned in its constructor).
+    const guard = opts.maxIncoming.guard
+    const cl = client as unknown as { stream: import('node:stream').Duplex, streamBuilder: (c: MqttClient) => import('node:stream').Duplex }
+    guard(cl.stream)
+    const build = cl.streamBuilder
+    cl.streamBuilder = (c) => { const st = build(c); guard(st); return st }
+  }
   const backoff = reconnectBackoff(client, minMs, maxMs, probeMs, opts.random ?? Math.random)
   // mqtt.js 5 emits a failed TLS handshake (unknown CA, no client certificate) twice: from its TLS
   // wrapper and from its stream handler, with the same Error object. Report each failure once.
@@ -112,6 +128,7 @@ export function connectMqtt (opts: MqttConnectOptions): MqttClient {
   client.on('error', (err: Error & { code?: number | string }) => {
     if (choice === 'auto' && client.options.protocolVersion === 5 && typeof err.code === 'number' && REFUSED_VERSION.has(err.code)) {
       client.options.protocolVersion = 4
+      delete client.options.properties // MQTT 5 only
       client.options.reconnectPeriod = 1 // retry at once at 3.1.1: this was not a failure of the broker
       return
     }

@@ -17,7 +17,7 @@ import { eventHash } from '../runtime/event.js'
 import type { EventStore } from '../runtime/store.js'
 import type { AissEvent, IdentityDocument } from '../runtime/types.js'
 import { toHex } from '../runtime/encoding.js'
-import { rawEventsEnvelope, NACK_CODES, type DownEnvelope, type WireHead } from './wire.js'
+import { rawEventsEnvelope, recordCosts, NACK_CODES, MAX_MESSAGE_VALUES, MAX_CBOR_DEPTH, type DownEnvelope, type WireHead } from './wire.js'
 import { SyncErrorCodes } from './errors.js'
 import { jitteredDelay } from './backoff.js'
 
@@ -184,6 +184,7 @@ export class Outbox {
     if (env.code === NACK_CODES.GAP) return this.#resume(env.head).catch((err: Error) => this.#retryLater(SyncErrorCodes.SYNC_STORE_UNREADABLE, `cannot read the local chain: ${err.message}`))
     if (env.retry && env.code === NACK_CODES.HUB_BUSY) return this.#retryLater(NACK_CODES.HUB_BUSY, `the hub is busy: ${env.message}`)
     if (env.retry) { this.#handshake = null; this.#inflight.clear(); this.#startHandshake(); return }
+    if (env.code === NACK_CODES.EVENT_TOO_LARGE) return this.#stop(SyncErrorCodes.SYNC_EVENT_TOO_LARGE, `the hub refused ${this.name}: ${env.message}`)
     return this.#stop(SyncErrorCodes.SYNC_REFUSED, `the hub refused ${this.name}: ${env.code}: ${env.message}`)
   }
 
@@ -275,14 +276,19 @@ export class Outbox {
         // so every record read has its index in this list.
         const ids = this.store.identities.map((i) => i.agentId)
         let env = rawEventsEnvelope(this.#io.corr(), from, ids, records)
-        // Big payloads: halve until the envelope fits the hub's limit (records are most of it).
-        while (env.records.length > 1 && env.records.reduce((a, r) => a + r.length + 3, 0) > this.#cfg.maxBatchBytes) {
-          env = { ...env, records: env.records.slice(0, Math.ceil(env.records.length / 2)) }
-        }
-        // One event bigger than the broker takes would be resent forever and never acked: stop and say so.
-        if (env.records[0]!.length + 1024 > this.#cfg.maxBatchBytes) {
+        // Big payloads: halve until the envelope fits the hub's limits, in bytes and in CBOR values
+        // (sync/wire.ts: what the hub would refuse unread), records being most of it.
+        // Values per record, scanned once; past a record over the per-event limits nothing is scanned.
+        const values = recordCosts(env.records).values
+        const valuesOf = (n: number): number => n > values.length ? Infinity : values.slice(0, n).reduce((a, v) => a + v, 0)
+        const bytesOf = (n: number): number => env.records.slice(0, n).reduce((a, r) => a + r.length + 3, 0)
+        let n = env.records.length
+        while (n > 1 && (bytesOf(n) > this.#cfg.maxBatchBytes || valuesOf(n) > MAX_MESSAGE_VALUES)) n = Math.ceil(n / 2)
+        if (n < env.records.length) env = { ...env, records: env.records.slice(0, n) }
+        if (env.records[0]!.length + 1024 > this.#cfg.maxBatchBytes || valuesOf(1) > MAX_MESSAGE_VALUES) {
           if (this.#inflight.size > 0) return // let the batches before it be acknowledged first (their ack pumps again)
-          return this.#stop(SyncErrorCodes.SYNC_EVENT_TOO_LARGE, `event #${from} of ${this.name} is ${env.records[0]!.length} bytes encoded; a sync message holds at most ${this.#cfg.maxBatchBytes} (the broker's limit is 1 MiB): it cannot be delivered, export the chain instead (\`pcp export ${this.name}\`)`)
+          const what = valuesOf(1) > MAX_MESSAGE_VALUES ? `is nested deeper than ${MAX_CBOR_DEPTH} CBOR levels or holds more than ${MAX_MESSAGE_VALUES} values` : `is ${env.records[0]!.length} bytes encoded; a sync message holds at most ${this.#cfg.maxBatchBytes} (the broker's limit is 1 MiB)`
+          return this.#stop(SyncErrorCodes.SYNC_EVENT_TOO_LARGE, `event #${from} of ${this.name} ${what}: it cannot be delivered, export the chain instead (\`pcp export ${this.name}\`)`)
         }
         const sent = env.records.length
         this.#inflight.set(toHex(env.corr), { from, to: from + sent, sentAt: this.#io.now() })

@@ -18,9 +18,10 @@
 // canonical bytes (test/record.test.ts), so signatures still verify; the hub keeps the record bytes of a
 // refused event as evidence. Why `from`: it makes a resend idempotent (the hub compares seq + hash with
 // what it holds) and a fork visible (a different event at a position the hub already has).
-import { encodeCbor, decodeCbor } from '../runtime/cbor.js'
+import { encodeCbor, decodeCbor, CBOR_NEST } from '../runtime/cbor.js'
 import { encodeRecord, decodeRecord } from '../runtime/record.js'
 import { isAgentIdShape } from './topics.js'
+import { scanCbor, type ScanLimits } from './cbor-scan.js'
 import type { AissEvent, IdentityDocument } from '../runtime/types.js'
 
 export const WIRE_VERSION = 1
@@ -59,8 +60,26 @@ export const NACK_CODES = {
   AGENT_PENDING: 'AGENT_PENDING', // waiting for `pcp hub approve`
   AGENT_REVOKED: 'AGENT_REVOKED',
   HUB_BUSY: 'HUB_BUSY', // the hub's queue is full or its store cannot write (disk full, I/O error): retry later, after a pause
-  REJECTED: 'REJECTED' // an event failed verification; `message` names the code and index
+  REJECTED: 'REJECTED', // an event failed verification; `message` names the code and index
+  /** A validly signed event past the per-event limits below: final, it can only leave the device in an export. */
+  EVENT_TOO_LARGE: 'EVENT_TOO_LARGE'
 } as const
+
+// What one sync message may cost the hub, checked before it decodes anything (sync/cbor-scan.ts), so no
+// single message can hold its event loop (issue 14 #4). The sync agent splits batches to stay inside
+// them (sync/outbox.ts) and stops with SYNC_EVENT_TOO_LARGE on one event it cannot fit; the bytes limit
+// is MAX_PAYLOAD_BYTES (sync/topics.ts).
+/** Records in one `events` message (the sync agent's batchSize may not be larger). */
+export const MAX_BATCH_RECORDS = 1024
+/** CBOR values in one message, its records' contents included; one event may use all of them. */
+export const MAX_MESSAGE_VALUES = 262_144
+/** Byte strings in one message: record wrappers and their packed hashes, nonces and signatures (payloads are JSON, they have none). */
+export const MAX_MESSAGE_BYTE_STRINGS = 8 * MAX_BATCH_RECORDS
+/**
+ * CBOR nesting of a message or a record: runtime/cbor.ts writes a subtree at CBOR_NEST levels as JSON
+ * text (tag 60002, whose depth parseJson bounds), so what it writes stays within CBOR_NEST + 1 levels.
+ */
+export const MAX_CBOR_DEPTH = CBOR_NEST + 2
 
 // The store's codec (runtime/cbor.ts): lossless for floats, "__proto__" keys and deep payloads.
 export function encodeEnvelope (env: object): Uint8Array { return encodeCbor(env) }
@@ -88,8 +107,36 @@ export function eventsShapeProblem (e: Record<string, unknown>): string | null {
   if (!Number.isSafeInteger(e.from) || (e.from as number) < 0) return '"from" must be a chain position'
   if (!Array.isArray(e.ids) || e.ids.length === 0 || e.ids.length > 16 || !e.ids.every(isAgentIdShape)) return '"ids" must list 1-16 agent_ids'
   if (!Array.isArray(e.records) || e.records.length === 0) return '"records" must be a non-empty array'
+  if (e.records.length > MAX_BATCH_RECORDS) return `"records" holds ${e.records.length} records; a batch carries at most ${MAX_BATCH_RECORDS}`
   if (!e.records.every((r) => r instanceof Uint8Array)) return '"records" must hold byte strings'
   return null
+}
+
+/** The pre-decode scan of a whole message (the hub's first look at any `up` payload). */
+export const MESSAGE_SCAN: ScanLimits = { maxValues: MAX_MESSAGE_VALUES, maxDepth: MAX_CBOR_DEPTH, maxByteStrings: MAX_MESSAGE_BYTE_STRINGS }
+
+/**
+ * Scans an `events` message's records before any is decoded: `values` per record, as far as scanned.
+ * `refused`: together they pass the message's value limit (the sender should have split the batch).
+ * `overLimit`: the first record that alone passes a per-event limit, or is not CBOR; nothing after it
+ * is scanned.
+ */
+export function recordCosts (records: readonly Uint8Array[]): { values: number[], overLimit?: { index: number, message: string }, refused?: 'CBOR_TOO_MANY_VALUES' } {
+  const values: number[] = []
+  let total = 0
+  for (let i = 0; i < records.length; i++) {
+    const v = scanCbor(records[i]!, { maxValues: MAX_MESSAGE_VALUES, maxDepth: MAX_CBOR_DEPTH })
+    if (!v.ok) {
+      // The batch ends here either way: what follows is never scanned, so never decoded. (A record that
+      // is not CBOR cannot carry a signature: the worker finds it undecodable, and it is hostile input.)
+      const why = v.reason === 'CBOR_TOO_DEEP' ? `its record is nested deeper than ${MAX_CBOR_DEPTH} CBOR levels` : v.reason === 'CBOR_MALFORMED' ? 'its record is not CBOR' : `its record holds more than ${MAX_MESSAGE_VALUES} CBOR values`
+      return { values, overLimit: { index: i, message: why } }
+    }
+    total += v.values
+    values.push(v.values)
+    if (total > MAX_MESSAGE_VALUES) return { values, refused: 'CBOR_TOO_MANY_VALUES' }
+  }
+  return { values }
 }
 
 export function isWireHead (h: unknown): h is WireHead {

@@ -2,11 +2,15 @@
 // no SyncAgent: what an attacker on the network has), a /health prober, and a snapshot of everything the
 // hub believes about one agent, to compare before and after an attack.
 import { randomBytes } from 'node:crypto'
-import type { MqttClient } from 'mqtt'
-import { stampEvent, type AissEvent, type Identity } from '../../runtime/index.js'
-import { upTopic, downTopic } from '../../sync/topics.js'
-import { encodeEnvelope, parseDown, type DownEnvelope } from '../../sync/wire.js'
-import type { HubServices } from '../../hub/services.js'
+import { join } from 'node:path'
+import { connectAsync, type MqttClient } from 'mqtt'
+import { Identity, stampEvent, type AissEvent } from '../../runtime/index.js'
+import { upTopic, downTopic, DEFAULT_PREFIX } from '../../sync/topics.js'
+import { encodeEnvelope, eventsEnvelope, parseDown, type DownEnvelope } from '../../sync/wire.js'
+import { startHubServices, type HubServices, type HubServicesOptions } from '../../hub/services.js'
+import { tmpDir } from '../helpers.js'
+import { loginCredentials } from '../../sync/broker-login.js'
+import { statementSigner } from '../../runtime/statement.js'
 
 export function rawClient (client: MqttClient, prefix: string) {
   const waiting = new Map<string, (env: DownEnvelope) => void>()
@@ -89,4 +93,68 @@ export async function victimView (s: HubServices, agentId: string): Promise<Reco
     vrsState: vrs?.state,
     gate: [gate.outcome, gate.rule]
   }
+}
+
+export interface VictimSetup {
+  s: HubServices
+  attacker: ReturnType<typeof rawClient>
+  /** The victim's genuine device (a raw client too: it speaks for the victim's key). */
+  device: ReturnType<typeof rawClient>
+  victim: Identity
+  /** The victim's chain; the first `stored` events are on the hub. */
+  events: AissEvent[]
+  cleanup: () => Promise<void>
+}
+
+/** A hub (auto approval, /health on a Vigil API) consuming `target` (or its own embedded broker), and a victim whose first 5 of 10 events are stored. */
+export async function startVictim (target: { url: string, prefix: string, clientId (l: string): string, connect (o?: object): Promise<MqttClient> } | 'own broker', hubOpts: Partial<HubServicesOptions> = {}): Promise<VictimSetup & { connect (label: string, as: Identity): Promise<MqttClient>, prefix: string, attackOn: string }> {
+  const tmp = tmpDir()
+  const own = target === 'own broker'
+  const prefix = own ? DEFAULT_PREFIX : target.prefix
+  const s = await startHubServices({ dataDir: join(tmp.path, 'hub'), ...(own ? { port: 0 } : { mqttUrl: target.url }), prefix, approval: 'auto', workers: 2, control: false, vigilApi: { port: 0, localOnly: true }, trustgateApi: false, ...hubOpts })
+  const clients: MqttClient[] = []
+  // The hub's own broker lets in only devices that log in with their key (sync/broker-login.ts), each
+  // on its own topics: there an attacker is a device of its own, and attacks on its own topic.
+  const connect = async (label: string, as: Identity): Promise<MqttClient> => {
+    if (!own) return target.connect({ clientId: target.clientId(label), protocolVersion: 4 })
+    const clientId = `${label}-${randomBytes(4).toString('hex')}`
+    const login = loginCredentials([{ chainId: as.agentId, signer: statementSigner(as) }], clientId, Math.floor(Date.now() / 1000), randomBytes(16).toString('hex'))
+    const c = await connectAsync(s.hub.mqttUrl, { protocolVersion: 4, reconnectPeriod: 0, clientId, ...login })
+    clients.push(c)
+    return c
+  }
+  const victim = Identity.generate()
+  const events = chainOf(victim, 10)
+  const device = rawClient(await connect('victim', victim), prefix)
+  if ((await device.ask(victim.agentId, { v: 1, kind: 'identity', identity: victim.document(), name: 'robot-8' })).kind !== 'head') throw new Error('victim not registered')
+  if ((await device.ask(victim.agentId, eventsEnvelope(randomBytes(8), 0, events.slice(0, 5)))).kind !== 'ack') throw new Error('victim events not stored')
+  const mallory = Identity.generate()
+  const attacker = rawClient(await connect('attacker', mallory), prefix)
+  return { s, attacker, attackOn: own ? mallory.agentId : victim.agentId, device, victim, events, connect, prefix, cleanup: async () => { for (const c of clients) c.end(true); await s.close(); tmp.cleanup() } }
+}
+
+/**
+ * Runs `attack` while probing /health; then checks that /health stayed under 100 ms (plus this machine's
+ * idle jitter), that the rejections grew by exactly `counted`, and that the victim is unchanged.
+ */
+export async function assertUnchangedBy (x: VictimSetup, attack: () => Promise<void>, counted: Record<string, number>, until: (c: () => boolean, ms: number, what: string) => Promise<void>): Promise<{ maxMs: number, idleMs: number }> {
+  const before = await victimView(x.s, x.victim.agentId)
+  const base = x.s.hub.rejections()
+  const probe = await probeHealth(`${x.s.vigilUrl}/health`)
+  let h: { maxMs: number, probes: number, failures: number }
+  try {
+    await attack()
+    await until(() => Object.entries(counted).every(([k, n]) => (x.s.hub.rejections()[k] ?? 0) - (base[k] ?? 0) >= n), 10_000, `counted ${JSON.stringify(counted)}`)
+  } finally {
+    h = await probe.stop()
+  }
+  if (!(h.probes > 0 && h.failures === 0)) throw new Error(`/health probes: ${JSON.stringify(h)}`)
+  if (!(h.maxMs < 100 + probe.idleMs)) throw new Error(`/health took ${h.maxMs.toFixed(1)} ms during the attack (idle: ${probe.idleMs.toFixed(1)} ms)`)
+  const now = x.s.hub.rejections()
+  for (const [k, n] of Object.entries(counted)) {
+    if ((now[k] ?? 0) - (base[k] ?? 0) !== n) throw new Error(`count of ${k}: ${JSON.stringify(now)} (before: ${JSON.stringify(base)})`)
+  }
+  const after = await victimView(x.s, x.victim.agentId)
+  if (JSON.stringify(after) !== JSON.stringify(before)) throw new Error(`the victim changed: ${JSON.stringify(before)} → ${JSON.stringify(after)}`)
+  return { maxMs: h.maxMs, idleMs: probe.idleMs }
 }
