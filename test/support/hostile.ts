@@ -107,7 +107,7 @@ export interface VictimSetup {
 }
 
 /** A hub (auto approval, /health on a Vigil API) consuming `target` (or its own embedded broker), and a victim whose first 5 of 10 events are stored. */
-export async function startVictim (target: { url: string, prefix: string, clientId (l: string): string, connect (o?: object): Promise<MqttClient> } | 'own broker', hubOpts: Partial<HubServicesOptions> = {}): Promise<VictimSetup & { connect (label: string, as: Identity): Promise<MqttClient>, prefix: string, attackOn: string }> {
+export async function startVictim (target: { url: string, prefix: string, clientId (l: string): string, connect (o?: object): Promise<MqttClient> } | 'own broker', hubOpts: Partial<HubServicesOptions> = {}): Promise<VictimSetup & { connect (label: string, as: Identity): Promise<MqttClient>, login (label: string): object, prefix: string, attackOn: string, attackFrom: number }> {
   const tmp = tmpDir()
   const own = target === 'own broker'
   const prefix = own ? DEFAULT_PREFIX : target.prefix
@@ -130,7 +130,15 @@ export async function startVictim (target: { url: string, prefix: string, client
   if ((await device.ask(victim.agentId, eventsEnvelope(randomBytes(8), 0, events.slice(0, 5)))).kind !== 'ack') throw new Error('victim events not stored')
   const mallory = Identity.generate()
   const attacker = rawClient(await connect('attacker', mallory), prefix)
-  return { s, attacker, attackOn: own ? mallory.agentId : victim.agentId, device, victim, events, connect, prefix, cleanup: async () => { for (const c of clients) c.end(true); await s.close(); tmp.cleanup() } }
+  // A registered device of its own (auto approval) with no events yet: its next position is 0.
+  if (own && (await attacker.ask(mallory.agentId, { v: 1, kind: 'identity', identity: mallory.document() })).kind !== 'head') throw new Error('attacker not registered')
+  // A fresh login of the attacker's, for a client in another process (each login is good once).
+  const login = (label: string): object => {
+    if (!own) return { clientId: target.clientId(label) }
+    const clientId = `${label}-${randomBytes(4).toString('hex')}`
+    return { clientId, ...loginCredentials([{ chainId: mallory.agentId, signer: statementSigner(mallory) }], clientId, Math.floor(Date.now() / 1000), randomBytes(16).toString('hex')) }
+  }
+  return { s, attacker, attackOn: own ? mallory.agentId : victim.agentId, attackFrom: own ? 0 : 5, login, device, victim, events, connect, prefix, cleanup: async () => { for (const c of clients) c.end(true); await s.close(); tmp.cleanup() } }
 }
 
 /**
