@@ -50,7 +50,7 @@ export function registerSyncCommands (program: Command): void {
     .requiredOption('--url <url>', 'broker URL (mqtt:// or mqtts://)')
     .option('--agent <name...>', 'agents to forward (default: every agent of the home)')
     .option('--prefix <prefix>', 'topic prefix', 'pcp/v1')
-    .option('--username <name>', 'broker username')
+    .option('--username <name>', 'broker account (Mosquitto/EMQX, docs/brokers.md); without it the agents\' keys sign the login the hub\'s embedded broker requires')
     .option('--password-env <var>', 'environment variable holding the broker password')
     .option('--ca <file>', 'CA certificate (PEM)')
     .option('--cert <file>', 'client certificate (PEM)')

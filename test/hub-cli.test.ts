@@ -57,8 +57,9 @@ Cli('a pending device is approved with pcp hub approve while the hub runs; statu
     assert.is(ap.code, 0, ap.err)
     await sync.flush(15_000)
     await until(() => { const s = JSON.parse(pcp('hub', 'status', '--data', data, '--json').out); return s.agents[0].eventCount === 40 }, 10_000, 'status shows 40 events')
-    // The status file is rewritten every second.
-    await until(() => JSON.parse(pcp('--home', home, 'sync', 'status', '--json').out).agents[0].backlog === 0, 5000, 'sync status backlog 0')
+    // The status file is rewritten every second, by this process's SyncAgent, whose event loop each
+    // spawnSync of `pcp` blocks (seconds each on a loaded machine): give it several polls' worth of turns.
+    await until(() => JSON.parse(pcp('--home', home, 'sync', 'status', '--json').out).agents[0].backlog === 0, 30_000, 'sync status backlog 0')
     const st = JSON.parse(pcp('--home', home, 'sync', 'status', '--json').out)
     assert.is(st.running, true)
     assert.is(st.connected, true)
@@ -88,6 +89,12 @@ Cli('a pending device is approved with pcp hub approve while the hub runs; statu
     const run = pcp('--home', home, 'sync', 'run', '--url', `mqtt://127.0.0.1:${port}`, '--until-synced', '--timeout', '20', '--json')
     assert.is(run.code, 0, run.err)
     assert.is(JSON.parse(run.out).agents[0].ackedSeq, 49)
+    // The broker login needs each agent's key: an encrypted one without its passphrase is a clear refusal.
+    const locked = join(tmp.path, 'locked')
+    const enc = await Agent.open({ name: 'vault' }, { home: locked, passphrase: 'correct horse' }); await enc.stamp('tick'); await enc.close()
+    const refused = pcp('--home', locked, 'sync', 'run', '--url', `mqtt://127.0.0.1:${port}`, '--until-synced', '--timeout', '5')
+    assert.is(refused.code, 2, refused.err)
+    assert.match(refused.err, /KEY_PASSPHRASE_REQUIRED/)
   } finally {
     hub2.kill('SIGTERM'); await new Promise((r) => hub2.once('exit', r)); tmp.cleanup()
   }
