@@ -21,6 +21,7 @@ export type ExportFileVerdict =
   | { usable: false, code: 'JSON_INVALID' | 'EXPORT_MALFORMED', reason: string }
 
 const CHUNK = 1 << 20
+const SIZING_SAMPLE = 1024
 const WS = (c: number): boolean => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09
 // A scalar ends at a structural byte or whitespace; what it holds is then parseJson's to judge.
 const DELIM = new Uint8Array(256)
@@ -143,10 +144,13 @@ class StreamChain {
   #pending = ''
   // Where every 16th event starts: an earlier event is found again by scanning at most 15 more.
   #starts = new Float64Array(1 << 10)
+  #indexes: FingerprintIndex[] = []
   readonly #fd: number
+  readonly #fileSize: number
 
   constructor (fd: number, identity: unknown, fingerprint?: (key: string) => number) {
     this.#fd = fd
+    this.#fileSize = fstatSync(fd).size
     let id: { agentId: string, publicKey: Uint8Array }
     try { id = identityFrom(identity) } catch (err) {
       const e = err as PcpError
@@ -164,15 +168,21 @@ class StreamChain {
       return v !== null && typeof v === 'object' ? v as Record<string, unknown> : null
     }
     const opts = fingerprint ? { fingerprint } : {}
-    this.#verifier = new ChainVerifier(id, undefined, {
-      nonces: new FingerprintIndex((index, key) => { const ev = reread(index); return ev !== null && nonceKey(ev) === key }, opts),
-      successors: new FingerprintIndex((index, key) => reread(index)?.previous_hash === key, opts)
-    })
+    this.#indexes = [
+      new FingerprintIndex((index, key) => { const ev = reread(index); return ev !== null && nonceKey(ev) === key }, opts),
+      new FingerprintIndex((index, key) => reread(index)?.previous_hash === key, opts)
+    ]
+    this.#verifier = new ChainVerifier(id, undefined, { nonces: this.#indexes[0], successors: this.#indexes[1] })
   }
 
   push (event: unknown, start: number): void {
     const index = this.count++
     if (!this.#verifier) return
+    // Once the first events show their size, the indexes are sized for the whole file in one step.
+    if (index === SIZING_SAMPLE) {
+      const estimate = Math.ceil((this.#fileSize - this.#starts[0]!) / ((start - this.#starts[0]!) / SIZING_SAMPLE) * 1.05)
+      for (const ix of this.#indexes) ix.reserve(estimate)
+    }
     if ((index & 15) === 0) {
       if (index >> 4 >= this.#starts.length) { const s = new Float64Array(this.#starts.length * 2); s.set(this.#starts); this.#starts = s }
       this.#starts[index >> 4] = start

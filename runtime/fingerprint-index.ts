@@ -77,9 +77,15 @@ export class FingerprintIndex implements SeenIndex {
     return undefined
   }
 
-  #grow (): void {
+  /** Sizes the table once for about `n` keys: growing step by step near the end would hold two tables at once. */
+  reserve (n: number): void {
+    const cap = Math.ceil(n * 1.25)
+    if (cap > this.#capacity) this.#grow(cap)
+  }
+
+  #grow (to = Math.ceil(this.#capacity * 1.5)): void {
     const old = this.#slots
-    const cap = Math.ceil(this.#capacity * 1.5)
+    const cap = to
     const slots = new Uint32Array(2 * cap)
     for (let j = 0; j < old.length; j += 2) {
       if (old[j + 1] === 0) continue
