@@ -44,7 +44,7 @@ export type BrokerRefusal = typeof BrokerRefusals[keyof typeof BrokerRefusals]
 export interface BrokerDevices { device (chainId: string): { state: 'allowed' | 'pending' | 'revoked', publicKey: Uint8Array | null } | undefined }
 
 /** Who a connection is, once authenticated. */
-export type BrokerIdentity = { hub: true } | { hub: false, agents: ReadonlySet<string> }
+export type BrokerIdentity = { hub: true } | { hub: false, agents: ReadonlySet<string>, ups: ReadonlySet<string>, subscriptions: ReadonlySet<string> }
 
 export interface BrokerAuthOptions {
   devices: BrokerDevices
@@ -106,7 +106,13 @@ export class BrokerAuth {
       if (!verifyStatement(signature, BROKER_LOGIN_STATEMENT, statement, publicKey)) return this.#refuse(BrokerRefusals.LOGIN_SIGNATURE_INVALID, `the login signature for ${chainId} does not verify`)
     }
     if (!this.#remember(login.nonce, Math.max(login.ts, now) + LOGIN_WINDOW_SECONDS, now)) return this.#refuse(BrokerRefusals.LOGIN_RATE_LIMITED, `${MAX_NONCES} logins within ${2 * LOGIN_WINDOW_SECONDS} s`)
-    return { hub: false, agents: new Set(login.agents) }
+    // The exact topics, made once: the per-message check is then one Set lookup.
+    return {
+      hub: false,
+      agents: new Set(login.agents),
+      ups: new Set(login.agents.map((a) => `${this.#prefix}/${a}/up`)),
+      subscriptions: new Set(login.agents.flatMap((a) => [`${this.#prefix}/${a}/down`, `${this.#prefix}/${a}/${A2A_CHANNEL}`]))
+    }
   }
 
   #remember (nonce: string, until: number, now: number): boolean {
@@ -118,16 +124,14 @@ export class BrokerAuth {
 
   mayPublish (id: BrokerIdentity | undefined, topic: string, retain: boolean): boolean {
     if (id?.hub === true) return true
-    const t = id === undefined ? null : this.#split(topic)
-    const ok = t !== null && !retain && ((t.channel === 'up' && id!.agents.has(t.agentId)) || t.channel === A2A_CHANNEL)
+    const ok = id !== undefined && !retain && (id.ups.has(topic) || this.#split(topic)?.channel === A2A_CHANNEL)
     if (!ok) this.#refuse(BrokerRefusals.PUBLISH_DENIED, `publish on ${topic.slice(0, 200)}${retain ? ' (retained)' : ''}`)
     return ok
   }
 
   maySubscribe (id: BrokerIdentity | undefined, filter: string): boolean {
     if (id?.hub === true) return true
-    const t = id === undefined ? null : this.#split(filter)
-    const ok = t !== null && (t.channel === 'down' || t.channel === A2A_CHANNEL) && id!.agents.has(t.agentId)
+    const ok = id !== undefined && id.subscriptions.has(filter)
     if (!ok) this.#refuse(BrokerRefusals.SUBSCRIBE_DENIED, `subscribe to ${filter.slice(0, 200)}`)
     return ok
   }
