@@ -28,6 +28,11 @@ function port (v: string): number {
   return n
 }
 
+function storeUrl (v: string): string {
+  if (!/^postgres(ql)?:\/\//.test(v)) throw new PcpError('ARGUMENT_INVALID', `--store expected a postgres:// or postgresql:// URL, got ${JSON.stringify(v.replace(/:[^:@/]*@/, ':***@'))}`, { field: 'store' })
+  return v
+}
+
 export function registerHubCommands (program: Command): void {
   const hub = program.command('hub').description('the fleet hub: MQTT ingest, verification and storage of every device\'s chain')
 
@@ -43,6 +48,7 @@ export function registerHubCommands (program: Command): void {
     .option('--cert <file>', 'client certificate (PEM) for mutual TLS')
     .option('--key <file>', 'client key (PEM) for mutual TLS')
     .option('--prefix <prefix>', 'topic prefix', 'pcp/v1')
+    .option('--store <url>', 'keep the chains in PostgreSQL (postgres://user@host/db; password from $PGPASSWORD or the URL) instead of LevelDB under --data')
     .option('--share-group <group>', 'MQTT shared-subscription group (several hubs on one clustered broker)')
     .option('--auto-approve', 'trust on first use without operator approval')
     .option('--workers <n>', 'verify worker threads (default: all cores)')
@@ -69,6 +75,7 @@ export function registerHubCommands (program: Command): void {
         mqtt: await brokerOptions(o),
         prefix: String(o.prefix),
         ...(o.shareGroup ? { shareGroup: String(o.shareGroup) } : {}),
+        ...(o.store ? { store: storeUrl(String(o.store)) } : {}),
         approval: o.autoApprove ? 'auto' : 'manual',
         ...(o.workers !== undefined ? { workers: Number(o.workers) } : {}),
         logger,

@@ -20,7 +20,7 @@ import { guardPublishSize, PUBLISH_OVERHEAD_BYTES } from './packet-guard.js'
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker.js'
 import { BrokerAuth } from './broker-auth.js'
 import { VerifyPool } from './verify-pool.js'
-import { LevelHubStore } from './store/level.js'
+import { openHubStore, type OpenedHubStore } from './store/open.js'
 import { StoreChainView } from './store/view.js'
 import { Registry, type ApprovalMode } from './registry.js'
 import { Ingest, type BatchOutcome } from './ingest.js'
@@ -38,6 +38,8 @@ export type KindHandler = (agentId: string, envelope: Record<string, unknown>) =
 export interface HubOptions {
   /** Holds store/, agents/hub/ (the hub's own identity), vigil.json, status.json, inbox/. */
   dataDir: string
+  /** A postgres:// URL: the chains live in PostgreSQL (hub/store/pg.ts). Absent: LevelDB in <dataDir>/store. */
+  store?: string
   /** External broker (`mqtt://`, `mqtts://`). Without it the hub starts its embedded broker. */
   mqttUrl?: string
   /** Embedded broker listen address. Default 127.0.0.1:1883. */
@@ -75,7 +77,7 @@ export interface HubOptions {
 export class Hub {
   readonly dataDir: string
   readonly prefix: string
-  readonly store: LevelHubStore
+  readonly store: OpenedHubStore
   readonly registry: Registry
   readonly ingest: Ingest
   readonly chain: ChainView
@@ -102,7 +104,7 @@ export class Hub {
   #closed = false
 
   private constructor (p: {
-    opts: HubOptions, store: LevelHubStore, pool: VerifyPool<VerifyItem, VerifyResult> | null, agent: Agent, broker: EmbeddedBroker | null,
+    opts: HubOptions, store: OpenedHubStore, pool: VerifyPool<VerifyItem, VerifyResult> | null, agent: Agent, broker: EmbeddedBroker | null,
     client: MqttClient, url: string, vigil: VigilEngine | null
   }) {
     const { opts } = p
@@ -162,7 +164,7 @@ export class Hub {
     const filter = hubFilter({ prefix, ...(opts.shareGroup ? { shareGroup: opts.shareGroup } : {}) })
     const cleanup: Array<() => Promise<unknown>> = []
     try {
-      const store = await LevelHubStore.open(join(opts.dataDir, 'store'), { sync: opts.durable ?? true })
+      const store = await openHubStore(opts.dataDir, opts.store, { sync: opts.durable ?? true })
       cleanup.push(() => store.close())
       const agent = await Agent.open({ name: 'hub' }, { home: opts.dataDir, ...(opts.passphrase ? { passphrase: opts.passphrase } : {}) })
       cleanup.push(() => agent.close())

@@ -185,6 +185,9 @@ export class Ingest {
       await lane.lastWrite.catch(() => {})
       rec = (await this.#store.reload(agentId)) ?? rec
       lane.check = this.#fromRecord(rec); lane.pendingNonces.clear(); lane.recent.clear(); lane.broken = false
+      // Its batch was nacked already; a batch now held in full (another hub stored it) writes nothing and
+      // must not inherit that failure as its own answer.
+      lane.lastWrite = Promise.resolve()
     }
     const state = lane.check
     const from = input.from === 'head' ? state.seq : input.from

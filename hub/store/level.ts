@@ -21,7 +21,13 @@ import type { AissEvent } from '../../runtime/types.js'
 import type { AgentRecord, ChainAppend, Evidence, HubStore } from './types.js'
 
 /** Codes of the hub store beyond runtime's; the lead adds them to runtime/errors.ts ErrorCodes. */
-export const HubStoreErrorCodes = { STORE_CONFLICT: 'STORE_CONFLICT' } as const
+export const HubStoreErrorCodes = {
+  STORE_CONFLICT: 'STORE_CONFLICT',
+  // PostgreSQL store (hub/store/pg.ts, pg-schema.ts)
+  STORE_SCHEMA_NEWER: 'STORE_SCHEMA_NEWER', // the database's schema is newer than this hub's code
+  STORE_MIGRATION_FAILED: 'STORE_MIGRATION_FAILED',
+  STORE_UNREACHABLE: 'STORE_UNREACHABLE' // cannot connect to (or query) the database at start
+} as const
 
 type Op = { type: 'put', key: string, value: Uint8Array } | { type: 'del', key: string }
 

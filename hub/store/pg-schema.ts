@@ -1,0 +1,119 @@
+// The PostgreSQL store's schema, as numbered migrations applied at start (hub/store/pg.ts). Each one runs
+// in its own transaction together with its row in pcp_schema_migrations, so a crash mid-migration leaves
+// the previous version, never half of one. A database whose newest migration is newer than this code's is
+// refused: an older hub must not write into tables whose meaning it does not know.
+import { PcpError } from '../../runtime/errors.js'
+import type { Pool } from 'pg'
+import { HubStoreErrorCodes } from './level.js'
+
+export interface Migration { version: number, name: string, sql: string }
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'tables',
+    // record / entry columns hold the same CBOR bytes the LevelDB store writes under A!, e!, x!: an event
+    // row is runtime/record.ts's record of the signed event, so both stores export byte-identical chains.
+    sql: `
+CREATE TABLE pcp_agents (
+  agent_id   text PRIMARY KEY,
+  head_seq   bigint NOT NULL DEFAULT -1,
+  first_seen double precision NOT NULL,
+  record     bytea NOT NULL
+);
+CREATE TABLE pcp_events (
+  agent_id text NOT NULL,
+  seq      bigint NOT NULL,
+  record   bytea NOT NULL,
+  PRIMARY KEY (agent_id, seq)
+);
+CREATE TABLE pcp_nonces (
+  signer   text NOT NULL,
+  nonce    text NOT NULL,
+  agent_id text NOT NULL,
+  seq      bigint NOT NULL,
+  PRIMARY KEY (signer, nonce)
+);
+CREATE TABLE pcp_evidence (
+  agent_id text NOT NULL,
+  n        bigint NOT NULL,
+  entry    bytea NOT NULL,
+  PRIMARY KEY (agent_id, n)
+);`
+  },
+  {
+    version: 2,
+    name: 'pcp_write',
+    // One call = one statement = one round trip and one commit for a whole group of appends and record
+    // updates. Each agent row is a compare-and-set on head_seq; the first one that fails raises PCP09 with
+    // the agent in MESSAGE and its actual head in DETAIL, and nothing of the call is kept.
+    sql: `
+CREATE FUNCTION pcp_write(
+  a_id text[], a_expected bigint[], a_head bigint[], a_first double precision[], a_rec bytea[],
+  e_agent text[], e_seq bigint[], e_rec bytea[],
+  n_signer text[], n_nonce text[], n_agent text[], n_seq bigint[],
+  x_agent text[], x_n bigint[], x_entry bytea[], x_keep bigint
+) RETURNS void LANGUAGE plpgsql AS $fn$
+DECLARE
+  i int;
+  actual bigint;
+BEGIN
+  FOR i IN 1 .. coalesce(array_length(a_id, 1), 0) LOOP
+    UPDATE pcp_agents SET head_seq = a_head[i], record = a_rec[i] WHERE agent_id = a_id[i] AND head_seq = a_expected[i];
+    IF NOT FOUND AND a_expected[i] = -1 THEN
+      INSERT INTO pcp_agents (agent_id, head_seq, first_seen, record) VALUES (a_id[i], a_head[i], a_first[i], a_rec[i]) ON CONFLICT (agent_id) DO NOTHING;
+    END IF;
+    IF NOT FOUND THEN
+      SELECT head_seq INTO actual FROM pcp_agents WHERE agent_id = a_id[i];
+      RAISE EXCEPTION USING ERRCODE = 'PCP09', MESSAGE = a_id[i], DETAIL = coalesce(actual::text, 'none'), HINT = a_expected[i]::text;
+    END IF;
+  END LOOP;
+  INSERT INTO pcp_events (agent_id, seq, record) SELECT * FROM unnest(e_agent, e_seq, e_rec);
+  INSERT INTO pcp_nonces (signer, nonce, agent_id, seq) SELECT * FROM unnest(n_signer, n_nonce, n_agent, n_seq);
+  INSERT INTO pcp_evidence (agent_id, n, entry) SELECT * FROM unnest(x_agent, x_n, x_entry);
+  DELETE FROM pcp_evidence e USING unnest(x_agent, x_n) t(agent_id, n) WHERE e.agent_id = t.agent_id AND e.n <= t.n - x_keep;
+END
+$fn$;`
+  }
+]
+
+export const SCHEMA_VERSION = MIGRATIONS.at(-1)!.version
+
+// Any constant: hubs starting together on one database take turns migrating it.
+const MIGRATION_LOCK = 0x70637031
+
+/** Applies the migrations the database lacks; returns the versions applied now. */
+export async function migrate (pool: Pool, where: string, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
+  const client = await pool.connect()
+  const applied: number[] = []
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK])
+    try {
+      await client.query(`CREATE TABLE IF NOT EXISTS pcp_schema_migrations (
+        version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`)
+      const { rows } = await client.query<{ v: number | null }>('SELECT max(version) AS v FROM pcp_schema_migrations')
+      const current = rows[0]?.v ?? 0
+      const known = migrations.at(-1)?.version ?? 0
+      if (current > known) {
+        throw new PcpError(HubStoreErrorCodes.STORE_SCHEMA_NEWER, `the hub store ${where} has schema version ${current}, newer than this hub's ${known}: upgrade pcp-edge before starting this hub on it`,
+          { file: where, actual: current, expected: known })
+      }
+      for (const m of migrations) {
+        if (m.version <= current) continue
+        await client.query('BEGIN')
+        try {
+          await client.query(m.sql)
+          await client.query('INSERT INTO pcp_schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name])
+          await client.query('COMMIT')
+        } catch (err) {
+          await client.query('ROLLBACK').catch(() => {})
+          throw new PcpError(HubStoreErrorCodes.STORE_MIGRATION_FAILED, `migration ${m.version} (${m.name}) of the hub store ${where} failed: ${(err as Error).message}`, { file: where, index: m.version, cause: err })
+        }
+        applied.push(m.version)
+      }
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => {})
+    }
+  } finally { client.release() }
+  return applied
+}

@@ -1,0 +1,288 @@
+// The hub's chain store on PostgreSQL (`pcp hub start --store postgres://…`), for hubs that share one
+// store (docs/scaling.md). Tables (hub/store/pg-schema.ts): pcp_agents (one row per chain: head_seq and
+// the same CBOR record the LevelDB store keeps), pcp_events (agent_id, seq, the record bytes of the signed
+// event), pcp_nonces (unique per signing agent_id and nonce), pcp_evidence (bounded per agent).
+// Writes go through one FIFO queue: everything queued while a write is in flight leaves as ONE call of
+// pcp_write (one round trip, one commit: group commit, as in the LevelDB store), so the appends of one
+// agent reach the database in the order ingest made them. Each agent row in it is a compare-and-set on
+// head_seq: when another hub moved a head, the call raises, the queued work of that agent is refused with
+// STORE_CONFLICT (its record re-read), and the rest of the group is written again without it.
+import { PcpError, ErrorCodes } from '../../runtime/errors.js'
+import { encodeRecord, decodeRecord, encodeValue, decodeValue } from '../../runtime/record.js'
+import type { AissEvent } from '../../runtime/types.js'
+import type { Pool, DatabaseError } from 'pg'
+import type { AgentRecord, ChainAppend, Evidence, HubStore } from './types.js'
+import { HubStoreErrorCodes, type StoreHealthListener } from './level.js'
+import { migrate } from './pg-schema.js'
+
+export interface PgHubStoreOptions {
+  /** Evidence entries kept per agent (default 256). */
+  maxEvidence?: number
+  /** Default true. false: synchronous_commit = off (benchmarks only). */
+  sync?: boolean
+  /** Connections (default 4): one carries the writes at a time, the others serve reads. */
+  connections?: number
+}
+
+interface AgentRow { id: string, expected: number, head: number, first: number, rec: Uint8Array }
+interface Write {
+  agents: AgentRow[]
+  events: Array<{ agent: string, seq: number, rec: Uint8Array }>
+  nonces: Array<{ signer: string, nonce: string, agent: string, seq: number }>
+  evidence: Array<{ agent: string, n: number, entry: Uint8Array }>
+  resolve: () => void
+  reject: (e: unknown) => void
+}
+
+const PAGE = 2000
+const CONFLICT_SQLSTATE = 'PCP09'
+
+/** postgres://user:secret@host/db → postgres://user@host/db: what logs and errors may show. */
+export function redactUrl (url: string): string {
+  try { const u = new URL(url); u.password = ''; return u.toString() } catch { return 'postgres://(invalid url)' }
+}
+
+export function isPostgresUrl (s: string): boolean { return /^postgres(ql)?:\/\//.test(s) }
+
+type PgModule = { Pool: typeof import('pg').Pool }
+async function loadPg (): Promise<PgModule> {
+  try { const m = await import('pg'); return (m as unknown as { default?: PgModule }).default ?? m } catch (err) {
+    throw new PcpError('HUB_STACK_MISSING', 'the PostgreSQL store needs pg, which is an optional peer: npm install pg@8', { field: 'pg', cause: err })
+  }
+}
+
+export class PgHubStore implements HubStore {
+  readonly path: string
+  readonly #pool: Pool
+  readonly #agents = new Map<string, AgentRecord>()
+  readonly #maxEvidence: number
+  #queue: Write[] = []
+  #writing = false
+  #closed = false
+  #failure: PcpError | null = null
+  #failedAt = 0
+  readonly #listeners: StoreHealthListener[] = []
+
+  private constructor (pool: Pool, where: string, maxEvidence: number) {
+    this.#pool = pool; this.path = where; this.#maxEvidence = maxEvidence
+  }
+
+  static async open (url: string, opts: PgHubStoreOptions = {}): Promise<PgHubStore> {
+    const maxEvidence = opts.maxEvidence ?? 256
+    if (!Number.isInteger(maxEvidence) || maxEvidence < 1) throw new RangeError(`"maxEvidence" expected a positive integer, got ${String(opts.maxEvidence)}`)
+    const pg = await loadPg()
+    const where = redactUrl(url)
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: opts.connections ?? 4,
+      application_name: 'pcp-hub',
+      ...(opts.sync === false ? { options: '-c synchronous_commit=off' } : {})
+    })
+    // A connection the server ends while idle (restart, pg_terminate_backend) is dropped from the pool;
+    // without a listener the pool's 'error' event would end the process.
+    pool.on('error', () => {})
+    const store = new PgHubStore(pool, where, maxEvidence)
+    try {
+      try { await pool.query('SELECT 1') } catch (err) {
+        throw new PcpError(HubStoreErrorCodes.STORE_UNREACHABLE, `cannot reach the hub store ${where}: ${(err as Error).message}`, { file: where, cause: err })
+      }
+      await migrate(pool, where)
+      await store.#loadAgents()
+    } catch (err) { await pool.end().catch(() => {}); throw err }
+    return store
+  }
+
+  async #loadAgents (): Promise<void> {
+    const { rows } = await this.#pool.query<{ agent_id: string, record: Buffer }>('SELECT agent_id, record FROM pcp_agents')
+    this.#agents.clear()
+    for (const r of rows) this.#agents.set(r.agent_id, this.#decodeAgent(r.agent_id, r.record))
+  }
+
+  /** The last write error until a write succeeds again; null while writes succeed. */
+  get failure (): PcpError | null { return this.#failure }
+  listen (l: StoreHealthListener): void { this.#listeners.push(l) }
+
+  #decodeAgent (agentId: string, raw: Uint8Array): AgentRecord {
+    const rec = this.#decode<AgentRecord>(`pcp_agents ${agentId}`, raw)
+    rec.keys = rec.keys.map((k) => ({ agentId: k.agentId, publicKey: Uint8Array.from(k.publicKey) }))
+    return rec
+  }
+
+  #decode<T> (key: string, raw: Uint8Array): T {
+    try { return decodeValue<T>(raw) } catch (err) {
+      throw new PcpError(ErrorCodes.STORE_CORRUPTED, `hub store ${this.path} is damaged at ${key}: ${(err as Error).message}`, { key, file: this.path, cause: err })
+    }
+  }
+
+  agents (): AgentRecord[] { return [...this.#agents.values()].sort((a, b) => a.firstSeen - b.firstSeen || (a.agentId < b.agentId ? -1 : 1)) }
+  agent (agentId: string): AgentRecord | undefined { return this.#agents.get(agentId) }
+
+  async reload (agentId: string): Promise<AgentRecord | undefined> {
+    const { rows } = await this.#pool.query<{ record: Buffer }>('SELECT record FROM pcp_agents WHERE agent_id = $1', [agentId])
+    if (rows.length === 0) { this.#agents.delete(agentId); return undefined }
+    const rec = this.#decodeAgent(agentId, rows[0]!.record)
+    this.#agents.set(agentId, rec)
+    return rec
+  }
+
+  #row (record: AgentRecord, expected: number): AgentRow {
+    return { id: record.agentId, expected, head: record.head?.seq ?? -1, first: record.firstSeen, rec: encodeValue(record) }
+  }
+
+  async putAgent (record: AgentRecord, evidence?: Evidence): Promise<void> {
+    // Guarded by the head too: a record from a hub that has not seen the latest append must not put an
+    // older head back.
+    const w = this.#empty([this.#row(record, record.head?.seq ?? -1)])
+    if (evidence) w.evidence.push({ agent: record.agentId, n: record.evidenceCount - 1, entry: encodeValue(evidence) })
+    this.#agents.set(record.agentId, record)
+    try { await this.#write(w) } catch (err) {
+      await this.reload(record.agentId).catch(() => {})
+      throw err
+    }
+  }
+
+  async append (items: ChainAppend[]): Promise<void> {
+    const w = this.#empty([])
+    for (const item of items) {
+      let s = item.expectedSeq
+      for (const { event, keyIndex } of item.events) {
+        s++
+        w.events.push({ agent: item.agentId, seq: s, rec: encodeRecord(event, keyIndex) })
+        w.nonces.push({ signer: event.agent_id, nonce: event.nonce, agent: item.agentId, seq: s })
+      }
+      if (item.record.head?.seq !== s) throw new RangeError(`"record.head.seq" expected ${s} after ${item.events.length} events, got ${item.record.head?.seq}`)
+      w.agents.push(this.#row(item.record, item.expectedSeq))
+    }
+    // Only this process's view: the database decides (the compare-and-set in pcp_write).
+    for (const item of items) {
+      const seq = this.#agents.get(item.agentId)?.head?.seq ?? -1
+      if (seq !== item.expectedSeq) throw this.#conflict(item.agentId, item.expectedSeq, seq)
+    }
+    for (const item of items) this.#agents.set(item.agentId, item.record)
+    try { await this.#write(w) } catch (err) {
+      for (const item of items) await this.reload(item.agentId).catch(() => {})
+      throw err
+    }
+  }
+
+  #conflict (agentId: string, expected: number, actual: number | null): PcpError {
+    return new PcpError(HubStoreErrorCodes.STORE_CONFLICT, `chain ${agentId} moved: its head is #${actual ?? 'none'}, the append expected #${expected}`, { agent: agentId, expected, actual })
+  }
+
+  #empty (agents: AgentRow[]): Write {
+    return { agents, events: [], nonces: [], evidence: [], resolve: () => {}, reject: () => {} }
+  }
+
+  async noncesUsed (_chainId: string, pairs: ReadonlyArray<{ signer: string, nonce: string }>): Promise<Array<number | undefined>> {
+    if (pairs.length === 0) return []
+    const { rows } = await this.#pool.query<{ i: string, seq: string }>(
+      'SELECT t.i, n.seq FROM unnest($1::text[], $2::text[]) WITH ORDINALITY t(signer, nonce, i) JOIN pcp_nonces n ON n.signer = t.signer AND n.nonce = t.nonce',
+      [pairs.map((p) => p.signer), pairs.map((p) => p.nonce)])
+    const out: Array<number | undefined> = pairs.map(() => undefined)
+    for (const r of rows) out[Number(r.i) - 1] = Number(r.seq)
+    return out
+  }
+
+  async event (agentId: string, seq: number): Promise<AissEvent | undefined> {
+    const { rows } = await this.#pool.query<{ record: Buffer }>('SELECT record FROM pcp_events WHERE agent_id = $1 AND seq = $2', [agentId, seq])
+    return rows.length === 0 ? undefined : this.#decodeEvent(agentId, seq, rows[0]!.record)
+  }
+
+  #decodeEvent (agentId: string, seq: number, raw: Uint8Array): AissEvent {
+    const keys = this.#agents.get(agentId)?.keys.map((k) => k.agentId) ?? []
+    try { return decodeRecord(raw, keys) } catch (err) {
+      throw new PcpError(ErrorCodes.STORE_CORRUPTED, `hub store ${this.path} is damaged at event #${seq} of ${agentId}: ${(err as Error).message}`, { key: `${agentId}/${seq}`, agent: agentId, index: seq, file: this.path, cause: err })
+    }
+  }
+
+  async * events (agentId: string, from = 0, to = Infinity): AsyncGenerator<{ seq: number, event: AissEvent }> {
+    const end = Math.min(to, this.#agents.get(agentId)?.count ?? 0)
+    let expected = from
+    while (expected < end) {
+      const { rows } = await this.#pool.query<{ seq: string, record: Buffer }>(
+        'SELECT seq, record FROM pcp_events WHERE agent_id = $1 AND seq >= $2 AND seq < $3 ORDER BY seq LIMIT $4', [agentId, expected, end, PAGE])
+      if (rows.length === 0) break
+      for (const r of rows) {
+        const seq = Number(r.seq)
+        if (seq !== expected) break
+        expected++
+        yield { seq, event: this.#decodeEvent(agentId, seq, r.record) }
+      }
+      if (Number(rows.at(-1)!.seq) !== expected - 1) break
+    }
+    if (expected < end) throw new PcpError(ErrorCodes.STORE_CORRUPTED, `hub store: event #${expected} of ${agentId} is missing`, { agent: agentId, index: expected })
+  }
+
+  async evidence (agentId: string, limit = 50): Promise<Evidence[]> {
+    const { rows } = await this.#pool.query<{ n: string, entry: Buffer }>('SELECT n, entry FROM pcp_evidence WHERE agent_id = $1 ORDER BY n DESC LIMIT $2', [agentId, limit])
+    return rows.map((r) => { const e = this.#decode<Evidence>(`pcp_evidence ${agentId} #${r.n}`, r.entry); return { ...e, raw: Uint8Array.from(e.raw) } })
+  }
+
+  #write (w: Write): Promise<void> {
+    if (this.#closed) return Promise.reject(new PcpError(ErrorCodes.STORE_CLOSED, `the hub store ${this.path} is closed`, { file: this.path }))
+    return new Promise((resolve, reject) => {
+      w.resolve = resolve; w.reject = reject
+      this.#queue.push(w)
+      if (!this.#writing) void this.#flush()
+    })
+  }
+
+  async #flush (): Promise<void> {
+    this.#writing = true
+    while (this.#queue.length) {
+      let group = this.#queue.splice(0)
+      while (group.length) {
+        try {
+          await this.#call(group)
+          for (const w of group) w.resolve()
+          if (this.#failure) { this.#failure = null; for (const l of this.#listeners) l.recovered(Date.now() - this.#failedAt) }
+          group = []
+        } catch (err) {
+          const db = err as DatabaseError
+          if (db.code === CONFLICT_SQLSTATE) {
+            // One agent lost a race: refuse its work, write the others' again.
+            const agent = db.message
+            const actual = db.detail === 'none' ? null : Number(db.detail)
+            const lost = this.#conflict(agent, Number(db.hint), actual)
+            const touches = (w: Write): boolean => w.agents.some((a) => a.id === agent)
+            for (const w of group) if (touches(w)) w.reject(lost)
+            group = group.filter((w) => !touches(w))
+            continue
+          }
+          const first = this.#failure === null
+          if (first) this.#failedAt = Date.now()
+          const failure = db.code === '23505'
+            ? new PcpError(HubStoreErrorCodes.STORE_CONFLICT, `the hub store ${this.path} refused a duplicate (${db.constraint ?? 'unique key'}): ${db.detail ?? db.message}`, { file: this.path, cause: err })
+            : new PcpError(ErrorCodes.STORE_WRITE_FAILED, `write to the hub store ${this.path} failed: ${db.message}`, { file: this.path, cause: err })
+          if (failure.code === ErrorCodes.STORE_WRITE_FAILED) {
+            this.#failure = failure
+            for (const l of this.#listeners) l.failed(failure, first, 'write')
+          }
+          for (const w of group) w.reject(failure)
+          group = []
+        }
+      }
+    }
+    this.#writing = false
+  }
+
+  #call (group: Write[]): Promise<unknown> {
+    const a = group.flatMap((w) => w.agents)
+    const e = group.flatMap((w) => w.events)
+    const n = group.flatMap((w) => w.nonces)
+    const x = group.flatMap((w) => w.evidence)
+    return this.#pool.query('SELECT pcp_write($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)', [
+      a.map((r) => r.id), a.map((r) => r.expected), a.map((r) => r.head), a.map((r) => r.first), a.map((r) => Buffer.from(r.rec)),
+      e.map((r) => r.agent), e.map((r) => r.seq), e.map((r) => Buffer.from(r.rec)),
+      n.map((r) => r.signer), n.map((r) => r.nonce), n.map((r) => r.agent), n.map((r) => r.seq),
+      x.map((r) => r.agent), x.map((r) => r.n), x.map((r) => Buffer.from(r.entry)), this.#maxEvidence
+    ])
+  }
+
+  async close (): Promise<void> {
+    if (this.#closed) return
+    while (this.#writing || this.#queue.length) await new Promise((r) => setTimeout(r, 1))
+    this.#closed = true
+    await this.#pool.end()
+  }
+}
