@@ -11,7 +11,9 @@ import { SyncAgent } from '../sync/agent.js'
 import { PgHubStore } from '../hub/store/pg.js'
 import { StoreChainView } from '../hub/store/view.js'
 import type { ChainView } from '../hub/chain-view.js'
-import { tmpDir } from './helpers.js'
+import { spawn, spawnSync } from 'node:child_process'
+import { once } from 'node:events'
+import { tmpDir, ROOT } from './helpers.js'
 import { createTestDb, pgSkipReason } from './support/pg.js'
 
 const S = suite('hub on PostgreSQL ↔ device')
@@ -64,6 +66,38 @@ S('a chain with a key rotation synced into PostgreSQL exports byte-identical to 
     } finally { await store.close() }
   } finally {
     await pgHub?.close(); await levelHub?.close(); await agent.close(); tmp.cleanup(); await db.drop()
+  }
+})
+
+const CLI = join(ROOT, 'test/support/hub-cli.ts')
+
+S('pcp hub start --store postgres://… ingests into the database; a store that is not a postgres URL, or does not answer, is refused', async () => {
+  const bad = spawnSync(process.execPath, ['--import', 'tsx', CLI, 'hub', 'start', '--store', 'mysql://u:pw@h/db', '--no-api', '--port', '0'], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 })
+  assert.is(bad.status, 2, bad.stderr)
+  assert.match(bad.stderr, /--store expected a postgres:\/\/ or postgresql:\/\/ URL, got "mysql:\/\/u:\*\*\*@h\/db" \[ARGUMENT_INVALID\]/)
+  const tmp = tmpDir()
+  const down = spawnSync(process.execPath, ['--import', 'tsx', CLI, 'hub', 'start', '--data', join(tmp.path, 'x'), '--store', 'postgres://pcp:pw@127.0.0.1:1/db', '--no-api', '--port', '0'], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 })
+  assert.ok(down.status !== 0, down.stderr)
+  assert.match(down.stderr, /cannot reach the hub store postgres:\/\/pcp@127\.0\.0\.1:1\/db.*\[STORE_UNREACHABLE\]/)
+  assert.not.match(down.stderr, /pw@/)
+
+  const db = await createTestDb()
+  const hub = spawn(process.execPath, ['--import', 'tsx', CLI, 'hub', 'start', '--data', join(tmp.path, 'hub'), '--store', db.url, '--no-api', '--port', '0', '--auto-approve', '--json', '--log-level', 'silent'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''; let err = ''
+  hub.stdout.on('data', (d) => { out += d }); hub.stderr.on('data', (d) => { err += d })
+  const agent = await Agent.open({ name: 'drill' }, { home: join(tmp.path, 'dev') })
+  try {
+    const deadline = Date.now() + 20_000
+    while (!out.includes('\n') && Date.now() < deadline && hub.exitCode === null) await new Promise((r) => setTimeout(r, 50))
+    const info = JSON.parse(out.split('\n')[0]!) as { mqtt: string }
+    for (let i = 0; i < 120; i++) await agent.stamp('tick', { i })
+    const sync = await SyncAgent.start({ url: info.mqtt, agents: [agent], ackTimeoutMs: 2000, batchSize: 50, statusFile: false })
+    try { await sync.flush(30_000) } finally { await sync.close() }
+    assert.is((await db.query('SELECT head_seq::int AS h FROM pcp_agents WHERE agent_id = $1', [agent.agentId])).rows[0]?.h, 119, 'the head in PostgreSQL')
+    assert.is((await db.query('SELECT count(*)::int AS n FROM pcp_events')).rows[0].n, 120)
+  } catch (e) { throw new Error(`${(e as Error).message}\nhub stdout: ${out}\nhub stderr: ${err}`) } finally {
+    if (hub.exitCode === null) { hub.kill('SIGTERM'); await once(hub, 'exit') }
+    await agent.close(); tmp.cleanup(); await db.drop()
   }
 })
 
