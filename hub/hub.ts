@@ -130,6 +130,7 @@ export class Hub {
     this.#inbox = opts.control === false ? null : new Inbox(this.dataDir, (req) => this.#control(req))
     hubCounter(this.metrics, HUB_METRICS.eventsIngested)
     hubCounter(this.metrics, HUB_METRICS.eventsRejected)
+    hubCounter(this.metrics, HUB_METRICS.eventsDuplicate)
     this.#watchStore()
   }
 
@@ -322,7 +323,10 @@ export class Hub {
       const out = await this.ingest.submit(agentId, { from: env.from as number, ids: env.ids as string[], records, topic, ...(costs.overLimit ? { overLimit: costs.overLimit } : {}) })
       if ('hostile' in out) { this.#reject(out.hostile); return null }
       if ('nack' in out && out.nack.code !== NACK_CODES.REJECTED) this.#reject(out.nack.code)
-      if ('ack' in out) this.#duplicates += out.ack.duplicates
+      if ('ack' in out && out.ack.duplicates > 0) {
+        this.#duplicates += out.ack.duplicates
+        hubCounter(this.metrics, HUB_METRICS.eventsDuplicate).inc({}, out.ack.duplicates)
+      }
       return 'ack' in out ? { v: 1, kind: 'ack', corr, ...out.ack } : { v: 1, kind: 'nack', corr, ...out.nack }
     }
     const handler = this.#handlers.get(env.kind)

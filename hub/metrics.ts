@@ -156,6 +156,7 @@ export class MetricsRegistry {
 export const HUB_METRICS = {
   eventsIngested: { name: 'pcp_events_ingested_total', help: 'Events that passed verification and were stored, per agent.', labels: ['agent'] },
   eventsRejected: { name: 'pcp_events_rejected_total', help: 'Events refused by the hub, per reason (verifier error code).', labels: ['reason'] },
+  eventsDuplicate: { name: 'pcp_events_duplicate_total', help: 'Events received again that the hub already held (resends after a lost ack or a reconnect), dropped.', labels: [] },
   vrs: { name: 'pcp_vrs', help: 'Vigil Risk Score per agent (0 safe .. 1 compromised).', labels: ['agent'] },
   agentInfo: { name: 'pcp_agent_info', help: 'Agent id to registered name (value always 1).', labels: ['agent', 'name', 'state'] },
   agentsByState: { name: 'pcp_agents', help: 'Agents per VRS state.', labels: ['state'] },

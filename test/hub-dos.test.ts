@@ -16,6 +16,7 @@ import { upTopic } from '../sync/topics.js'
 import { brokerTargets, type BrokerTarget } from './support/brokers.js'
 import { rawClient, chainOf, startVictim, assertUnchangedBy, type VictimSetup } from './support/hostile.js'
 import { until } from './support/hub-helpers.js'
+import { MAX_LIMITS } from '../hub/trustgate/schema.js'
 import { ROOT } from './helpers.js'
 
 const Dos = suite('hub: no single message stalls it')
@@ -162,6 +163,49 @@ Dos('one device filling its queue share does not make the others busy', async ()
     assert.is(got[0]!.kind, 'ack')
     assert.ok(got.slice(1).some((a) => a.kind === 'nack' && a.code === NACK_CODES.HUB_BUSY && /unstored events of /.test(a.message)), JSON.stringify(got.map((a) => [a.kind, (a as NackEnvelope).code])))
     assert.is((await victim).kind, 'ack')
+  } finally { await x.cleanup() }
+})
+
+Dos('/metrics counts GAP nacks, duplicates and refused oversize messages by reason (issue 14 #8)', async () => {
+  const x = await startVictim('own broker')
+  try {
+    const gap = await x.device.ask(x.victim.agentId, eventsEnvelope(randomBytes(8), 7, x.events.slice(7)))
+    assert.is((gap as NackEnvelope).code, NACK_CODES.GAP)
+    const dup = await x.device.ask(x.victim.agentId, eventsEnvelope(randomBytes(8), 3, x.events.slice(3, 6)))
+    assert.is(dup.kind, 'ack')
+    await x.attacker.send(x.attackOn, encodeEnvelope(junkEvents(x, Array.from({ length: 9000 }, () => new Uint8Array([0])))))
+    await until(() => x.s.hub.rejections().CBOR_TOO_MANY_BYTE_STRINGS === 1, 10_000, 'counted')
+    const text = await (await fetch(`${x.s.vigilUrl}/metrics`)).text()
+    assert.match(text, /pcp_messages_rejected_total\{reason="GAP"\} 1\n/)
+    assert.match(text, /pcp_messages_rejected_total\{reason="CBOR_TOO_MANY_BYTE_STRINGS"\} 1\n/)
+    assert.match(text, /pcp_events_duplicate_total 2\n/)
+  } finally { await x.cleanup() }
+})
+
+Dos('pathological policy simulations (issue 14 #7) leave /health and ingest fast, and the scan caps hold', async () => {
+  // Before: one simulate with the largest limits a policy could set froze /health and ingest for 20.8 s.
+  const x = await startVictim('own broker', { trustgateApi: { port: 0, localOnly: true } })
+  try {
+    const url = `${x.s.trustgateUrl}/api/policy/simulate`
+    const yaml = `roles: {operator: {allowed_tools: ['*']}}\nlimits: {max_scan_steps: ${MAX_LIMITS.max_scan_steps}, max_payload_chars: ${MAX_LIMITS.max_payload_chars}}\ndangerous_patterns: ['(.*){20}x', '(é|éé)*c', '(.*){60}x']\n`
+    const bodies = ['a', 'é', '😀'].map((ch) => JSON.stringify({ agent_id: x.victim.agentId, action: 'move_arm', payload: { blob: ch.repeat(16_000 / ch.length) }, yaml }))
+    const answers: Array<{ status: number, body: { decision?: { rule: string, rule_detail?: string } } }> = []
+    // The simulation worker starts at the first request (under tsx it compiles TypeScript): not measured.
+    assert.is((await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ agent_id: 'a', action: 'b' }) })).status, 200)
+    await assertUnchangedBy(x, async () => {
+      // Eight at once: more than may wait, so some are refused with 429 instead of queueing without end.
+      const all = await Promise.all(Array.from({ length: 8 }, (_, i) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: bodies[i % 3]! })
+        .then(async (r) => ({ status: r.status, body: await r.json() as { decision?: { rule: string, rule_detail?: string } } }))))
+      answers.push(...all)
+    }, {}, until)
+    await victimCarriesOn(x)
+    const done = answers.filter((a) => a.status === 200)
+    assert.ok(done.length >= 1 && done.every((a) => a.body.decision!.rule === 'scan_limit' && a.body.decision!.rule_detail === 'max_scan_steps'), JSON.stringify(answers.map((a) => [a.status, a.body.decision?.rule])))
+    assert.ok(answers.every((a) => a.status === 200 || a.status === 429), JSON.stringify(answers.map((a) => a.status)))
+    // A file may not ask for more than the caps.
+    const over = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ agent_id: 'a', action: 'b', yaml: 'roles: {operator: {allowed_tools: [\'*\']}}\nlimits: {max_scan_steps: 1000000000}\n' }) })
+    assert.is(over.status, 400)
+    assert.match(JSON.stringify(await over.json()), /max_scan_steps/)
   } finally { await x.cleanup() }
 })
 

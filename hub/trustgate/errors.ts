@@ -24,5 +24,6 @@ export const ServiceErrorCodes = {
   PRINCIPAL_AUTH_REQUIRED: 'PRINCIPAL_AUTH_REQUIRED', // approve/reject/activate without principal credentials
   PRINCIPAL_AUTH_FAILED: 'PRINCIPAL_AUTH_FAILED',
   REQUEST_INVALID: 'REQUEST_INVALID',
-  JOURNAL_UNAVAILABLE: 'JOURNAL_UNAVAILABLE' // the hub chain cannot be read back (audit, export)
+  JOURNAL_UNAVAILABLE: 'JOURNAL_UNAVAILABLE', // the hub chain cannot be read back (audit, export)
+  SIMULATE_BUSY: 'SIMULATE_BUSY' // too many /api/policy/simulate requests waiting for the simulation worker
 } as const

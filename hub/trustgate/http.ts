@@ -33,6 +33,7 @@ export interface TrustGateHttpOptions {
 
 const STATUS: Record<string, number> = {
   [Codes.DECISION_NOT_FOUND]: 404,
+  SIMULATE_BUSY: 429,
   [Codes.POLICY_VERSION_NOT_FOUND]: 404,
   [Codes.PRINCIPAL_UNKNOWN]: 404,
   [Codes.PRINCIPAL_INACTIVE]: 403,

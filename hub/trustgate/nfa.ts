@@ -168,9 +168,28 @@ function caseVariant (cp: number, upper: boolean): number {
   return v.length === s.length || [...v].length === 1 ? v.codePointAt(0)! : cp
 }
 
-function inSet (set: CharSet, cp: number): boolean {
+function inSetUncached (set: CharSet, cp: number): boolean {
   const hit = inSetRaw(set, cp) || inSetRaw(set, caseVariant(cp, false)) || inSetRaw(set, caseVariant(cp, true))
   return set.negated ? !hit : hit
+}
+
+// A non-ASCII test costs case mappings and Unicode regexes (String.fromCodePoint each), asked for every
+// live state at every position: a budget step cost up to 60× more on astral characters than on ASCII,
+// so the step budget did not bound time (issue 14 #7). The answer per set and code point is kept
+// instead (sets are the compiled pattern's, shared by its states; each memo is bounded).
+const MEMO_MAX = 4096
+const memos = new WeakMap<CharSet, Map<number, boolean>>()
+
+function inSet (set: CharSet, cp: number): boolean {
+  let m = memos.get(set)
+  if (m === undefined) { m = new Map(); memos.set(set, m) }
+  let hit = m.get(cp)
+  if (hit === undefined) {
+    if (m.size >= MEMO_MAX) m.clear()
+    hit = inSetUncached(set, cp)
+    m.set(cp, hit)
+  }
+  return hit
 }
 
 /**

@@ -33,6 +33,8 @@ const SHAPE: Shape = {
 }
 
 /** Bounds on a policy's patterns as a whole: compile time at load and per-character cost at evaluation. */
+/** The largest scan limits a policy may set (the default policy's are 65,536 chars and 4,000,000 steps). */
+export const MAX_LIMITS = { max_payload_chars: 262_144, max_scan_steps: 4_000_000 } as const
 export const MAX_PATTERNS = 256
 export const MAX_TOTAL_STATES = 50_000
 
@@ -210,8 +212,12 @@ export function validatePolicyTree (root: Node | null, text: string, lines: Line
   }
 
   const lm = top.has('limits') ? fields(get(top, 'limits')!, 'limits', SHAPE.limits as Shape) : new Map()
-  intField(lm, 'limits', 'max_payload_chars', 256, 4_194_304)
-  intField(lm, 'limits', 'max_scan_steps', 10_000, 1_000_000_000)
+  // Capped so that one gate evaluation (which runs on the hub's main thread) stays bounded: at these
+  // caps a worst-case payload and pattern set cost ~150 ms on the reference 2-core machine, whether the
+  // payload is ASCII or not (hub/trustgate/nfa.ts caches non-ASCII character tests). Was 4 MiB and 1e9
+  // steps: one evaluation could take 20 s (issue 14 #7).
+  intField(lm, 'limits', 'max_payload_chars', 256, MAX_LIMITS.max_payload_chars)
+  intField(lm, 'limits', 'max_scan_steps', 10_000, MAX_LIMITS.max_scan_steps)
 
   return problems.length > 0 ? problems : { policy: p, patterns, warnings }
 }

@@ -12,6 +12,13 @@ import type { AissEvent } from '../../runtime/types.js'
 import type { JsonObject } from '../../runtime/value.js'
 import { POLICY_ATTESTATION_TYPES, type GateState, type SignedPolicy } from '../../sync/gate-wire.js'
 import { evaluate, evaluateAndRecord, nextEscalation } from './evaluate.js'
+import { withSimulateCeilings, type SimulateItem, type SimulateRefusal } from './simulate-task.js'
+import { VerifyPool } from '../verify-pool.js'
+import { stringifyJson } from '../../runtime/json.js'
+
+/** Simulations running or waiting on the simulation worker before more are refused with SIMULATE_BUSY. */
+const SIMULATE_QUEUE = 4
+type SimulateOutcome = { decision: Decision } | SimulateRefusal
 import { parsePolicy } from './policy.js'
 import { loadProfile, type ProfileName } from './profiles.js'
 import { PolicyVersionStore, type ActivationRecord } from './versions.js'
@@ -89,6 +96,7 @@ export class TrustGateService extends EventEmitter {
   #active: { record: ActivationRecord, policy: LoadedPolicy } | null = null
   #attestation: AissEvent | null = null
   #escalation: EscalationState = {}
+  #simPool: Promise<VerifyPool<SimulateItem, SimulateOutcome>> | undefined
   readonly #records = new Map<string, DecisionRecord>()
   readonly #events = new Map<string, AissEvent>() // `${type}:${decision_id}` → the stamped journal event
   readonly #agents: AgentStates
@@ -291,9 +299,29 @@ export class TrustGateService extends EventEmitter {
   }
 
   /** Evaluates without recording anything (no journal, no escalation update, no queue). */
+  /** On this thread, with SIMULATE_LIMITS (for callers in-process; the HTTP API uses simulateOffThread). */
   simulate (input: EvaluateInput, policyText?: string): Decision {
     const policy = policyText === undefined ? this.#requirePolicy() : parsePolicy(policyText, 'simulated policy')
-    return evaluate(this.#context(input, 'sim-' + randomBytes(8).toString('hex')), policy, this.#escalation)
+    return evaluate(this.#context(input, 'sim-' + randomBytes(8).toString('hex')), withSimulateCeilings(policy), this.#escalation)
+  }
+
+  /**
+   * The same decision, computed on a worker thread (hub/trustgate/simulate-task.ts), so that a costly
+   * simulation never holds the thread that serves ingest and /health; the policy text is parsed there
+   * too, and a POLICY_INVALID comes back with its problems. At most SIMULATE_QUEUE requests wait.
+   */
+  async simulateOffThread (input: EvaluateInput, policyText?: string): Promise<Decision> {
+    const text = policyText === undefined ? this.#requirePolicy().text : policyText
+    if (typeof text !== 'string') throw new TypeError('"policyText" expected YAML text')
+    const context = this.#context(input, 'sim-' + randomBytes(8).toString('hex'))
+    this.#simPool ??= VerifyPool.open<SimulateItem, SimulateOutcome>({ module: new URL('./simulate-task' + (import.meta.url.endsWith('.ts') ? '.ts' : '.js'), import.meta.url), exportName: 'simulateTask', workers: 1, maxBatch: 1, inflightPerWorker: 1 })
+    const pool = await this.#simPool
+    if (pool.stats.queued + pool.stats.inflight >= SIMULATE_QUEUE) {
+      throw new PcpError(ServiceErrorCodes.SIMULATE_BUSY, `${SIMULATE_QUEUE} simulations are already waiting; try again shortly`)
+    }
+    const out = await pool.submit('simulate', { policyText: text, context: stringifyJson(context), escalation: this.#escalation })
+    if ('refused' in out) throw new PcpError(out.refused.code, out.refused.message, out.refused.fields)
+    return out.decision
   }
 
   lookup (id: string): DecisionRecord | undefined {
@@ -373,6 +401,7 @@ export class TrustGateService extends EventEmitter {
   async auditExport (): Promise<AuditExport> { return await exportJournal(this.#hub, this.now()) }
 
   async close (): Promise<void> {
+    if (this.#simPool) { const p = this.#simPool; this.#simPool = undefined; await (await p.catch(() => null))?.terminate() }
     if (this.#timer !== undefined) clearInterval(this.#timer)
     this.#timer = undefined
     this.removeAllListeners('resolved')

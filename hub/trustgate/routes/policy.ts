@@ -46,7 +46,7 @@ export function policyRoutes (app: FastifyInstance, service: TrustGateService): 
     schema: { body: { ...contextSchema, properties: { ...contextSchema.properties, yaml: { type: 'string', minLength: 1 } } } }
   }, async (req) => {
     const { yaml, ...ctx } = req.body as { yaml?: string, agent_id: string, action: string }
-    const decision = service.simulate(ctx, yaml)
+    const decision = await service.simulateOffThread(ctx, yaml)
     return { simulated: true, decision }
   })
 }
