@@ -20,6 +20,8 @@ export interface BenchIngestOptions {
   batchSize?: number
   /** Feed Vigil too (default true: what `pcp hub start` does). */
   vigil?: boolean
+  /** A postgres:// URL: the hub runs on the PostgreSQL store there (an empty database). Default LevelDB. */
+  store?: string
   /** The bare verify limit to compare with, measured by the caller in the same run (else measured here). */
   bareVerifyPerSec?: number
 }
@@ -72,7 +74,7 @@ export async function benchIngest (opts: BenchIngestOptions = {}): Promise<Bench
         await Promise.all(Array.from({ length: Math.min(1000, per - i) }, (_, j) => agent.stamp('sensor_reading', { sensor: 'lidar', seq: i + j, value: 20.5 + (j % 10) / 10, unit: 'm' })))
       }
     }
-    hub = await Hub.start({ dataDir: join(dir, 'hub'), port: 0, approval: 'auto', workers, control: false, ...(opts.vigil === false ? { vigil: false as const, interactions: false as const } : {}) })
+    hub = await Hub.start({ dataDir: join(dir, 'hub'), ...(opts.store ? { store: opts.store } : {}), port: 0, approval: 'auto', workers, control: false, ...(opts.vigil === false ? { vigil: false as const, interactions: false as const } : {}) })
     const t = performance.now()
     sync = await SyncAgent.start({ url: hub.mqttUrl, agents, maxEventsPerSec: Infinity, batchSize: opts.batchSize ?? 512, maxInFlight: 4, statusFile: false })
     await sync.flush(300_000)

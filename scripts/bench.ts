@@ -1,4 +1,4 @@
-// npm run bench [-- --json [FILE]] [-- --quick] [-- --only SECTION]  (--only ros2 | verify: just that section)
+// npm run bench [-- --json [FILE]] [-- --quick] [-- --only SECTION]  (--only ros2 | verify | ingest: just that section)
 // One table: each figure, the bare limit measured in the same run, the ratio, and the reference's
 // published or measured figure where one exists. Numbers are from this run on this machine, not constants.
 import { availableParallelism } from 'node:os'
@@ -29,7 +29,7 @@ const jsonAt = args.indexOf('--json')
 const jsonFile = jsonAt >= 0 ? (args[jsonAt + 1] && !args[jsonAt + 1]!.startsWith('--') ? args[jsonAt + 1]! : 'bench-results.json') : undefined
 const CORES = availableParallelism()
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined
-if (only !== undefined && only !== 'ros2' && only !== 'verify') { console.error(`bench: --only expected ros2 or verify, got ${String(only)}`); process.exit(2) }
+if (only !== undefined && only !== 'ros2' && only !== 'verify' && only !== 'ingest') { console.error(`bench: --only expected ros2, verify or ingest, got ${String(only)}`); process.exit(2) }
 
 interface Row { figure: string, value: number, unit: string, limit?: number, limitName?: string, ratio?: number, reference?: string, note?: string }
 const rows: Row[] = []
@@ -161,6 +161,11 @@ if (only === undefined || only === 'ros2') {
   row({ figure: 'bag recorder at the real rates: CPU of the recording process', value: rb.realRateCpuPct, unit: '% of a core', note: `${fmt(rb.realMessagesPerSec)} messages/s, ${fmt(rb.realMbPerSec)} MB/s recorded, ${rb.realPublished} published` })
 }
 if (only === 'verify') await verifyExports(await bareVerifyPerSec(N, 1))
+if (only === 'ingest') {
+  const limit = await bareVerifyPerSec(N * CORES, CORES)
+  row({ figure: `bare node:crypto Ed25519 verify, ${CORES} cores`, value: limit, unit: 'ops/s' })
+  await ingestRows(limit)
+}
 if (only !== undefined) finish()
 log('bare limits')
 const sign = bareSignPerSec(N)
@@ -198,8 +203,7 @@ row({ figure: 'policy evaluation p99', value: ev.p99Us, unit: 'µs' })
 row({ figure: 'Vigil scoring', value: benchVigil(quick ? 10000 : 100000), unit: 'events/s' })
 // The limit is the same run's 2-core verify row: a second measurement just before ingest swung 11–21k/s
 // and made the ratio disagree with the verify rows of the same table (issue 18).
-const bi = await benchIngest({ events: quick ? 5000 : 20000, agents: 4, bareVerifyPerSec: verifyAll })
-row({ figure: 'hub ingest end to end (device store → MQTT → verify → hub store)', value: bi.eventsPerSec, unit: 'events/s', limit: bi.bareVerifyPerSec, limitName: `bare verify, ${CORES} cores`, ratio: bi.ratio, reference: 'goal 8,000 events/s', note: bi.where })
+await ingestRows(verifyAll)
 const gr = await benchGateRoundTrip(quick ? 100 : 500)
 row({ figure: 'device gate round trip over MQTT p50', value: gr.p50Ms, unit: 'ms' })
 row({ figure: 'device gate round trip over MQTT p99', value: gr.p99Ms, unit: 'ms' })
@@ -246,6 +250,30 @@ async function verifyExports (verify1: number): Promise<void> {
 }
 
 for (const d of temps) rmSync(d, { recursive: true, force: true })
+
+// The same ingest into a hub on LevelDB and on PostgreSQL (PCP_BENCH_PG_URL, else PCP_TEST_PG_URL: a
+// database created for the run and dropped after it; skipped with the reason without a server).
+async function ingestRows (limit: number): Promise<void> {
+  const events = quick ? 5000 : 20000
+  const bi = await benchIngest({ events, agents: 4, bareVerifyPerSec: limit })
+  row({ figure: 'hub ingest end to end (device store → MQTT → verify → hub store)', value: bi.eventsPerSec, unit: 'events/s', limit: bi.bareVerifyPerSec, limitName: `bare verify, ${CORES} cores`, ratio: bi.ratio, reference: 'goal 8,000 events/s', note: bi.where })
+  const admin = process.env.PCP_BENCH_PG_URL ?? process.env.PCP_TEST_PG_URL
+  if (!admin) { log('  hub ingest with the PostgreSQL store: skipped (set PCP_BENCH_PG_URL or PCP_TEST_PG_URL)'); return }
+  const { default: pg } = await import('pg')
+  const name = `pcp_bench_${process.pid}_${Date.now()}`
+  const client = new pg.Client({ connectionString: admin, connectionTimeoutMillis: 3000 })
+  try { await client.connect(); await client.query(`CREATE DATABASE ${name}`) } catch (err) {
+    log(`  hub ingest with the PostgreSQL store: skipped (${admin} unreachable: ${(err as Error).message})`); await client.end().catch(() => {}); return
+  }
+  try {
+    const u = new URL(admin); u.pathname = '/' + name
+    const bp = await benchIngest({ events, agents: 4, bareVerifyPerSec: limit, store: u.toString() })
+    row({ figure: 'hub ingest with the PostgreSQL store (same path, store → PostgreSQL on loopback)', value: bp.eventsPerSec, unit: 'events/s', limit: bp.bareVerifyPerSec, limitName: `bare verify, ${CORES} cores`, ratio: bp.ratio, note: `${fmt(bp.eventsPerSec / bi.eventsPerSec * 100)}% of the LevelDB store's figure above; PostgreSQL shares the 2 cores` })
+  } finally {
+    await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {})
+    await client.end().catch(() => {})
+  }
+}
 
 // --- report -------------------------------------------------------------------------------------------
 finish()
