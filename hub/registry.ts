@@ -19,7 +19,12 @@ import type { AgentRecord, HubStore, RegistryState } from './store/types.js'
 export type ApprovalMode = 'manual' | 'auto'
 
 /** Codes of the registry; the lead adds them to runtime/errors.ts ErrorCodes. */
-export const RegistryErrorCodes = { REGISTRY_FULL: 'REGISTRY_FULL', AGENT_UNKNOWN: 'AGENT_UNKNOWN' } as const
+export const RegistryErrorCodes = {
+  REGISTRY_FULL: 'REGISTRY_FULL',
+  AGENT_UNKNOWN: 'AGENT_UNKNOWN',
+  /** The name is already an approved (or revoked) agent's: names are claimed at approval and unique. */
+  NAME_TAKEN: 'NAME_TAKEN'
+} as const
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
 
@@ -69,7 +74,11 @@ export class Registry {
     if (state === 'pending' && this.#store.agents().filter((a) => a.state === 'pending').length >= this.#maxPending) {
       throw new PcpError(RegistryErrorCodes.REGISTRY_FULL, `${this.#maxPending} agents already wait for approval; refusing ${topicAgentId}`, { agent: topicAgentId })
     }
-    const rec = newRecord(topicAgentId, typeof name === 'string' && NAME.test(name) ? name : topicAgentId, state, now)
+    // A name is claimed at approval (auto approval: now) and only if no other agent holds it, so a device
+    // that makes first contact under "robot-8" cannot take over robot-8's name (issue 14 #6); a pending
+    // device's name is only what it proposes.
+    const wanted = typeof name === 'string' && NAME.test(name) ? name : topicAgentId
+    const rec = newRecord(topicAgentId, state === 'allowed' && this.#holder(wanted, topicAgentId) !== undefined ? topicAgentId : wanted, state, now)
     rec.identity = cleanDoc(parsed)
     rec.keys = [{ agentId: parsed.agent_id, publicKey }]
     rec.lastSeen = now
@@ -80,6 +89,11 @@ export class Registry {
   /** Allows an agent (pending, revoked, or not seen yet), with the TrustGate role its gate requests get. Returns its record. */
   async approve (agentId: string, opts: { name?: string, role?: string } = {}): Promise<AgentRecord> {
     return this.#set(agentId, 'allowed', opts.name, true, opts.role)
+  }
+
+  /** The agent other than `except` that has claimed `name` (approved or revoked; pending ones only propose). */
+  #holder (name: string, except: string): AgentRecord | undefined {
+    return this.#store.agents().find((a) => a.agentId !== except && a.state !== 'pending' && a.name === name)
   }
 
   async revoke (agentId: string): Promise<AgentRecord> {
@@ -94,6 +108,16 @@ export class Registry {
     if (!existing && !create) throw new PcpError(RegistryErrorCodes.AGENT_UNKNOWN, `agent ${agentId} is not registered`, { agent: agentId })
     const rec: AgentRecord = existing ? { ...existing, state } : newRecord(agentId, agentId, state, this.#now())
     if (name !== undefined) rec.name = name
+    if (state === 'allowed' && rec.name !== agentId) {
+      const holder = this.#holder(rec.name, agentId)
+      if (holder !== undefined) {
+        throw new PcpError(RegistryErrorCodes.NAME_TAKEN, `cannot approve ${agentId} as "${rec.name}": that name is agent ${holder.agentId}'s (${holder.state}); approve it with another name (--name)`, { agent: agentId, field: 'name', actual: rec.name })
+      }
+      // Pending devices that proposed the same name lose the proposal: the name is now this agent's.
+      for (const other of this.#store.agents()) {
+        if (other.agentId !== agentId && other.state === 'pending' && other.name === rec.name) await this.#store.putAgent({ ...other, name: other.agentId })
+      }
+    }
     if (role !== undefined) rec.role = role
     await this.#store.putAgent(rec)
     return rec

@@ -1,0 +1,56 @@
+// Names are claimed at approval and unique (issue 14 #6): a device that makes first contact as "robot-8"
+// before the real one used to own robot-8's name (and /api/agent/robot-8). Real LevelDB in a temp dir.
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { join } from 'node:path'
+import { Identity } from '../runtime/index.js'
+import { LevelHubStore } from '../hub/store/level.js'
+import { Registry } from '../hub/registry.js'
+import { tmpDir, codeOf } from './helpers.js'
+
+const R = suite('hub registry: names')
+
+async function withRegistry (approval: 'auto' | 'manual', fn: (r: Registry, store: LevelHubStore) => Promise<void>): Promise<void> {
+  const tmp = tmpDir()
+  const store = await LevelHubStore.open(join(tmp.path, 'store'), { sync: false })
+  try { await fn(new Registry(store, { approval }), store) } finally { await store.close(); tmp.cleanup() }
+}
+
+R('manual: a squatter\'s first contact does not claim the name; approval does, once', () => withRegistry('manual', async (reg, store) => {
+  const squatter = Identity.generate(); const real = Identity.generate()
+  await reg.onIdentity(squatter.agentId, squatter.document(), 'robot-8')
+  await reg.onIdentity(real.agentId, real.document(), 'robot-8')
+  await reg.approve(real.agentId, { name: 'robot-8' })
+  assert.is(store.agent(real.agentId)!.name, 'robot-8')
+  assert.is(store.agent(squatter.agentId)!.name, squatter.agentId, 'the pending proposal is dropped')
+  const err = await reg.approve(squatter.agentId, { name: 'robot-8' }).then(() => null, (e: Error & { code?: string }) => e)
+  assert.is(err?.code, 'NAME_TAKEN')
+  assert.match(err!.message, new RegExp(`that name is agent ${real.agentId}'s \\(allowed\\); approve it with another name`))
+  assert.is(reg.state(squatter.agentId), 'pending', 'a refused approval changes nothing')
+  // Approving without --name keeps the proposal only if it is free.
+  assert.is(await codeOf(reg.approve(squatter.agentId)), 'no error')
+  assert.is(store.agent(squatter.agentId)!.name, squatter.agentId)
+}))
+
+R('auto: the first approved holder keeps the name; a later device with it gets its id as name', () => withRegistry('auto', async (reg, store) => {
+  const a = Identity.generate(); const b = Identity.generate()
+  await reg.onIdentity(a.agentId, a.document(), 'robot-8')
+  await reg.onIdentity(b.agentId, b.document(), 'robot-8')
+  assert.is(store.agent(a.agentId)!.name, 'robot-8')
+  assert.is(store.agent(b.agentId)!.name, b.agentId)
+  assert.is(await codeOf(reg.approve(b.agentId, { name: 'robot-8' })), 'NAME_TAKEN')
+  // A revoked agent keeps its name: it is still the name in its evidence.
+  await reg.revoke(a.agentId)
+  assert.is(await codeOf(reg.approve(b.agentId, { name: 'robot-8' })), 'NAME_TAKEN')
+}))
+
+R('an operator pre-registers an id not seen yet, with its name; the device binds to it later', () => withRegistry('manual', async (reg, store) => {
+  const dev = Identity.generate()
+  await reg.approve(dev.agentId, { name: 'arm-1' })
+  assert.is(reg.state(dev.agentId), 'allowed')
+  await reg.onIdentity(dev.agentId, dev.document(), 'something-else')
+  assert.is(store.agent(dev.agentId)!.name, 'arm-1')
+  assert.is(store.agent(dev.agentId)!.keys.length, 1)
+}))
+
+R.run()
