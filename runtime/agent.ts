@@ -17,6 +17,7 @@ import {
   readRotatedIdentityDocument, IDENTITY_FILE, ENC_KEY_FILE
 } from './home.js'
 import { continueReferenceHistory } from './reference-history.js'
+import { REPAIR_EVENT_TYPE, repairPayload, type RepairReport } from './store-repair.js'
 import { stageKeySwap, stagedAgentId, completeKeySwap, discardKeySwap } from './key-swap.js'
 import type { AissEvent, IdentityDocument, Stamper } from './types.js'
 import type { JsonObject, JsonValue } from './value.js'
@@ -28,7 +29,8 @@ export interface AgentOpenOptions {
   /** For encrypted keys; defaults to $PCP_PASSPHRASE. Also encrypts a key created here. */
   passphrase?: string
   /** 'durable' (default): stamp() resolves once the event is fsynced. 'relaxed': written, not fsynced:
-   *  a crash of the process loses nothing, a power cut may lose the last events. */
+   *  a crash of the process loses nothing; a power cut loses at most what was stamped since the last
+   *  fsync (a sync batch, a rotation, close()), never an event in the middle (runtime/store-repair.ts). */
   durability?: Durability
   /** Create the identity when it does not exist yet (default true). */
   create?: boolean
@@ -104,7 +106,7 @@ export class Agent extends EventEmitter implements Stamper, StatementSigner {
     this.#epoch = store.epoch
     if (store.durability === 'relaxed' && !relaxedWarned.has(name)) {
       relaxedWarned.add(name)
-      process.emitWarning(`agent "${name}" runs in relaxed durability: events are written but not fsynced; a power cut may lose the last ones`, { code: 'PCP_RELAXED_DURABILITY' })
+      process.emitWarning(`agent "${name}" runs in relaxed durability: events are written but not fsynced; a power cut may lose those stamped since the last fsync (a sync batch, a rotation, close())`, { code: 'PCP_RELAXED_DURABILITY' })
     }
   }
 
@@ -152,12 +154,35 @@ export class Agent extends EventEmitter implements Stamper, StatementSigner {
           { agent: name, expected, actual: identity.agentId })
       }
       const agentIndex = await store.addIdentity({ agentId: identity.agentId, publicKey: identity.publicKey })
-      return new Agent(name, dir, identity, store, agentIndex, opts)
+      const agent = new Agent(name, dir, identity, store, agentIndex, opts)
+      const warnings = await agent.#recordRepairs()
+      // After open() has returned: a listener attached right after it hears them.
+      if (warnings.length) setImmediate(() => { for (const w of warnings) agent.emit('warning', w) })
+      return agent
     } catch (err) {
       identity.destroy()
       await store.close()
       throw err
     }
+  }
+
+  /**
+   * A hole the store cut back at open (runtime/store-repair.ts) becomes the chain's next event, fsynced,
+   * so the chain says which positions were lost and which hashes were set aside. Also emitted as a
+   * 'warning' ({ code, message, repair }) once open() has returned. A store that cannot take writes
+   * now (a full disk) keeps the report and is asked again at the next open.
+   */
+  async #recordRepairs (): Promise<Array<{ code: string, message: string, repair: RepairReport }>> {
+    const pending = this.store.unrecordedRepairs
+    const out: Array<{ code: string, message: string, repair: RepairReport }> = []
+    if (pending.length === 0 || this.store.failure !== null) return out
+    for (const r of pending) {
+      await this.stamp(REPAIR_EVENT_TYPE, repairPayload(r))
+      const message = `agent "${this.name}": ${r.setAside.length} events after a hole at #${r.lostFrom} (a power cut in relaxed mode) were set aside in quarantine ${r.n}; the chain continues after #${r.lostFrom - 1}, and event #${this.#head!.seq} (${REPAIR_EVENT_TYPE}) records it`
+      out.push({ code: 'STORE_HOLE_REPAIRED', message, repair: r })
+    }
+    await this.store.sync()
+    return out
   }
 
   get agentId (): string { return this.#identity.agentId }
@@ -370,8 +395,7 @@ export class Agent extends EventEmitter implements Stamper, StatementSigner {
     await this.#recovering?.catch(() => {})
     await this.#drain()
     await this.#signer?.close()
-    await this.store.close()
-    this.#identity.destroy()
+    try { await this.store.close() } finally { this.#identity.destroy() }
   }
 }
 

@@ -14,6 +14,7 @@ export {
 } from './home.js'
 export { Agent, MAX_EVENT_BYTES, type AgentOpenOptions, type AgentRef } from './agent.js'
 export { EventStore, type Durability, type SearchQuery, type Head } from './store.js'
+export { REPAIR_EVENT_TYPE, type RepairReport } from './store-repair.js'
 export { encodeRecord, decodeRecord } from './record.js'
 export { openAgentStore, firstIdentityDocument, writeAuditExport, homeStats, searchHome, type HomeStats } from './memory.js'
 export { verifyAuditExportFile, type ExportFileVerdict } from './audit-stream.js'

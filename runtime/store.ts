@@ -1,6 +1,7 @@
 // The device store: one LevelDB per agent (agents/<name>/store), so each robot process locks only its
 // own agents. Keys (all strings, so a chain reads back in order with a plain range scan):
-//   h                       head: { seq, hash, timestamp, agentIndex }, in the SAME batch as its event
+//   h                       head: { seq, hash, timestamp, agentIndex, durable }, in the SAME batch as its event
+//                           (durable: every event up to that seq was covered by a completed fsync)
 //   a!<n>                   identity #n of this chain ({ agentId, publicKey }); several after rotations
 //   e!<seq:16 hex>          the event record (runtime/record.ts)
 //   t!<type>!<seq:16 hex>   the seqs of one batch's events of that payload.event_type
@@ -13,6 +14,10 @@
 // A write error (a full disk, an I/O error) stops all writes until the database has been closed and
 // reopened and the head re-read from disk (recover()): LevelDB accepts writes after a failed one that
 // do not survive a reopen (issue 13 #4; runtime/store-space.ts has the rules and the reserve file).
+// Relaxed mode loses at most what was stamped since the last fsync (a sync batch, a rotation, close()):
+// close() fsyncs, then writes the head with durable = its own seq (the clean-close marker), so the next
+// open needs no scan; after a crash open scans the keys after `durable` and cuts a hole back to the
+// gapless prefix (runtime/store-repair.ts).
 import { Level } from 'level'
 import { openLevelLocked, closeLevelLocked } from './level-open.js'
 import { PcpError, ErrorCodes } from './errors.js'
@@ -20,6 +25,7 @@ import { writeError, noSpaceError, spaceShortfall } from './store-space.js'
 import { encodeRecord, decodeRecord, encodeValue, decodeValue } from './record.js'
 import { eventHash } from './event.js'
 import { ROTATION_EVENT_TYPE } from './rotation.js'
+import { findHole, setAside, setAsideEvents, seqKey, hex16, reportKey, REPAIR_EVENT_TYPE, type RepairReport } from './store-repair.js'
 import type { AissEvent } from './types.js'
 
 export type Durability = 'durable' | 'relaxed'
@@ -44,8 +50,6 @@ type Put = { type: 'put', key: string, value: Uint8Array }
 /** One queued write: an append (with its index entries and head) or a single key (identity, meta). */
 interface Write { ops: Put[], index?: Map<string, number[]>, head?: Head, sync?: boolean, resolve: () => void, reject: (e: unknown) => void }
 
-const hex16 = (seq: number): string => seq.toString(16).padStart(16, '0')
-const seqKey = (seq: number): string => 'e!' + hex16(seq)
 const PEER_FIELDS = ['peer_agent_id', 'peer_id', 'peer'] as const
 
 /** The index prefixes an event belongs to. */
@@ -77,6 +81,11 @@ export class EventStore {
   #retryAt = 0
   #backoffMs = 0
   #epoch = 0
+  // Every event up to this seq is covered by a completed fsync; and the value in the head on disk.
+  #durable = -1
+  #diskDurable = -1
+  #repairs: RepairReport[] = []
+  #repaired: RepairReport | null = null
 
   private constructor (path: string, name: string, durability: Durability) {
     this.path = path
@@ -91,6 +100,7 @@ export class EventStore {
     const short = await openLevelLocked(store.#db, path, store.#openMessages())
     try {
       await store.#load()
+      if (short === 0) await store.#repairHole()
     } catch (err) {
       await store.#db.close()
       throw err
@@ -118,9 +128,10 @@ export class EventStore {
       const id = this.#decode<{ agentId: string, publicKey: Uint8Array }>(key, value)
       this.#identities[Number(key.slice(2))] = { agentId: id.agentId, publicKey: new Uint8Array(id.publicKey) }
     }
+    for await (const [key, value] of this.#db.iterator({ gte: 'r!', lt: 'r"' })) this.#repairs.push(this.#decode<RepairReport>(key, value))
     const raw = await this.#db.get('h')
     if (raw === undefined) return
-    const head = this.#decode<Head>('h', raw)
+    const { durable, ...head } = this.#decode<Head & { durable?: number }>('h', raw)
     // The head and its event are written in one atomic batch; if the event is missing or differs,
     // the store was damaged after the fact. Say so instead of continuing a shortened chain.
     const ev = await this.#db.get(seqKey(head.seq))
@@ -128,6 +139,27 @@ export class EventStore {
     const event = this.#decodeEvent(seqKey(head.seq), ev!)
     if (eventHash(event) !== head.hash) this.#corrupt(seqKey(head.seq), `event #${head.seq} does not hash to the recorded head ${head.hash}`)
     this.#head = this.#written = head
+    // A store from before `durable` was kept: scanned once, whole.
+    this.#durable = this.#diskDurable = durable ?? -1
+  }
+
+  /**
+   * Unless the head says every event is durable (a clean close): the keys after the last fsync must be
+   * gapless, or the events after the first gap are set aside and the head cut back before it.
+   */
+  async #repairHole (): Promise<void> {
+    const head = this.#head
+    if (!head || this.#durable >= head.seq) return
+    const hole = await findHole(this.#db, this.#durable + 1, head.seq)
+    if (!hole) return
+    const n = this.#repairs.length
+    const { report, head: cut } = await setAside(this.#db, { n, ...hole, previousHead: { seq: head.seq, hash: head.hash }, agentIds: this.#identities.map((i) => i.agentId), durable: this.#durable })
+    this.#repairs.push(report)
+    this.#repaired = report
+    this.#head = this.#written = cut
+    this.#durable = this.#diskDurable = Math.min(this.#durable, cut?.seq ?? -1)
+    process.emitWarning(`store of agent "${this.name}" (${this.path}) came back from a power cut with a hole at event #${report.lostFrom}: ` +
+      `${report.setAside.length} later events (#${report.setAside[0]?.seq ?? report.lostFrom}-#${head.seq}) set aside in quarantine ${n}; the chain continues after #${report.lostFrom - 1}`, { code: 'PCP_STORE_HOLE_REPAIRED' })
   }
 
   #corrupt (key: string, why: string, cause?: unknown): never {
@@ -149,6 +181,18 @@ export class EventStore {
   get failure (): PcpError | null { return this.#failure }
   /** Bumped by every reopen: a head read before it may be stale. */
   get epoch (): number { return this.#epoch }
+  /** Every hole repair this store has had (runtime/store-repair.ts), oldest first. */
+  get repairs (): readonly RepairReport[] { return this.#repairs }
+  /** The repair this open made, if it found a hole. */
+  get repaired (): RepairReport | null { return this.#repaired }
+  /** Repairs whose REPAIR_EVENT_TYPE event is not in the chain yet: the Agent stamps them at open. */
+  get unrecordedRepairs (): RepairReport[] { return this.#repairs.filter((r) => r.recordedAt === null) }
+
+  /** The events repair #n set aside, in chain order, with their hashes. */
+  async * setAsideEvents (n: number): AsyncGenerator<{ seq: number, event: AissEvent, hash: string }> {
+    await this.#settled()
+    yield * setAsideEvents(this.#db, n, this.#identities.map((i) => i.agentId))
+  }
 
   /**
    * After a write error: closes and reopens the database (freeing the reserve for LevelDB's log replay
@@ -176,10 +220,12 @@ export class EventStore {
       const short = await openLevelLocked(db, this.path, this.#openMessages())
       this.#db = db
       this.#identities = []
+      this.#repairs = []
       this.#head = this.#written = null
       this.#epoch++
       await this.#load()
       if (short > 0) throw this.#noSpace(short)
+      await this.#repairHole()
     } catch (err) {
       this.#retryAt = Date.now() + (this.#backoffMs = Math.min(Math.max(250, this.#backoffMs * 2), 10_000))
       throw (this.#failure = err instanceof PcpError ? err : writeError(`cannot reopen the store of agent "${this.name}"`, this.path, err, { agent: this.name }))
@@ -233,8 +279,14 @@ export class EventStore {
     const index = new Map<string, number[]>()
     let seq = this.#head ? this.#head.seq : -1
     let head = this.#head!
+    const recorded: Array<[RepairReport, number]> = []
     for (const { event, hash, agentIndex } of items) {
       seq++
+      // The event that records a repair marks its report, atomically with it.
+      if (event.payload.event_type === REPAIR_EVENT_TYPE && this.#repairs.length) {
+        const r = this.#repairs.find((r) => r.recordedAt === null && r.n === event.payload.repair)
+        if (r) { recorded.push([r, seq]); ops.push({ type: 'put', key: reportKey(r.n), value: encodeValue({ ...r, recordedAt: seq }) }) }
+      }
       const record = encodeRecord(event, agentIndex)
       this.#bytesWritten += record.length
       ops.push({ type: 'put', key: seqKey(seq), value: record })
@@ -247,7 +299,9 @@ export class EventStore {
     // Meta slots written with the events, atomically (an import and its record: runtime/reference-history.ts).
     for (const [name, value] of Object.entries(opts.meta ?? {})) ops.push({ type: 'put', key: 'm!' + name, value: encodeValue(value) })
     this.#head = head
-    return new Promise((resolve, reject) => this.#enqueue({ ops, index, head, resolve, reject }))
+    const done = new Promise<void>((resolve, reject) => this.#enqueue({ ops, index, head, resolve, reject }))
+    if (recorded.length === 0) return done
+    return done.then(() => { for (const [r, at] of recorded) r.recordedAt = at })
   }
 
   async #flush (): Promise<void> {
@@ -266,10 +320,13 @@ export class EventStore {
         }
       }
       for (const [prefix, seqs] of index) ops.push({ type: 'put', key: prefix + hex16(seqs[0]!), value: encodeValue(seqs) })
-      if (head) ops.push({ type: 'put', key: 'h', value: encodeValue(head) })
+      // `durable` is what a COMPLETED fsync covered: this batch's own fsync may be cut half done.
+      if (head) ops.push({ type: 'put', key: 'h', value: encodeValue({ ...head, durable: this.#durable }) })
+      const sync = this.durability === 'durable' || batch.some((b) => b.sync === true)
       try {
-        await this.#db.batch(ops, { sync: this.durability === 'durable' || batch.some((b) => b.sync === true) })
-        if (head) this.#written = head
+        await this.#db.batch(ops, { sync })
+        if (head) { this.#written = head; this.#diskDurable = this.#durable }
+        if (sync) this.#durable = this.#written?.seq ?? -1
         for (const b of batch) b.resolve()
       } catch (err) {
         // Nothing more is written until recover(): what LevelDB accepts after a failed write may not
@@ -418,12 +475,26 @@ export class EventStore {
     await this.#put('m!' + name, encodeValue(value))
   }
 
+  /**
+   * Every event is durable once this resolves, in relaxed mode too: an fsync, then the head written
+   * again with durable = its seq (the clean-close marker, also fsynced: after a cut half-way through an
+   * fsync, only an fsync that completed may vouch for the data), so the next open scans nothing.
+   */
   async close (): Promise<void> {
     if (this.#closed) return
     await this.#settled()
     await this.flush()
+    let failed: unknown
+    const head = this.#head
+    if (head && this.#failure === null) {
+      try {
+        if (this.#durable < head.seq) await this.sync()
+        if (this.#diskDurable < head.seq) await this.sync()
+      } catch (err) { failed = err }
+    }
     this.#closed = true
     await closeLevelLocked(this.#db, this.path)
+    if (failed !== undefined) throw failed
   }
 }
 
