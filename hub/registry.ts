@@ -21,6 +21,8 @@ export type ApprovalMode = 'manual' | 'auto'
 /** Codes of the registry; the lead adds them to runtime/errors.ts ErrorCodes. */
 export const RegistryErrorCodes = {
   REGISTRY_FULL: 'REGISTRY_FULL',
+  /** More first contacts than the registry takes per minute: retry later. */
+  REGISTRY_BUSY: 'REGISTRY_BUSY',
   AGENT_UNKNOWN: 'AGENT_UNKNOWN',
   /** The name is already an approved (or revoked) agent's: names are claimed at approval and unique. */
   NAME_TAKEN: 'NAME_TAKEN'
@@ -32,6 +34,12 @@ export interface RegistryOptions {
   approval?: ApprovalMode
   /** Most agents waiting for approval; first contacts beyond it are refused (a flood of random ids). */
   maxPending?: number
+  /** A pending first contact older than this (seconds, default 1 day) no longer takes a place in maxPending. */
+  pendingTtlSeconds?: number
+  /** Auto approval: registered agents past which first contacts are refused (default 10,000); approvals by id still work. */
+  maxAutoAgents?: number
+  /** First contacts (new agent_ids) taken per minute, in bursts of as many (default 600: a fleet rebooting at once). */
+  firstContactsPerMinute?: number
   /** Unix seconds. */
   now?: () => number
 }
@@ -41,6 +49,11 @@ export class Registry {
   readonly #store: HubStore
   readonly #maxPending: number
   readonly #now: () => number
+  readonly #ttl: number
+  readonly #maxAuto: number
+  readonly #perMinute: number
+  #tokens: number
+  #tokensAt: number
 
   constructor (store: HubStore, opts: RegistryOptions = {}) {
     this.#store = store
@@ -48,6 +61,20 @@ export class Registry {
     if (this.approval !== 'manual' && this.approval !== 'auto') throw new RangeError(`"approval" expected 'manual' or 'auto', got ${String(opts.approval)}`)
     this.#maxPending = opts.maxPending ?? 1000
     this.#now = opts.now ?? (() => Math.floor(Date.now() / 1000))
+    this.#ttl = opts.pendingTtlSeconds ?? 86_400
+    this.#maxAuto = opts.maxAutoAgents ?? 10_000
+    this.#perMinute = opts.firstContactsPerMinute ?? 600
+    this.#tokens = this.#perMinute
+    this.#tokensAt = this.#now()
+  }
+
+  /** Takes one first-contact token (issue 14 #5: 1,000 fake first contacts filled the pending list). */
+  #takeFirstContact (agentId: string): void {
+    const now = this.#now()
+    this.#tokens = Math.min(this.#perMinute, this.#tokens + (now - this.#tokensAt) * this.#perMinute / 60)
+    this.#tokensAt = now
+    if (this.#tokens < 1) throw new PcpError(RegistryErrorCodes.REGISTRY_BUSY, `more than ${this.#perMinute} new devices per minute; refusing ${agentId} for now (retry later)`, { agent: agentId })
+    this.#tokens -= 1
   }
 
   state (agentId: string): RegistryState | 'unknown' { return this.#store.agent(agentId)?.state ?? 'unknown' }
@@ -71,9 +98,14 @@ export class Registry {
       return rec
     }
     const state: RegistryState = this.approval === 'auto' ? 'allowed' : 'pending'
-    if (state === 'pending' && this.#store.agents().filter((a) => a.state === 'pending').length >= this.#maxPending) {
+    // Only first contacts are limited: an operator's approval of an id (pre-registration) always has room.
+    if (state === 'pending' && this.#store.agents().filter((a) => a.state === 'pending' && now - a.firstSeen < this.#ttl).length >= this.#maxPending) {
       throw new PcpError(RegistryErrorCodes.REGISTRY_FULL, `${this.#maxPending} agents already wait for approval; refusing ${topicAgentId}`, { agent: topicAgentId })
     }
+    if (state === 'allowed' && this.#store.agents().length >= this.#maxAuto) {
+      throw new PcpError(RegistryErrorCodes.REGISTRY_FULL, `${this.#maxAuto} agents are registered; auto approval refuses ${topicAgentId} (an operator can still approve it by id)`, { agent: topicAgentId })
+    }
+    this.#takeFirstContact(topicAgentId)
     // A name is claimed at approval (auto approval: now) and only if no other agent holds it, so a device
     // that makes first contact under "robot-8" cannot take over robot-8's name (issue 14 #6); a pending
     // device's name is only what it proposes.
