@@ -156,6 +156,28 @@ Pg('a migration that fails leaves the database at the version before it, and say
   } finally { await db.drop() }
 })
 
+Pg('a database at an older schema version is upgraded at start and takes appends', async () => {
+  const db = await createTestDb()
+  try {
+    const { migrate } = await import('../hub/store/pg-schema.js')
+    const pgm = (await import('pg')).default
+    const pool = new pgm.Pool({ connectionString: db.url, max: 1 })
+    try { assert.equal(await migrate(pool, 'test', MIGRATIONS.slice(0, -1)), MIGRATIONS.slice(0, -1).map((m) => m.version)) } finally { await pool.end() }
+    const store = await PgHubStore.open(db.url)
+    try {
+      assert.is((await db.query('SELECT max(version)::int AS v FROM pcp_schema_migrations')).rows[0].v, SCHEMA_VERSION)
+      const a = Identity.generate()
+      const rec = { ...newRecord(a.agentId, 'a', 'allowed', 1), keys: [{ agentId: a.agentId, publicKey: a.publicKey }] }
+      await store.putAgent(rec)
+      const c = chain(a, 4, 'up')
+      await store.append([{ agentId: a.agentId, expectedSeq: -1, events: c, record: after(rec, c, 4) }])
+      const { rows } = await db.query('SELECT seq::int, record FROM pcp_events ORDER BY seq')
+      assert.equal(rows.map((r) => Buffer.from(r.record as Uint8Array).equals(Buffer.from(encodeRecord(c[r.seq as number]!.event, 0)))), [true, true, true, true], 'each row holds its record bytes')
+      assert.equal(await store.noncesUsed(a.agentId, c.map((x) => ({ signer: a.agentId, nonce: x.event.nonce }))), [0, 1, 2, 3])
+    } finally { await store.close() }
+  } finally { await db.drop() }
+})
+
 Pg('an unreachable server is refused at start with STORE_UNREACHABLE, naming it without the password', async () => {
   try {
     await PgHubStore.open('postgres://someone:s3cret@127.0.0.1:1/nodb')

@@ -74,6 +74,42 @@ BEGIN
   DELETE FROM pcp_evidence e USING unnest(x_agent, x_n) t(agent_id, n) WHERE e.agent_id = t.agent_id AND e.n <= t.n - x_keep;
 END
 $fn$;`
+  },
+  {
+    version: 3,
+    name: 'pcp_write one blob',
+    // The event records travel as ONE bytea (sent in binary) with their lengths, not as a bytea[] (a text
+    // literal of hex escapes, twice the bytes, parsed by the server); a nonce row's agent and seq are its
+    // event's. Same compare-and-set as version 2.
+    sql: `
+DROP FUNCTION pcp_write(text[], bigint[], bigint[], double precision[], bytea[], text[], bigint[], bytea[], text[], text[], text[], bigint[], text[], bigint[], bytea[], bigint);
+CREATE FUNCTION pcp_write(
+  a_id text[], a_expected bigint[], a_head bigint[], a_first double precision[], a_rec bytea[],
+  e_agent text[], e_seq bigint[], e_blob bytea, e_len int[], n_signer text[], n_nonce text[],
+  x_agent text[], x_n bigint[], x_entry bytea[], x_keep bigint
+) RETURNS void LANGUAGE plpgsql AS $fn$
+DECLARE
+  i int;
+  actual bigint;
+BEGIN
+  FOR i IN 1 .. coalesce(array_length(a_id, 1), 0) LOOP
+    UPDATE pcp_agents SET head_seq = a_head[i], record = a_rec[i] WHERE agent_id = a_id[i] AND head_seq = a_expected[i];
+    IF NOT FOUND AND a_expected[i] = -1 THEN
+      INSERT INTO pcp_agents (agent_id, head_seq, first_seen, record) VALUES (a_id[i], a_head[i], a_first[i], a_rec[i]) ON CONFLICT (agent_id) DO NOTHING;
+    END IF;
+    IF NOT FOUND THEN
+      SELECT head_seq INTO actual FROM pcp_agents WHERE agent_id = a_id[i];
+      RAISE EXCEPTION USING ERRCODE = 'PCP09', MESSAGE = a_id[i], DETAIL = coalesce(actual::text, 'none'), HINT = a_expected[i]::text;
+    END IF;
+  END LOOP;
+  INSERT INTO pcp_events (agent_id, seq, record)
+    SELECT a, s, substring(e_blob FROM (o - l + 1)::int FOR l)
+    FROM (SELECT a, s, l, sum(l) OVER (ORDER BY k) AS o FROM unnest(e_agent, e_seq, e_len) WITH ORDINALITY t(a, s, l, k)) q;
+  INSERT INTO pcp_nonces (signer, nonce, agent_id, seq) SELECT * FROM unnest(n_signer, n_nonce, e_agent, e_seq);
+  INSERT INTO pcp_evidence (agent_id, n, entry) SELECT * FROM unnest(x_agent, x_n, x_entry);
+  DELETE FROM pcp_evidence e USING unnest(x_agent, x_n) t(agent_id, n) WHERE e.agent_id = t.agent_id AND e.n <= t.n - x_keep;
+END
+$fn$;`
   }
 ]
 

@@ -28,7 +28,7 @@ interface AgentRow { id: string, expected: number, head: number, first: number, 
 interface Write {
   agents: AgentRow[]
   events: Array<{ agent: string, seq: number, rec: Uint8Array }>
-  nonces: Array<{ signer: string, nonce: string, agent: string, seq: number }>
+  nonces: Array<{ signer: string, nonce: string }>
   evidence: Array<{ agent: string, n: number, entry: Uint8Array }>
   resolve: () => void
   reject: (e: unknown) => void
@@ -148,7 +148,7 @@ export class PgHubStore implements HubStore {
       for (const { event, keyIndex } of item.events) {
         s++
         w.events.push({ agent: item.agentId, seq: s, rec: encodeRecord(event, keyIndex) })
-        w.nonces.push({ signer: event.agent_id, nonce: event.nonce, agent: item.agentId, seq: s })
+        w.nonces.push({ signer: event.agent_id, nonce: event.nonce })
       }
       if (item.record.head?.seq !== s) throw new RangeError(`"record.head.seq" expected ${s} after ${item.events.length} events, got ${item.record.head?.seq}`)
       w.agents.push(this.#row(item.record, item.expectedSeq))
@@ -271,10 +271,11 @@ export class PgHubStore implements HubStore {
     const e = group.flatMap((w) => w.events)
     const n = group.flatMap((w) => w.nonces)
     const x = group.flatMap((w) => w.evidence)
-    return this.#pool.query('SELECT pcp_write($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)', [
+    // Nonces are one per event, in event order: their agent and seq are the event's.
+    return this.#pool.query('SELECT pcp_write($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)', [
       a.map((r) => r.id), a.map((r) => r.expected), a.map((r) => r.head), a.map((r) => r.first), a.map((r) => Buffer.from(r.rec)),
-      e.map((r) => r.agent), e.map((r) => r.seq), e.map((r) => Buffer.from(r.rec)),
-      n.map((r) => r.signer), n.map((r) => r.nonce), n.map((r) => r.agent), n.map((r) => r.seq),
+      e.map((r) => r.agent), e.map((r) => r.seq), Buffer.concat(e.map((r) => r.rec)), e.map((r) => r.rec.length),
+      n.map((r) => r.signer), n.map((r) => r.nonce),
       x.map((r) => r.agent), x.map((r) => r.n), x.map((r) => Buffer.from(r.entry)), this.#maxEvidence
     ])
   }
