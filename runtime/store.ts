@@ -153,7 +153,14 @@ export class EventStore {
     const hole = await findHole(this.#db, this.#durable + 1, head.seq)
     if (!hole) return
     const n = this.#repairs.length
-    const { report, head: cut } = await setAside(this.#db, { n, ...hole, previousHead: { seq: head.seq, hash: head.hash }, agentIds: this.#identities.map((i) => i.agentId), durable: this.#durable })
+    let done: Awaited<ReturnType<typeof setAside>>
+    try {
+      done = await setAside(this.#db, { n, ...hole, previousHead: { seq: head.seq, hash: head.hash }, agentIds: this.#identities.map((i) => i.agentId), durable: this.#durable })
+    } catch (err) {
+      // Nothing changed (one atomic batch); the next open tries again.
+      throw writeError(`cannot set aside the events after the hole at event #${hole.lostFrom} in the store of agent "${this.name}"`, this.path, err, { agent: this.name, index: hole.lostFrom })
+    }
+    const { report, head: cut } = done
     this.#repairs.push(report)
     this.#repaired = report
     this.#head = this.#written = cut

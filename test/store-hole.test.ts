@@ -6,7 +6,7 @@
 // the open after it scans nothing.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { Level } from 'level'
 import { Agent, eventHash, REPAIR_EVENT_TYPE } from '../runtime/index.js'
@@ -95,6 +95,19 @@ test('a hole after a crash is cut back: later events set aside (listed), the hea
       assert.is(again.head!.seq, HOLE + 1)
       assert.is((await again.store.setAsideEvents(0).next()).value?.seq, HOLE + 1, 'the quarantine is kept')
     } finally { await again.close() }
+  } finally { tmp.cleanup() }
+})
+
+test('the CLI says so on stderr when its open repairs a hole (pcp memory stats, no key)', async () => {
+  const tmp = tmpDir('pcp-hole-')
+  try {
+    await stampAndKill(tmp.path, 'cli', 120)
+    const last = await deleteEvent(tmp.path, 'cli', 60)
+    const r = spawnSync(process.execPath, [join(ROOT, 'bin/pcp.js'), '--home', tmp.path, 'memory', 'stats', '--json'], { cwd: ROOT, encoding: 'utf8' })
+    assert.is(r.status, 0, r.stderr)
+    assert.match(r.stderr, `PCP_STORE_HOLE_REPAIRED`)
+    assert.match(r.stderr, `store of agent "cli" (${join(tmp.path, 'agents', 'cli', 'store')}) came back from a power cut with a hole at event #60: ${last - 60} later events (#61-#${last}) set aside in quarantine 0`)
+    assert.is(JSON.parse(r.stdout).events, 60, 'the gapless prefix')
   } finally { tmp.cleanup() }
 })
 
