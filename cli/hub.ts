@@ -8,6 +8,7 @@ import { PcpError, pcpHome, stringifyJson } from '../runtime/index.js'
 import { loadHubServices } from './hub-stack.js'
 import { PROFILE_NAMES, type ProfileName } from '../hub/trustgate/profiles.js'
 import { LevelHubStore } from '../hub/store/level.js'
+import { openHubStore } from '../hub/store/open.js'
 import { Registry } from '../hub/registry.js'
 import { chainStatus } from '../hub/store/view.js'
 import { DEFAULT_DEVICE_ROLE } from '../hub/trustgate/gate-auth.js'
@@ -104,16 +105,25 @@ export function registerHubCommands (program: Command): void {
     const cmd = hub.command(`${op} <agentId>`)
       .description(op === 'approve' ? 'allow an agent to report (it may be waiting as pending, or not have appeared yet)' : 'refuse an agent from now on (its stored chain stays)')
       .option('--data <dir>', 'data directory (default: <home>/hub)')
+      .option('--store <url>', 'the hub\'s PostgreSQL store, when it runs on one and is stopped (as given to hub start)')
     if (op === 'approve') cmd.option('--name <name>', 'a name for the agent').option('--role <role>', 'the TrustGate role its gate requests are decided under (default: the one it has, else operator); the device cannot choose it')
     cmd.option('--json', 'print the agent\'s status as JSON')
-      .action(action(async (agentId: string, o: DataOpts & { name?: string, role?: string }) => {
+      .action(action(async (agentId: string, o: DataOpts & { name?: string, role?: string, store?: string }) => {
         if (o.role !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(o.role)) throw new PcpError('ARGUMENT_INVALID', `--role ${JSON.stringify(o.role)}: expected 1-64 of [A-Za-z0-9._-] (a role name of the active policy)`, { field: 'role', actual: o.role })
         if (!isAgentIdShape(agentId)) throw new PcpError('ARGUMENT_INVALID', `${JSON.stringify(agentId)} is not an agent_id (32 Base58 characters, as \`pcp identity info\` or \`pcp hub status\` print it)`, { field: 'agentId', actual: agentId })
         const dataDir = dataDirOf(program, o)
         let result: unknown
-        try {
+        const control = async (): Promise<unknown> => {
+          const res = await sendControl(dataDir, { op, agentId, ...(o.name ? { name: o.name } : {}), ...(o.role ? { role: o.role } : {}) })
+          if (!res.ok) throw new PcpError(res.error!.code, res.error!.message)
+          return res.result
+        }
+        // A running hub changes its own registry (and a hub on PostgreSQL holds no LevelDB lock to tell
+        // that it runs: the status file does).
+        if ((await readStatus(dataDir))?.running) result = await control()
+        else try {
           // No hub running: change the registry directly.
-          const store = await LevelHubStore.open(join(dataDir, 'store'))
+          const store = await openHubStore(dataDir, o.store === undefined ? undefined : storeUrl(o.store))
           try {
             const reg = new Registry(store)
             const rec = op === 'approve' ? await reg.approve(agentId, { ...(o.name ? { name: o.name } : {}), ...(o.role ? { role: o.role } : {}) }) : await reg.revoke(agentId)
@@ -121,9 +131,7 @@ export function registerHubCommands (program: Command): void {
           } finally { await store.close() }
         } catch (err) {
           if ((err as PcpError).code !== 'STORE_LOCKED') throw err
-          const res = await sendControl(dataDir, { op, agentId, ...(o.name ? { name: o.name } : {}), ...(o.role ? { role: o.role } : {}) })
-          if (!res.ok) throw new PcpError(res.error!.code, res.error!.message)
-          result = res.result
+          result = await control()
         }
         if (o.json) printJson(result)
         else process.stdout.write(`pcp hub: ${agentId} ${op === 'approve' ? 'approved' : 'revoked'}\n`)
@@ -133,13 +141,17 @@ export function registerHubCommands (program: Command): void {
   hub.command('status')
     .description('the running hub (or the store, when none runs): agents, heads, counts, refusals')
     .option('--data <dir>', 'data directory (default: <home>/hub)')
+    .option('--store <url>', 'the hub\'s PostgreSQL store, read when no hub runs (as given to hub start)')
     .option('--json', 'print as JSON')
-    .action(action(async (o: DataOpts) => {
+    .action(action(async (o: DataOpts & { store?: string }) => {
       const dataDir = dataDirOf(program, o)
       const live = await readStatus(dataDir)
       let report: Record<string, unknown>
       if (live?.running) report = { running: true, ...live.status }
-      else {
+      else if (o.store !== undefined) {
+        const store = await openHubStore(dataDir, storeUrl(o.store))
+        try { report = { running: false, agents: store.agents().map((r) => ({ ...chainStatus(r), state: r.state })) } } finally { await store.close() }
+      } else {
         // Reading never creates: a mistyped --data must not become an empty hub store.
         if (!existsSync(join(dataDir, 'store'))) throw new PcpError('HUB_DATA_NOT_FOUND', `no hub data in ${dataDir} (no store/ there, and no hub running): check --data or $PCP_HOME`, { file: dataDir })
         let store: LevelHubStore

@@ -13,6 +13,8 @@ import { StoreChainView } from '../hub/store/view.js'
 import type { ChainView } from '../hub/chain-view.js'
 import { spawn, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
+import { existsSync } from 'node:fs'
+import { until } from './support/hub-helpers.js'
 import { tmpDir, ROOT } from './helpers.js'
 import { createTestDb, pgSkipReason } from './support/pg.js'
 
@@ -71,7 +73,7 @@ S('a chain with a key rotation synced into PostgreSQL exports byte-identical to 
 
 const CLI = join(ROOT, 'test/support/hub-cli.ts')
 
-S('pcp hub start --store postgres://… ingests into the database; a store that is not a postgres URL, or does not answer, is refused', async () => {
+S('pcp hub start --store postgres://… ingests into the database, pcp hub approve reaches it while it runs, status --store reads it when stopped; a store that is not a postgres URL, or does not answer, is refused', async () => {
   const bad = spawnSync(process.execPath, ['--import', 'tsx', CLI, 'hub', 'start', '--store', 'mysql://u:pw@h/db', '--no-api', '--port', '0'], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 })
   assert.is(bad.status, 2, bad.stderr)
   assert.match(bad.stderr, /--store expected a postgres:\/\/ or postgresql:\/\/ URL, got "mysql:\/\/u:\*\*\*@h\/db" \[ARGUMENT_INVALID\]/)
@@ -82,7 +84,7 @@ S('pcp hub start --store postgres://… ingests into the database; a store that 
   assert.not.match(down.stderr, /pw@/)
 
   const db = await createTestDb()
-  const hub = spawn(process.execPath, ['--import', 'tsx', CLI, 'hub', 'start', '--data', join(tmp.path, 'hub'), '--store', db.url, '--no-api', '--port', '0', '--auto-approve', '--json', '--log-level', 'silent'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+  const hub = spawn(process.execPath, ['--import', 'tsx', CLI, 'hub', 'start', '--data', join(tmp.path, 'hub'), '--store', db.url, '--no-api', '--port', '0', '--json', '--log-level', 'silent'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''; let err = ''
   hub.stdout.on('data', (d) => { out += d }); hub.stderr.on('data', (d) => { err += d })
   const agent = await Agent.open({ name: 'drill' }, { home: join(tmp.path, 'dev') })
@@ -92,9 +94,22 @@ S('pcp hub start --store postgres://… ingests into the database; a store that 
     const info = JSON.parse(out.split('\n')[0]!) as { mqtt: string }
     for (let i = 0; i < 120; i++) await agent.stamp('tick', { i })
     const sync = await SyncAgent.start({ url: info.mqtt, agents: [agent], ackTimeoutMs: 2000, batchSize: 50, statusFile: false })
-    try { await sync.flush(30_000) } finally { await sync.close() }
+    try {
+      await until(() => sync.status().agents[0]!.phase === 'pending', 15_000, 'pending')
+      // The running hub holds no LevelDB lock: approve must reach it (the inbox), not a LevelDB store.
+      const approve = spawnSync(process.execPath, ['--import', 'tsx', CLI, 'hub', 'approve', agent.agentId, '--data', join(tmp.path, 'hub'), '--json'], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 })
+      assert.is(approve.status, 0, approve.stderr)
+      await sync.flush(30_000)
+    } finally { await sync.close() }
+    assert.not.ok(existsSync(join(tmp.path, 'hub', 'store')), 'no LevelDB store was created beside the PostgreSQL one')
     assert.is((await db.query('SELECT head_seq::int AS h FROM pcp_agents WHERE agent_id = $1', [agent.agentId])).rows[0]?.h, 119, 'the head in PostgreSQL')
     assert.is((await db.query('SELECT count(*)::int AS n FROM pcp_events')).rows[0].n, 120)
+    hub.kill('SIGTERM'); await once(hub, 'exit')
+    // Stopped: status reads the database it is pointed at.
+    const st = spawnSync(process.execPath, ['--import', 'tsx', CLI, 'hub', 'status', '--data', join(tmp.path, 'hub'), '--store', db.url, '--json'], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 })
+    assert.is(st.status, 0, st.stderr)
+    const report = JSON.parse(st.stdout) as { running: boolean, agents: Array<{ agentId: string, state: string, eventCount: number }> }
+    assert.equal([report.running, report.agents.map((a) => [a.agentId, a.state, a.eventCount])], [false, [[agent.agentId, 'allowed', 120]]])
   } catch (e) { throw new Error(`${(e as Error).message}\nhub stdout: ${out}\nhub stderr: ${err}`) } finally {
     if (hub.exitCode === null) { hub.kill('SIGTERM'); await once(hub, 'exit') }
     await agent.close(); tmp.cleanup(); await db.drop()
