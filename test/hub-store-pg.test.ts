@@ -178,6 +178,29 @@ Pg('a database at an older schema version is upgraded at start and takes appends
   } finally { await db.drop() }
 })
 
+Pg('a write that fails while the database cannot be read either leaves the view at the last committed head, not the failed one', async () => {
+  const db = await createTestDb()
+  const store = await PgHubStore.open(db.url)
+  try {
+    const a = Identity.generate()
+    const rec = { ...newRecord(a.agentId, 'a', 'allowed', 1), keys: [{ agentId: a.agentId, publicKey: a.publicKey }] }
+    await store.putAgent(rec)
+    const c = chain(a, 6, 'w')
+    await store.append([{ agentId: a.agentId, expectedSeq: -1, events: c.slice(0, 3), record: after(rec, c.slice(0, 3), 3) }])
+    // The write and the re-read both fail (what a lost connection does to both).
+    await db.query('ALTER TABLE pcp_agents RENAME TO pcp_agents_away')
+    let code: string | undefined
+    try { await store.append([{ agentId: a.agentId, expectedSeq: 2, events: c.slice(3), record: after(store.agent(a.agentId)!, c.slice(3), 6) }]) } catch (err) { code = (err as { code?: string }).code }
+    assert.is(code, 'STORE_WRITE_FAILED')
+    assert.is(store.agent(a.agentId)!.head!.seq, 2, 'the view kept the committed head, not #5')
+    assert.is(store.failure?.code, 'STORE_WRITE_FAILED')
+    await db.query('ALTER TABLE pcp_agents_away RENAME TO pcp_agents')
+    await store.append([{ agentId: a.agentId, expectedSeq: 2, events: c.slice(3), record: after(store.agent(a.agentId)!, c.slice(3), 6) }])
+    assert.is(store.failure, null, 'a successful write clears the failure')
+    assert.is((await db.query('SELECT count(*)::int AS n FROM pcp_events')).rows[0].n, 6)
+  } finally { await store.close(); await db.drop() }
+})
+
 Pg('an unreachable server is refused at start with STORE_UNREACHABLE, naming it without the password', async () => {
   try {
     await PgHubStore.open('postgres://someone:s3cret@127.0.0.1:1/nodb')

@@ -24,7 +24,7 @@ export interface PgHubStoreOptions {
   connections?: number
 }
 
-interface AgentRow { id: string, expected: number, head: number, first: number, rec: Uint8Array }
+interface AgentRow { id: string, expected: number, head: number, first: number, rec: Uint8Array, record: AgentRecord }
 interface Write {
   agents: AgentRow[]
   events: Array<{ agent: string, seq: number, rec: Uint8Array }>
@@ -55,6 +55,8 @@ export class PgHubStore implements HubStore {
   readonly path: string
   readonly #pool: Pool
   readonly #agents = new Map<string, AgentRecord>()
+  /** The records as last committed (or read): what the view falls back to when a write fails and the database cannot be read either. */
+  readonly #committed = new Map<string, AgentRecord>()
   readonly #maxEvidence: number
   #queue: Write[] = []
   #writing = false
@@ -95,7 +97,8 @@ export class PgHubStore implements HubStore {
   async #loadAgents (): Promise<void> {
     const { rows } = await this.#pool.query<{ agent_id: string, record: Buffer }>('SELECT agent_id, record FROM pcp_agents')
     this.#agents.clear()
-    for (const r of rows) this.#agents.set(r.agent_id, this.#decodeAgent(r.agent_id, r.record))
+    this.#committed.clear()
+    for (const r of rows) { const rec = this.#decodeAgent(r.agent_id, r.record); this.#agents.set(r.agent_id, rec); this.#committed.set(r.agent_id, rec) }
   }
 
   /** The last write error until a write succeeds again; null while writes succeed. */
@@ -119,14 +122,14 @@ export class PgHubStore implements HubStore {
 
   async reload (agentId: string): Promise<AgentRecord | undefined> {
     const { rows } = await this.#pool.query<{ record: Buffer }>('SELECT record FROM pcp_agents WHERE agent_id = $1', [agentId])
-    if (rows.length === 0) { this.#agents.delete(agentId); return undefined }
+    if (rows.length === 0) { this.#agents.delete(agentId); this.#committed.delete(agentId); return undefined }
     const rec = this.#decodeAgent(agentId, rows[0]!.record)
-    this.#agents.set(agentId, rec)
+    this.#agents.set(agentId, rec); this.#committed.set(agentId, rec)
     return rec
   }
 
   #row (record: AgentRecord, expected: number): AgentRow {
-    return { id: record.agentId, expected, head: record.head?.seq ?? -1, first: record.firstSeen, rec: encodeValue(record) }
+    return { id: record.agentId, expected, head: record.head?.seq ?? -1, first: record.firstSeen, rec: encodeValue(record), record }
   }
 
   async putAgent (record: AgentRecord, evidence?: Evidence): Promise<void> {
@@ -136,7 +139,7 @@ export class PgHubStore implements HubStore {
     if (evidence) w.evidence.push({ agent: record.agentId, n: record.evidenceCount - 1, entry: encodeValue(evidence) })
     this.#agents.set(record.agentId, record)
     try { await this.#write(w) } catch (err) {
-      await this.reload(record.agentId).catch(() => {})
+      await this.#restore(record.agentId)
       throw err
     }
   }
@@ -160,8 +163,20 @@ export class PgHubStore implements HubStore {
     }
     for (const item of items) this.#agents.set(item.agentId, item.record)
     try { await this.#write(w) } catch (err) {
-      for (const item of items) await this.reload(item.agentId).catch(() => {})
+      for (const item of items) await this.#restore(item.agentId)
       throw err
+    }
+  }
+
+  /**
+   * After a failed write: the record from the database, or, when it cannot be read either (connection
+   * lost), the last committed one. Never the failed write's: a head handshake must not report events
+   * that are not stored, or the device would stop resending them.
+   */
+  async #restore (agentId: string): Promise<void> {
+    try { await this.reload(agentId) } catch {
+      const rec = this.#committed.get(agentId)
+      if (rec) this.#agents.set(agentId, rec); else this.#agents.delete(agentId)
     }
   }
 
@@ -234,7 +249,7 @@ export class PgHubStore implements HubStore {
       while (group.length) {
         try {
           await this.#call(group)
-          for (const w of group) w.resolve()
+          for (const w of group) { for (const a of w.agents) this.#committed.set(a.id, a.record); w.resolve() }
           if (this.#failure) { this.#failure = null; for (const l of this.#listeners) l.recovered(Date.now() - this.#failedAt) }
           group = []
         } catch (err) {
