@@ -76,8 +76,13 @@ function prepare (v: unknown, depth: number): unknown {
   const obj = v as Record<string, unknown>
   const keys = Object.keys(obj)
   let changed = false
-  const values = keys.map((k) => { const x = prepare(obj[k], depth + 1); if (x !== obj[k]) changed = true; return x })
-  if (keys.includes('__proto__')) return new KeyedObject(keys.flatMap((k, i) => [k, values[i]]))
+  // A KeyedObject is written as a tag around an array: two CBOR levels, so its values start one level
+  // deeper than a plain map's. Counting it as one let a payload with "__proto__" keys along a deep path
+  // pass CBOR_NEST + 2 levels, which the sync wire refuses (MAX_CBOR_DEPTH): stamped, never deliverable.
+  const keyed = keys.includes('__proto__')
+  const inner = depth + (keyed ? 2 : 1)
+  const values = keys.map((k) => { const x = prepare(obj[k], inner); if (x !== obj[k]) changed = true; return x })
+  if (keyed) return new KeyedObject(keys.flatMap((k, i) => [k, values[i]]))
   if (!changed) return v
   const out: Record<string, unknown> = {}
   keys.forEach((k, i) => { out[k] = values[i] })

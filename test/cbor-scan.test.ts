@@ -30,6 +30,23 @@ S('accepts what the codec writes: random values, records, and the deepest payloa
   assert.ok(scanCbor(encodeCbor({ a: nest(500) }), MESSAGE_SCAN).ok)
 })
 
+S('"__proto__" keys along a deep path stay within the wire depth (they cost the codec two CBOR levels each)', () => {
+  // Found by the lossless property test (seed 712937089): a payload whose every level has a "__proto__"
+  // key was stamped, then refused by sync as "nested deeper than 66 CBOR levels", for ever.
+  const keyedNest = (n: number): JsonValue => {
+    let v: JsonValue = 1
+    for (let i = 0; i < n; i++) { const o: Record<string, JsonValue> = {}; Object.defineProperty(o, '__proto__', { value: v, enumerable: true, writable: true, configurable: true }); v = o }
+    return v
+  }
+  const id = Identity.generate()
+  for (const n of [10, 33, 63, 64, 65, 200, 990]) {
+    const ev = stampEvent(id, { event_type: 'deep', d: keyedNest(n) }, { previousHash: null }).event
+    const rec = scanCbor(encodeRecord(ev, 0), MESSAGE_SCAN)
+    assert.ok(rec.ok && rec.depth <= MAX_CBOR_DEPTH, `${n} keyed levels: ${JSON.stringify(rec)}`)
+    assert.is(recordCosts([encodeRecord(ev, 0)]).overLimit, undefined, `${n} keyed levels`)
+  }
+})
+
 S('counts values and depth exactly', () => {
   const v = scanCbor(encodeCbor({ a: [1, 2, [3]], b: 'x' }), LOOSE)
   // map, "a", array, 1, 2, array, 3, "b", "x"
