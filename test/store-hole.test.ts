@@ -6,35 +6,14 @@
 // the open after it scans nothing.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { Level } from 'level'
 import { Agent, eventHash, REPAIR_EVENT_TYPE } from '../runtime/index.js'
 import { tmpDir, ROOT, codeOf } from './helpers.js'
+import { stampAndKill } from './support/stamp-and-kill.js'
 
 const key = (seq: number): string => 'e!' + seq.toString(16).padStart(16, '0')
-
-/** Runs the stamping child in relaxed mode and SIGKILLs it once `n` stamps were acknowledged. */
-async function stampAndKill (home: string, name: string, n: number): Promise<Map<number, string>> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/support/stamp-child.ts'), home, name, 'relaxed'], { cwd: ROOT })
-  const acked = new Map<number, string>()
-  let buf = ''; let err = ''
-  child.stderr.on('data', (d) => { err += d })
-  await new Promise<void>((resolve, reject) => {
-    child.stdout.on('data', (d) => {
-      buf += d
-      const lines = buf.split('\n'); buf = lines.pop()!
-      for (const l of lines) {
-        const ok = /^ok (\d+) ([0-9a-f]{64})$/.exec(l)
-        if (ok) acked.set(Number(ok[1]), ok[2]!)
-      }
-      if (acked.size >= n) { child.kill('SIGKILL'); resolve() }
-    })
-    child.on('exit', () => acked.size >= n ? resolve() : reject(new Error(`stamp child exited early: ${err}`)))
-  })
-  await new Promise((resolve) => child.exitCode !== null || child.signalCode !== null ? resolve(null) : child.on('exit', resolve))
-  return acked
-}
 
 async function deleteEvent (home: string, name: string, seq: number): Promise<number> {
   const db = new Level<string, Uint8Array>(join(home, 'agents', name, 'store'), { valueEncoding: 'view' })
@@ -49,7 +28,7 @@ async function deleteEvent (home: string, name: string, seq: number): Promise<nu
 test('a hole after a crash is cut back: later events set aside (listed), the head before it, the repair recorded as the next event', async () => {
   const tmp = tmpDir('pcp-hole-')
   try {
-    const acked = await stampAndKill(tmp.path, 'holey', 300)
+    const acked = await stampAndKill(tmp.path, 'holey', 'relaxed', { acked: 300 })
     const HOLE = 100
     const last = await deleteEvent(tmp.path, 'holey', HOLE)
     assert.ok(last > HOLE + 1, `events stored beyond the hole (last #${last})`)
@@ -101,7 +80,7 @@ test('a hole after a crash is cut back: later events set aside (listed), the hea
 test('the CLI says so on stderr when its open repairs a hole (pcp memory stats, no key)', async () => {
   const tmp = tmpDir('pcp-hole-')
   try {
-    await stampAndKill(tmp.path, 'cli', 120)
+    await stampAndKill(tmp.path, 'cli', 'relaxed', { acked: 120 })
     const last = await deleteEvent(tmp.path, 'cli', 60)
     const r = spawnSync(process.execPath, [join(ROOT, 'bin/pcp.js'), '--home', tmp.path, 'memory', 'stats', '--json'], { cwd: ROOT, encoding: 'utf8' })
     assert.is(r.status, 0, r.stderr)
@@ -114,7 +93,7 @@ test('the CLI says so on stderr when its open repairs a hole (pcp memory stats, 
 test('a hole in the first event leaves an empty chain that starts with the repair record', async () => {
   const tmp = tmpDir('pcp-hole-')
   try {
-    await stampAndKill(tmp.path, 'zero', 50)
+    await stampAndKill(tmp.path, 'zero', 'relaxed', { acked: 50 })
     const last = await deleteEvent(tmp.path, 'zero', 0)
     const agent = await Agent.open({ name: 'zero' }, { home: tmp.path, create: false })
     try {
