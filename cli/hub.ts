@@ -164,6 +164,8 @@ export function registerHubCommands (program: Command): void {
       if (o.json) { printJson(report); return EXIT.OK }
       const agents = (report.agents ?? []) as Array<ReturnType<typeof chainStatus> & { state: string }>
       process.stdout.write(`hub ${report.running ? `running (pid ${String(report.pid)}, ${String((report.mqtt as { url?: string })?.url ?? '')})` : 'not running'}; ${agents.length} agent(s)\n`)
+      const st = report.store as { failing?: boolean, code?: string, message?: string } | undefined
+      if (st?.failing) process.stdout.write(`  STORE FAILING [${st.code ?? ''}] ${st.message ?? ''}: writes are refused (devices retry) until it has reopened\n`)
       for (const a of agents) {
         process.stdout.write(`  ${a.agentId}  ${a.name.padEnd(16)} ${a.state.padEnd(8)} ${String(a.eventCount).padStart(8)} events  ${a.verification}${a.rejectedCount ? ` (${a.rejectedCount} refused, last ${a.lastProblem?.code})` : ''}\n`)
       }

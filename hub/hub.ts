@@ -382,6 +382,8 @@ export class Hub {
       ...this.statusExtra,
       pid: process.pid, updatedAt: this.#now(), hubAgentId: this.agent.agentId, mqtt: { url: this.mqttUrl, embedded: this.broker !== null, connected: this.client.connected, prefix: this.prefix },
       approval: this.registry.approval, stats: this.stats(),
+      // What /metrics says as pcp_hub_store_failing, for an operator at `pcp hub status`.
+      store: this.store.failure ? { failing: true, code: this.store.failure.code, message: this.store.failure.message } : { failing: false },
       agents: this.store.agents().map((r) => ({ ...this.chain.status(r.agentId), state: r.state }))
     }
   }

@@ -23,6 +23,8 @@ T('a full disk under the hub store: retryable refusals, a metric and a log line;
   assert.ok(out.sawFailing, 'pcp_hub_store_failing 1')
   assert.ok(out.errorsWhileFull >= 1, 'pcp_hub_store_write_errors_total{code="STORE_NO_SPACE"} counts the failed write')
   assert.ok(out.sawBusy, 'the device was refused with the retryable HUB_BUSY')
+  assert.is(out.statusWhileFull.failing, true, 'status.json (pcp hub status) says the store is failing')
+  assert.is(out.statusWhileFull.code, 'STORE_NO_SPACE')
   assert.match(out.deviceWhileFull.lastError.message, /STORE_NO_SPACE/)
   assert.is(out.countWhileFull, 20)
   assert.is(out.countLater, 20)
@@ -32,6 +34,7 @@ T('a full disk under the hub store: retryable refusals, a metric and a log line;
   assert.is(out.log[0].code, 'STORE_NO_SPACE')
   // After: caught up without a restart, the gauge back to 0, every event in the hub's verified export.
   assert.is(out.failingAfter, 0)
+  assert.equal(out.statusAfter, { failing: false })
   assert.ok(out.exportValid, JSON.stringify(out.exportErrors))
   assert.equal(out.exported, Array.from({ length: 120 }, (_, i) => i))
   console.log(`    hub caught up ${out.recoveryMs} ms after space was freed`)

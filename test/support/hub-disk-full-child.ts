@@ -52,6 +52,7 @@ try {
   out.sawFailing = await until('the hub to report its store failing', () => metric(hub, 'pcp_hub_store_failing') === 1, 10_000).then(() => true, () => false)
   out.sawBusy = await until('the device to hear HUB_BUSY', () => sync.status().agents[0]!.lastError?.code === 'HUB_BUSY', 10_000).then(() => true, () => false)
   out.errorsWhileFull = metric(hub, 'pcp_hub_store_write_errors_total{code="STORE_NO_SPACE"}')
+  out.statusWhileFull = (hub.statusReport() as { store: unknown }).store
   out.deviceWhileFull = sync.status().agents[0]
   out.countWhileFull = count()
   // Still refusing a while later (no half-written progress), and the device has not given up.
@@ -63,6 +64,7 @@ try {
   out.recoveryMs = await until('the device to catch up', () => count() === 120, 40_000)
   await sync.flush(20_000)
   out.failingAfter = metric(hub, 'pcp_hub_store_failing')
+  out.statusAfter = (hub.statusReport() as { store: unknown }).store
   let text = ''
   for await (const chunk of (await hub.chain.exportChain(agent.agentId))!) text += chunk
   const doc = parseJson(text, 'hub export') as { events: Array<{ payload: { i: number } }> }
