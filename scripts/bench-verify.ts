@@ -33,11 +33,13 @@ export function writeSyntheticExport (path: string, n: number): void {
 
 /**
  * Runs `pcp verify --json <file>` in a child process (the CLI module `cli`, with process.argv set as the
- * shell would) and reads its peak RSS from process.resourceUsage() at exit: no GNU time needed on a Pi.
+ * shell would) and reads its peak RSS (VmHWM; resourceUsage() off Linux) at exit: no GNU time needed on a Pi.
  */
 export function measureVerify (cli: string, file: string, n: number): { eventsPerSec: number, peakRssMiB: number, seconds: number } {
-  const code = `process.argv = [process.execPath, ${JSON.stringify(cli)}, 'verify', '--json', ${JSON.stringify(file)}];` +
-    'process.on("exit", () => process.stderr.write("\\nmaxrss " + process.resourceUsage().maxRSS + "\\n"));' +
+  const code = 'import { readFileSync as readStatus } from "node:fs";' + `process.argv = [process.execPath, ${JSON.stringify(cli)}, 'verify', '--json', ${JSON.stringify(file)}];` +
+    // VmHWM, not resourceUsage().maxRSS: Linux carries ru_maxrss over fork and exec, so a child of the
+    // full bench (which holds ~340 MiB by then) reported the bench's own peak, whatever it verified.
+    'process.on("exit", () => { let kb = process.resourceUsage().maxRSS; try { kb = Number(/VmHWM:\\s+(\\d+)/.exec(readStatus("/proc/self/status", "utf8"))[1]) } catch {} process.stderr.write("\\nmaxrss " + kb + "\\n") });' +
     `await import(${JSON.stringify(pathToFileURL(cli).href)})`
   const t = performance.now()
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', maxBuffer: 1 << 26 })
