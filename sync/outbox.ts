@@ -109,7 +109,10 @@ export class Outbox {
 
   setDurable (head: WireHead | null): void { this.durable = head; void this.pump() }
 
-  connected (): void { this.#backoffMs = this.#cfg.ackTimeoutMs; this.#attempt = 0; this.#startHandshake() }
+  connected (): void { this.#resetBackoff(); this.#startHandshake() }
+
+  // An answer from the hub (or a fresh connection): the next wait is the plain ack timeout again.
+  #resetBackoff (): void { this.#backoffMs = this.#cfg.ackTimeoutMs; this.#attempt = 0 }
 
   disconnected (): void {
     if (this.phase !== 'stopped') this.phase = 'offline'
@@ -147,14 +150,14 @@ export class Outbox {
     if (env.kind === 'hello') {
       // A hub that just (re)connected lost whatever was in flight to it: ask again now rather than after
       // a handshake or ack timeout that may have grown to a minute during the outage.
-      if (this.phase === 'handshake' || this.phase === 'pending' || this.#inflight.size > 0) { this.#backoffMs = this.#cfg.ackTimeoutMs; this.#attempt = 0; this.#startHandshake() }
+      if (this.phase === 'handshake' || this.phase === 'pending' || this.#inflight.size > 0) { this.#resetBackoff(); this.#startHandshake() }
       return
     }
     const corr = toHex(env.corr)
     if (env.kind === 'head') {
       if (this.#handshake?.corr !== corr) return
       this.#handshake = null
-      this.#backoffMs = this.#cfg.ackTimeoutMs; this.#attempt = 0
+      this.#resetBackoff()
       if (env.state === 'pending') {
         // Silent waiting looked like a hang: say what the operator must do, once per wait, and in status.
         if (this.phase !== 'pending' || this.lastError?.code !== SyncErrorCodes.SYNC_PENDING_APPROVAL) {
@@ -171,7 +174,7 @@ export class Outbox {
     const flight = this.#inflight.get(corr)
     if (!flight) return // an answer to a batch of an earlier session: the handshake superseded it
     this.#inflight.delete(corr)
-    this.#backoffMs = this.#cfg.ackTimeoutMs; this.#attempt = 0
+    this.#resetBackoff()
     if (env.kind === 'ack') {
       this.#busyMs = 0
       if (this.lastError?.code === NACK_CODES.HUB_BUSY || this.lastError?.code === SyncErrorCodes.SYNC_STORE_UNREADABLE) this.lastError = null
