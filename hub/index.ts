@@ -12,4 +12,3 @@ export { startEmbeddedBroker, BrokerErrorCodes, type EmbeddedBroker, type Embedd
 export { VerifyPool, PoolErrorCodes, type VerifyPoolOptions } from './verify-pool.js'
 export { MetricsRegistry, HUB_METRICS } from './metrics.js'
 export { readStatus, sendControl, type ControlRequest, type ControlResponse } from './control.js'
-export { benchIngest, bareVerifyPerSec, type BenchIngestOptions, type BenchIngestResult } from './bench-ingest.js'

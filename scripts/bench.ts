@@ -10,15 +10,15 @@ import { spawnSync, execFileSync } from 'node:child_process'
 import { Level } from 'level'
 import { Agent, nodeCrypto, Identity, stampEvent, encodeRecord, type AissEvent } from '../runtime/index.js'
 import { VerifyPool } from '../hub/verify-pool.js'
-import { benchEvaluate } from '../hub/trustgate/bench.js'
-import { benchVigil } from '../hub/vigil/bench.js'
-import { benchSampling } from '../rpi/bench.js'
-import { benchIngest, bareVerifyPerSec } from '../hub/bench-ingest.js'
+import { benchEvaluate } from '../bench/policy.js'
+import { benchVigil } from '../bench/vigil.js'
+import { benchSampling } from '../bench/rpi-sampling.js'
+import { benchIngest, bareVerifyPerSec } from '../bench/ingest.js'
 import { SIG, type VerifyItem, type VerifyResult } from '../hub/ingest-verify.js'
-import { benchGateRoundTrip } from '../hub/trustgate/bench-gate.js'
-import { benchCatchUp } from '../hub/bench-reconnect.js'
-import { writeSyntheticExport, measureVerify } from './bench-verify.js'
-import { benchHashCost, benchRecorder } from '../ros2/bench.js'
+import { benchGateRoundTrip } from '../bench/gate.js'
+import { benchCatchUp } from '../bench/reconnect.js'
+import { writeSyntheticExport, measureVerify } from '../bench/verify.js'
+import { benchHashCost, benchRecorder } from '../bench/ros2.js'
 // @ts-expect-error: plain .mjs helper
 import { buildBundles, CORE_BUDGET_BYTES } from './bundles.mjs'
 
@@ -147,7 +147,7 @@ function oneEventProcess (bundle: string): { ms: number, rssMiB: number } {
 const N = quick ? 5000 : 30000
 log(`pcp-edge bench on ${CORES} cores${quick ? ' (quick)' : ''}`)
 if (only === undefined || only === 'ros2') {
-  log('ros2 (stand-in graph: NOT ROS 2 transport; ros2/bench.ts)')
+  log('ros2 (stand-in graph: NOT ROS 2 transport; bench/ros2.ts)')
   for (const h of benchHashCost()) {
     const what = `${h.type.split('/').pop()} ${(h.bytes / 1048576).toFixed(2)} MiB`
     row({ figure: `msg_hash ${what}, JSON recipe (pcp-ros2-msg-v1)`, value: h.jsonMs, unit: 'CPU ms/msg' })

@@ -1,4 +1,4 @@
-// Runs the shipped example runtime/a2a/examples/robot-commands-pi.ts (robot controller and Pi relay board,
+// Runs the shipped example examples/a2a-robot-commands-pi.ts (robot controller and Pi relay board,
 // both stand-ins: the relay is SIMULATED) in a child process over the embedded MQTT broker, then checks
 // the session export it wrote with `pcp session-verify` and the Pi's chain.
 import { suite } from 'uvu'
@@ -15,7 +15,7 @@ E('the example exits 0, its export verifies, and every relay change follows its 
   const tmp = tmpDir()
   try {
     const file = join(tmp.path, 'session.json')
-    const run = spawnSync(process.execPath, ['--import', 'tsx', 'runtime/a2a/examples/robot-commands-pi.ts', file], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, PCP_HOME: tmp.path, PCP_MQTT_URL: '' }, timeout: 60_000 })
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'examples/a2a-robot-commands-pi.ts', file], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, PCP_HOME: tmp.path, PCP_MQTT_URL: '' }, timeout: 60_000 })
     assert.is(run.status, 0, run.stdout + run.stderr)
     assert.match(run.stdout, /VALID/)
     assert.match(run.stdout, /relays now \[\[1,false\],\[2,true\]\]/)

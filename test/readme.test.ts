@@ -43,7 +43,7 @@ Readme('the robot and A2A examples run with their documented lines', () => {
   try {
     let r = sh(robot, { PCP_ROS2_STANDIN: '1', PCP_RUN_SECONDS: '1', PCP_HOME: home.path })
     assert.is(r.status, 0, r.stderr)
-    const a2a = runLine('runtime/a2a/examples/robot-commands-pi.ts', /^\/\/ {3}(PCP_HOME=.*robot-commands-pi\.ts) \[out\.json\]$/m)
+    const a2a = runLine('examples/a2a-robot-commands-pi.ts', /^\/\/ {3}(PCP_HOME=.*robot-commands-pi\.ts) \[out\.json\]$/m)
     r = sh(a2a, { PCP_MQTT_URL: '' })
     assert.is(r.status, 0, r.stderr + r.stdout)
   } finally { home.cleanup() }

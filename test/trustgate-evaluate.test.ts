@@ -5,7 +5,7 @@ import { evaluate, evaluateAndRecord, nextEscalation, decisionCanonical } from '
 import { parsePolicy } from '../hub/trustgate/policy.js'
 import { loadProfile } from '../hub/trustgate/profiles.js'
 import { toolVerdict, domainAllowedBy } from '../hub/trustgate/rules.js'
-import { benchEvaluate } from '../hub/trustgate/bench.js'
+import { benchEvaluate } from '../bench/policy.js'
 import type { EscalationState, EvaluationContext, JsonObject } from '../hub/trustgate/types.js'
 
 const Evaluate = suite('trustgate evaluate')

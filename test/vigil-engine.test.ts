@@ -3,7 +3,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { VigilEngine, type VrsReport, type TrustGateUpdate } from '../hub/vigil/index.js'
-import { benchVigilDetailed } from '../hub/vigil/bench.js'
+import { benchVigilDetailed } from '../bench/vigil.js'
 import { T0, DAY, HOUR, ev, a2a, engineWithClock, seeded } from './vigil-helpers.js'
 import { BatchTsi, batchA2c, batchChain, batchTrust, batchVrs, eventFacts, type BatchAgent } from './vigil-batch.js'
 import type { AissEvent } from '../runtime/index.js'

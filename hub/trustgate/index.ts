@@ -18,4 +18,3 @@ export {
 } from './principals.js'
 export { StamperJournal, decisionEntry, activationEntry, journalEntries } from './journal.js'
 export { PROFILE_NAMES, profilePath, loadProfile, type ProfileName } from './profiles.js'
-export { benchEvaluate } from './bench.js'

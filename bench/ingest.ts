@@ -10,7 +10,7 @@ import { tmpdir, availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { Worker } from 'node:worker_threads'
 import { Agent } from '../runtime/index.js'
-import { Hub } from './hub.js'
+import { Hub } from '../hub/hub.js'
 import { SyncAgent } from '../sync/agent.js'
 
 export interface BenchIngestOptions {

@@ -3,18 +3,18 @@
 // client, as on two devices; they handshake, the robot sends commands, the Pi executes each one only after
 // its `_received` mirror is in its own chain. Finally both chains go into a session export that
 // `pcp session-verify` checks.
-//   PCP_HOME=$(mktemp -d) node --import tsx runtime/a2a/examples/robot-commands-pi.ts [out.json]
+//   PCP_HOME=$(mktemp -d) node --import tsx examples/a2a-robot-commands-pi.ts [out.json]
 // Uses the embedded broker unless PCP_MQTT_URL names one (e.g. mqtt://127.0.0.1:1883).
 import { join } from 'node:path'
 import { connectAsync } from 'mqtt'
-import { Agent, stringifyJson, pcpHome } from '../../index.js'
-import { writeFileAtomic } from '../../fsutil.js'
-import { A2ANode } from '../node.js'
-import { loadAgentSigner } from '../signer.js'
-import { buildSessionExport } from '../session-export.js'
-import { verifySessionExport } from '../session-verify.js'
-import { MqttA2ATransport } from '../../../sync/a2a-transport.js'
-import { startEmbeddedBroker } from '../../../hub/broker.js'
+import { Agent, stringifyJson, pcpHome } from '../runtime/index.js'
+import { writeFileAtomic } from '../runtime/fsutil.js'
+import { A2ANode } from '../runtime/a2a/node.js'
+import { loadAgentSigner } from '../runtime/a2a/signer.js'
+import { buildSessionExport } from '../runtime/a2a/session-export.js'
+import { verifySessionExport } from '../runtime/a2a/session-verify.js'
+import { MqttA2ATransport } from '../sync/a2a-transport.js'
+import { startEmbeddedBroker } from '../hub/broker.js'
 
 const home = pcpHome()
 const out = process.argv[2] ?? join(home, 'robot-pi-session.json')

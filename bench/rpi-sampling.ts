@@ -1,7 +1,7 @@
 // The Pi sampling-loop figure for `npm run bench`: RSS and CPU per reading of AuditedPiAgent.sample() at
 // 10 Hz on a real Agent (durable: each reading signed, chained and fsynced). It runs in a child process
 // so the RSS is that of a sampling script alone, not of the bench runner. Run directly to see it:
-//   node --import tsx rpi/bench.ts
+//   node --import tsx bench/rpi-sampling.ts
 import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -44,7 +44,7 @@ export async function benchSampling (opts: SamplingBenchOptions = {}): Promise<S
 
 async function child (hz: number, seconds: number): Promise<SamplingBenchResult> {
   const { Agent } = await import('../runtime/index.js')
-  const { AuditedPiAgent } = await import('./index.js')
+  const { AuditedPiAgent } = await import('../rpi/index.js')
   const home = mkdtempSync(join(tmpdir(), 'pcp-rpi-bench-'))
   try {
     const agent = await Agent.open({ name: 'bench-pi' }, { home })

@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createServer } from 'node:net'
 import { Agent } from '../runtime/index.js'
-import { Hub } from './hub.js'
-import { startEmbeddedBroker } from './broker.js'
+import { Hub } from '../hub/hub.js'
+import { startEmbeddedBroker } from '../hub/broker.js'
 import { SyncAgent } from '../sync/agent.js'
 
 export interface CatchUpResult { outageMs: number, backlog: number, deviceReconnectMs: number, hubReconnectMs: number, catchUpMs: number }

@@ -1,8 +1,8 @@
 // Throughput of the Vigil engine on synthetic verified events (the lead's bench calls benchVigil).
 // Events are plain objects: signature checks happen in ingest, before Vigil, and are not measured here.
 import { performance } from 'node:perf_hooks'
-import type { AissEvent } from '../../runtime/types.js'
-import { VigilEngine } from './engine.js'
+import type { AissEvent } from '../runtime/types.js'
+import { VigilEngine } from '../hub/vigil/engine.js'
 
 export interface BenchDetail {
   events: number

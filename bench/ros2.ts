@@ -12,9 +12,9 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Agent } from '../runtime/index.js'
-import { createStandin } from './standin/index.js'
-import { messageHash, wireHash } from './msg-hash.js'
-import { BagRecorder } from './recorder.js'
+import { createStandin } from '../ros2/standin/index.js'
+import { messageHash, wireHash } from '../ros2/msg-hash.js'
+import { BagRecorder } from '../ros2/recorder.js'
 
 /** CPU ms per call (user + system of this process): the machine may be shared, and these calls are synchronous. */
 const time = (fn: () => void, minMs = 400): number => {
