@@ -2,19 +2,18 @@
 // - verifyBatch (runs in a worker): decodes each record, canonicalises, hashes and checks the signature
 //   (the CPU-heavy, stateless part), following a key rotation inside the batch.
 // - checkEvent (main thread, in chain order): everything that depends on the stored chain — agent_id,
-//   link to the head, time order, nonce replay, rotation — the same checks as runtime/verify.ts's
-//   ChainVerifier, which cannot be used as is because it would verify every signature a second time.
+//   link to the head, time order, nonce replay, rotation — runtime/chain-step.ts's chainStep, the one
+//   place the chain rules live (ChainVerifier uses it too), fed the worker's signature verdict and hash.
 // Forks need no check here: ingest compares an event claiming an already stored position with the
 // stored one (hub/ingest.ts), which is the definition of a fork.
 import '../runtime/index.js'
 import { decodeRecord } from '../runtime/record.js'
-import { signingBytes, timestampSeconds } from '../runtime/event.js'
+import { signingBytes } from '../runtime/event.js'
 import { crypto } from '../runtime/crypto.js'
 import { toHex } from '../runtime/encoding.js'
 import { checkEventSignature } from '../runtime/verify.js'
 import { checkRotationPayload, ROTATION_EVENT_TYPE } from '../runtime/rotation.js'
-import { ErrorCodes, type ErrorCode } from '../runtime/errors.js'
-import type { ChainProblem } from '../runtime/verify.js'
+import { chainStep, copyChainState, type ChainProblem, type ChainState, type SignatureFact, type StepFacts } from '../runtime/chain-step.js'
 import type { AissEvent } from '../runtime/types.js'
 
 /** Per-event outcome of the worker's part. */
@@ -49,58 +48,28 @@ export function verifyBatch (item: VerifyItem): VerifyResult {
   return { sig, hashes }
 }
 
-/** The chain state checkEvent needs and advances (the caller copies it before a batch). */
-export interface CheckState {
-  /** Position the next event must have. */
-  seq: number
-  headHash: string | null
-  lastTimestamp: number | null
-  agentId: string
-  publicKey: Uint8Array
-}
+/** The chain state checkEvent needs and advances (runtime/chain-step.ts; `seq` is the next position). */
+export type CheckState = ChainState
 
-const ZERO_HASH = '0'.repeat(64)
-const HEX64 = /^[0-9a-f]{64}$/
+const FACT_OF_SIG: readonly SignatureFact[] = ['ok', 'undecodable', 'not_canonical', 'encoding', 'invalid']
+// Reused for every event: the step is synchronous, so one of each serves the whole thread.
+const facts: StepFacts = { hash: null, signature: 'ok', canonicalError: undefined, nonceUsed: false, predecessorClaimedBy: undefined }
+const EMPTY_KEY = new Uint8Array(0)
+const scratch: ChainState = { seq: 0, headHash: null, lastTimestamp: null, agentId: '', publicKey: EMPTY_KEY }
 
 /**
- * Checks one event at `state.seq`. `sigCode`/`hash` come from verifyBatch; `nonceUsed` says whether the
- * nonce was used before (stored, or earlier in the batch). On success advances `state` (including the
- * key after a rotation) and returns []; on failure leaves `state` as it was.
+ * Checks one event at `state.seq` with the chain rules (runtime/chain-step.ts). `sigCode`/`hash` come from
+ * verifyBatch; `nonceUsed` says whether the nonce was used before (stored, or earlier in the batch). On
+ * success advances `state` (including the key after a rotation) and returns []; on failure leaves `state`
+ * as it was. Forks are not the step's here: ingest compares positions instead (see the top of the file).
  */
 export function checkEvent (state: CheckState, ev: AissEvent | null, sigCode: number, hash: string, nonceUsed: boolean): ChainProblem[] {
-  const index = state.seq
-  const problems: ChainProblem[] = []
-  const add = (code: ErrorCode, message: string, extra: Partial<ChainProblem> = {}): void => { problems.push({ code, index, message: `event ${index}: ${message}`, ...extra }) }
-  if (ev === null || sigCode === SIG.UNDECODABLE) { add(ErrorCodes.EVENT_MALFORMED, 'is not an event record'); return problems }
-  if (typeof ev.payload !== 'object' || ev.payload === null || Array.isArray(ev.payload)) add(ErrorCodes.EVENT_MALFORMED, 'payload is not an object', { field: 'payload' })
-  // The verifier's rule (runtime/event.ts timestampSeconds): an int or a float, compared by value.
-  const ts = timestampSeconds(ev.timestamp)
-  if (ts === null) add(ErrorCodes.EVENT_MALFORMED, 'timestamp is not a number', { field: 'timestamp' })
-  if (sigCode === SIG.NOT_CANONICAL) { add(ErrorCodes.EVENT_MALFORMED, 'cannot be canonicalised'); return problems }
-  if (sigCode === SIG.ENCODING) add(ErrorCodes.SIGNATURE_ENCODING, 'signature is not the standard padded base64 of 64 bytes', { field: 'signature' })
-  if (sigCode === SIG.INVALID) add(ErrorCodes.SIGNATURE_INVALID, `signature does not verify with the public key of ${state.agentId}`, { field: 'signature' })
-  if (ev.agent_id !== state.agentId) add(ErrorCodes.AGENT_ID_MISMATCH, `agent_id ${String(ev.agent_id)} is not the chain's agent ${state.agentId}`, { field: 'agent_id', expected: state.agentId, actual: String(ev.agent_id) })
-  const prev = ev.previous_hash
-  if (state.headHash === null) {
-    const ok = prev === null || prev === 'genesis' || prev === ZERO_HASH || (typeof prev === 'string' && HEX64.test(prev))
-    if (!ok) add(ErrorCodes.EVENT_MALFORMED, `genesis previous_hash ${JSON.stringify(prev)} is none of the accepted forms`, { field: 'previous_hash' })
-  } else if (prev !== state.headHash) {
-    add(ErrorCodes.CHAIN_LINK_BROKEN, `previous_hash does not match the hash of event ${index - 1}`, { field: 'previous_hash', expected: state.headHash, actual: String(prev) })
-  }
-  if (ts !== null && state.lastTimestamp !== null && ts < state.lastTimestamp) {
-    add(ErrorCodes.TIMESTAMP_BACKWARDS, `timestamp ${ts} is earlier than the previous event's ${state.lastTimestamp}`, { field: 'timestamp' })
-  }
-  if (typeof ev.nonce !== 'string' || ev.nonce.length === 0) add(ErrorCodes.EVENT_MALFORMED, 'nonce is empty or not a string', { field: 'nonce' })
-  else if (nonceUsed) add(ErrorCodes.NONCE_REPLAYED, `nonce ${ev.nonce} was already used by this agent`, { field: 'nonce', actual: ev.nonce })
-  if (problems.length > 0) return problems
-  if (ev.payload.event_type === ROTATION_EVENT_TYPE) {
-    const r = checkRotationPayload(ev.payload, { agentId: state.agentId, publicKey: state.publicKey })
-    if (!r.ok) { add(ErrorCodes.ROTATION_INVALID, r.reason, { field: 'payload' }); return problems }
-    state.agentId = r.newAgentId
-    state.publicKey = r.newPublicKey
-  }
-  state.seq++
-  state.headHash = hash
-  state.lastTimestamp = Math.max(state.lastTimestamp ?? ts!, ts!)
+  const signature = ev === null ? 'undecodable' : (FACT_OF_SIG[sigCode] ?? 'undecodable')
+  facts.signature = signature
+  facts.hash = signature === 'undecodable' || signature === 'not_canonical' || hash === '' ? null : hash
+  facts.nonceUsed = nonceUsed
+  const problems = chainStep(state, ev, facts, scratch)
+  if (problems.length === 0) copyChainState(scratch, state)
+  scratch.publicKey = EMPTY_KEY // hold no agent's key past the call
   return problems
 }

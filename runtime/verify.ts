@@ -4,20 +4,12 @@
 import { crypto } from './crypto.js'
 import { fromBase64Strict, toHex } from './encoding.js'
 import { PcpError, ErrorCodes, type ErrorCode } from './errors.js'
-import { signingBytes, timestampSeconds } from './event.js'
+import { signingBytes } from './event.js'
+import { chainStep, hasEventShape, type ChainProblem, type ChainState, type StepFacts } from './chain-step.js'
 import { deriveAgentId, parseIdentityDocument } from './identity.js'
-import { checkRotationPayload, ROTATION_EVENT_TYPE } from './rotation.js'
 import type { AissEvent } from './types.js'
 
-export interface ChainProblem {
-  code: ErrorCode
-  /** Index of the event at fault; -1 for the identity document itself. */
-  index: number
-  message: string
-  field?: string
-  expected?: string
-  actual?: string
-}
+export type { ChainProblem } from './chain-step.js'
 
 export interface ChainReport {
   valid: boolean
@@ -29,10 +21,6 @@ export interface ChainReport {
   hashes: string[]
   errors: ChainProblem[]
 }
-
-const REQUIRED = ['version', 'agent_id', 'timestamp', 'nonce', 'payload', 'previous_hash', 'signature'] as const
-const ZERO_HASH = '0'.repeat(64)
-const HEX64 = /^[0-9a-f]{64}$/
 
 export type SignatureVerdict = 'ok' | 'encoding' | 'invalid' | 'not_canonical'
 
@@ -67,15 +55,14 @@ export class MapSeenIndex implements SeenIndex {
 }
 
 /**
- * Checks events one at a time, keeping only what the next check needs, so the hub can verify a chain
- * as it arrives. verifyChain() is a loop over it.
+ * Checks events one at a time, keeping only what the next check needs, so a chain can be verified as it
+ * arrives. verifyChain() is a loop over it. The rules are chainStep's (runtime/chain-step.ts); this class
+ * adds what a verifier of a whole chain needs around them: hashing, the signature check, and the nonce
+ * and predecessor indexes. Unlike the hub it reads on past a fault, so one report lists every problem.
  */
 export class ChainVerifier {
-  agentId: string
-  publicKey: Uint8Array
-  headHash: string | null
-  lastTimestamp: number | null = null
-  count = 0
+  readonly #state: ChainState
+  readonly #facts: StepFacts = { hash: null, signature: 'ok', canonicalError: undefined, nonceUsed: false, predecessorClaimedBy: undefined }
   readonly #nonces: SeenIndex
   readonly #successorOf: SeenIndex // previous_hash → index of the event that used it
 
@@ -83,98 +70,41 @@ export class ChainVerifier {
     seen: { nonces?: SeenIndex, successors?: SeenIndex } = {}) {
     this.#nonces = seen.nonces ?? new MapSeenIndex()
     this.#successorOf = seen.successors ?? new MapSeenIndex()
-    this.agentId = identity.agentId
-    this.publicKey = identity.publicKey
-    this.headHash = resume?.headHash ?? null
-    if (resume) { this.lastTimestamp = resume.lastTimestamp; this.count = resume.count }
+    this.#state = {
+      seq: resume?.count ?? 0, headHash: resume?.headHash ?? null, lastTimestamp: resume?.lastTimestamp ?? null,
+      agentId: identity.agentId, publicKey: identity.publicKey
+    }
   }
+
+  /** The agent_id and key in force for the next event. */
+  get agentId (): string { return this.#state.agentId }
+  get publicKey (): Uint8Array { return this.#state.publicKey }
+  get headHash (): string | null { return this.#state.headHash }
+  get lastTimestamp (): number | null { return this.#state.lastTimestamp }
+  /** Events pushed so far. */
+  get count (): number { return this.#state.seq }
 
   /** Checks the next event; returns its problems (empty when it is good) and its hash. */
   push (event: unknown): { problems: ChainProblem[], hash: string | null } {
-    const index = this.count++
-    const problems: ChainProblem[] = []
-    const add = (code: ErrorCode, message: string, extra: Partial<ChainProblem> = {}): void => {
-      problems.push({ code, index, message: `event ${index}: ${message}`, ...extra })
-    }
-    if (event === null || typeof event !== 'object' || Array.isArray(event)) {
-      add(ErrorCodes.EVENT_MALFORMED, 'is not a JSON object')
-      return { problems, hash: null }
-    }
-    const ev = event as AissEvent
-    for (const field of REQUIRED) {
-      if (!(field in ev)) add(ErrorCodes.EVENT_MALFORMED, `missing field "${field}"`, { field })
-    }
-    if (problems.length) return { problems, hash: null }
-    if (typeof ev.payload !== 'object' || ev.payload === null || Array.isArray(ev.payload)) add(ErrorCodes.EVENT_MALFORMED, 'payload is not an object', { field: 'payload' })
-    const ts = timestampSeconds(ev.timestamp)
-    if (ts === null) add(ErrorCodes.EVENT_MALFORMED, 'timestamp is not a number', { field: 'timestamp' })
-    let bytes: Uint8Array
-    try {
-      bytes = signingBytes(ev)
-    } catch (err) {
-      add(ErrorCodes.EVENT_MALFORMED, `cannot be canonicalised: ${(err as Error).message}`)
-      return { problems, hash: null }
-    }
-    const hash = toHex(crypto().sha256(bytes))
-
-    // Signature, against the key in force at this point of the chain (it changes at a rotation).
-    const verdict = checkEventSignature(ev, this.publicKey, bytes)
-    if (verdict === 'encoding') {
-      add(ErrorCodes.SIGNATURE_ENCODING, 'signature is not the standard padded base64 of 64 bytes', { field: 'signature' })
-    } else if (verdict === 'invalid') {
-      add(ErrorCodes.SIGNATURE_INVALID, `signature does not verify with the public key of ${this.agentId}`, { field: 'signature' })
-    }
-    if (ev.agent_id !== this.agentId) {
-      add(ErrorCodes.AGENT_ID_MISMATCH, `agent_id ${String(ev.agent_id)} is not the chain's agent ${this.agentId}`, { field: 'agent_id', expected: this.agentId, actual: String(ev.agent_id) })
-    }
-
-    this.#checkLink(ev, index, add)
-    if (ts !== null && this.lastTimestamp !== null && ts < this.lastTimestamp) {
-      add(ErrorCodes.TIMESTAMP_BACKWARDS, `timestamp ${ts} is earlier than the previous event's ${this.lastTimestamp}`,
-        { field: 'timestamp', expected: `>= ${this.lastTimestamp}`, actual: String(ev.timestamp) })
-    }
-    if (typeof ev.nonce !== 'string' || ev.nonce.length === 0) {
-      add(ErrorCodes.EVENT_MALFORMED, 'nonce is empty or not a string', { field: 'nonce' })
-    } else {
-      // Scoped per agent, as the reference's NonceStore; a rotation starts a new agent_id.
-      if (this.#nonces.claim(nonceKey(ev), index) !== undefined) add(ErrorCodes.NONCE_REPLAYED, `nonce ${ev.nonce} was already used by this agent`, { field: 'nonce', actual: ev.nonce })
-    }
-
-    if (ev.payload?.event_type === ROTATION_EVENT_TYPE && problems.length === 0) this.#applyRotation(ev, add)
-
-    if (ts !== null) this.lastTimestamp = Math.max(this.lastTimestamp ?? ts, ts)
-    this.headHash = hash
-    return { problems, hash }
-  }
-
-  #checkLink (ev: AissEvent, index: number, add: (code: ErrorCode, message: string, extra?: Partial<ChainProblem>) => void): void {
-    const prev = ev.previous_hash
-    // Recorded for every event (the first user of a previous_hash keeps it), consulted on a broken link.
-    const earlier = typeof prev === 'string' && prev ? this.#successorOf.claim(prev, index) : undefined
-    if (this.headHash === null) {
-      // Genesis: every form the reference emits is accepted (protocol.md §5). No verifier there checks it.
-      const ok = prev === null || prev === 'genesis' || prev === ZERO_HASH || (typeof prev === 'string' && HEX64.test(prev))
-      if (!ok) add(ErrorCodes.EVENT_MALFORMED, `genesis previous_hash ${JSON.stringify(prev)} is none of the accepted forms`, { field: 'previous_hash' })
-    } else if (prev !== this.headHash) {
-      if (earlier !== undefined) {
-        add(ErrorCodes.FORK_DETECTED, `claims the same predecessor ${prev} as event ${earlier}`,
-          { field: 'previous_hash', expected: this.headHash, actual: String(prev) })
-      } else {
-        add(ErrorCodes.CHAIN_LINK_BROKEN, `previous_hash does not match the hash of event ${index - 1}`,
-          { field: 'previous_hash', expected: this.headHash, actual: String(prev) })
+    const facts = this.#facts
+    facts.hash = null; facts.signature = 'ok'; facts.canonicalError = undefined; facts.nonceUsed = false; facts.predecessorClaimedBy = undefined
+    // Only a well-formed event is hashed and enters the indexes (a malformed one claims no nonce).
+    if (hasEventShape(event)) {
+      let bytes: Uint8Array | null = null
+      try { bytes = signingBytes(event) } catch (err) { facts.signature = 'not_canonical'; facts.canonicalError = (err as Error).message }
+      if (bytes !== null) {
+        const index = this.#state.seq
+        facts.hash = toHex(crypto().sha256(bytes))
+        const verdict = checkEventSignature(event, this.#state.publicKey, bytes)
+        facts.signature = verdict
+        const prev = event.previous_hash
+        // Recorded for every event (the first user of a previous_hash keeps it), consulted on a broken link.
+        if (typeof prev === 'string' && prev) facts.predecessorClaimedBy = this.#successorOf.claim(prev, index)
+        if (typeof event.nonce === 'string' && event.nonce.length > 0) facts.nonceUsed = this.#nonces.claim(nonceKey(event), index) !== undefined
       }
     }
-  }
-
-  #applyRotation (ev: AissEvent, add: (code: ErrorCode, message: string, extra?: Partial<ChainProblem>) => void): void {
-    const result = checkRotationPayload(ev.payload, { agentId: this.agentId, publicKey: this.publicKey })
-    if (!result.ok) {
-      add(ErrorCodes.ROTATION_INVALID, result.reason, { field: 'payload' })
-      return
-    }
-    // From the next event on, the new key signs and the new agent_id is expected.
-    this.agentId = result.newAgentId
-    this.publicKey = result.newPublicKey
+    const problems = chainStep(this.#state, event, facts, this.#state)
+    return { problems, hash: facts.hash }
   }
 }
 
