@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import {
-  pcpHome, Agent, parseJson, Float, readIdentityDocument, stringifyJson, homeStats, searchHome, openAgentStore, firstIdentityDocument, writeAuditExport, isKeyEncrypted, PcpError,
+  pcpHome, Agent, parseJson, Float, readIdentityDocument, stringifyJson, homeStats, searchHome, openAgentReader, firstIdentityDocument, writeAuditExport, isKeyEncrypted, PcpError,
   type AissEvent, type JsonObject
 } from '../runtime/index.js'
 import { action, printJson, passphrase } from './common.js'
@@ -99,6 +99,21 @@ export function registerMemoryCommands (program: Command): void {
       for (const k of s.skipped) process.stdout.write(`  ${k.name.padEnd(24)} skipped: ${k.reason}\n`)
     }))
 
+  memory.command('head <name>')
+    .description('the chain head of an agent (read through its process if it is running)')
+    .option('--json', 'print JSON')
+    .action(action(async (name: string, opts: { json?: boolean }) => {
+      const store = await openAgentReader(home(), name)
+      try {
+        const h = store.head
+        const out = { name, seq: h?.seq ?? -1, hash: h?.hash ?? null, timestamp: h?.timestamp ?? null, agent_id: store.identities.at(-1)?.agentId ?? null,
+          running_pid: store.live?.pid ?? null, durability: store.live?.durability ?? null, fsynced_through: store.live?.durable ?? null }
+        if (opts.json) { printJson(out); return }
+        process.stdout.write(h ? `#${h.seq} ${h.hash} ${new Date(h.timestamp * 1000).toISOString()}` : 'empty chain')
+        process.stdout.write(store.live ? `  (running in process ${store.live.pid}, ${store.live.durability}, fsynced through #${store.live.durable})\n` : '\n')
+      } finally { await store.close() }
+    }))
+
   memory.command('search')
     .description('search events by type, time, session or peer (through the indexes)')
     .option('--agent <name>', 'only this agent')
@@ -126,7 +141,7 @@ export function registerMemoryCommands (program: Command): void {
     .option('--limit <n>', 'only the last n events', int('--limit'))
     .option('--json', 'print JSON')
     .action(action(async (name: string, opts: { followRotation?: boolean, limit?: number, json?: boolean }) => {
-      const store = await openAgentStore(home(), name)
+      const store = await openAgentReader(home(), name)
       try {
         const current = store.identities.at(-1)?.agentId
         let events: AissEvent[] = []
@@ -147,7 +162,7 @@ export function registerMemoryCommands (program: Command): void {
     .action(action(async (name: string, opts: { output: string, json?: boolean }) => {
       const dir = dirname(resolve(opts.output))
       if (!existsSync(dir)) throw new PcpError('ARGUMENT_INVALID', `-o ${opts.output}: directory ${dir} does not exist`, { field: 'output', file: opts.output })
-      const store = await openAgentStore(home(), name)
+      const store = await openAgentReader(home(), name)
       try {
         const total = (store.head?.seq ?? -1) + 1
         const bar = !opts.json && process.stderr.isTTY && total > 5000

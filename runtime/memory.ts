@@ -3,12 +3,13 @@
 import { open, rename, unlink } from 'node:fs/promises'
 import { join, dirname, basename } from 'node:path'
 import { EventStore, type SearchQuery } from './store.js'
+import { connectInspection, type StoreReader, type LiveInfo } from './store-inspect.js'
+import { ErrorCodes, PcpError } from './errors.js'
 import { agentDir, listAgentNames, readIdentityDocument, readRotatedIdentityDocument } from './home.js'
 import { AUDIT_SPEC, EXPORTER } from './audit.js'
 import { eventHash, chainIntegrityHash } from './event.js'
 import { stringifyJson } from './json.js'
 import { syncDir } from './fsutil.js'
-import type { PcpError } from './errors.js'
 import type { AissEvent, IdentityDocument } from './types.js'
 
 /** Reading never creates: an unknown name is IDENTITY_NOT_FOUND, not a new empty store under a typo. */
@@ -17,8 +18,27 @@ export async function openAgentStore (home: string, name: string): Promise<Event
   return EventStore.open(join(agentDir(home, name), 'store'), { name })
 }
 
+/**
+ * A store to read: opened here when no one holds it, else read through the owner's inspection socket
+ * (runtime/store-inspect.ts), so an operator can look at a running robot without stopping it and
+ * without a second writer. `live` is set in the second case. A lock whose owner does not answer stays
+ * STORE_LOCKED, saying so.
+ */
+export async function openAgentReader (home: string, name: string): Promise<StoreReader & { live?: LiveInfo }> {
+  try {
+    return await openAgentStore(home, name)
+  } catch (err) {
+    if ((err as PcpError).code !== ErrorCodes.STORE_LOCKED) throw err
+    const path = join(agentDir(home, name), 'store')
+    try { return await connectInspection(path, name) } catch (why) {
+      throw new PcpError(ErrorCodes.STORE_LOCKED, `${(err as Error).message}, and it does not answer on ${join(path, 'inspect.sock')} (${(why as Error).message}); stop it or run as its user`,
+        { agent: name, file: path, cause: err })
+    }
+  }
+}
+
 /** The identity a chain starts with: identity.json, or its rotated/ copy once the key has been rotated. */
-export async function firstIdentityDocument (home: string, name: string, store: EventStore): Promise<IdentityDocument> {
+export async function firstIdentityDocument (home: string, name: string, store: Pick<StoreReader, 'identities'>): Promise<IdentityDocument> {
   const current = await readIdentityDocument(home, name)
   const first = store.identities[0]
   if (!first || first.agentId === current.agent_id) return current
@@ -29,7 +49,7 @@ export async function firstIdentityDocument (home: string, name: string, store: 
  * Streams an audit export to disk (a long chain never sits in memory twice), then renames it into
  * place. The layout is the reference's (protocol.md §14).
  */
-export async function writeAuditExport (store: EventStore, identity: IdentityDocument, path: string,
+export async function writeAuditExport (store: Pick<StoreReader, 'head' | 'events' | 'flush'>, identity: IdentityDocument, path: string,
   opts: { now?: number, onProgress?: (done: number, total: number) => void } = {}): Promise<{ path: string, eventCount: number, chainIntegrityHash: string }> {
   await store.flush()
   const total = (store.head?.seq ?? -1) + 1
@@ -75,10 +95,10 @@ export interface HomeStats {
   skipped: Array<{ name: string, code: string, reason: string }>
 }
 
-async function forEachStore (home: string, only: string | undefined, fn: (name: string, store: EventStore) => Promise<void>, skipped: HomeStats['skipped']): Promise<void> {
+async function forEachStore<S extends StoreReader> (home: string, only: string | undefined, open: (home: string, name: string) => Promise<S>, fn: (name: string, store: S) => Promise<void>, skipped: HomeStats['skipped']): Promise<void> {
   for (const name of only ? [only] : await listAgentNames(home)) {
-    let store: EventStore
-    try { store = await openAgentStore(home, name) } catch (err) {
+    let store: S
+    try { store = await open(home, name) } catch (err) {
       if (only) throw err
       skipped.push({ name, code: (err as PcpError).code ?? 'ERROR', reason: (err as Error).message })
       continue
@@ -89,7 +109,8 @@ async function forEachStore (home: string, only: string | undefined, fn: (name: 
 
 export async function homeStats (home: string): Promise<HomeStats> {
   const out: HomeStats = { agents: 0, events: 0, bytes: 0, sessions: 0, rotations: 0, perAgent: [], skipped: [] }
-  await forEachStore(home, undefined, async (name, store) => {
+  // A running agent is counted through its owner (openAgentReader), not skipped as locked.
+  await forEachStore(home, undefined, openAgentReader, async (name, store) => {
     const s = await store.stats()
     const agentId = store.identities.at(-1)?.agentId ?? (await readIdentityDocument(home, name)).agent_id
     out.perAgent.push({ name, agent_id: agentId, events: s.events, bytes: s.bytes, sessions: s.sessions, rotations: s.rotations })
@@ -102,7 +123,7 @@ export async function searchHome (home: string, q: SearchQuery & { agent?: strin
   const results: Array<{ agent: string, seq: number, event: AissEvent }> = []
   const skipped: HomeStats['skipped'] = []
   const limit = q.limit ?? 100
-  await forEachStore(home, q.agent, async (name, store) => {
+  await forEachStore(home, q.agent, openAgentStore, async (name, store) => {
     for (const r of await store.search({ ...q, limit })) results.push({ agent: name, ...r })
   }, skipped)
   results.sort((a, b) => a.event.timestamp - b.event.timestamp || a.agent.localeCompare(b.agent) || a.seq - b.seq)

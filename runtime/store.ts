@@ -26,6 +26,7 @@ import { encodeRecord, decodeRecord, encodeValue, decodeValue } from './record.j
 import { eventHash } from './event.js'
 import { ROTATION_EVENT_TYPE } from './rotation.js'
 import { findHole, setAside, setAsideEvents, seqKey, hex16, reportKey, REPAIR_EVENT_TYPE, type RepairReport } from './store-repair.js'
+import { serveInspection, type InspectionServer } from './store-inspect.js'
 import type { AissEvent } from './types.js'
 
 export type Durability = 'durable' | 'relaxed'
@@ -86,6 +87,7 @@ export class EventStore {
   #diskDurable = -1
   #repairs: RepairReport[] = []
   #repaired: RepairReport | null = null
+  #inspector: InspectionServer | null = null
 
   private constructor (path: string, name: string, durability: Durability) {
     this.path = path
@@ -95,7 +97,7 @@ export class EventStore {
   }
 
   /** Opens (creating if needed) and takes the lock; a second process gets STORE_LOCKED naming the holder. */
-  static async open (path: string, opts: { name?: string, durability?: Durability } = {}): Promise<EventStore> {
+  static async open (path: string, opts: { name?: string, durability?: Durability, inspect?: boolean } = {}): Promise<EventStore> {
     const store = new EventStore(path, opts.name ?? path, opts.durability ?? 'durable')
     const short = await openLevelLocked(store.#db, path, store.#openMessages())
     try {
@@ -107,6 +109,8 @@ export class EventStore {
     }
     // Readable, but refusing writes until there is room for the reserve again.
     if (short > 0) store.#failure = store.#noSpace(short)
+    // Read-only access for `pcp history/export` while this process holds the lock (store-inspect.ts).
+    if (opts.inspect !== false) store.#inspector = await serveInspection(store)
     return store
   }
 
@@ -182,6 +186,10 @@ export class EventStore {
   }
 
   get head (): Head | null { return this.#head }
+  /** The head as last written to LevelDB (head may be ahead of it while a batch is queued). */
+  get writtenHead (): Head | null { return this.#written }
+  /** Every event up to this seq is covered by a completed fsync (-1: none yet). */
+  get durableSeq (): number { return this.#durable }
   get identities (): readonly StoredIdentity[] { return this.#identities }
   get closed (): boolean { return this.#closed }
   /** The error every write is refused with until recover() succeeds; null while writes are accepted. */
@@ -500,6 +508,7 @@ export class EventStore {
       } catch (err) { failed = err }
     }
     this.#closed = true
+    await this.#inspector?.close()
     await closeLevelLocked(this.#db, this.path)
     if (failed !== undefined) throw failed
   }
