@@ -101,6 +101,7 @@ export class Hub {
   #received = 0
   #ingested = 0
   #duplicates = 0
+  #raceNacks = 0
   #closed = false
 
   private constructor (p: {
@@ -124,7 +125,7 @@ export class Hub {
       now: this.#now,
       ...(opts.maxQueuedEvents !== undefined ? { maxQueuedEvents: opts.maxQueuedEvents } : {}),
       ...(opts.maxQueuedPerAgent !== undefined ? { maxQueuedPerAgent: opts.maxQueuedPerAgent } : {}),
-      hooks: { stored: (id, events) => this.#onStored(id, events), rejected: (id, problem) => this.#onRejected(id, problem) }
+      hooks: { stored: (id, events) => this.#onStored(id, events), rejected: (id, problem) => this.#onRejected(id, problem), raceLost: () => this.#onRaceLost() }
     })
     this.chain = new StoreChainView(this.store, (id, ev) => this.#ingestOne(id, ev))
     this.#inbox = opts.control === false ? null : new Inbox(this.dataDir, (req) => this.#control(req))
@@ -254,8 +255,8 @@ export class Hub {
   /** Refusals so far by reason: message-level (PAYLOAD_NOT_CBOR, TOPIC_INVALID, ...) and event-level (verifier codes). */
   rejections (): Record<string, number> { return Object.fromEntries(this.#rejected) }
 
-  stats (): { received: number, ingested: number, duplicates: number, rejected: Record<string, number>, queuedEvents: number, agents: number, mqtt: { url: string, connected: boolean } } {
-    return { received: this.#received, ingested: this.#ingested, duplicates: this.#duplicates, rejected: this.rejections(), queuedEvents: this.ingest.queuedEvents, agents: this.store.agents().length, mqtt: { url: this.mqttUrl, connected: this.client.connected } }
+  stats (): { received: number, ingested: number, duplicates: number, raceNacks: number, rejected: Record<string, number>, queuedEvents: number, agents: number, mqtt: { url: string, connected: boolean } } {
+    return { received: this.#received, ingested: this.#ingested, duplicates: this.#duplicates, raceNacks: this.#raceNacks, rejected: this.rejections(), queuedEvents: this.ingest.queuedEvents, agents: this.store.agents().length, mqtt: { url: this.mqttUrl, connected: this.client.connected } }
   }
 
   #reject (reason: string, eventLevel = false): void {
@@ -304,6 +305,7 @@ export class Hub {
           return nack(retry ? NACK_CODES.HUB_BUSY : code, (err as Error).message, retry)
         }
       }
+      if (this.registry.state(agentId) !== 'allowed' && this.store.refresh) await this.store.refresh(agentId).catch(() => {})
       const state: AgentState = this.registry.state(agentId)
       const head = state === 'allowed' ? await this.ingest.head(agentId) : null
       return { v: 1, kind: 'head', corr, state, head }
@@ -311,7 +313,9 @@ export class Hub {
     if (env.kind === 'events') {
       const shape = eventsShapeProblem(env)
       if (shape !== null) { this.#reject('ENVELOPE_INVALID'); return nack('ENVELOPE_INVALID', shape, false) }
-      const state = this.registry.state(agentId)
+      let state = this.registry.state(agentId)
+      // Several hubs on one store: it may have been approved (or registered) through another hub.
+      if (state !== 'allowed' && this.store.refresh) { await this.store.refresh(agentId).catch(() => {}); state = this.registry.state(agentId) }
       if (state !== 'allowed') {
         const code = state === 'pending' ? NACK_CODES.AGENT_PENDING : state === 'revoked' ? NACK_CODES.AGENT_REVOKED : NACK_CODES.AGENT_UNKNOWN
         this.#reject(code)
@@ -342,6 +346,12 @@ export class Hub {
     for (const ev of events) {
       for (const a of this.#interactions?.onEvent(agentId, ev) ?? []) this.vigil?.onAnomaly(a.agentId, { code: a.code, index: -1, message: a.reason, at: a.at })
     }
+  }
+
+  /** Several hubs on one store: a batch lost the head compare-and-set to another hub and was nacked (the device resends). */
+  #onRaceLost (): void {
+    this.#raceNacks++
+    this.metrics.counter('pcp_hub_race_nacks_total', 'Batches nacked because another hub stored events of the agent first (lost head compare-and-set on a shared store); the device resends from the new head.').inc()
   }
 
   #onRejected (agentId: string, problem: ChainProblem): void {

@@ -29,6 +29,8 @@ export interface IngestHooks {
   stored? (agentId: string, events: AissEvent[], record: AgentRecord): void
   /** An event refused: its first (most telling) problem. */
   rejected? (agentId: string, problem: ChainProblem): void
+  /** A batch nacked because another hub extended the chain first (shared store, lost compare-and-set). */
+  raceLost? (agentId: string): void
 }
 
 export interface IngestOptions {
@@ -120,7 +122,13 @@ export class Ingest {
     const lane = this.#lane(agentId)
     // A failed write is not this question's answer: the head is what the store holds (a rejected
     // lastWrite kept every handshake failing until a restart, issue 13 #5).
-    const run = lane.tail.then(async () => { await lane.lastWrite.catch(() => {}); const h = this.#store.agent(agentId)?.head; return h ? { seq: h.seq, hash: h.hash } : null })
+    const run = lane.tail.then(async () => {
+      await lane.lastWrite.catch(() => {})
+      // Another hub may have extended the chain since this one last looked (several hubs, one store).
+      if (this.#store.shared) await this.#resync(agentId, lane)
+      const h = this.#store.agent(agentId)?.head
+      return h ? { seq: h.seq, hash: h.hash } : null
+    })
     lane.tail = run.catch(() => {})
     return run
   }
@@ -151,6 +159,13 @@ export class Ingest {
     return checked.then((c) => c.done).finally(() => { this.#queued -= n; lane.queued -= n })
   }
 
+  /** Re-reads the record; a lane whose state is behind it starts again from it. Only with no write of the lane in flight. */
+  async #resync (agentId: string, lane: Lane): Promise<AgentRecord | undefined> {
+    const rec = await this.#store.reload(agentId)
+    if (rec && lane.check !== null && lane.check.seq !== rec.count) { lane.check = null; lane.predicted = null }
+    return rec
+  }
+
   #verify (agentId: string, item: VerifyItem): Promise<VerifyResult> {
     if (this.#pool) return this.#pool.submit(agentId, item)
     return Promise.resolve(verifyBatch(item))
@@ -172,7 +187,14 @@ export class Ingest {
   async #process (agentId: string, lane: Lane, input: BatchInput, events: Array<AissEvent | null>, verified: Promise<VerifyResult>,
     used: { seq: number, agentId: string, publicKey: Uint8Array }): Promise<{ done: Promise<BatchOutcome> }> {
     // Wrapped, because an async function's promise would flatten (and so wait for) the write.
-    const out = await this.#check(agentId, lane, input, events, verified, used)
+    let out = await this.#check(agentId, lane, input, events, verified, used)
+    if (this.#store.shared && 'nack' in out && out.nack.code === NACK_CODES.GAP) {
+      // Several hubs on one store: the batches before this one may have been stored by another hub. Ask
+      // the store, not this lane, before sending the device back.
+      await lane.lastWrite.catch(() => {})
+      const rec = await this.#resync(agentId, lane).catch(() => undefined)
+      if (rec && rec.count > (out.nack.head?.seq ?? -1) + 1) out = await this.#check(agentId, lane, input, events, verified, used)
+    }
     return { done: 'later' in out ? out.later : Promise.resolve(out) }
   }
 
@@ -266,9 +288,17 @@ export class Ingest {
     }
     if (refused) return this.#refuse(agentId, lane, input, from + refused.i, refused.i, refused.problem, headNow())
     const head = headNow()!
-    const later = lane.lastWrite.then((): BatchOutcome => ({ ack: { head, stored: accepted.length, duplicates: skip } }), (err: unknown): BatchOutcome => {
+    const later = lane.lastWrite.then((): BatchOutcome => ({ ack: { head, stored: accepted.length, duplicates: skip } }), async (err: unknown): Promise<BatchOutcome> => {
       this.#resetPrediction(lane)
       const code = (err as { code?: unknown }).code
+      if (code === 'STORE_CONFLICT' && this.#store.shared) {
+        // Another hub extended (or changed) the chain first: its head is the answer, and the device
+        // resends from there at once (what it sent is then held, or checked against the new head).
+        this.#hooks.raceLost?.(agentId)
+        const now = await this.#store.reload(agentId).catch(() => undefined)
+        const h = now?.head
+        return { nack: { code: NACK_CODES.GAP, message: `another hub stored events of ${agentId} first (STORE_CONFLICT): resend from the hub's head`, head: h ? { seq: h.seq, hash: h.hash } : null, retry: true } }
+      }
       return { nack: { code: NACK_CODES.HUB_BUSY, message: `the hub could not store the batch${typeof code === 'string' ? ` (${code})` : ''}: ${(err as Error).message}`, head: null, retry: true } }
     })
     return { later }

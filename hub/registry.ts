@@ -84,6 +84,24 @@ export class Registry {
    * it. Throws PcpError (IDENTITY_INVALID, AGENT_ID_MISMATCH, REGISTRY_FULL) for a refused document.
    */
   async onIdentity (topicAgentId: string, doc: unknown, name?: unknown): Promise<AgentRecord> {
+    return await this.#retrying(topicAgentId, () => this.#onIdentity(topicAgentId, doc, name))
+  }
+
+  /**
+   * A registry write compares the record it started from (hub/store/types.ts): when another hub changed or
+   * extended the agent meanwhile (several hubs on one store) it fails with STORE_CONFLICT, and is decided
+   * again on the record as it is now. A few attempts: each loss means another hub's write went through.
+   */
+  async #retrying<T> (agentId: string, fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try { return await fn() } catch (err) {
+        if ((err as PcpError).code !== 'STORE_CONFLICT' || attempt >= 5) throw err
+        await this.#store.reload(agentId)
+      }
+    }
+  }
+
+  async #onIdentity (topicAgentId: string, doc: unknown, name?: unknown): Promise<AgentRecord> {
     const { doc: parsed, publicKey } = parseIdentityDocument(doc, `identity sent on ${topicAgentId}`)
     if (parsed.agent_id !== topicAgentId) {
       throw new PcpError(ErrorCodes.AGENT_ID_MISMATCH, `identity document of ${parsed.agent_id} sent on the topic of ${topicAgentId}`, { agent: topicAgentId, expected: topicAgentId, actual: parsed.agent_id })
@@ -120,7 +138,7 @@ export class Registry {
 
   /** Allows an agent (pending, revoked, or not seen yet), with the TrustGate role its gate requests get. Returns its record. */
   async approve (agentId: string, opts: { name?: string, role?: string } = {}): Promise<AgentRecord> {
-    return this.#set(agentId, 'allowed', opts.name, true, opts.role)
+    return await this.#retrying(agentId, () => this.#set(agentId, 'allowed', opts.name, true, opts.role))
   }
 
   /** The agent other than `except` that has claimed `name` (approved or revoked; pending ones only propose). */
@@ -129,7 +147,7 @@ export class Registry {
   }
 
   async revoke (agentId: string): Promise<AgentRecord> {
-    return this.#set(agentId, 'revoked', undefined, false)
+    return await this.#retrying(agentId, () => this.#set(agentId, 'revoked', undefined, false))
   }
 
   async #set (agentId: string, state: RegistryState, name: string | undefined, create: boolean, role?: string): Promise<AgentRecord> {

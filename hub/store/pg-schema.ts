@@ -110,6 +110,49 @@ BEGIN
   DELETE FROM pcp_evidence e USING unnest(x_agent, x_n) t(agent_id, n) WHERE e.agent_id = t.agent_id AND e.n <= t.n - x_keep;
 END
 $fn$;`
+  },
+  {
+    version: 4,
+    name: 'registry revision',
+    // Several hubs on one store (docs/scaling.md): the agent row's record carries the registry state
+    // (allowed / revoked, name, role) next to the head, and an append rewrites the whole record. With the
+    // compare-and-set on head_seq alone, an append by a hub that had not yet heard of a revocation would
+    // put 'allowed' back. reg_rev counts record changes that are not appends (registry, refusals); every
+    // write compares it too, so that stale append loses the race and its hub re-reads the record. A write
+    // that moves reg_rev tells the other hubs (NOTIFY pcp_agents, payload "<agent_id> <writer>").
+    sql: `
+ALTER TABLE pcp_agents ADD COLUMN reg_rev bigint NOT NULL DEFAULT 0;
+DROP FUNCTION pcp_write(text[], bigint[], bigint[], double precision[], bytea[], text[], bigint[], bytea, int[], text[], text[], text[], bigint[], bytea[], bigint);
+CREATE FUNCTION pcp_write(
+  a_id text[], a_expected bigint[], a_head bigint[], a_first double precision[], a_rec bytea[],
+  e_agent text[], e_seq bigint[], e_blob bytea, e_len int[], n_signer text[], n_nonce text[],
+  x_agent text[], x_n bigint[], x_entry bytea[], x_keep bigint,
+  a_rev_expected bigint[], a_rev bigint[], writer text
+) RETURNS void LANGUAGE plpgsql AS $fn$
+DECLARE
+  i int;
+  actual bigint;
+BEGIN
+  FOR i IN 1 .. coalesce(array_length(a_id, 1), 0) LOOP
+    UPDATE pcp_agents SET head_seq = a_head[i], record = a_rec[i], reg_rev = a_rev[i]
+      WHERE agent_id = a_id[i] AND head_seq = a_expected[i] AND reg_rev = a_rev_expected[i];
+    IF NOT FOUND AND a_expected[i] = -1 AND a_rev_expected[i] = 0 THEN
+      INSERT INTO pcp_agents (agent_id, head_seq, first_seen, record, reg_rev) VALUES (a_id[i], a_head[i], a_first[i], a_rec[i], a_rev[i]) ON CONFLICT (agent_id) DO NOTHING;
+    END IF;
+    IF NOT FOUND THEN
+      SELECT head_seq INTO actual FROM pcp_agents WHERE agent_id = a_id[i];
+      RAISE EXCEPTION USING ERRCODE = 'PCP09', MESSAGE = a_id[i], DETAIL = coalesce(actual::text, 'none'), HINT = a_expected[i]::text;
+    END IF;
+    IF a_rev[i] <> a_rev_expected[i] THEN PERFORM pg_notify('pcp_agents', a_id[i] || ' ' || writer); END IF;
+  END LOOP;
+  INSERT INTO pcp_events (agent_id, seq, record)
+    SELECT a, s, substring(e_blob FROM (o - l + 1)::int FOR l)
+    FROM (SELECT a, s, l, sum(l) OVER (ORDER BY k) AS o FROM unnest(e_agent, e_seq, e_len) WITH ORDINALITY t(a, s, l, k)) q;
+  INSERT INTO pcp_nonces (signer, nonce, agent_id, seq) SELECT * FROM unnest(n_signer, n_nonce, e_agent, e_seq);
+  INSERT INTO pcp_evidence (agent_id, n, entry) SELECT * FROM unnest(x_agent, x_n, x_entry);
+  DELETE FROM pcp_evidence e USING unnest(x_agent, x_n) t(agent_id, n) WHERE e.agent_id = t.agent_id AND e.n <= t.n - x_keep;
+END
+$fn$;`
   }
 ]
 

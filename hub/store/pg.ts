@@ -7,10 +7,16 @@
 // agent reach the database in the order ingest made them. Each agent row in it is a compare-and-set on
 // head_seq: when another hub moved a head, the call raises, the queued work of that agent is refused with
 // STORE_CONFLICT (its record re-read), and the rest of the group is written again without it.
+// Several hubs on one database: each keeps a view of the agent rows, and an append or a record update is
+// also a compare-and-set on reg_rev (migration 4), so a record one hub changed (approval, revocation) is
+// never overwritten by another hub's stale copy. A change of reg_rev is announced with NOTIFY pcp_agents;
+// every store LISTENs on a connection of its own and re-reads that agent, so an approval on one hub is seen
+// by all within a round trip (and, after the listening connection was lost, by re-reading every agent).
+import { randomBytes } from 'node:crypto'
 import { PcpError, ErrorCodes } from '../../runtime/errors.js'
 import { encodeRecord, decodeRecord, encodeValue, decodeValue } from '../../runtime/record.js'
 import type { AissEvent } from '../../runtime/types.js'
-import type { Pool, DatabaseError } from 'pg'
+import type { Pool, Client, DatabaseError, Notification } from 'pg'
 import type { AgentRecord, ChainAppend, Evidence, HubStore } from './types.js'
 import { HubStoreErrorCodes, type StoreHealthListener } from './level.js'
 import { migrate } from './pg-schema.js'
@@ -24,7 +30,7 @@ export interface PgHubStoreOptions {
   connections?: number
 }
 
-interface AgentRow { id: string, expected: number, head: number, first: number, rec: Uint8Array, record: AgentRecord }
+interface AgentRow { id: string, expected: number, head: number, first: number, rec: Uint8Array, record: AgentRecord, revExpected: number, rev: number }
 interface Write {
   agents: AgentRow[]
   events: Array<{ agent: string, seq: number, rec: Uint8Array }>
@@ -44,7 +50,7 @@ export function redactUrl (url: string): string {
 
 export function isPostgresUrl (s: string): boolean { return /^postgres(ql)?:\/\//.test(s) }
 
-type PgModule = { Pool: typeof import('pg').Pool }
+type PgModule = { Pool: typeof import('pg').Pool, Client: typeof import('pg').Client }
 async function loadPg (): Promise<PgModule> {
   try { const m = await import('pg'); return (m as unknown as { default?: PgModule }).default ?? m } catch (err) {
     throw new PcpError('HUB_STACK_MISSING', 'the PostgreSQL store needs pg, which is an optional peer: npm install pg@8', { field: 'pg', cause: err })
@@ -53,7 +59,22 @@ async function loadPg (): Promise<PgModule> {
 
 export class PgHubStore implements HubStore {
   readonly path: string
+  /** Other processes may write the same agents (docs/scaling.md): ingest re-reads a record before it answers a gap or a head question. */
+  readonly shared = true
+  /** Names this store in its NOTIFY payloads, so it does not re-read after its own writes. */
+  readonly writer = randomBytes(6).toString('hex')
   readonly #pool: Pool
+  readonly #pg: PgModule
+  readonly #url: string
+  /** reg_rev of each agent row, as this process last wrote or read it (what its next write compares). */
+  readonly #rev = new Map<string, number>()
+  readonly #committedRev = new Map<string, number>()
+  /** Bumped at each local change of an agent's view: a re-read that started before it must not undo it. */
+  readonly #gen = new Map<string, number>()
+  /** Writes of each agent queued or in flight: a NOTIFY re-read waits for none of them, it skips. */
+  readonly #inflight = new Map<string, number>()
+  #listener: Client | null = null
+  #listenTimer: NodeJS.Timeout | undefined
   readonly #agents = new Map<string, AgentRecord>()
   /** The records as last committed (or read): what the view falls back to when a write fails and the database cannot be read either. */
   readonly #committed = new Map<string, AgentRecord>()
@@ -65,8 +86,8 @@ export class PgHubStore implements HubStore {
   #failedAt = 0
   readonly #listeners: StoreHealthListener[] = []
 
-  private constructor (pool: Pool, where: string, maxEvidence: number) {
-    this.#pool = pool; this.path = where; this.#maxEvidence = maxEvidence
+  private constructor (pg: PgModule, url: string, pool: Pool, where: string, maxEvidence: number) {
+    this.#pg = pg; this.#url = url; this.#pool = pool; this.path = where; this.#maxEvidence = maxEvidence
   }
 
   static async open (url: string, opts: PgHubStoreOptions = {}): Promise<PgHubStore> {
@@ -83,22 +104,85 @@ export class PgHubStore implements HubStore {
     // A connection the server ends while idle (restart, pg_terminate_backend) is dropped from the pool;
     // without a listener the pool's 'error' event would end the process.
     pool.on('error', () => {})
-    const store = new PgHubStore(pool, where, maxEvidence)
+    const store = new PgHubStore(pg, url, pool, where, maxEvidence)
     try {
       try { await pool.query('SELECT 1') } catch (err) {
         throw new PcpError(HubStoreErrorCodes.STORE_UNREACHABLE, `cannot reach the hub store ${where}: ${(err as Error).message}`, { file: where, cause: err })
       }
       await migrate(pool, where)
+      await store.#listen()
       await store.#loadAgents()
-    } catch (err) { await pool.end().catch(() => {}); throw err }
+    } catch (err) { await store.#listener?.end().catch(() => {}); await pool.end().catch(() => {}); throw err }
     return store
   }
 
+  /** Every agent row, read again; agents this process is writing keep their view (their writes compare). */
   async #loadAgents (): Promise<void> {
-    const { rows } = await this.#pool.query<{ agent_id: string, record: Buffer }>('SELECT agent_id, record FROM pcp_agents')
-    this.#agents.clear()
-    this.#committed.clear()
-    for (const r of rows) { const rec = this.#decodeAgent(r.agent_id, r.record); this.#agents.set(r.agent_id, rec); this.#committed.set(r.agent_id, rec) }
+    const gens = new Map(this.#gen)
+    const { rows } = await this.#pool.query<{ agent_id: string, record: Buffer, reg_rev: string }>('SELECT agent_id, record, reg_rev FROM pcp_agents')
+    for (const r of rows) {
+      if ((this.#gen.get(r.agent_id) ?? 0) !== (gens.get(r.agent_id) ?? 0) || (this.#inflight.get(r.agent_id) ?? 0) > 0) continue
+      this.#apply(r.agent_id, this.#decodeAgent(r.agent_id, r.record), Number(r.reg_rev))
+    }
+  }
+
+  #apply (agentId: string, rec: AgentRecord, rev: number): void {
+    this.#agents.set(agentId, rec); this.#committed.set(agentId, rec)
+    this.#rev.set(agentId, rev); this.#committedRev.set(agentId, rev)
+  }
+
+  #touch (agentId: string): void { this.#gen.set(agentId, (this.#gen.get(agentId) ?? 0) + 1) }
+
+  /**
+   * LISTEN on a connection of its own (a pooled one would go back to the pool). When the server ends it
+   * (restart, pg_terminate_backend), it is opened again after a pause and every agent re-read: what was
+   * announced meanwhile is lost with the connection.
+   */
+  async #listen (): Promise<void> {
+    const c = new this.#pg.Client({ connectionString: this.#url, application_name: 'pcp-hub-listen' })
+    let lost = false
+    const onLost = (): void => {
+      if (lost) return
+      lost = true
+      c.end().catch(() => {})
+      if (this.#listener === c) { this.#listener = null; this.#relisten(500) }
+    }
+    c.on('error', onLost); c.on('end', onLost)
+    c.on('notification', (n: Notification) => this.#onNotify(n))
+    try { await c.connect(); await c.query('LISTEN pcp_agents') } catch (err) { lost = true; await c.end().catch(() => {}); throw err }
+    this.#listener = c
+  }
+
+  #relisten (ms: number): void {
+    if (this.#closed) return
+    this.#listenTimer = setTimeout(() => {
+      this.#listen().then(() => this.#loadAgents()).catch(() => { if (this.#listener === null) this.#relisten(Math.min(ms * 2, 5000)) })
+    }, ms)
+    this.#listenTimer.unref()
+  }
+
+  #onNotify (n: Notification): void {
+    const [agentId, writer] = (n.payload ?? '').split(' ')
+    if (!agentId || writer === this.writer) return
+    void this.refresh(agentId).catch(() => {})
+  }
+
+  /**
+   * Re-reads one agent's row unless this process has writes of it in flight (those compare reg_rev and
+   * head, and re-read on conflict themselves) or changed its view meanwhile.
+   */
+  async refresh (agentId: string): Promise<void> {
+    if ((this.#inflight.get(agentId) ?? 0) > 0) return
+    const gen = this.#gen.get(agentId) ?? 0
+    const { rows } = await this.#pool.query<{ record: Buffer, reg_rev: string }>('SELECT record, reg_rev FROM pcp_agents WHERE agent_id = $1', [agentId])
+    if ((this.#gen.get(agentId) ?? 0) !== gen || (this.#inflight.get(agentId) ?? 0) > 0 || rows.length === 0) return
+    this.#apply(agentId, this.#decodeAgent(agentId, rows[0]!.record), Number(rows[0]!.reg_rev))
+  }
+
+  /** Every agent's stored event count, read now (other hubs append without announcing it). */
+  async counts (): Promise<Map<string, number>> {
+    const { rows } = await this.#pool.query<{ agent_id: string, head_seq: string }>('SELECT agent_id, head_seq FROM pcp_agents')
+    return new Map(rows.map((r) => [r.agent_id, Number(r.head_seq) + 1]))
   }
 
   /** The last write error until a write succeeds again; null while writes succeed. */
@@ -121,24 +205,35 @@ export class PgHubStore implements HubStore {
   agent (agentId: string): AgentRecord | undefined { return this.#agents.get(agentId) }
 
   async reload (agentId: string): Promise<AgentRecord | undefined> {
-    const { rows } = await this.#pool.query<{ record: Buffer }>('SELECT record FROM pcp_agents WHERE agent_id = $1', [agentId])
-    if (rows.length === 0) { this.#agents.delete(agentId); this.#committed.delete(agentId); return undefined }
+    const { rows } = await this.#pool.query<{ record: Buffer, reg_rev: string }>('SELECT record, reg_rev FROM pcp_agents WHERE agent_id = $1', [agentId])
+    this.#touch(agentId)
+    if (rows.length === 0) { this.#agents.delete(agentId); this.#committed.delete(agentId); this.#rev.delete(agentId); this.#committedRev.delete(agentId); return undefined }
     const rec = this.#decodeAgent(agentId, rows[0]!.record)
-    this.#agents.set(agentId, rec); this.#committed.set(agentId, rec)
+    this.#apply(agentId, rec, Number(rows[0]!.reg_rev))
     return rec
   }
 
-  #row (record: AgentRecord, expected: number): AgentRow {
-    return { id: record.agentId, expected, head: record.head?.seq ?? -1, first: record.firstSeen, rec: encodeValue(record), record }
+  /** `bump`: a record change that is not an append (registry, refusal): it moves reg_rev and is announced. */
+  #row (record: AgentRecord, expected: number, bump: boolean): AgentRow {
+    const revExpected = this.#rev.get(record.agentId) ?? 0
+    return { id: record.agentId, expected, head: record.head?.seq ?? -1, first: record.firstSeen, rec: encodeValue(record), record, revExpected, rev: revExpected + (bump ? 1 : 0) }
+  }
+
+  async #tracked (ids: string[], w: Write): Promise<void> {
+    for (const id of ids) this.#inflight.set(id, (this.#inflight.get(id) ?? 0) + 1)
+    try { await this.#write(w) } finally {
+      for (const id of ids) { const n = (this.#inflight.get(id) ?? 1) - 1; if (n > 0) this.#inflight.set(id, n); else this.#inflight.delete(id) }
+    }
   }
 
   async putAgent (record: AgentRecord, evidence?: Evidence): Promise<void> {
     // Guarded by the head too: a record from a hub that has not seen the latest append must not put an
     // older head back.
-    const w = this.#empty([this.#row(record, record.head?.seq ?? -1)])
+    const row = this.#row(record, record.head?.seq ?? -1, true)
+    const w = this.#empty([row])
     if (evidence) w.evidence.push({ agent: record.agentId, n: record.evidenceCount - 1, entry: encodeValue(evidence) })
-    this.#agents.set(record.agentId, record)
-    try { await this.#write(w) } catch (err) {
+    this.#agents.set(record.agentId, record); this.#rev.set(record.agentId, row.rev); this.#touch(record.agentId)
+    try { await this.#tracked([record.agentId], w) } catch (err) {
       await this.#restore(record.agentId)
       throw err
     }
@@ -154,15 +249,15 @@ export class PgHubStore implements HubStore {
         w.nonces.push({ signer: event.agent_id, nonce: event.nonce })
       }
       if (item.record.head?.seq !== s) throw new RangeError(`"record.head.seq" expected ${s} after ${item.events.length} events, got ${item.record.head?.seq}`)
-      w.agents.push(this.#row(item.record, item.expectedSeq))
+      w.agents.push(this.#row(item.record, item.expectedSeq, false))
     }
     // Only this process's view: the database decides (the compare-and-set in pcp_write).
     for (const item of items) {
       const seq = this.#agents.get(item.agentId)?.head?.seq ?? -1
       if (seq !== item.expectedSeq) throw this.#conflict(item.agentId, item.expectedSeq, seq)
     }
-    for (const item of items) this.#agents.set(item.agentId, item.record)
-    try { await this.#write(w) } catch (err) {
+    for (const item of items) { this.#agents.set(item.agentId, item.record); this.#touch(item.agentId) }
+    try { await this.#tracked(items.map((i) => i.agentId), w) } catch (err) {
       for (const item of items) await this.#restore(item.agentId)
       throw err
     }
@@ -176,7 +271,7 @@ export class PgHubStore implements HubStore {
   async #restore (agentId: string): Promise<void> {
     try { await this.reload(agentId) } catch {
       const rec = this.#committed.get(agentId)
-      if (rec) this.#agents.set(agentId, rec); else this.#agents.delete(agentId)
+      if (rec) { this.#agents.set(agentId, rec); this.#rev.set(agentId, this.#committedRev.get(agentId) ?? 0) } else { this.#agents.delete(agentId); this.#rev.delete(agentId) }
     }
   }
 
@@ -249,7 +344,7 @@ export class PgHubStore implements HubStore {
       while (group.length) {
         try {
           await this.#call(group)
-          for (const w of group) { for (const a of w.agents) this.#committed.set(a.id, a.record); w.resolve() }
+          for (const w of group) { for (const a of w.agents) { this.#committed.set(a.id, a.record); this.#committedRev.set(a.id, a.rev) } w.resolve() }
           if (this.#failure) { this.#failure = null; for (const l of this.#listeners) l.recovered(Date.now() - this.#failedAt) }
           group = []
         } catch (err) {
@@ -287,11 +382,12 @@ export class PgHubStore implements HubStore {
     const n = group.flatMap((w) => w.nonces)
     const x = group.flatMap((w) => w.evidence)
     // Nonces are one per event, in event order: their agent and seq are the event's.
-    return this.#pool.query('SELECT pcp_write($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)', [
+    return this.#pool.query('SELECT pcp_write($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)', [
       a.map((r) => r.id), a.map((r) => r.expected), a.map((r) => r.head), a.map((r) => r.first), a.map((r) => Buffer.from(r.rec)),
       e.map((r) => r.agent), e.map((r) => r.seq), Buffer.concat(e.map((r) => r.rec)), e.map((r) => r.rec.length),
       n.map((r) => r.signer), n.map((r) => r.nonce),
-      x.map((r) => r.agent), x.map((r) => r.n), x.map((r) => Buffer.from(r.entry)), this.#maxEvidence
+      x.map((r) => r.agent), x.map((r) => r.n), x.map((r) => Buffer.from(r.entry)), this.#maxEvidence,
+      a.map((r) => r.revExpected), a.map((r) => r.rev), this.writer
     ])
   }
 
@@ -299,6 +395,8 @@ export class PgHubStore implements HubStore {
     if (this.#closed) return
     while (this.#writing || this.#queue.length) await new Promise((r) => setTimeout(r, 1))
     this.#closed = true
+    clearTimeout(this.#listenTimer)
+    await this.#listener?.end().catch(() => {})
     await this.#pool.end()
   }
 }

@@ -84,4 +84,13 @@ export interface HubStore {
   /** Newest first. */
   evidence (agentId: string, limit?: number): Promise<Evidence[]>
   close (): Promise<void>
+  /**
+   * True when other processes write the same agents (PostgreSQL, several hubs): the record this process
+   * holds may be behind, so ingest re-reads it before it answers a gap or a head question.
+   */
+  readonly shared?: boolean
+  /** Shared stores: re-reads one agent's record unless this process has writes of it in flight. */
+  refresh? (agentId: string): Promise<void>
+  /** Shared stores: every agent's stored event count, read now (appends of other hubs are not announced). */
+  counts? (): Promise<Map<string, number>>
 }

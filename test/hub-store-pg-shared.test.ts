@@ -1,0 +1,108 @@
+// Several hubs' stores on one PostgreSQL database (PCP_TEST_PG_URL, a fresh database per test; skipped with
+// the reason without one): a registry change made through one store is seen by the others (NOTIFY), also
+// after the listening connection was terminated; a hub whose copy of the record is stale (it did not hear
+// of a revocation yet) cannot put 'allowed' back with an append; a registry write that lost a race is
+// decided again on the record as it is now; ingest on a hub that missed batches stored by another answers
+// from the store, not from its own lane.
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { Identity, stampEvent, type AissEvent } from '../runtime/index.js'
+import { encodeRecord } from '../runtime/record.js'
+import { PgHubStore } from '../hub/store/pg.js'
+import { Ingest, type BatchOutcome } from '../hub/ingest.js'
+import { Registry, newRecord } from '../hub/registry.js'
+import type { AgentRecord } from '../hub/store/types.js'
+import { until } from './support/hub-helpers.js'
+import { createTestDb, pgSkipReason } from './support/pg.js'
+
+const S = suite('hub stores sharing one PostgreSQL database')
+
+function chain (id: Identity, n: number, start = 0, prev: string | null = null): Array<{ event: AissEvent, hash: string, keyIndex: number }> {
+  return Array.from({ length: n }, (_, i) => { const r = stampEvent(id, { event_type: 'tick', i: start + i }, { previousHash: prev, timestamp: 1_700_000_000 + start + i }); prev = r.hash; return { ...r, keyIndex: 0 } })
+}
+function after (rec: AgentRecord, items: Array<{ event: AissEvent, hash: string }>, count: number): AgentRecord {
+  const last = items.at(-1)!
+  return { ...rec, head: { seq: count - 1, hash: last.hash, timestamp: last.event.timestamp }, count }
+}
+const device = (a: Identity, state: AgentRecord['state'] = 'pending'): AgentRecord => ({ ...newRecord(a.agentId, 'dev', state, 1), keys: [{ agentId: a.agentId, publicKey: a.publicKey }] })
+
+S('an approval through one store is seen by the other without asking, also after its listening connection was terminated', async () => {
+  const db = await createTestDb()
+  const [s1, s2] = [await PgHubStore.open(db.url), await PgHubStore.open(db.url)]
+  try {
+    const a = Identity.generate()
+    await s1.putAgent(device(a))
+    await until(() => s2.agent(a.agentId)?.state === 'pending', 5000, 'hub 2 hears of the new device')
+    await new Registry(s1).approve(a.agentId, { role: 'operator' })
+    await until(() => s2.agent(a.agentId)?.state === 'allowed', 5000, 'hub 2 sees the approval')
+    assert.is(s2.agent(a.agentId)!.role, 'operator')
+    // The server ends every listening connection (a restart, pg_terminate_backend): hub 2 listens again
+    // and re-reads what it may have missed.
+    const killed = (await db.query("SELECT count(*)::int AS n FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'pcp-hub-listen' AND datname = current_database()) t")).rows[0].n
+    assert.is(killed, 2, 'both stores listen on a connection of their own')
+    await new Registry(s1).revoke(a.agentId)
+    await until(() => s2.agent(a.agentId)?.state === 'revoked', 10_000, 'hub 2 sees the revocation after re-listening')
+  } finally { await s1.close(); await s2.close(); await db.drop() }
+})
+
+S('a hub that has not heard of a revocation yet cannot put allowed back with an append: it loses the race', async () => {
+  const db = await createTestDb()
+  const [s1, s2] = [await PgHubStore.open(db.url), await PgHubStore.open(db.url)]
+  try {
+    const a = Identity.generate()
+    const rec = device(a, 'allowed')
+    await s1.putAgent(rec)
+    await s2.reload(a.agentId)
+    const c = chain(a, 4)
+    // Hub 2 revokes; hub 1 appends from the record it holds (allowed, head none) before it hears of it.
+    await new Registry(s2).revoke(a.agentId)
+    const appended = s1.append([{ agentId: a.agentId, expectedSeq: -1, events: c, record: after(s1.agent(a.agentId)!, c, 4) }])
+    const err = await appended.then(() => null, (e: { code?: string }) => e)
+    assert.is(err?.code, 'STORE_CONFLICT', 'the stale append is refused')
+    const fresh = await PgHubStore.open(db.url)
+    try { assert.is(fresh.agent(a.agentId)!.state, 'revoked', 'the revocation stands') } finally { await fresh.close() }
+    assert.is((await db.query('SELECT count(*)::int AS n FROM pcp_events')).rows[0].n, 0, 'nothing of the stale append was kept')
+  } finally { await s1.close(); await s2.close(); await db.drop() }
+})
+
+S('an approval whose record another hub extended meanwhile is decided again on the new record', async () => {
+  const db = await createTestDb()
+  const [s1, s2] = [await PgHubStore.open(db.url), await PgHubStore.open(db.url)]
+  try {
+    const a = Identity.generate()
+    const rec = device(a, 'allowed')
+    await s1.putAgent(rec)
+    await s2.reload(a.agentId)
+    const c = chain(a, 3)
+    await s1.append([{ agentId: a.agentId, expectedSeq: -1, events: c, record: after(rec, c, 3) }])
+    // Hub 2's record still says head none: its approval (with a new role) conflicts, re-reads, succeeds.
+    const out = await new Registry(s2).approve(a.agentId, { role: 'maintainer' })
+    assert.equal([out.role, out.head?.seq, out.count], ['maintainer', 2, 3], 'the approval kept the head another hub stored')
+    const { rows } = await db.query('SELECT head_seq::int AS h FROM pcp_agents')
+    assert.is(rows[0].h, 2)
+  } finally { await s1.close(); await s2.close(); await db.drop() }
+})
+
+S('ingest on a hub that missed batches another hub stored answers from the store: no gap nack, and its head answer is the store\'s', async () => {
+  const db = await createTestDb()
+  const [s1, s2] = [await PgHubStore.open(db.url), await PgHubStore.open(db.url)]
+  const now = (): number => 1_700_001_000
+  const [i1, i2] = [new Ingest({ store: s1, now }), new Ingest({ store: s2, now })]
+  try {
+    const a = Identity.generate()
+    await s1.putAgent(device(a, 'allowed'))
+    await s2.reload(a.agentId)
+    const c = chain(a, 9)
+    const batch = (from: number, to: number): { from: number, ids: string[], records: Uint8Array[], topic: string } =>
+      ({ from, ids: [a.agentId], records: c.slice(from, to).map((x) => encodeRecord(x.event, 0)), topic: 't' })
+    const head = (o: BatchOutcome): unknown => 'ack' in o ? ['ack', o.ack.head.seq, o.ack.stored] : ['nack', (o as { nack: { code: string } }).nack.code]
+    // Round robin: batch 1 to hub 1, batch 2 to hub 2 (which has an empty lane), batch 3 to hub 1.
+    assert.equal(head(await i1.submit(a.agentId, batch(0, 3))), ['ack', 2, 3])
+    assert.equal(head(await i2.submit(a.agentId, batch(3, 6))), ['ack', 5, 3], 'hub 2 read the head hub 1 stored')
+    assert.equal(head(await i1.submit(a.agentId, batch(6, 9))), ['ack', 8, 3], 'hub 1 re-read its stale lane instead of nacking a gap')
+    assert.equal(await i2.head(a.agentId), { seq: 8, hash: c[8]!.hash }, 'the head question is answered from the store')
+  } finally { await s1.close(); await s2.close(); await db.drop() }
+})
+
+if (pgSkipReason) console.log(`skip hub stores sharing one PostgreSQL database: ${pgSkipReason}`)
+else S.run()
