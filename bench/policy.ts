@@ -1,8 +1,8 @@
 // Policy evaluation latency for `npm run bench`: the strictest shipped profile (most patterns), a
 // realistic small payload, a fresh request id per call so nothing is memoised.
-import { evaluate } from '../hub/trustgate/evaluate.js'
+import { evaluate } from '../policy/evaluate.js'
 import { loadProfile } from '../hub/trustgate/profiles.js'
-import type { EvaluationContext } from '../hub/trustgate/types.js'
+import type { EvaluationContext } from '../policy/types.js'
 
 export function benchEvaluate (n: number): { p50Us: number, p99Us: number, perSec: number } {
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`"n" expected a positive integer, got ${String(n)}`)

@@ -19,9 +19,9 @@ import { readFile } from 'node:fs/promises'
 import type { MqttClient } from 'mqtt'
 import { eventHash, parseIdentityDocument, fromBase64Strict, toBase64, toHex, type AissEvent, type IdentityDocument, type JsonObject, type Stamper, type StatementSigner } from '../runtime/index.js'
 import { writeFileAtomic } from '../runtime/fsutil.js'
-import { evaluateAndRecord } from '../hub/trustgate/evaluate.js'
-import { parsePolicy } from '../hub/trustgate/policy.js'
-import type { EscalationState, LoadedPolicy } from '../hub/trustgate/types.js'
+import { evaluateAndRecord } from '../policy/evaluate.js'
+import { parsePolicy } from '../policy/load.js'
+import type { EscalationState, LoadedPolicy } from '../policy/types.js'
 import { DEFAULT_PREFIX, downTopic, upTopic } from './topics.js'
 import {
   GATE_KINDS, decisionEventProblem, decodeEnvelope, encodeEnvelope, gateDecisionId, gatePayloadHash, hubKeyOf,

@@ -9,6 +9,7 @@ import { ErrorCodes, PcpError } from '../runtime/index.js'
 import { A2AErrorCodes } from '../runtime/a2a/errors.js'
 import { RpiErrorCodes } from '../rpi/errors.js'
 import { Ros2ErrorCodes } from '../ros2/auditor.js'
+import { PolicyErrorCodes } from '../policy/errors.js'
 import { TrustGateErrorCodes } from '../hub/trustgate/errors.js'
 import { ServiceErrorCodes } from '../hub/trustgate/service.js'
 import { PrincipalErrorCodes } from '../hub/trustgate/principal-store.js'
@@ -24,7 +25,7 @@ import { ROOT } from './helpers.js'
 const Errors = suite('errors')
 
 const tables: Record<string, Record<string, string>> = {
-  ErrorCodes, A2AErrorCodes, RpiErrorCodes, Ros2ErrorCodes, TrustGateErrorCodes, ServiceErrorCodes, PrincipalErrorCodes,
+  ErrorCodes, A2AErrorCodes, RpiErrorCodes, Ros2ErrorCodes, PolicyErrorCodes, TrustGateErrorCodes, ServiceErrorCodes, PrincipalErrorCodes,
   BrokerErrorCodes, HttpErrorCodes, PoolErrorCodes, SyncErrorCodes, RegistryErrorCodes, HubStoreErrorCodes, GateAuthCodes
 }
 
@@ -42,7 +43,7 @@ function literalCodes (): string[] {
       for (const m of text.matchAll(/export const ([A-Z_]+) = '([A-Z][A-Z0-9_]+)'/g)) if (m[1] === m[2]) found.add(m[2]!)
     }
   }
-  for (const d of ['runtime', 'hub', 'sync', 'rpi', 'ros2', 'cli']) walk(join(ROOT, d))
+  for (const d of ['runtime', 'policy', 'hub', 'sync', 'rpi', 'ros2', 'cli']) walk(join(ROOT, d))
   return [...found]
 }
 

@@ -16,7 +16,7 @@ import { upTopic } from '../sync/topics.js'
 import { brokerTargets, type BrokerTarget } from './support/brokers.js'
 import { rawClient, chainOf, startVictim, assertUnchangedBy, type VictimSetup } from './support/hostile.js'
 import { until } from './support/hub-helpers.js'
-import { MAX_LIMITS } from '../hub/trustgate/schema.js'
+import { MAX_LIMITS } from '../policy/schema.js'
 import { ROOT } from './helpers.js'
 
 const Dos = suite('hub: no single message stalls it')

@@ -1,12 +1,12 @@
 // evaluate(): reference rule order and reasons, fail-closed where the reference failed open, purity.
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { evaluate, evaluateAndRecord, nextEscalation, decisionCanonical } from '../hub/trustgate/evaluate.js'
-import { parsePolicy } from '../hub/trustgate/policy.js'
+import { evaluate, evaluateAndRecord, nextEscalation, decisionCanonical } from '../policy/evaluate.js'
+import { parsePolicy } from '../policy/load.js'
 import { loadProfile } from '../hub/trustgate/profiles.js'
-import { toolVerdict, domainAllowedBy } from '../hub/trustgate/rules.js'
+import { toolVerdict, domainAllowedBy } from '../policy/rules.js'
 import { benchEvaluate } from '../bench/policy.js'
-import type { EscalationState, EvaluationContext, JsonObject } from '../hub/trustgate/types.js'
+import type { EscalationState, EvaluationContext, JsonObject } from '../policy/types.js'
 
 const Evaluate = suite('trustgate evaluate')
 const nist = loadProfile('nist_balanced')

@@ -1,8 +1,8 @@
 // The dangerous-pattern matcher: Python `re` semantics (IGNORECASE) in linear time, with a work budget.
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { compilePattern, search, ScanBudgetExceeded } from '../hub/trustgate/nfa.js'
-import { PatternSyntaxError } from '../hub/trustgate/regex.js'
+import { compilePattern, search, ScanBudgetExceeded } from '../policy/nfa.js'
+import { PatternSyntaxError } from '../policy/regex.js'
 
 const Nfa = suite('trustgate nfa')
 

@@ -8,11 +8,11 @@ import { join } from 'node:path'
 import { ApprovalQueue, approvalTerms, JOURNAL_TYPES, type ApprovalTerms, type JournalEntry } from '../hub/trustgate/queue.js'
 import { staticDirectory, requiredClearance } from '../hub/trustgate/principals.js'
 import { StamperJournal, journalEntries, decisionEntry } from '../hub/trustgate/journal.js'
-import { evaluate } from '../hub/trustgate/evaluate.js'
+import { evaluate } from '../policy/evaluate.js'
 import { loadProfile } from '../hub/trustgate/profiles.js'
 import { Agent } from '../runtime/index.js'
 import { PcpError } from '../runtime/errors.js'
-import type { Decision, EvaluationContext } from '../hub/trustgate/types.js'
+import type { Decision, EvaluationContext } from '../policy/types.js'
 
 const Queue = suite('trustgate queue')
 const nist = loadProfile('nist_balanced')

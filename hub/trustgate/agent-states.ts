@@ -2,7 +2,7 @@
 // evaluation that does not name vrs/tsi_state/a2c/trust uses the agent's state while it is fresh.
 import { PcpError } from '../../runtime/errors.js'
 import { ServiceErrorCodes } from './errors.js'
-import { TSI_STATES } from './types.js'
+import { TSI_STATES } from '../../policy/types.js'
 
 export interface AgentState { agent_id: string, agent_name: string, vrs: number, tsi_state: string, a2c_score: number | null, trust_score: number | null, updated_at: number }
 

@@ -1,9 +1,10 @@
 // TrustGate's error codes. Same contract as runtime/errors.ts ErrorCodes (stable, documented, listed by a
-// test); kept here until the lead merges them into that table.
+// test); kept here until the lead merges them into that table. The policy engine's own codes live with it
+// (policy/errors.ts, device code raises them too) and are part of this table.
+import { PolicyErrorCodes } from '../../policy/errors.js'
+
 export const TrustGateErrorCodes = {
-  POLICY_LOAD_FAILED: 'POLICY_LOAD_FAILED', // missing/unreadable file, unsupported extension, too large, not UTF-8
-  POLICY_INVALID: 'POLICY_INVALID', // YAML or schema problems; `problems: [{path, line, column, message}]`
-  POLICY_INTEGRITY: 'POLICY_INTEGRITY', // bytes do not hash to the expected value
+  ...PolicyErrorCodes,
   POLICY_VERSION_NOT_FOUND: 'POLICY_VERSION_NOT_FOUND',
   POLICY_STORE_CORRUPTED: 'POLICY_STORE_CORRUPTED', // activation log unreadable or names a missing version
   DECISION_NOT_FOUND: 'DECISION_NOT_FOUND',

@@ -1,12 +1,7 @@
-// TrustGate core: policy loading, deterministic evaluation, versioning, approval queue, journal.
-export * from './types.js'
+// TrustGate core: policy loading, deterministic evaluation (both from policy/, the engine device code shares),
+// versioning, approval queue, journal.
+export * from '../../policy/index.js'
 export { TrustGateErrorCodes, type TrustGateErrorCode } from './errors.js'
-export { parsePolicy, loadPolicy, policyHash, versionIdOf, MAX_POLICY_BYTES } from './policy.js'
-export type { PolicyProblem } from './schema.js'
-export { evaluate, evaluateAndRecord, nextEscalation, recentAlerts, decisionCanonical, ESCALATION_WINDOW_SECONDS } from './evaluate.js'
-export { toolVerdict, globMatch, domainAllowedBy } from './rules.js'
-export { compilePattern, search, MAX_STATES, type CompiledPattern } from './nfa.js'
-export { PatternSyntaxError, MAX_REPEAT } from './regex.js'
 export { PolicyVersionStore, diffPolicies, type ActivationRecord, type PolicyChange, type IntegrityProblem } from './versions.js'
 export {
   ApprovalQueue, approvalTerms, JOURNAL_TYPES, type ApprovalTerms, type PendingApproval, type Resolution,

@@ -9,7 +9,7 @@ import { canonicalize } from '../../runtime/canonical.js'
 import { parseJson } from '../../runtime/json.js'
 import { JOURNAL_TYPES, type JournalEntry } from './queue.js'
 import type { ActivationRecord } from './versions.js'
-import type { Decision } from './types.js'
+import type { Decision } from '../../policy/types.js'
 
 // Lossless (runtime/json.ts): JSON.parse would record a payload's 25.0 as 25 and round its big ints.
 const toJson = (v: unknown): JsonObject => parseJson(canonicalize(v)) as JsonObject

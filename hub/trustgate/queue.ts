@@ -13,7 +13,7 @@ import { parseJson, stringifyJson } from '../../runtime/json.js'
 import { PcpError } from '../../runtime/errors.js'
 import { TrustGateErrorCodes as Codes } from './errors.js'
 import { clearanceRank, nextClearance, requiredClearance, type Clearance, type Principal, type PrincipalDirectory } from './principals.js'
-import type { Decision, JsonObject, LoadedPolicy, OnTimeout, Outcome } from './types.js'
+import type { Decision, JsonObject, LoadedPolicy, OnTimeout, Outcome } from '../../policy/types.js'
 
 /** How a pending decision must be answered; taken from the policy that made the decision. */
 export interface ApprovalTerms {

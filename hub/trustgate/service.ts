@@ -11,7 +11,7 @@ import type { AuditExport } from '../../runtime/audit.js'
 import type { AissEvent } from '../../runtime/types.js'
 import type { JsonObject } from '../../runtime/value.js'
 import { POLICY_ATTESTATION_TYPES, type GateState, type SignedPolicy } from '../../sync/gate-wire.js'
-import { evaluate, evaluateAndRecord, nextEscalation } from './evaluate.js'
+import { evaluate, evaluateAndRecord, nextEscalation } from '../../policy/evaluate.js'
 import { withSimulateCeilings, type SimulateItem, type SimulateRefusal } from './simulate-task.js'
 import { VerifyPool } from '../verify-pool.js'
 import { stringifyJson } from '../../runtime/json.js'
@@ -19,7 +19,7 @@ import { stringifyJson } from '../../runtime/json.js'
 /** Simulations running or waiting on the simulation worker before more are refused with SIMULATE_BUSY. */
 const SIMULATE_QUEUE = 4
 type SimulateOutcome = { decision: Decision } | SimulateRefusal
-import { parsePolicy } from './policy.js'
+import { parsePolicy } from '../../policy/load.js'
 import { loadProfile, type ProfileName } from './profiles.js'
 import { PolicyVersionStore, type ActivationRecord } from './versions.js'
 import { ApprovalQueue, approvalTerms, JOURNAL_TYPES, type PendingApproval, type Resolution } from './queue.js'
@@ -29,7 +29,7 @@ import { AgentStates, type AgentState, type AgentStateUpdate } from './agent-sta
 import { clearanceRank, type Clearance, type Principal } from './principals.js'
 import { PrincipalStore } from './principal-store.js'
 import { ServiceErrorCodes, TrustGateErrorCodes } from './errors.js'
-import type { Decision, EscalationState, EvaluationContext, LoadedPolicy, Outcome } from './types.js'
+import type { Decision, EscalationState, EvaluationContext, LoadedPolicy, Outcome } from '../../policy/types.js'
 
 export { ServiceErrorCodes } from './errors.js'
 export type { HubChain } from './journal.js'

@@ -5,11 +5,11 @@
 // few requests (the rest are refused with SIMULATE_BUSY). Even the policy text is parsed here: compiling
 // a dozen requests' patterns at once on the main thread held it for 250 ms. The context travels as lossless JSON text,
 // so Floats in a payload reach the evaluation as they were.
-import { parsePolicy } from './policy.js'
-import { evaluate } from './evaluate.js'
+import { parsePolicy } from '../../policy/load.js'
+import { evaluate } from '../../policy/evaluate.js'
 import { parseJson } from '../../runtime/json.js'
 import { PcpError } from '../../runtime/errors.js'
-import type { Decision, EscalationState, EvaluationContext, LoadedPolicy } from './types.js'
+import type { Decision, EscalationState, EvaluationContext, LoadedPolicy } from '../../policy/types.js'
 
 /** What a simulation may spend at most, whatever the policy says (the gate itself uses the policy's). */
 export const SIMULATE_LIMITS = { max_payload_chars: 16_384, max_scan_steps: 250_000 } as const

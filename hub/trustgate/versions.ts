@@ -13,8 +13,8 @@ import { canonicalize } from '../../runtime/canonical.js'
 import { PcpError } from '../../runtime/errors.js'
 import { TrustGateErrorCodes as Codes } from './errors.js'
 import { appendLineDurable, writeFileAtomic } from './fsutil.js'
-import { parsePolicy, policyHash } from './policy.js'
-import type { LoadedPolicy, Policy } from './types.js'
+import { parsePolicy, policyHash } from '../../policy/load.js'
+import type { LoadedPolicy, Policy } from '../../policy/types.js'
 
 export interface ActivationRecord {
   seq: number

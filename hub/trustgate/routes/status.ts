@@ -5,7 +5,7 @@ import { PROFILE_NAMES, loadProfile } from '../profiles.js'
 import { API_VERSION } from '../http.js'
 import type { TrustGateService } from '../service.js'
 import { contextSchema, decisionView } from './common.js'
-import type { JsonObject } from '../types.js'
+import type { JsonObject } from '../../../policy/types.js'
 
 export function statusRoutes (app: FastifyInstance, service: TrustGateService): void {
   // Public, so a load balancer can probe it: says nothing beyond "up", the policy id and a count.

@@ -5,7 +5,7 @@
 // `rm\s+-rf` would not see it). Bound: a scan text longer than limits.max_payload_chars, or a scan
 // that spends limits.max_scan_steps automaton steps, stops and the caller blocks (fail closed).
 import { search, toCodePoints, ScanBudgetExceeded, SEPARATOR, type CompiledPattern } from './nfa.js'
-import { Float } from '../../runtime/value.js'
+import { Float } from '../runtime/value.js'
 import type { JsonValue } from './types.js'
 
 export type ScanResult =

@@ -214,7 +214,7 @@ export function validatePolicyTree (root: Node | null, text: string, lines: Line
   const lm = top.has('limits') ? fields(get(top, 'limits')!, 'limits', SHAPE.limits as Shape) : new Map()
   // Capped so that one gate evaluation (which runs on the hub's main thread) stays bounded: at these
   // caps the worst payloads and patterns measured cost at most ~280 ms (the shared 2-core machine at a
-  // load average of 9), ASCII or not (hub/trustgate/nfa.ts caches non-ASCII character tests); at the
+  // load average of 9), ASCII or not (policy/nfa.ts caches non-ASCII character tests); at the
   // default policy's limits a quarter of that. Was 4 MiB and 1e9 steps: 20 s for one (issue 14 #7).
   intField(lm, 'limits', 'max_payload_chars', 256, MAX_LIMITS.max_payload_chars)
   intField(lm, 'limits', 'max_scan_steps', 10_000, MAX_LIMITS.max_scan_steps)

@@ -8,7 +8,7 @@
 //   3. an unknown role → BLOCK, reported as its own rule
 import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex } from '@noble/hashes/utils.js'
-import { canonicalize, pyFloatRepr } from '../../runtime/canonical.js'
+import { canonicalize, pyFloatRepr } from '../runtime/canonical.js'
 import { domainAllowedBy, normaliseDomain, toolVerdict } from './rules.js'
 import { scanPayload } from './scan.js'
 import {
