@@ -20,13 +20,14 @@ import { SyncErrorCodes } from '../sync/errors.js'
 import { RegistryErrorCodes } from '../hub/registry.js'
 import { HubStoreErrorCodes } from '../hub/store/level.js'
 import { GateAuthCodes } from '../hub/trustgate/gate-auth.js'
+import { TsaErrorCodes } from '../runtime/tsa/errors.js'
 import { ROOT } from './helpers.js'
 
 const Errors = suite('errors')
 
 const tables: Record<string, Record<string, string>> = {
   ErrorCodes, A2AErrorCodes, RpiErrorCodes, Ros2ErrorCodes, PolicyErrorCodes, TrustGateErrorCodes, ServiceErrorCodes, PrincipalErrorCodes,
-  BrokerErrorCodes, HttpErrorCodes, PoolErrorCodes, SyncErrorCodes, RegistryErrorCodes, HubStoreErrorCodes, GateAuthCodes
+  BrokerErrorCodes, HttpErrorCodes, PoolErrorCodes, SyncErrorCodes, RegistryErrorCodes, HubStoreErrorCodes, GateAuthCodes, TsaErrorCodes
 }
 
 /** Codes thrown as literals (HTTP routes, CLI) rather than through a table: found in the sources. */
@@ -68,6 +69,16 @@ Errors('every code of every table is documented in the README', () => {
   assert.ok(all.length > 100, `found ${all.length} codes`)
   const missing = all.filter((c) => !readme.includes('`' + c + '`'))
   assert.equal([...new Set(missing)], [])
+})
+
+Errors('the contract: the codes of trusted time (runtime/tsa/errors.ts)', () => {
+  assert.equal(Object.keys(TsaErrorCodes).sort(), [
+    'ANCHOR_INVALID', 'ANCHOR_ROOT_MISMATCH', 'ANCHOR_TIME_INCONSISTENT', 'FORK_AFTER_FINALIZATION', 'MERKLE_PROOF_INVALID',
+    'TSA_CERT_EXPIRED', 'TSA_CHAIN_UNTRUSTED', 'TSA_CONTENT_TYPE', 'TSA_EKU_INVALID', 'TSA_ESS_MISMATCH', 'TSA_ESS_MISSING', 'TSA_HASH_ALGORITHM',
+    'TSA_HTTP_ERROR', 'TSA_IMPRINT_MISMATCH', 'TSA_KEY_USAGE_INVALID', 'TSA_MESSAGE_DIGEST_MISMATCH', 'TSA_NAME_MISMATCH', 'TSA_NONCE_MISMATCH',
+    'TSA_NO_TRUST_ROOTS', 'TSA_POLICY_REJECTED', 'TSA_SIGNATURE_INVALID', 'TSA_SIGNED_ATTRS_INVALID', 'TSA_SIGNER_CERT_MISSING', 'TSA_SIGNER_COUNT',
+    'TSA_STATUS_REJECTED', 'TSA_TOKEN_MALFORMED', 'TSA_TRUST_ROOT_INVALID', 'TSA_TSTINFO_INVALID', 'TSA_UNAVAILABLE'
+  ])
 })
 
 Errors('PcpError carries code, index, field and cause', () => {

@@ -1,0 +1,9 @@
+// pcp-edge/tsa: trusted time (RFC 3161 tokens, RFC 6962 Merkle proofs). A separate entry so the
+// core and its browser bundle never pull in pkijs/asn1js.
+export { verifyTimestampToken, type TokenCheck, type TokenInfo, type TokenVerdict } from './verify-token.js'
+export { buildTimestampRequest, type TimestampRequest } from './request.js'
+export { requestTimestamp, type TsaClientOptions } from './client.js'
+export { parseTrustRoots } from './trust.js'
+export { readTrustRootsFile } from './trust-file.js'
+export { TsaErrorCodes, TsaError, type TsaErrorCode } from './errors.js'
+export { merkleRoot, inclusionProof, verifyInclusion, assertInclusion, leafHash, nodeHash } from '../merkle.js'
