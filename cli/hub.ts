@@ -1,4 +1,4 @@
-// pcp hub start | approve | revoke | status
+// pcp hub start | approve | revoke | status | verify-store (cli/hub-verify-store.ts)
 import type { Command } from 'commander'
 import { readFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
@@ -15,6 +15,7 @@ import { DEFAULT_DEVICE_ROLE } from '../hub/trustgate/gate-auth.js'
 import { readStatus, sendControl } from '../hub/control.js'
 import { action, printJson, EXIT } from './common.js'
 import { brokerOptions } from './sync.js'
+import { registerVerifyStore } from './hub-verify-store.js'
 
 interface DataOpts { data?: string, json?: boolean }
 
@@ -137,6 +138,8 @@ export function registerHubCommands (program: Command): void {
         else process.stdout.write(`pcp hub: ${agentId} ${op === 'approve' ? 'approved' : 'revoked'}\n`)
       }))
   }
+
+  registerVerifyStore(hub, program, storeUrl)
 
   hub.command('status')
     .description('the running hub (or the store, when none runs): agents, heads, counts, refusals')

@@ -163,6 +163,10 @@ export class Hub {
     opts = { ...opts, metrics: opts.metrics ?? new MetricsRegistry() } // the broker's refusals count there too
     await ensureDir(opts.dataDir)
     const prefix = opts.prefix ?? DEFAULT_PREFIX
+    // aedes 1.2 has no shared subscriptions (hub/broker.ts): a group there would leave the hub deaf.
+    if (opts.shareGroup !== undefined && opts.mqttUrl === undefined) {
+      throw new PcpError('HUB_SHARE_GROUP_NEEDS_BROKER', `shared subscription group ${JSON.stringify(opts.shareGroup)} needs an external broker (--mqtt-url, e.g. Mosquitto or EMQX): the embedded broker (aedes) has no shared subscriptions`, { field: 'shareGroup', actual: opts.shareGroup })
+    }
     const filter = hubFilter({ prefix, ...(opts.shareGroup ? { shareGroup: opts.shareGroup } : {}) })
     const cleanup: Array<() => Promise<unknown>> = []
     try {
