@@ -32,6 +32,8 @@ export interface AgentOpenOptions {
    *  a crash of the process loses nothing; a power cut loses at most what was stamped since the last
    *  fsync (a sync batch, a rotation, close()), never an event in the middle (runtime/store-repair.ts). */
   durability?: Durability
+  /** 'interval' durability: the fsync period in ms (default 1000, runtime/store.ts DEFAULT_SYNC_INTERVAL_MS). */
+  syncIntervalMs?: number
   /** Create the identity when it does not exist yet (default true). */
   create?: boolean
   /** Milliseconds since the epoch; injectable for tests. */
@@ -107,6 +109,9 @@ export class Agent extends EventEmitter implements Stamper, StatementSigner {
     if (store.durability === 'relaxed' && !relaxedWarned.has(name)) {
       relaxedWarned.add(name)
       process.emitWarning(`agent "${name}" runs in relaxed durability: events are written but not fsynced; a power cut may lose those stamped since the last fsync (a sync batch, a rotation, close())`, { code: 'PCP_RELAXED_DURABILITY' })
+    } else if (store.durability === 'interval' && !relaxedWarned.has(name)) {
+      relaxedWarned.add(name)
+      process.emitWarning(`agent "${name}" runs in interval durability: events are fsynced at most every ${store.syncIntervalMs} ms; a power cut may lose those stamped in the last ${store.syncIntervalMs} ms plus one fsync`, { code: 'PCP_INTERVAL_DURABILITY' })
     }
   }
 
@@ -114,7 +119,7 @@ export class Agent extends EventEmitter implements Stamper, StatementSigner {
     if (opts.maxEventBytes !== undefined && !(opts.maxEventBytes > 0)) throw new RangeError(`"maxEventBytes" expected a positive number of bytes, got ${String(opts.maxEventBytes)}`)
     const home = pcpHome(opts.home)
     let name: string; let identity: Identity
-    const openStore = (name: string): Promise<EventStore> => EventStore.open(join(agentDir(home, name), 'store'), { name, ...(opts.durability ? { durability: opts.durability } : {}) })
+    const openStore = (name: string): Promise<EventStore> => EventStore.open(join(agentDir(home, name), 'store'), { name, ...(opts.durability ? { durability: opts.durability } : {}), ...(opts.syncIntervalMs !== undefined ? { syncIntervalMs: opts.syncIntervalMs } : {}) })
     if ('identityFile' in ref) {
       identity = await loadIdentityFile(ref.identityFile)
       name = identity.agentId

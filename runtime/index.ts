@@ -13,7 +13,7 @@ export {
   secureAgentKey, listAgentNames, isKeyEncrypted
 } from './home.js'
 export { Agent, MAX_EVENT_BYTES, type AgentOpenOptions, type AgentRef } from './agent.js'
-export { EventStore, type Durability, type SearchQuery, type Head } from './store.js'
+export { EventStore, DEFAULT_SYNC_INTERVAL_MS, type Durability, type SearchQuery, type Head } from './store.js'
 export { INSPECT_SOCKET, type StoreReader, type LiveInfo } from './store-inspect.js'
 export { REPAIR_EVENT_TYPE, type RepairReport } from './store-repair.js'
 export { encodeRecord, decodeRecord } from './record.js'

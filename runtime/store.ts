@@ -29,7 +29,13 @@ import { findHole, setAside, setAsideEvents, seqKey, hex16, reportKey, REPAIR_EV
 import { serveInspection, type InspectionServer } from './store-inspect.js'
 import type { AissEvent } from './types.js'
 
-export type Durability = 'durable' | 'relaxed'
+/** 'durable': every batch fsynced. 'relaxed': fsynced only when asked (sync(), a rotation, close()).
+ *  'interval': like relaxed, plus an fsync at most every syncIntervalMs and at least once within
+ *  syncIntervalMs of any unsynced write (group commit over time: an SD card sees one flush a second,
+ *  not one per reading; a power cut loses at most the events written in the last syncIntervalMs plus
+ *  the duration of one fsync). */
+export type Durability = 'durable' | 'relaxed' | 'interval'
+export const DEFAULT_SYNC_INTERVAL_MS = 1000
 
 export interface Head { seq: number, hash: string, timestamp: number, agentIndex: number }
 export interface StoredIdentity { agentId: string, publicKey: Uint8Array }
@@ -67,6 +73,8 @@ export class EventStore {
   readonly path: string
   readonly name: string
   readonly durability: Durability
+  /** In 'interval' mode, the longest an acknowledged write waits for its fsync to start; else null. */
+  readonly syncIntervalMs: number | null
   #db: Level<string, Uint8Array>
   #head: Head | null = null
   // The head as last written: what reads trust while a failed write has left #head ahead of the disk.
@@ -88,17 +96,23 @@ export class EventStore {
   #repairs: RepairReport[] = []
   #repaired: RepairReport | null = null
   #inspector: InspectionServer | null = null
+  // 'interval' mode: when the last fsync started (performance.now()), and the timer of the next one.
+  #lastSyncStart = 0
+  #syncTimer: NodeJS.Timeout | undefined
 
-  private constructor (path: string, name: string, durability: Durability) {
+  private constructor (path: string, name: string, durability: Durability, syncIntervalMs?: number) {
     this.path = path
     this.name = name
+    if (durability !== 'durable' && durability !== 'relaxed' && durability !== 'interval') throw new RangeError(`"durability" expected 'durable', 'relaxed' or 'interval', got ${String(durability)}`)
+    if (syncIntervalMs !== undefined && (!Number.isFinite(syncIntervalMs) || syncIntervalMs <= 0)) throw new RangeError(`"syncIntervalMs" expected a period in ms > 0, got ${String(syncIntervalMs)}`)
     this.durability = durability
+    this.syncIntervalMs = durability === 'interval' ? syncIntervalMs ?? DEFAULT_SYNC_INTERVAL_MS : null
     this.#db = new Level<string, Uint8Array>(path, { keyEncoding: 'utf8', valueEncoding: 'view' })
   }
 
   /** Opens (creating if needed) and takes the lock; a second process gets STORE_LOCKED naming the holder. */
-  static async open (path: string, opts: { name?: string, durability?: Durability, inspect?: boolean } = {}): Promise<EventStore> {
-    const store = new EventStore(path, opts.name ?? path, opts.durability ?? 'durable')
+  static async open (path: string, opts: { name?: string, durability?: Durability, syncIntervalMs?: number, inspect?: boolean } = {}): Promise<EventStore> {
+    const store = new EventStore(path, opts.name ?? path, opts.durability ?? 'durable', opts.syncIntervalMs)
     const short = await openLevelLocked(store.#db, path, store.#openMessages())
     try {
       await store.#load()
@@ -338,10 +352,11 @@ export class EventStore {
       // `durable` is what a COMPLETED fsync covered: this batch's own fsync may be cut half done.
       if (head) ops.push({ type: 'put', key: 'h', value: encodeValue({ ...head, durable: this.#durable }) })
       const sync = this.durability === 'durable' || batch.some((b) => b.sync === true)
+      const started = performance.now()
       try {
         await this.#db.batch(ops, { sync })
         if (head) { this.#written = head; this.#diskDurable = this.#durable }
-        if (sync) this.#durable = this.#written?.seq ?? -1
+        if (sync) { this.#durable = this.#written?.seq ?? -1; this.#lastSyncStart = started } else this.#armIntervalSync()
         for (const b of batch) b.resolve()
       } catch (err) {
         // Nothing more is written until recover(): what LevelDB accepts after a failed write may not
@@ -353,6 +368,23 @@ export class EventStore {
       }
     }
     this.#writing = false
+  }
+
+  /**
+   * 'interval' mode: an unsynced write gets an fsync that starts no later than syncIntervalMs after the
+   * previous fsync started (so at most syncIntervalMs after the write itself, which came after it).
+   * One timer at a time; it only queues a sync(), so the fsync stays in the write queue's order.
+   */
+  #armIntervalSync (): void {
+    if (this.syncIntervalMs === null || this.#syncTimer !== undefined || this.#closed) return
+    const wait = Math.max(0, this.#lastSyncStart + this.syncIntervalMs - performance.now())
+    this.#syncTimer = setTimeout(() => {
+      this.#syncTimer = undefined
+      // A failed fsync sets #failure; the next stamp reports it (and recovers), so nothing is lost silently here.
+      if (!this.#closed && this.#durable < (this.#written?.seq ?? -1)) this.sync().catch(() => {})
+    }, wait)
+    // A script that has finished may exit: nothing acknowledged is lost on a process exit (page cache).
+    this.#syncTimer.unref()
   }
 
   /**
@@ -508,6 +540,7 @@ export class EventStore {
       } catch (err) { failed = err }
     }
     this.#closed = true
+    clearTimeout(this.#syncTimer)
     await this.#inspector?.close()
     await closeLevelLocked(this.#db, this.path)
     if (failed !== undefined) throw failed

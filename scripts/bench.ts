@@ -1,4 +1,4 @@
-// npm run bench [-- --json [FILE]] [-- --quick] [-- --only SECTION]  (--only ros2 | verify | ingest: just that section)
+// npm run bench [-- --json [FILE]] [-- --quick] [-- --only SECTION]  (--only ros2 | verify | ingest | rpi-durability: just that section)
 // One table: each figure, the bare limit measured in the same run, the ratio, and the reference's
 // published or measured figure where one exists. Numbers are from this run on this machine, not constants.
 import { availableParallelism } from 'node:os'
@@ -29,7 +29,7 @@ const jsonAt = args.indexOf('--json')
 const jsonFile = jsonAt >= 0 ? (args[jsonAt + 1] && !args[jsonAt + 1]!.startsWith('--') ? args[jsonAt + 1]! : 'bench-results.json') : undefined
 const CORES = availableParallelism()
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined
-if (only !== undefined && only !== 'ros2' && only !== 'verify' && only !== 'ingest') { console.error(`bench: --only expected ros2, verify or ingest, got ${String(only)}`); process.exit(2) }
+if (only !== undefined && only !== 'ros2' && only !== 'verify' && only !== 'ingest' && only !== 'rpi-durability') { console.error(`bench: --only expected ros2, verify, ingest or rpi-durability, got ${String(only)}`); process.exit(2) }
 
 interface Row { figure: string, value: number, unit: string, limit?: number, limitName?: string, ratio?: number, reference?: string, note?: string }
 const rows: Row[] = []
@@ -166,6 +166,7 @@ if (only === 'ingest') {
   row({ figure: `bare node:crypto Ed25519 verify, ${CORES} cores`, value: limit, unit: 'ops/s' })
   await ingestRows(limit)
 }
+if (only === 'rpi-durability') await piRows()
 if (only !== undefined) finish()
 log('bare limits')
 const sign = bareSignPerSec(N)
@@ -216,10 +217,21 @@ for (const outageMs of quick ? [10_000] : [40_000, 60_000]) {
   row({ figure: `catch-up after a ${outageMs / 1000} s broker outage (${cu.backlog} events behind)`, value: cu.catchUpMs, unit: 'ms', reference: 'reconnect delay ceiling 30 s, handshake 60 s', note: `device reconnected after ${cu.deviceReconnectMs} ms, hub after ${cu.hubReconnectMs} ms` })
 }
 
-log('raspberry pi bridge')
-const pi = await benchSampling({ hz: 10, seconds: quick ? 3 : 6 })
-row({ figure: 'Pi sampling loop at 10 Hz: RSS', value: pi.rssMiB, unit: 'MiB', note: 'x86 here; includes the tsx loader' })
-row({ figure: 'Pi sampling loop at 10 Hz: CPU per reading', value: pi.cpuUsPerReading, unit: 'µs' })
+await piRows()
+
+/** The Pi sampling loop at 10 Hz in each durability mode (bench/rpi-sampling.ts): RSS, CPU and bytes written per reading. */
+async function piRows (): Promise<void> {
+  log('raspberry pi bridge (sampling at 10 Hz, per durability mode)')
+  for (const durability of ['durable', 'interval', 'relaxed'] as const) {
+    const pi = await benchSampling({ hz: 10, seconds: quick ? 3 : 6, durability, syncIntervalMs: 1000 })
+    const mode = durability === 'interval' ? 'interval 1 s' : durability
+    row({ figure: `Pi sampling loop at 10 Hz, ${mode}: RSS`, value: pi.rssMiB, unit: 'MiB', note: 'x86 here; includes the tsx loader' })
+    row({ figure: `Pi sampling loop at 10 Hz, ${mode}: CPU per reading`, value: pi.cpuUsPerReading, unit: 'µs' })
+    if (pi.writeBytesPerReading !== null && !pi.tmpfs) {
+      row({ figure: `Pi sampling loop at 10 Hz, ${mode}: block-device bytes written per reading`, value: pi.writeBytesPerReading, unit: 'bytes', note: `/proc/self/io write_bytes, journal excluded; ${fmt(pi.writeBytesPerReading * 864_000 / 1e9)} GB/day at 10 Hz` })
+    } else log(`  bytes written per reading (${mode}): not measured (${pi.tmpfs ? 'the store was on tmpfs: set PCP_BENCH_DIR to a disk' : 'no /proc/self/io'})`)
+  }
+}
 
 log('growth (relaxed stamping into one agent)')
 const g = await growth(quick ? [1000, 10000, 50000] : [1000, 10000, 100000, 1000000])

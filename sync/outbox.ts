@@ -270,7 +270,7 @@ export class Outbox {
           records = await this.store.recordsRange(from, from + want)
           // Nothing leaves the device before it is on its disk: a relaxed store that lost a sent event in
           // a power cut would come back behind the hub and fork its own chain there.
-          if (this.store.durability === 'relaxed') await this.store.sync()
+          if (this.store.durability !== 'durable') await this.store.sync()
         } catch {
           return this.#later(100) // a stamp not written yet, or the store closing: look again shortly
         }
