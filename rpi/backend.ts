@@ -14,8 +14,26 @@ export interface GpioOptions {
   debounceTimeout?: number
   activeLow?: boolean
   reconfigureDirection?: boolean
+  /** Pull resistor: character device only (sysfs cannot set bias); other backends refuse it. */
+  bias?: 'as-is' | 'pull-up' | 'pull-down' | 'disabled'
 }
-export type ValueCallback = (err: Error | null | undefined, value: BinaryValue) => void
+/** What the character device tells about an edge, beyond onoff's value (passed as the callback's third argument). */
+export interface GpioEdgeEvent {
+  /** Header chip label and device, e.g. "pinctrl-bcm2711", "/dev/gpiochip0". */
+  chip: string
+  device: string
+  /** Line offset on the chip (= the BCM number on the header chip). */
+  offset: number
+  edge: 'rising' | 'falling'
+  /** When the kernel saw the edge, in ns of `clock` (stamped in the interrupt handler, not when we woke up). */
+  timestampNs: bigint
+  clock: 'monotonic' | 'realtime'
+  seqno: number
+  lineSeqno: number
+  /** Edges the kernel dropped before this one (its event queue overflowed), from the line's sequence numbers. */
+  dropped: number
+}
+export type ValueCallback = (err: Error | null | undefined, value: BinaryValue, event?: GpioEdgeEvent) => void
 
 /** One exported line, as onoff 6 exposes it. */
 export interface OnoffLikeGpio {
@@ -47,7 +65,7 @@ export interface OnoffLikeClass {
 }
 
 export interface GpioBackend {
-  /** "onoff" or "simulated"; stamped in rpi_gpio_setup so a chain says whether it saw real hardware. */
+  /** "chardev", "onoff" or "simulated"; stamped in rpi_gpio_setup so a chain says whether it saw real hardware. */
   readonly name: string
   readonly simulated: boolean
   /** The onoff-compatible class. A getter on the onoff backend, so a missing onoff fails only when used. */
@@ -55,6 +73,8 @@ export interface GpioBackend {
   resolvePin (bcm: number): PinResolution
   /** Called before export; throws a coded error with the fix (no sysfs, no permission). */
   preflight (resolution: PinResolution): void
+  /** Whether options.bias can be honoured (only the character device can set pull resistors). */
+  readonly supportsBias?: boolean
 }
 
 export interface OnoffBackendOptions {

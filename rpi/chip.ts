@@ -19,18 +19,26 @@ export const SYSFS_GPIO_ROOT = '/sys/class/gpio'
 export const HEADER_CHIP_LABELS = ['pinctrl-rp1', 'pinctrl-bcm2711', 'pinctrl-bcm2835'] as const
 
 export interface GpioChipInfo {
-  /** Directory name, e.g. "gpiochip512". */
+  /** Directory or device name, e.g. "gpiochip512" (sysfs) or "gpiochip0" (/dev). */
   name: string
-  base: number
+  /** sysfs base; null on the character device, which has no global GPIO numbers. */
+  base: number | null
   ngpio: number
   label: string
+  /** The character device, e.g. "/dev/gpiochip0"; absent for chips read from sysfs. */
+  path?: string
 }
+
+/** A chip as sysfs lists it: always with a base. */
+export interface SysfsChipInfo extends GpioChipInfo { base: number }
 
 export interface PinResolution {
   /** What the user gave. */
   bcm: number
-  /** What gets written to /sys/class/gpio/export: chip.base + bcm. */
-  sysfs: number
+  /** What gets written to /sys/class/gpio/export: chip.base + bcm; null on the character device. */
+  sysfs: number | null
+  /** The number the backend's Gpio constructor takes: `sysfs` for onoff, the line offset (= BCM) on the character device. */
+  line: number
   chip: GpioChipInfo
   /** How the chip was chosen: by a known Pi label, or by the caller's `chipLabel`. */
   rule: 'known-label' | 'chip-label-option'
@@ -44,7 +52,7 @@ export interface ResolveOptions {
 }
 
 /** The gpiochipN entries under root. Throws GPIO_SYSFS_MISSING, with what to do, when there is no sysfs GPIO. */
-export function listGpioChips (root: string = SYSFS_GPIO_ROOT): GpioChipInfo[] {
+export function listGpioChips (root: string = SYSFS_GPIO_ROOT): SysfsChipInfo[] {
   let names: string[]
   try {
     names = readdirSync(root)
@@ -52,7 +60,7 @@ export function listGpioChips (root: string = SYSFS_GPIO_ROOT): GpioChipInfo[] {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw sysfsMissing(root, err)
     throw err
   }
-  const chips: GpioChipInfo[] = []
+  const chips: SysfsChipInfo[] = []
   for (const name of names) {
     if (!/^gpiochip\d+$/.test(name)) continue
     const dir = join(root, name)
@@ -66,7 +74,7 @@ export function listGpioChips (root: string = SYSFS_GPIO_ROOT): GpioChipInfo[] {
 }
 
 /** Picks the header chip among `chips` (pure: tests and `pcp rpi pins` feed it any list). */
-export function pickHeaderChip (chips: GpioChipInfo[], chipLabel?: string): { chip: GpioChipInfo, rule: PinResolution['rule'] } {
+export function pickHeaderChip<C extends GpioChipInfo> (chips: C[], chipLabel?: string): { chip: C, rule: PinResolution['rule'] } {
   if (chipLabel !== undefined) {
     const chip = chips.find((c) => c.label === chipLabel)
     if (chip) return { chip, rule: 'chip-label-option' }
@@ -76,7 +84,7 @@ export function pickHeaderChip (chips: GpioChipInfo[], chipLabel?: string): { ch
       if (chip) return { chip, rule: 'known-label' }
     }
   }
-  const found = chips.length ? chips.map((c) => `${c.name} "${c.label}" (base ${c.base}, ${c.ngpio} lines)`).join(', ') : 'none'
+  const found = chips.length ? chips.map((c) => `${c.path ?? c.name} "${c.label}" (${c.base === null ? '' : `base ${c.base}, `}${c.ngpio} lines)`).join(', ') : 'none'
   const wanted = chipLabel !== undefined ? `"${chipLabel}"` : HEADER_CHIP_LABELS.map((l) => `"${l}"`).join(' or ')
   throw new PcpError(RpiErrorCodes.GPIO_CHIP_NOT_FOUND,
     `no GPIO chip labelled ${wanted}; chips found: ${found}. If this board's header chip has another label, pass { chipLabel }`,
@@ -95,10 +103,12 @@ export function resolveOnChip (bcm: number, chip: GpioChipInfo, rule: PinResolut
   checkBcm(bcm)
   if (bcm >= chip.ngpio) {
     throw new PcpError(RpiErrorCodes.GPIO_PIN_OUT_OF_RANGE,
-      `BCM pin ${bcm} does not exist on ${chip.name} "${chip.label}", which has lines 0..${chip.ngpio - 1}`,
+      `BCM pin ${bcm} does not exist on ${chip.path ?? chip.name} "${chip.label}", which has lines 0..${chip.ngpio - 1}`,
       { field: 'pin', expected: `0..${chip.ngpio - 1}`, actual: bcm })
   }
-  return { bcm, sysfs: chip.base + bcm, chip, rule }
+  // On the character device the BCM number is the line offset itself; sysfs adds the chip's base.
+  if (chip.base === null) return { bcm, sysfs: null, line: bcm, chip, rule }
+  return { bcm, sysfs: chip.base + bcm, line: chip.base + bcm, chip, rule }
 }
 
 /**

@@ -11,13 +11,14 @@ import type { AissEvent, Stamper } from '../runtime/types.js'
 import { PcpError } from '../runtime/errors.js'
 import { RpiErrorCodes } from './errors.js'
 import { checkStamper, hashValue, stampInOrder, type Payload } from './audit.js'
-import { onoffBackend, type BinaryValue, type Direction, type Edge, type GpioBackend, type GpioOptions, type OnoffLikeGpio, type ValueCallback } from './backend.js'
+import { defaultBackend } from './chardev/backend.js'
+import { type BinaryValue, type Direction, type Edge, type GpioBackend, type GpioOptions, type OnoffLikeGpio, type ValueCallback } from './backend.js'
 import type { PinResolution } from './chip.js'
 
 export interface AuditedGpioOptions extends GpioOptions {
   /** Where events go (an Agent). Defaults to the one given to configureGpioAudit. */
   audit?: Stamper
-  /** Real onoff (default) or a SimulatedPi's backend. */
+  /** Default: the character device where /sys/class/gpio/export is absent, else onoff; or chardevBackend(), onoffBackend(), a SimulatedPi's backend. */
   backend?: GpioBackend
   /** Stamp value_hash (hashValue of the bit) instead of value. */
   hashValues?: boolean
@@ -39,7 +40,7 @@ export class AuditedGpio {
   static readonly LOW = 0 as const
   /** Whether this process can export pins on the default backend (onoff's Gpio.accessible). */
   static get accessible (): boolean {
-    try { return (defaults.backend ?? onoffBackend()).Gpio.accessible } catch { return false }
+    try { return (defaults.backend ?? defaultBackend()).Gpio.accessible } catch { return false }
   }
 
   readonly pin: number
@@ -64,8 +65,12 @@ export class AuditedGpio {
     const stamper = opts.audit ?? defaults.stamper
     if (!stamper) throw new TypeError('"options.audit" expected a stamper (an Agent); or call configureGpioAudit({ stamper }) once before constructing pins')
     this.#stamper = checkStamper(stamper, 'options.audit')
-    this.backend = opts.backend ?? defaults.backend ?? onoffBackend()
+    this.backend = opts.backend ?? defaults.backend ?? defaultBackend()
     this.#hash = opts.hashValues ?? defaults.hashValues ?? false
+    if (opts.bias !== undefined && opts.bias !== 'as-is' && !this.backend.supportsBias) {
+      // sysfs has no bias control: silently ignoring a requested pull-up would leave an input floating.
+      throw new TypeError(`"options.bias" (${String(opts.bias)}) needs the character-device backend (chardevBackend()); the ${this.backend.name} backend cannot set pull resistors`)
+    }
     this.pin = pin
     this.resolution = this.backend.resolvePin(pin)
     this.backend.preflight(this.resolution)
@@ -74,8 +79,9 @@ export class AuditedGpio {
     if (opts.debounceTimeout !== undefined) gpioOpts.debounceTimeout = opts.debounceTimeout
     if (opts.activeLow !== undefined) gpioOpts.activeLow = opts.activeLow
     if (opts.reconfigureDirection !== undefined) gpioOpts.reconfigureDirection = opts.reconfigureDirection
+    if (opts.bias !== undefined) gpioOpts.bias = opts.bias
     try {
-      this.#gpio = new Gpio(this.resolution.sysfs, direction, edge as Edge | undefined, gpioOpts)
+      this.#gpio = new Gpio(this.resolution.line, direction, edge as Edge | undefined, gpioOpts)
     } catch (err) {
       throw exportError(this.resolution, err)
     }
@@ -93,6 +99,9 @@ export class AuditedGpio {
       backend: this.backend.name,
       simulated: this.backend.simulated
     }
+    // The character device has no global numbers: the chain names the device and the line offset instead.
+    if (this.resolution.chip.path !== undefined) { setup.chip_device = this.resolution.chip.path; setup.line_offset = this.resolution.line }
+    if (opts.bias !== undefined) setup.bias = opts.bias
     if (opts.label !== undefined) setup.label = opts.label
     this.ready = this.#queue('rpi_gpio_setup', setup)
   }
@@ -139,15 +148,25 @@ export class AuditedGpio {
   watch (callback: ValueCallback): void {
     this.#check()
     if (typeof callback !== 'function') throw new TypeError(`"callback" expected a function, got ${typeof callback}`)
-    const wrapper: ValueCallback = (err, value) => {
+    const wrapper: ValueCallback = (err, value, event) => {
       if (this.#failed) return callback(this.#failed, value)
       if (err) {
         void this.#queue('rpi_gpio_error', { pin: this.pin, op: 'watch', message: err.message })
         return callback(err, value)
       }
       // Queued (not awaited) so the event precedes anything the callback stamps, without delaying it.
-      void this.#queue('rpi_gpio_interrupt', { ...this.#valuePayload(value), edge: this.#edge })
-      callback(null, value)
+      const payload: Payload = { ...this.#valuePayload(value), edge: this.#edge }
+      if (event) {
+        // The kernel's own time of the edge (ns, as a decimal string: it exceeds 2^53), and where it was.
+        payload.chip = event.chip
+        payload.line_offset = event.offset
+        payload.timestamp_ns = event.timestampNs.toString()
+        payload.clock = event.clock
+        payload.line_seqno = event.lineSeqno
+        if (event.dropped > 0) payload.dropped = event.dropped
+      }
+      void this.#queue('rpi_gpio_interrupt', payload)
+      callback(null, value, event)
     }
     this.#wrapped.set(callback, wrapper)
     this.#gpio.watch(wrapper)
@@ -255,12 +274,14 @@ function checkBit (value: unknown): asserts value is BinaryValue {
 /** Turns onoff's bare errno errors from export into coded errors that say what probably happened. */
 function exportError (r: PinResolution, err: unknown): unknown {
   const code = (err as NodeJS.ErrnoException)?.code
-  const where = `BCM ${r.bcm} (sysfs gpio${r.sysfs} = ${r.chip.name} "${r.chip.label}" base ${r.chip.base} + ${r.bcm})`
+  const where = r.sysfs === null
+    ? `BCM ${r.bcm} (line ${r.line} of ${r.chip.path ?? r.chip.name} "${r.chip.label}")`
+    : `BCM ${r.bcm} (sysfs gpio${r.sysfs} = ${r.chip.name} "${r.chip.label}" base ${r.chip.base} + ${r.bcm})`
   if (code === 'EACCES' || code === 'EPERM') {
     return new PcpError(RpiErrorCodes.GPIO_ACCESS_DENIED, `cannot export ${where}: ${code}; run as a user in the "gpio" group`, { field: 'pin', actual: r.bcm, cause: err })
   }
   if (code === 'ENOENT' || code === 'EINVAL' || code === 'EBUSY') {
-    const why = code === 'EBUSY' ? 'the line is claimed by a kernel driver or another process (1-wire, I2C, SPI overlays, gpiod users)'
+    const why = code === 'EBUSY' ? 'the line is claimed by a kernel driver or another process (1-wire, I2C, SPI overlays, gpiod users; see gpioinfo)'
       : code === 'EINVAL' ? 'the kernel has no such GPIO number'
         : 'the gpioN directory never appeared after export'
     return new PcpError(RpiErrorCodes.GPIO_EXPORT_FAILED, `cannot export ${where}: ${code}, ${why}`, { field: 'pin', actual: r.bcm, cause: err })

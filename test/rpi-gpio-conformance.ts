@@ -1,15 +1,17 @@
 // The GPIO adapter conformance checks (not a suite itself): the same sequence of onoff calls, through
 // AuditedGpio, against any backend — the real onoff over a simulated sysfs tree (rpi-onoff-sysfs.test.ts)
-// and the SimulatedPi stand-in (rpi-gpio.test.ts). A probe looks at the "hardware" from outside.
+// the SimulatedPi stand-in (rpi-gpio.test.ts) and the character device on a real kernel's gpio-sim chip
+// (rpi-chardev-kernel.test.ts, inside a VM). A probe looks at the "hardware" from outside, by the number
+// the backend's Gpio takes (resolution.line: the sysfs number for onoff, the line offset for the chardev).
 import type { Stamper } from '../runtime/index.js'
 import { AuditedGpio, type BinaryValue, type GpioBackend } from '../rpi/index.js'
 
 export interface GpioProbe {
-  exported (sysfs: number): boolean
+  exported (line: number): boolean
   /** Drive an input's wire. */
-  setWire (sysfs: number, value: BinaryValue): void
+  setWire (line: number, value: BinaryValue): void
   /** What an output currently drives. */
-  value (sysfs: number): BinaryValue
+  value (line: number): BinaryValue
 }
 
 export interface Check { name: string, ok: boolean, detail: string }
@@ -26,8 +28,10 @@ export async function gpioConformance (backend: GpioBackend, probe: GpioProbe, a
   const check = (name: string, ok: boolean, detail: unknown): void => { checks.push({ name, ok, detail: JSON.stringify(detail) }) }
 
   const out = new AuditedGpio(outPin, 'out', { audit, backend, label: 'led' })
-  const os = out.resolution.sysfs
-  check('out: sysfs number = chip base + BCM', os === out.resolution.chip.base + outPin, { sysfs: os, base: out.resolution.chip.base })
+  const r = out.resolution
+  const os = r.line
+  if (r.sysfs === null) check('out: line offset = BCM on the header chip (character device)', os === outPin && r.chip.base === null, { line: os, chip: r.chip.path })
+  else check('out: sysfs number = chip base + BCM', r.sysfs === (r.chip.base ?? NaN) + outPin && os === r.sysfs, { sysfs: r.sysfs, base: r.chip.base })
   check('out: exported', probe.exported(os), os)
   check('out: direction() is out', out.direction() === 'out', out.direction())
   out.writeSync(1)
@@ -39,7 +43,7 @@ export async function gpioConformance (backend: GpioBackend, probe: GpioProbe, a
   check('out: write(1, cb) drives 1', probe.value(os) === 1, probe.value(os))
 
   const inp = new AuditedGpio(inPin, 'in', 'both', { audit, backend })
-  const is = inp.resolution.sysfs
+  const is = inp.resolution.line
   check('in: exported', probe.exported(is), is)
   check('in: direction() is in', inp.direction() === 'in', inp.direction())
   check('in: edge() is both', inp.edge() === 'both', inp.edge())

@@ -4,7 +4,7 @@
 // scripts and tests exercise the same calls as on a Pi. It exists because edge interrupts cannot be
 // produced by a tmpfs (epoll refuses regular files), and so the demo runs on machines with no GPIO.
 // Everything it stamps through AuditedGpio says backend "simulated".
-import { resolveOnChip, type GpioChipInfo, type PinResolution } from '../chip.js'
+import { resolveOnChip, type PinResolution, type SysfsChipInfo } from '../chip.js'
 import type { BinaryValue, Direction, Edge, GpioBackend, GpioOptions, OnoffLikeClass, OnoffLikeGpio, ValueCallback } from '../backend.js'
 
 interface Line {
@@ -30,7 +30,7 @@ export interface SimulatedPiOptions {
 }
 
 export class SimulatedPi {
-  readonly chip: GpioChipInfo
+  readonly chip: SysfsChipInfo
   readonly backend: GpioBackend
   readonly #lines = new Map<number, Line>()
   readonly #instances = new Set<SimGpio>()

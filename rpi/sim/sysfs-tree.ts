@@ -10,9 +10,9 @@ import { chmodSync, chownSync, closeSync, constants, existsSync, mkdirSync, open
 import { execFileSync } from 'node:child_process'
 import { Socket } from 'node:net'
 import { join } from 'node:path'
-import type { GpioChipInfo } from '../chip.js'
+import type { SysfsChipInfo } from '../chip.js'
 
-export type SimChip = Omit<GpioChipInfo, 'name'>
+export type SimChip = Omit<SysfsChipInfo, 'name'>
 
 /** Pi 4 on a 6.6+ kernel: the header chip at 512, the firmware expander after it. */
 export const PI4_CHIPS: SimChip[] = [
