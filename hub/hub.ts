@@ -26,7 +26,7 @@ import { Registry, type ApprovalMode } from './registry.js'
 import { Ingest, type BatchOutcome } from './ingest.js'
 import { HOSTILE_PROBLEM_CODE } from './hostile.js'
 import { Inbox, startStatusFile, writeStatus, type ControlRequest } from './control.js'
-import { MetricsRegistry, HUB_METRICS, hubCounter, hubGauge } from './metrics.js'
+import { MetricsRegistry, HUB_METRICS, HUB_HISTOGRAMS, hubCounter, hubGauge, hubHistogram, type Histogram } from './metrics.js'
 import { VigilEngine, type VigilOptions } from './vigil/engine.js'
 import { InteractionCrossCheck } from './interactions.js'
 import type { ChainView, IngestResult, AgentChainStatus } from './chain-view.js'
@@ -95,6 +95,7 @@ export class Hub {
   readonly #now: () => number
   readonly #log: (line: string) => void
   readonly #logger: HubLogger
+  readonly #ackSeconds: Histogram
   #loggedIngested = 0
   readonly #timers: NodeJS.Timeout[] = []
   readonly #inbox: Inbox | null
@@ -117,6 +118,8 @@ export class Hub {
     this.#now = opts.now ?? (() => Math.floor(Date.now() / 1000))
     this.#logger = (opts.logger ?? silentLogger).child({ component: 'hub' })
     this.#log = opts.log ?? (opts.logger ? (line) => this.#logger.warn({ event: 'problem' }, line) : () => {})
+    this.#ackSeconds = hubHistogram(this.metrics, HUB_HISTOGRAMS.ack)
+    const verifySeconds = hubHistogram(this.metrics, HUB_HISTOGRAMS.verifyBatch)
     this.#interactions = opts.interactions === false ? null : (opts.interactions ?? new InteractionCrossCheck())
     this.registry = new Registry(this.store, { approval: opts.approval ?? 'manual', now: this.#now })
     this.ingest = new Ingest({
@@ -125,7 +128,7 @@ export class Hub {
       now: this.#now,
       ...(opts.maxQueuedEvents !== undefined ? { maxQueuedEvents: opts.maxQueuedEvents } : {}),
       ...(opts.maxQueuedPerAgent !== undefined ? { maxQueuedPerAgent: opts.maxQueuedPerAgent } : {}),
-      hooks: { stored: (id, events) => this.#onStored(id, events), rejected: (id, problem) => this.#onRejected(id, problem), raceLost: () => this.#onRaceLost() }
+      hooks: { stored: (id, events) => this.#onStored(id, events), rejected: (id, problem) => this.#onRejected(id, problem), raceLost: () => this.#onRaceLost(), verified: (_id, seconds) => verifySeconds.observe(undefined, seconds) }
     })
     this.chain = new StoreChainView(this.store, (id, ev) => this.#ingestOne(id, ev))
     this.#inbox = opts.control === false ? null : new Inbox(this.dataDir, (req) => this.#control(req))
@@ -280,8 +283,12 @@ export class Hub {
     const d = decodeEnvelope(payload)
     if (!d.ok) return this.#reject(d.reason)
     const env = d.env
+    const t0 = performance.now()
     const reply = (out: object | null): void => {
-      if (out !== null && !this.#closed) this.client.publish(downTopic(t.agentId, this.prefix), Buffer.from(encodeEnvelope(out)), { qos: 1 })
+      if (out !== null && !this.#closed) {
+        this.client.publish(downTopic(t.agentId, this.prefix), Buffer.from(encodeEnvelope(out)), { qos: 1 })
+        if ((out as { kind?: unknown }).kind === 'ack') this.#ackSeconds.observe(undefined, (performance.now() - t0) / 1000)
+      }
     }
     this.#dispatch(t.agentId, topic, env).then(reply, (err) => {
       this.#reject('HANDLER_FAILED')

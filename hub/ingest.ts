@@ -31,6 +31,8 @@ export interface IngestHooks {
   rejected? (agentId: string, problem: ChainProblem): void
   /** A batch nacked because another hub extended the chain first (shared store, lost compare-and-set). */
   raceLost? (agentId: string): void
+  /** A batch's signatures and hashes checked: seconds from submission, waiting for a worker included (pcp_verify_batch_seconds). */
+  verified? (agentId: string, seconds: number, events: number): void
 }
 
 export interface IngestOptions {
@@ -167,8 +169,12 @@ export class Ingest {
   }
 
   #verify (agentId: string, item: VerifyItem): Promise<VerifyResult> {
-    if (this.#pool) return this.#pool.submit(agentId, item)
-    return Promise.resolve(verifyBatch(item))
+    const seen = this.#hooks.verified
+    if (seen === undefined) return this.#pool ? this.#pool.submit(agentId, item) : Promise.resolve(verifyBatch(item))
+    const t0 = performance.now()
+    const done = (r: VerifyResult): VerifyResult => { seen(agentId, (performance.now() - t0) / 1000, item.records.length); return r }
+    if (this.#pool) return this.#pool.submit(agentId, item).then(done)
+    return Promise.resolve(done(verifyBatch(item)))
   }
 
   /** Advances the predicted key over the batch's rotations, so the next batch can be verified now. */

@@ -1,93 +1,117 @@
-// A tiny Prometheus registry (text exposition format 0.0.4) shared by the hub's ingest and its HTTP
-// API: counters and gauges with labels, rendered on scrape. No dependency: the format is a few lines
-// of escaping rules, and prom-client would pull a default process collector we do not want.
-// Label values can come from the wire (agent names, reason codes), so every series set is bounded:
-// past `maxSeries` a metric drops new label combinations and counts them in pcp_metrics_dropped_series_total.
+// The hub's Prometheus registry: prom-client, on a Registry of the hub's own (never prom-client's global
+// one) and with no default collectors (an operator scrapes the hub's figures, not Node's heap; add
+// prom-client's collectDefaultMetrics({ register: metrics.registry }) if you want them).
+// This wrapper adds what prom-client leaves to its caller:
+// - get-or-create by name, so ingest, Vigil, TrustGate and the API ask for the same metric;
+// - argument checks with RangeError/TypeError naming the metric (prom-client throws plain Errors);
+// - a bound on series: label values come from the wire (agent ids, reason codes), so past `maxSeries`
+//   a metric drops new label combinations and counts them in pcp_metrics_dropped_series_total;
+// - scrape-time collectors (onCollect) for gauges read from live state (VRS per agent, open alerts).
+import { Registry, Counter as PromCounter, Gauge as PromGauge, Histogram as PromHistogram, type LabelValues } from 'prom-client'
 
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/
 
 export type Labels = Record<string, string | number>
-type Kind = 'counter' | 'gauge'
+type Kind = 'counter' | 'gauge' | 'histogram'
+type PromMetric = PromCounter<string> | PromGauge<string> | PromHistogram<string>
 
-/** Label values: backslash, double quote and line feed are escaped (format 0.0.4). */
-export function escapeLabelValue (value: string): string {
-  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')
-}
+/** Latency buckets in seconds: 50 µs (a policy evaluation) to 10 s (a verify queue under a backlog). */
+export const LATENCY_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const
 
-/** HELP text: backslash and line feed only. */
-export function escapeHelp (text: string): string {
-  return text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')
-}
+class Metric<P extends PromMetric = PromMetric> {
+  /** Series keys this metric holds, for the bound (prom-client keeps no count we could read). */
+  readonly #keys = new Set<string>()
 
-export function formatValue (v: number): string {
-  if (Number.isNaN(v)) return 'NaN'
-  if (v === Infinity) return '+Inf'
-  if (v === -Infinity) return '-Inf'
-  return String(v)
-}
+  constructor (readonly registry: MetricsRegistry, readonly name: string, readonly kind: Kind, readonly labelNames: readonly string[], readonly prom: P) {}
 
-class Metric {
-  readonly series = new Map<string, { labels: string, value: number }>()
+  /** Series held now. */
+  get size (): number { return this.#keys.size }
 
-  constructor (readonly registry: MetricsRegistry, readonly name: string, readonly kind: Kind, readonly help: string, readonly labelNames: readonly string[]) {}
-
-  /** The series key, or null when the series set is full (then the drop is counted). */
-  protected entry (labels: Labels | undefined): { labels: string, value: number } | null {
-    const text = this.#labelText(labels ?? {})
-    let e = this.series.get(text)
-    if (e === undefined) {
-      if (this.series.size >= this.registry.maxSeries) { this.registry.dropped++; return null }
-      e = { labels: text, value: 0 }
-      this.series.set(text, e)
-    }
-    return e
-  }
-
-  #labelText (labels: Labels): string {
-    const keys = Object.keys(labels)
-    for (const k of keys) {
+  /** Labels in declared order (so {a,b} and {b,a} are one series) and the series key. */
+  #ordered (labels: Labels | undefined): { labels: LabelValues<string>, key: string } {
+    const given = labels ?? {}
+    for (const k of Object.keys(given)) {
       if (!this.labelNames.includes(k)) throw new RangeError(`metric ${this.name}: unknown label "${k}" (declared: ${this.labelNames.join(', ') || 'none'})`)
     }
-    // Declared order, so {a,b} and {b,a} are one series.
-    const parts: string[] = []
+    const out: LabelValues<string> = {}
+    let key = ''
     for (const k of this.labelNames) {
-      const v = labels[k]
+      const v = given[k]
       if (v === undefined) continue
-      parts.push(`${k}="${escapeLabelValue(String(v))}"`)
+      out[k] = v
+      key += `${k}\u0000${String(v)}\u0001`
     }
-    return parts.length === 0 ? '' : `{${parts.join(',')}}`
+    return { labels: out, key }
   }
 
-  remove (labels: Labels = {}): void { this.series.delete(this.#labelText(labels)) }
-  reset (): void { this.series.clear() }
+  /** The labels to record under, or null when this would be a new series and the set is full. */
+  protected labels (labels: Labels | undefined): LabelValues<string> | null {
+    const o = this.#ordered(labels)
+    if (!this.#keys.has(o.key)) {
+      if (this.#keys.size >= this.registry.maxSeries) { this.registry.countDropped(); return null }
+      this.#keys.add(o.key)
+    }
+    return o.labels
+  }
 
-  get (labels: Labels = {}): number | undefined { return this.series.get(this.#labelText(labels))?.value }
+  remove (labels: Labels = {}): void {
+    const o = this.#ordered(labels)
+    if (this.#keys.delete(o.key)) this.prom.remove(o.labels)
+  }
 
-  render (): string {
-    let out = `# HELP ${this.name} ${escapeHelp(this.help)}\n# TYPE ${this.name} ${this.kind}\n`
-    for (const s of this.series.values()) out += `${this.name}${s.labels} ${formatValue(s.value)}\n`
-    return out
+  reset (): void { this.prom.reset(); this.#keys.clear() }
+
+  /** The value of one series (a histogram's: its sample count), as the next scrape shows it. */
+  async get (labels: Labels = {}): Promise<number | undefined> {
+    const want = Object.entries(labels).map(([k, v]) => [k, String(v)])
+    const { values } = await this.prom.get()
+    const match = values.find((s) => {
+      if (this.kind === 'histogram' && !(s as { metricName?: string }).metricName?.endsWith('_count')) return false
+      const have = Object.entries(s.labels)
+      return have.length === want.length && want.every(([k, v]) => String(s.labels[k!]) === v)
+    })
+    return match?.value
   }
 }
 
-export class Counter extends Metric {
+function checkAmount (name: string, n: unknown, min: number): number {
+  if (typeof n !== 'number' || Number.isNaN(n) || n < min) throw new RangeError(`metric ${name}: "n" expected a number${min === 0 ? ' ≥ 0' : ''}, got ${String(n)}`)
+  return n
+}
+
+export class Counter extends Metric<PromCounter<string>> {
   inc (labels?: Labels, n = 1): void {
-    if (typeof n !== 'number' || !(n >= 0)) throw new RangeError(`counter ${this.name}: "n" expected a number ≥ 0, got ${String(n)}`)
-    const e = this.entry(labels)
-    if (e !== null) e.value += n
+    checkAmount(this.name, n, 0)
+    const l = this.labels(labels)
+    if (l !== null) this.prom.inc(l, n)
   }
 }
 
-export class Gauge extends Metric {
+export class Gauge extends Metric<PromGauge<string>> {
   set (labels: Labels | undefined, value: number): void {
     if (typeof value !== 'number') throw new TypeError(`gauge ${this.name}: "value" expected a number, got ${typeof value}`)
-    const e = this.entry(labels)
-    if (e !== null) e.value = value
+    const l = this.labels(labels)
+    if (l !== null) this.prom.set(l, value)
   }
 
-  inc (labels?: Labels, n = 1): void { const e = this.entry(labels); if (e !== null) e.value += n }
-  dec (labels?: Labels, n = 1): void { const e = this.entry(labels); if (e !== null) e.value -= n }
+  inc (labels?: Labels, n = 1): void { const l = this.labels(labels); if (l !== null) this.prom.inc(l, checkAmount(this.name, n, -Infinity)) }
+  dec (labels?: Labels, n = 1): void { const l = this.labels(labels); if (l !== null) this.prom.dec(l, checkAmount(this.name, n, -Infinity)) }
+}
+
+export class Histogram extends Metric<PromHistogram<string>> {
+  /** One observation, in the metric's unit (seconds for every *_seconds metric of the hub). */
+  observe (labels: Labels | undefined, value: number): void {
+    if (typeof value !== 'number' || !Number.isFinite(value)) throw new RangeError(`histogram ${this.name}: "value" expected a finite number, got ${String(value)}`)
+    const l = this.labels(labels)
+    if (l !== null) this.prom.observe(l, value)
+  }
+
+  /** Observes the seconds from now until the returned function is called. */
+  startTimer (labels?: Labels): (more?: Labels) => void {
+    const t0 = process.hrtime.bigint()
+    return (more) => this.observe({ ...labels, ...more }, Number(process.hrtime.bigint() - t0) / 1e9)
+  }
 }
 
 export interface MetricsOptions {
@@ -97,15 +121,25 @@ export interface MetricsOptions {
 
 export class MetricsRegistry {
   readonly maxSeries: number
-  dropped = 0
+  /** prom-client's registry holding every hub metric (for merging with an application's own). */
+  readonly registry = new Registry()
   readonly #metrics = new Map<string, Metric>()
   readonly #collectors: Array<() => void> = []
+  readonly #dropped: PromCounter<string>
+  #droppedCount = 0
 
   constructor (opts: MetricsOptions = {}) {
     const max = opts.maxSeries ?? 10_000
     if (!Number.isInteger(max) || max < 1) throw new RangeError(`"maxSeries" expected an integer ≥ 1, got ${String(max)}`)
     this.maxSeries = max
+    this.#dropped = new PromCounter({ name: 'pcp_metrics_dropped_series_total', help: 'Label combinations refused because a metric reached its series limit.', registers: [this.registry] })
   }
+
+  /** Label combinations refused so far. */
+  get dropped (): number { return this.#droppedCount }
+
+  /** @internal a metric refused a new series. */
+  countDropped (): void { this.#droppedCount++; this.#dropped.inc() }
 
   /** Get-or-create: ingest and the API ask for the same counter by name. */
   counter (name: string, help = '', labelNames: readonly string[] = []): Counter {
@@ -116,37 +150,50 @@ export class MetricsRegistry {
     return this.#define(name, 'gauge', help, labelNames) as Gauge
   }
 
+  /** `buckets`: upper bounds, ascending (default LATENCY_BUCKETS, in seconds). Used only on creation. */
+  histogram (name: string, help = '', labelNames: readonly string[] = [], buckets: readonly number[] = LATENCY_BUCKETS): Histogram {
+    if (!Array.isArray(buckets) || buckets.length === 0 || buckets.some((b, i) => typeof b !== 'number' || !Number.isFinite(b) || (i > 0 && b <= buckets[i - 1]!))) {
+      throw new RangeError(`histogram ${name}: "buckets" expected ascending finite numbers, got ${JSON.stringify(buckets)}`)
+    }
+    if (labelNames.includes('le')) throw new RangeError(`histogram ${name}: label name "le" is reserved`)
+    return this.#define(name, 'histogram', help, labelNames, buckets) as Histogram
+  }
+
   /** Runs before each render: for gauges read from live state (VRS per agent, open alerts). */
   onCollect (fn: () => void): void {
     if (typeof fn !== 'function') throw new TypeError(`"fn" expected a function, got ${typeof fn}`)
     this.#collectors.push(fn)
   }
 
-  metric (name: string): Counter | Gauge | undefined { return this.#metrics.get(name) as Counter | Gauge | undefined }
+  metric (name: string): Counter | Gauge | Histogram | undefined { return this.#metrics.get(name) as Counter | Gauge | Histogram | undefined }
 
-  /** The text exposition format 0.0.4 (Content-Type: text/plain; version=0.0.4). */
-  render (): string {
+  /** The Content-Type of render()'s text (exposition format 0.0.4). */
+  get contentType (): string { return this.registry.contentType }
+
+  /** The text exposition format 0.0.4, as prom-client writes it. */
+  async render (): Promise<string> {
     for (const fn of this.#collectors) fn()
-    let out = ''
-    for (const m of this.#metrics.values()) out += m.render()
-    out += '# HELP pcp_metrics_dropped_series_total Label combinations refused because a metric reached its series limit.\n'
-    out += '# TYPE pcp_metrics_dropped_series_total counter\n'
-    out += `pcp_metrics_dropped_series_total ${this.dropped}\n`
-    return out
+    return await this.registry.metrics()
   }
 
-  #define (name: string, kind: Kind, help: string, labelNames: readonly string[]): Metric {
+  #define (name: string, kind: Kind, help: string, labelNames: readonly string[], buckets?: readonly number[]): Metric {
     const existing = this.#metrics.get(name)
     if (existing !== undefined) {
       if (existing.kind !== kind) throw new TypeError(`metric ${name} is already a ${existing.kind}, not a ${kind}`)
       return existing
     }
-    if (typeof name !== 'string' || !METRIC_NAME.test(name)) throw new RangeError(`"name" expected a Prometheus metric name, got ${JSON.stringify(name)}`)
+    if (typeof name !== 'string' || !METRIC_NAME.test(name) || name === 'pcp_metrics_dropped_series_total') throw new RangeError(`"name" expected a Prometheus metric name, got ${JSON.stringify(name)}`)
     if (typeof help !== 'string') throw new TypeError(`"help" expected a string, got ${typeof help}`)
     for (const l of labelNames) {
       if (!LABEL_NAME.test(l) || l.startsWith('__')) throw new RangeError(`metric ${name}: label name ${JSON.stringify(l)} is not allowed`)
     }
-    const m = kind === 'counter' ? new Counter(this, name, kind, help, labelNames) : new Gauge(this, name, kind, help, labelNames)
+    // prom-client refuses an empty help; the exposition format allows it.
+    const config = { name, help: help === '' ? name : help, labelNames: [...labelNames], registers: [this.registry] }
+    const m = kind === 'counter'
+      ? new Counter(this, name, kind, labelNames, new PromCounter(config))
+      : kind === 'gauge'
+        ? new Gauge(this, name, kind, labelNames, new PromGauge(config))
+        : new Histogram(this, name, kind, labelNames, new PromHistogram({ ...config, buckets: [...buckets!] }))
     this.#metrics.set(name, m)
     return m
   }
@@ -166,10 +213,21 @@ export const HUB_METRICS = {
   storeWriteErrors: { name: 'pcp_hub_store_write_errors_total', help: 'Failed writes to the hub store, per error code (STORE_NO_SPACE, STORE_WRITE_FAILED).', labels: ['code'] }
 } as const
 
+/** The hub's latency histograms (seconds). */
+export const HUB_HISTOGRAMS = {
+  verifyBatch: { name: 'pcp_verify_batch_seconds', help: 'One events batch from submission to the verify pool (or the main thread) until its signatures and hashes are checked, queueing included.', labels: [] },
+  ack: { name: 'pcp_ack_seconds', help: 'An events message from its arrival at the hub until its ack is published (verify, chain checks and the durable write).', labels: [] },
+  gateDecision: { name: 'pcp_gate_decision_seconds', help: 'A TrustGate decision from request to journalled record, per source (gate: a device over MQTT, api: HTTP, vigil: forced by Vigil) and outcome.', labels: ['source', 'outcome'] }
+} as const
+
 export function hubCounter (reg: MetricsRegistry, m: { name: string, help: string, labels: readonly string[] }): Counter {
   return reg.counter(m.name, m.help, m.labels)
 }
 
 export function hubGauge (reg: MetricsRegistry, m: { name: string, help: string, labels: readonly string[] }): Gauge {
   return reg.gauge(m.name, m.help, m.labels)
+}
+
+export function hubHistogram (reg: MetricsRegistry, m: { name: string, help: string, labels: readonly string[] }): Histogram {
+  return reg.histogram(m.name, m.help, m.labels)
 }

@@ -3,7 +3,7 @@
 // decisions, alerts feed /metrics, and gate requests share each agent's `up` topic with its events.
 import { join } from 'node:path'
 import { Hub, loadVigil, type HubOptions } from './hub.js'
-import { MetricsRegistry } from './metrics.js'
+import { MetricsRegistry, HUB_HISTOGRAMS, hubHistogram } from './metrics.js'
 import { startVigilApi, VIGIL_DEFAULT_PORT } from './vigil/http.js'
 import { countAlert } from './vigil/vigil-metrics.js'
 import { createTrustGateService, type TrustGateService } from './trustgate/service.js'
@@ -50,7 +50,11 @@ export async function startHubServices (opts: HubServicesOptions): Promise<HubSe
   const closers: Array<() => Promise<unknown>> = [() => hub.close()]
   const close = async (): Promise<void> => { for (const c of closers.splice(0).reverse()) await c().catch(() => {}) }
   try {
-    trustgate = await createTrustGateService({ dir: join(opts.dataDir, 'trustgate'), hub: hub.agent, initialPolicy: initialPolicy ?? { profile: 'nist_balanced' } })
+    const decisionSeconds = hubHistogram(metrics, HUB_HISTOGRAMS.gateDecision)
+    trustgate = await createTrustGateService({
+      dir: join(opts.dataDir, 'trustgate'), hub: hub.agent, initialPolicy: initialPolicy ?? { profile: 'nist_balanced' },
+      onDecided: (d) => decisionSeconds.observe({ source: d.source, outcome: d.outcome }, d.seconds)
+    })
     const tg = trustgate
     closers.push(() => tg.close())
     // The gate asks the registry who a device is: its state, its current key, the role set at approval.

@@ -36,7 +36,7 @@ async function world (): Promise<World> {
   return {
     hub, victim, sync, clients,
     async refused () {
-      const text = hub.metrics.render()
+      const text = await hub.metrics.render()
       return Object.fromEntries([...text.matchAll(/^pcp_broker_refused_total\{reason="([A-Z_]+)"\} (\d+)$/gm)].map((m) => [m[1]!, Number(m[2])]))
     },
     async cleanup () {

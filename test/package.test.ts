@@ -61,7 +61,7 @@ Pkg('a device install is quiet, compiles nothing, leaves out the hub stack, and 
   assert.is(r.status, 0, r.out)
   for (const noise of ['EBADENGINE', 'install-scripts', 'gyp', 'deprecated', 'ERR']) assert.not.ok(r.out.includes(noise), `install printed ${noise}:\n${r.out}`)
   const nm = join(app, 'node_modules')
-  for (const absent of ['fastify', 'aedes', 'pino', 'level', 'classic-level', 'cbor-extract', 'cbor-x', 'node-gyp', '@mcap/core', '@foxglove']) assert.not.ok(existsSync(join(nm, absent)), `${absent} is not installed`)
+  for (const absent of ['fastify', 'aedes', 'pino', 'prom-client', 'level', 'classic-level', 'cbor-extract', 'cbor-x', 'node-gyp', '@mcap/core', '@foxglove']) assert.not.ok(existsSync(join(nm, absent)), `${absent} is not installed`)
   const packages = Number(/added (\d+) packages/.exec(r.out)?.[1])
   const mb = bytesOf(nm) / 1e6
   const stated = /A device install is (\d+) packages, about (\d+) MB/.exec(readme)
@@ -112,7 +112,7 @@ Pkg('npx pcp runs from the installed package; the README example lines work; the
   }
   const hub = sh('npx --no-install pcp hub start --local-only --port 0', app, home)
   assert.is(hub.status, 2, hub.out)
-  assert.match(hub.stderr, /^pcp: the hub needs (fastify|aedes|pino), which a device install leaves out: npm install fastify@5 aedes@1 pino@10 \[HUB_STACK_MISSING\]\n$/)
+  assert.match(hub.stderr, /^pcp: the hub needs (fastify|aedes|pino|prom-client), which a device install leaves out: npm install fastify@5 aedes@1 pino@10 prom-client@15 \[HUB_STACK_MISSING\]\n$/)
 })
 
 Pkg('the ROS 2 tools install adds bags and the stand-in: a bag recorded and verified from the installed package', () => {

@@ -1,29 +1,17 @@
-// hub/metrics.ts (Prometheus text format 0.0.4) and the hub's /metrics route fed by real chains.
+// hub/metrics.ts (prom-client on the hub's own registry, text format 0.0.4) and the hub's /metrics route fed by real chains.
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { stringifyJson } from '../runtime/index.js'
-import { MetricsRegistry, escapeLabelValue, HUB_METRICS } from '../hub/metrics.js'
+import { MetricsRegistry, HUB_METRICS } from '../hub/metrics.js'
 import { makeHub, apiFor, auth, tampered } from './vigil-http-helpers.js'
+import { parseExposition } from './support/prom-text.js'
 
 const M = suite('vigil-http-metrics')
 
-/** Parses exposition text into { 'name{labels}': value }, checking every line's grammar on the way. */
-function parse (text: string): Map<string, number> {
-  const out = new Map<string, number>()
-  const types = new Map<string, string>()
-  for (const line of text.trimEnd().split('\n')) {
-    if (line.startsWith('# HELP ')) continue
-    const t = /^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge)$/.exec(line)
-    if (t) { types.set(t[1]!, t[2]!); continue }
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*",?)*\})? (-?[0-9.e+-]+|NaN|[+-]Inf)$/.exec(line)
-    assert.ok(m, `bad exposition line: ${JSON.stringify(line)}`)
-    assert.ok(types.has(m![1]!), `sample before its TYPE: ${line}`)
-    out.set(m![1]! + (m![2] ?? ''), Number(m![3]!.replace('+Inf', 'Infinity')))
-  }
-  return out
-}
+/** Exposition text → { 'name{labels}': value }, each line's grammar checked (test/support/prom-text.ts). */
+const parse = (text: string): Map<string, number> => parseExposition(text).samples
 
-M('counters and gauges render in the 0.0.4 format with escaped label values', () => {
+M('counters and gauges render in the 0.0.4 format with escaped label values', async () => {
   const reg = new MetricsRegistry()
   const c = reg.counter('pcp_test_total', 'a test\ncounter with \\ backslash', ['reason'])
   c.inc({ reason: 'plain' })
@@ -31,17 +19,17 @@ M('counters and gauges render in the 0.0.4 format with escaped label values', ()
   const g = reg.gauge('pcp_test_gauge', 'g', ['agent'])
   g.set({ agent: 'a' }, 0.25)
   g.set({ agent: 'b' }, Infinity)
-  const text = reg.render()
+  const text = await reg.render()
   assert.match(text, '# HELP pcp_test_total a test\\ncounter with \\\\ backslash\n# TYPE pcp_test_total counter\n')
   assert.match(text, 'pcp_test_total{reason="quote \\" back \\\\ newline \\n end"} 2\n')
   assert.match(text, 'pcp_test_gauge{agent="b"} +Inf\n')
   const parsed = parse(text)
   assert.is(parsed.get('pcp_test_total{reason="plain"}'), 1)
   assert.is(parsed.get('pcp_test_gauge{agent="a"}'), 0.25)
-  assert.is(escapeLabelValue('a"b\\c\nd'), 'a\\"b\\\\c\\nd')
+  assert.is(await c.get({ reason: 'quote " back \\ newline \n end' }), 2)
 })
 
-M('programmer mistakes throw; label order does not split series; series are bounded', () => {
+M('programmer mistakes throw; label order does not split series; series are bounded', async () => {
   const reg = new MetricsRegistry({ maxSeries: 3 })
   assert.throws(() => reg.counter('bad name'), RangeError)
   assert.throws(() => reg.counter('x_total', '', ['__reserved']), RangeError)
@@ -51,10 +39,11 @@ M('programmer mistakes throw; label order does not split series; series are boun
   assert.throws(() => c.inc({ nope: 1 }), RangeError)
   assert.throws(() => c.inc({}, -1), RangeError)
   c.inc({ a: 1, b: 2 }); c.inc({ b: 2, a: 1 })
-  assert.is(c.get({ a: 1, b: 2 }), 2)
+  assert.is(await c.get({ a: 1, b: 2 }), 2)
   for (let i = 0; i < 10; i++) c.inc({ a: `v${i}` })
-  assert.is(c.series.size, 3)
-  assert.match(reg.render(), 'pcp_metrics_dropped_series_total 8\n')
+  assert.is(c.size, 3)
+  assert.is(reg.dropped, 8)
+  assert.match(await reg.render(), 'pcp_metrics_dropped_series_total 8\n')
 })
 
 M('/metrics: ingested, rejected by reason, VRS per agent and alert counts match the hub', async () => {

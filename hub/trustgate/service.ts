@@ -50,6 +50,8 @@ export interface TrustGateServiceOptions {
   agentStateTtlSeconds?: number
   /** Clearance needed to activate policies and create principals. Default L3. */
   adminClearance?: Clearance
+  /** Each new decision, once journalled: seconds since evaluate() was called (the hub's pcp_gate_decision_seconds). */
+  onDecided?: (d: { source: string, outcome: string, seconds: number }) => void
 }
 
 export type DecisionState = GateState
@@ -284,6 +286,7 @@ export class TrustGateService extends EventEmitter {
    * re-sent request (MQTT QoS 1 may deliver twice) return the first decision instead of a second one.
    */
   async evaluate (input: EvaluateInput, opts: { source: string, decisionId?: string }): Promise<DecisionRecord> {
+    const t0 = performance.now()
     const policy = this.#requirePolicy()
     const decisionId = opts.decisionId ?? 'dec-' + randomBytes(20).toString('hex')
     const existing = this.lookup(decisionId)
@@ -295,6 +298,7 @@ export class TrustGateService extends EventEmitter {
     const rec = this.#decided(decision, ev)
     this.#remember(rec)
     if (decision.outcome === 'REQUIRE_HUMAN') this.#markPending(await this.queue.submit(decision, approvalTerms(policy)))
+    this.#opts.onDecided?.({ source: opts.source, outcome: decision.outcome, seconds: (performance.now() - t0) / 1000 })
     return rec
   }
 

@@ -26,8 +26,8 @@ async function until (what: string, cond: () => boolean | Promise<boolean>, ms: 
   return Date.now() - t0
 }
 
-const metric = (hub: Hub, line: string): number | undefined => {
-  const m = hub.metrics.render().split('\n').find((l) => l.startsWith(line + ' '))
+const metric = async (hub: Hub, line: string): Promise<number | undefined> => {
+  const m = (await hub.metrics.render()).split('\n').find((l) => l.startsWith(line + ' '))
   return m === undefined ? undefined : Number(m.slice(line.length + 1))
 }
 
@@ -43,15 +43,15 @@ try {
   for (let i = 0; i < 20; i++) await agent.stamp('t', { i })
   await sync.flush(20_000)
   out.before = count()
-  out.failingBefore = metric(hub, 'pcp_hub_store_failing')
+  out.failingBefore = await metric(hub, 'pcp_hub_store_failing')
 
   const disk = await fillDisk(mnt)
   // Random payloads: the hub's LevelDB log must really grow past the last free page.
   for (let i = 20; i < 120; i++) await agent.stamp('t', { i, pad: randomBytes(200).toString('hex') })
   // Recorded, not awaited to the end: the parent judges them, and the recovery below runs either way.
-  out.sawFailing = await until('the hub to report its store failing', () => metric(hub, 'pcp_hub_store_failing') === 1, 10_000).then(() => true, () => false)
+  out.sawFailing = await until('the hub to report its store failing', async () => await metric(hub, 'pcp_hub_store_failing') === 1, 10_000).then(() => true, () => false)
   out.sawBusy = await until('the device to hear HUB_BUSY', () => sync.status().agents[0]!.lastError?.code === 'HUB_BUSY', 10_000).then(() => true, () => false)
-  out.errorsWhileFull = metric(hub, 'pcp_hub_store_write_errors_total{code="STORE_NO_SPACE"}')
+  out.errorsWhileFull = await metric(hub, 'pcp_hub_store_write_errors_total{code="STORE_NO_SPACE"}')
   out.statusWhileFull = (hub.statusReport() as { store: unknown }).store
   out.deviceWhileFull = sync.status().agents[0]
   out.countWhileFull = count()
@@ -63,7 +63,7 @@ try {
   await disk.free()
   out.recoveryMs = await until('the device to catch up', () => count() === 120, 40_000)
   await sync.flush(20_000)
-  out.failingAfter = metric(hub, 'pcp_hub_store_failing')
+  out.failingAfter = await metric(hub, 'pcp_hub_store_failing')
   out.statusAfter = (hub.statusReport() as { store: unknown }).store
   let text = ''
   for await (const chunk of (await hub.chain.exportChain(agent.agentId))!) text += chunk

@@ -43,6 +43,6 @@ export function registerSummaryRoutes (app: FastifyInstance, ctx: VigilContext):
 
   installVigilMetrics(ctx.metrics, ctx.vigil)
   app.get('/metrics', async (_req, reply) => {
-    return reply.header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8').send(ctx.metrics.render())
+    return reply.header('Content-Type', ctx.metrics.contentType).send(await ctx.metrics.render())
   })
 }
