@@ -14,6 +14,7 @@ import { checkStamper, hashValue, stampInOrder, type Payload } from './audit.js'
 import { defaultBackend } from './chardev/backend.js'
 import { type BinaryValue, type Direction, type Edge, type GpioBackend, type GpioOptions, type OnoffLikeGpio, type ValueCallback } from './backend.js'
 import type { PinResolution } from './chip.js'
+import { checkGpioSampling, SampledStream, type GpioSamplingOptions } from './gpio-sampling.js'
 
 export interface AuditedGpioOptions extends GpioOptions {
   /** Where events go (an Agent). Defaults to the one given to configureGpioAudit. */
@@ -24,6 +25,8 @@ export interface AuditedGpioOptions extends GpioOptions {
   hashValues?: boolean
   /** A name for the pin ("fan relay"), stamped at setup. */
   label?: string
+  /** Sampling policies for this line's edges and reads (gpio-sampling.ts); default: every event stamped. */
+  sampling?: GpioSamplingOptions
 }
 
 interface Defaults { stamper?: Stamper, backend?: GpioBackend, hashValues?: boolean }
@@ -56,6 +59,8 @@ export class AuditedGpio {
   #direction: 'in' | 'out'
   #edge: Edge
   #failed: PcpError | undefined
+  readonly #now: () => number
+  readonly #streams: { edges?: SampledStream, reads?: SampledStream } = {}
 
   constructor (pin: number, direction: Direction, edge?: Edge | AuditedGpioOptions, options?: AuditedGpioOptions) {
     if (typeof edge === 'object' && !options) { options = edge; edge = undefined }
@@ -71,6 +76,9 @@ export class AuditedGpio {
       // sysfs has no bias control: silently ignoring a requested pull-up would leave an input floating.
       throw new TypeError(`"options.bias" (${String(opts.bias)}) needs the character-device backend (chardevBackend()); the ${this.backend.name} backend cannot set pull resistors`)
     }
+    const sampling = opts.sampling === undefined ? undefined : checkGpioSampling(opts.sampling)
+    const clock = sampling?.clock
+    this.#now = clock ? () => clock.nowMs() : Date.now
     this.pin = pin
     this.resolution = this.backend.resolvePin(pin)
     this.backend.preflight(this.resolution)
@@ -103,6 +111,15 @@ export class AuditedGpio {
     if (this.resolution.chip.path !== undefined) { setup.chip_device = this.resolution.chip.path; setup.line_offset = this.resolution.line }
     if (opts.bias !== undefined) setup.bias = opts.bias
     if (opts.label !== undefined) setup.label = opts.label
+    const stamp = (type: string, payload: Payload): Promise<AissEvent> => this.#queue(type, payload)
+    if (sampling?.edges) this.#streams.edges = new SampledStream('edges', pin, sampling.edges, sampling, stamp)
+    if (sampling?.reads) this.#streams.reads = new SampledStream('reads', pin, sampling.reads, sampling, stamp)
+    if (sampling?.edges || sampling?.reads) {
+      setup.sampling = {
+        edges: this.#streams.edges?.fields ?? { audit_mode: 'every' },
+        reads: this.#streams.reads?.fields ?? { audit_mode: 'every' }
+      }
+    }
     this.ready = this.#queue('rpi_gpio_setup', setup)
   }
 
@@ -111,7 +128,7 @@ export class AuditedGpio {
   read (callback?: ValueCallback): Promise<BinaryValue> | void {
     const p = this.#run('read', async () => {
       const value = await this.#gpio.read()
-      await this.#queue('rpi_gpio_input', this.#valuePayload(value))
+      await this.#record('reads', 'rpi_gpio_input', this.#valuePayload(value))
       return value
     })
     if (!callback) return p
@@ -121,7 +138,7 @@ export class AuditedGpio {
   readSync (): BinaryValue {
     this.#check()
     const value = this.#sync('readSync', () => this.#gpio.readSync())
-    void this.#queue('rpi_gpio_input', this.#valuePayload(value))
+    void this.#record('reads', 'rpi_gpio_input', this.#valuePayload(value))
     return value
   }
 
@@ -165,7 +182,7 @@ export class AuditedGpio {
         payload.line_seqno = event.lineSeqno
         if (event.dropped > 0) payload.dropped = event.dropped
       }
-      void this.#queue('rpi_gpio_interrupt', payload)
+      void this.#record('edges', 'rpi_gpio_interrupt', payload)
       callback(null, value, event)
     }
     this.#wrapped.set(callback, wrapper)
@@ -218,6 +235,9 @@ export class AuditedGpio {
   /** Unexports (onoff semantics) and stamps rpi_gpio_cleanup; allowed even after an audit failure. */
   unexport (): void {
     this.#wrapped.clear()
+    // Open windows are stamped before the cleanup event, so each digest precedes it in the chain.
+    this.#streams.edges?.close().catch(() => {})
+    this.#streams.reads?.close().catch(() => {})
     this.#gpio.unexport()
     void this.#queue('rpi_gpio_cleanup', { pins: [this.pin], sysfs_gpio: this.resolution.sysfs, backend: this.backend.name })
   }
@@ -228,10 +248,19 @@ export class AuditedGpio {
     if (this.#failed) throw this.#failed
   }
 
+  /** t_ms: wall-clock ms, as the envelope timestamp is whole seconds (an edge needs better). */
   #valuePayload (value: BinaryValue): Payload {
+    const t_ms = Math.round(this.#now())
     return this.#hash
-      ? { pin: this.pin, direction: this.#direction, value_hash: hashValue(value) }
-      : { pin: this.pin, direction: this.#direction, value }
+      ? { pin: this.pin, direction: this.#direction, value_hash: hashValue(value), t_ms }
+      : { pin: this.pin, direction: this.#direction, value, t_ms }
+  }
+
+  /** An edge or read event through its stream's policy; resolves null when the policy skipped it. */
+  #record (stream: 'edges' | 'reads', eventType: string, payload: Payload): Promise<AissEvent | null> {
+    const s = this.#streams[stream]
+    if (!s) return this.#queue(eventType, payload)
+    return s.offer(eventType, payload, payload.t_ms as number)
   }
 
   #queue (eventType: string, payload: Payload): Promise<AissEvent> {

@@ -1,6 +1,8 @@
 // pcp-edge/rpi: the Raspberry Pi bridge. Importing it never loads onoff (an optional peer) or the gpiochip addon; only
 // constructing an AuditedGpio on the default backend does.
 export { AuditedGpio, configureGpioAudit, type AuditedGpioOptions } from './gpio.js'
+export { gpioLeafHash, GPIO_DIGEST_EVENT, type GpioSamplingOptions, type GpioStream } from './gpio-sampling.js'
+export { checkPolicy, type AuditPolicy, type AuditClock } from '../runtime/sampling.js'
 export { AuditedPiAgent, type ActionGate, type PiAgentOptions, type Heartbeat } from './agent.js'
 export { invalidReading, type ReadFn, type SampleOptions, type SampleStats, type Sampler, type SignalSource, type StopReason } from './sampler.js'
 export { onoffBackend, loadOnoff, type GpioBackend, type OnoffBackendOptions, type OnoffLikeClass, type OnoffLikeGpio, type BinaryValue, type Direction, type Edge, type GpioOptions, type ValueCallback, type GpioEdgeEvent } from './backend.js'
