@@ -2,11 +2,12 @@
 import type { Command } from 'commander'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { PcpError, pcpHome, listAgentNames, openAgentStore, firstIdentityDocument, loadAgentIdentity, statementSigner, type Identity, type StatementSigner } from '../runtime/index.js'
+import { PcpError, pcpHome, agentDir, listAgentNames, openAgentStore, firstIdentityDocument, loadAgentIdentity, statementSigner, type Identity, type StatementSigner } from '../runtime/index.js'
 import { SyncAgent, type SyncSource, type SyncStatus } from '../sync/agent.js'
 import type { MqttConnectOptions } from '../sync/connect.js'
 import { pidAlive } from '../hub/control.js'
 import { action, printJson, EXIT } from './common.js'
+import { ANCHOR_STATUS_FILE, type AnchorStatus } from '../runtime/anchor/anchorer.js'
 
 /** --username, --password-env and --ca/--cert/--key (files read here) as client options for a broker. */
 export async function brokerOptions (o: Record<string, unknown>): Promise<Pick<MqttConnectOptions, 'username' | 'password' | 'tls'>> {
@@ -18,6 +19,28 @@ export async function brokerOptions (o: Record<string, unknown>): Promise<Pick<M
     : undefined
   const password = o.passwordEnv ? process.env[String(o.passwordEnv)] : undefined
   return { ...(o.username ? { username: String(o.username) } : {}), ...(password !== undefined ? { password } : {}), ...(tls ? { tls } : {}) }
+}
+
+/** Each agent's trusted-time queue, as its Anchorer publishes it (runtime/anchor/anchorer.ts). */
+async function anchorStatuses (home: string): Promise<Record<string, AnchorStatus>> {
+  const out: Record<string, AnchorStatus> = {}
+  for (const name of await listAgentNames(home).catch(() => [] as string[])) {
+    try { out[name] = JSON.parse(await readFile(join(agentDir(home, name), ANCHOR_STATUS_FILE), 'utf8')) as AnchorStatus } catch { /* this agent does not anchor */ }
+  }
+  return out
+}
+
+function printAnchors (anchors: Record<string, AnchorStatus>): void {
+  if (Object.keys(anchors).length === 0) return
+  process.stdout.write('trusted time (RFC 3161 anchors):\n')
+  for (const [name, a] of Object.entries(anchors)) {
+    const last = a.last_anchor ? `last anchor #${a.last_anchor.index} covers #${a.last_anchor.from}..#${a.last_anchor.to} at ${a.last_anchor.gen_time}` : 'never anchored'
+    const unanchored = a.head_seq - a.next_from + 1
+    const pending = a.pending.length
+      ? `PENDING ${a.pending.length} (since ${new Date(a.oldest_pending_at!).toISOString()}, ${a.pending[0]!.attempts} attempts${a.pending[0]!.last_error ? `, ${a.pending[0]!.last_error.code}: ${a.pending[0]!.last_error.message}` : ''})`
+      : 'nothing pending'
+    process.stdout.write(`  ${name.padEnd(16)} ${pending}; ${last}; ${Math.max(unanchored, 0)} events not cut yet\n`)
+  }
 }
 
 function print (s: SyncStatus & { pid?: number | null }, running: boolean): void {
@@ -33,15 +56,18 @@ export function registerSyncCommands (program: Command): void {
   const home = (): string => pcpHome(program.opts().home as string | undefined)
 
   sync.command('status')
-    .description('what the sync agent of this home reports: connection, backlog and last ack per agent')
+    .description('what the sync agent of this home reports: connection, backlog and last ack per agent; and each anchoring agent\'s pending RFC 3161 anchors')
     .option('--json', 'print as JSON')
     .action(action(async (o: { json?: boolean }) => {
       let s: (SyncStatus & { pid?: number | null }) | undefined
       try { s = JSON.parse(await readFile(join(home(), 'sync', 'status.json'), 'utf8')) } catch { s = undefined }
-      if (!s) throw new PcpError('SYNC_NEVER_RAN', `no sync agent has run for ${home()} (no sync/status.json)`)
-      const running = pidAlive(s.pid)
-      if (o.json) printJson({ running, ...s })
-      else print(s, running)
+      const anchors = await anchorStatuses(home())
+      const hasAnchors = Object.keys(anchors).length > 0
+      // A device that anchors but never synced still shows its pending anchors (offline first).
+      if (!s && !hasAnchors) throw new PcpError('SYNC_NEVER_RAN', `no sync agent has run for ${home()} (no sync/status.json)`)
+      const running = s ? pidAlive(s.pid) : false
+      if (o.json) printJson({ running, ...s, ...(hasAnchors ? { anchors } : {}) })
+      else { if (s) print(s, running); else process.stdout.write('sync never ran\n'); printAnchors(anchors) }
       return EXIT.OK
     }))
 

@@ -59,6 +59,7 @@ export type AgentRef = { name: string } | { identityFile: string }
 
 interface Pending extends PreparedEvent {
   generation: number
+  meta: Record<string, unknown> | undefined
   resolve: (event: AissEvent) => void
   reject: (err: unknown) => void
 }
@@ -215,12 +216,14 @@ export class Agent extends EventEmitter implements Stamper, StatementSigner {
    * Signs `{ event_type, ...payload }` onto the head. The event is chained synchronously, so concurrent
    * calls chain in call order; a burst is signed on a second thread and stored in one group-commit
    * batch. Resolves with the event once it is durable (see AgentOpenOptions.durability).
+   * `opts.meta`: store meta slots written in the same atomic batch as the event (an anchor event and
+   * the removal of its pending entry, runtime/anchor/anchorer.ts: a crash keeps both or neither).
    */
-  stamp (eventType: string, payload: Record<string, JsonValue> = {}): Promise<AissEvent> {
+  stamp (eventType: string, payload: Record<string, JsonValue> = {}, opts: { meta?: Record<string, unknown> } = {}): Promise<AissEvent> {
     if (typeof eventType !== 'string' || eventType.length === 0) throw new TypeError('"eventType" expected a non-empty string')
     if (this.store.closed) return Promise.reject(new PcpError(ErrorCodes.STORE_CLOSED, `agent "${this.name}" is closed`, { agent: this.name }))
     if (this.store.failure !== null || this.#recovering !== null || this.#epoch !== this.store.epoch) {
-      return this.#recovered().then(() => this.stamp(eventType, payload))
+      return this.#recovered().then(() => this.stamp(eventType, payload, opts))
     }
     const head = this.#head
     // Never earlier than the previous event: a Pi without RTC may boot with a clock behind its chain.
@@ -241,7 +244,7 @@ export class Agent extends EventEmitter implements Stamper, StatementSigner {
     }
     this.#head = { seq: (head?.seq ?? -1) + 1, hash: prepared.hash, timestamp }
     return new Promise((resolve, reject) => {
-      this.#queue.push({ ...prepared, generation: this.#generation, resolve, reject })
+      this.#queue.push({ ...prepared, generation: this.#generation, meta: opts.meta, resolve, reject })
       if (!this.#flushQueued) {
         this.#flushQueued = true
         // A microtask runs once the caller's synchronous loop is done: a burst becomes one batch.
@@ -284,8 +287,10 @@ export class Agent extends EventEmitter implements Stamper, StatementSigner {
       return this.#fail(batch, err)
     }
     const items = batch.map((b, i) => ({ event: finishEvent(b.unsigned, signatures[i]!), hash: b.hash, agentIndex: this.#agentIndex }))
+    let meta: Record<string, unknown> | undefined
+    for (const b of batch) if (b.meta) meta = { ...meta, ...b.meta }
     // Not awaited: the next chunk is handled while this one is being written (the store groups writes).
-    this.store.append(items).then(() => {
+    this.store.append(items, meta ? { meta } : {}).then(() => {
       for (let i = 0; i < batch.length; i++) batch[i]!.resolve(items[i]!.event)
       if (this.listenerCount('stamped')) for (const it of items) this.emit('stamped', it.event, it.hash)
     }, (err) => this.#fail(batch, err))

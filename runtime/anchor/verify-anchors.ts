@@ -1,0 +1,90 @@
+// Verifies the anchor events of a chain (README "Trusted time"): fed event by event (the streaming
+// verifiers call push()), it keeps the 32-byte hashes, and finish() checks each anchor: its range
+// and last hash, the RFC 6962 root recomputed over the covered hashes, the token (every check of
+// verify-token.ts, imprint = that root, nonce = the one recorded), and the time: genTime may not
+// precede a covered event's timestamp nor follow the anchor event's, beyond a clock tolerance.
+// Pure: bytes and events in, one verdict per anchor out.
+import type { AissEvent } from '../types.js'
+import { merkleRoot } from '../merkle.js'
+import { verifyTimestampToken } from '../tsa/verify-token.js'
+import { TsaError } from '../tsa/errors.js'
+import { ANCHOR_EVENT_TYPE, parseAnchorPayload, type AnchorRecord } from './payload.js'
+
+/** Device clocks drift (a Pi without RTC): AISS-1's ±300 s (RFC AISS §8.1). */
+export const ANCHOR_CLOCK_TOLERANCE_S = 300
+
+export interface AnchorVerdict {
+  /** Index of the anchor event. */
+  index: number
+  from: number
+  to: number
+  ok: boolean
+  code?: string
+  message?: string
+  field?: string
+  /** From the verified token only. */
+  genTime?: Date
+  tsa?: string
+}
+
+export class AnchorVerifier {
+  #hashes: Uint8Array[] = []
+  #timestamps: number[] = []
+  #anchors: Array<{ index: number, event: AissEvent }> = []
+  #trustRoots: Uint8Array[]
+
+  constructor (opts: { trustRoots: Uint8Array[] }) {
+    if (!Array.isArray(opts.trustRoots)) throw new TypeError('"trustRoots" expected an array of DER certificates')
+    this.#trustRoots = opts.trustRoots
+  }
+
+  /** Events in chain order, index = position in the chain; `hash` the hex event hash. */
+  push (index: number, event: AissEvent, hash: string): void {
+    if (index !== this.#hashes.length) throw new RangeError(`"index" expected ${this.#hashes.length}, got ${index}`)
+    this.#hashes.push(hexBytes(hash))
+    this.#timestamps.push(typeof event.timestamp === 'number' ? event.timestamp : Number(event.timestamp))
+    if (event.payload?.event_type === ANCHOR_EVENT_TYPE) this.#anchors.push({ index, event })
+  }
+
+  get anchorCount (): number { return this.#anchors.length }
+
+  async finish (): Promise<AnchorVerdict[]> {
+    const out: AnchorVerdict[] = []
+    for (const { index, event } of this.#anchors) out.push(await this.#check(index, event))
+    return out
+  }
+
+  async #check (index: number, event: AissEvent): Promise<AnchorVerdict> {
+    let a: AnchorRecord
+    try { a = parseAnchorPayload(event.payload, index) } catch (err) {
+      const e = err as TsaError
+      return { index, from: -1, to: -1, ok: false, code: e.code, message: e.message, ...(e.field ? { field: e.field } : {}) }
+    }
+    const base = { index, from: a.from, to: a.to }
+    const bad = (code: string, message: string, field?: string): AnchorVerdict => ({ ...base, ok: false, code, message: `event ${index}: ${message}`, ...(field ? { field } : {}) })
+    if (toHex(this.#hashes[a.to]!) !== a.toHash) return bad('ANCHOR_ROOT_MISMATCH', `anchors event ${a.to} with hash ${a.toHash}, but this chain's event ${a.to} has ${toHex(this.#hashes[a.to]!)}`, 'covered.to_hash')
+    const root = merkleRoot(this.#hashes.slice(a.from, a.to + 1))
+    if (toHex(root) !== a.root) return bad('ANCHOR_ROOT_MISMATCH', `the RFC 6962 root over events ${a.from}..${a.to} is ${toHex(root)}, the anchor names ${a.root}`, 'merkle_root')
+    const v = await verifyTimestampToken(a.token, { imprint: root, trustRoots: this.#trustRoots, nonce: BigInt('0x' + a.nonce) })
+    if (!v.ok) return bad(v.code, `the anchor's token: ${v.message}`, v.field)
+    const gen = v.genTime.getTime() / 1000
+    let latest = -Infinity
+    for (let i = a.from; i <= a.to; i++) if (this.#timestamps[i]! > latest) latest = this.#timestamps[i]!
+    if (gen + ANCHOR_CLOCK_TOLERANCE_S < latest) return bad('ANCHOR_TIME_INCONSISTENT', `genTime ${v.genTime.toISOString()} precedes covered events stamped at ${new Date(latest * 1000).toISOString()}`, 'genTime')
+    const own = this.#timestamps[index]!
+    if (own + ANCHOR_CLOCK_TOLERANCE_S < gen) return bad('ANCHOR_TIME_INCONSISTENT', `the anchor event says ${new Date(own * 1000).toISOString()}, before its token's genTime ${v.genTime.toISOString()}`, 'timestamp')
+    return { ...base, ok: true, genTime: v.genTime, tsa: v.tsaSubject }
+  }
+}
+
+function hexBytes (h: string): Uint8Array {
+  const out = new Uint8Array(h.length / 2)
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(h.slice(2 * i, 2 * i + 2), 16)
+  return out
+}
+
+function toHex (b: Uint8Array): string {
+  let s = ''
+  for (const x of b) s += x.toString(16).padStart(2, '0')
+  return s
+}
