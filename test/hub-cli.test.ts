@@ -28,6 +28,15 @@ Cli('hub start says clearly when the port is taken (exit 2)', async () => {
   } finally { server.close(); tmp.cleanup() }
 })
 
+Cli('hub start --share-group without --mqtt-url is refused: the embedded broker (aedes) has no shared subscriptions (exit 2)', async () => {
+  const tmp = tmpDir()
+  try {
+    const r = pcp('hub', 'start', '--data', join(tmp.path, 'hub'), '--port', '0', '--no-api', '--share-group', 'hubs')
+    assert.is(r.code, 2, r.err)
+    assert.match(r.err, /shared subscription group "hubs" needs an external broker \(--mqtt-url.*the embedded broker \(aedes\) has no shared subscriptions \[HUB_SHARE_GROUP_NEEDS_BROKER\]/)
+  } finally { tmp.cleanup() }
+})
+
 Cli('hub start will not serve its HTTP APIs without tokens unless --local-only (exit 2, before listening)', async () => {
   const tmp = tmpDir()
   try {
