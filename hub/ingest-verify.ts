@@ -9,7 +9,7 @@
 import '../runtime/index.js'
 import { decodeRecord } from '../runtime/record.js'
 import { signingBytes } from '../runtime/event.js'
-import { crypto } from '../runtime/crypto.js'
+import { sha256Hex } from '../runtime/crypto.js'
 import { toHex } from '../runtime/encoding.js'
 import { checkEventSignature } from '../runtime/verify.js'
 import { checkRotationPayload, ROTATION_EVENT_TYPE } from '../runtime/rotation.js'
@@ -33,7 +33,7 @@ export function verifyBatch (item: VerifyItem): VerifyResult {
     try { ev = decodeRecord(rec, item.ids) } catch { sig.push(SIG.UNDECODABLE); hashes.push(''); continue }
     let bytes: Uint8Array
     try { bytes = signingBytes(ev) } catch { sig.push(SIG.NOT_CANONICAL); hashes.push(''); continue }
-    hashes.push(toHex(crypto().sha256(bytes)))
+    hashes.push(sha256Hex(bytes))
     const verdict = checkEventSignature(ev, publicKey, bytes)
     if (verdict === 'encoding') { sig.push(SIG.ENCODING); continue }
     const ok = verdict === 'ok'

@@ -70,6 +70,9 @@ const relaxedWarned = new Set<string>()
 // Below this many stamps waiting at once, signing inline is quicker than a round trip to the thread.
 const SIGNER_THREAD_MIN_BATCH = 8
 const SIGN_CHUNK = 256
+// The share of a lone chunk the main thread signs beside the thread: a little under half, as it also
+// posts the request and collects the answer.
+const INLINE_SHARE = 0.45
 
 export class Agent extends EventEmitter implements Stamper, StatementSigner {
   readonly name: string
@@ -244,7 +247,7 @@ export class Agent extends EventEmitter implements Stamper, StatementSigner {
     }
     this.#head = { seq: (head?.seq ?? -1) + 1, hash: prepared.hash, timestamp }
     return new Promise((resolve, reject) => {
-      this.#queue.push({ ...prepared, generation: this.#generation, meta: opts.meta, resolve, reject })
+      this.#queue.push({ unsigned: prepared.unsigned, bytes: prepared.bytes, hash: prepared.hash, generation: this.#generation, meta: opts.meta, resolve, reject })
       if (!this.#flushQueued) {
         this.#flushQueued = true
         // A microtask runs once the caller's synchronous loop is done: a burst becomes one batch.
@@ -259,7 +262,7 @@ export class Agent extends EventEmitter implements Stamper, StatementSigner {
     // through them), while the main thread encodes and writes the chunks already signed, in order.
     while (this.#queue.length) {
       const batch = this.#queue.splice(0, SIGN_CHUNK)
-      const signing = this.#sign(batch)
+      const signing = this.#sign(batch, this.#queue.length === 0)
       signing.catch(() => {}) // handled in order by #store
       // The tail must never stay rejected: every later batch chains on it and would never settle, and
       // close() would reject (issue 13 #3). A throw anywhere in #store refuses this batch and what follows.
@@ -267,10 +270,24 @@ export class Agent extends EventEmitter implements Stamper, StatementSigner {
     }
   }
 
-  #sign (batch: Pending[]): Promise<Uint8Array[]> {
+  #sign (batch: Pending[], last: boolean): Promise<Uint8Array[]> {
     try {
       if (batch.length >= SIGNER_THREAD_MIN_BATCH && (this.#signer ??= SignerThread.start(this.#identity.signingHandle))?.alive) {
-        return this.#signer.sign(batch.map((b) => b.bytes)).then((all) => batch.map((_, i) => all.subarray(64 * i, 64 * i + 64)))
+        // A lone chunk with the thread idle (a caller awaiting each batch): the main thread would only
+        // wait, so it signs the tail itself while the thread signs the head (issue 18: awaited batches
+        // of 100 ran signing and storing one after the other). In a stream the thread has work queued
+        // and the main thread has encoding and storing to do, so the thread signs everything.
+        const inline = last && this.#signer.busy === 0 ? Math.floor(batch.length * INLINE_SHARE) : 0
+        const cut = batch.length - inline
+        const head = this.#signer.sign(batch.slice(0, cut).map((b) => b.bytes))
+        const tail: Uint8Array[] = []
+        for (let i = cut; i < batch.length; i++) tail.push(this.#identity.sign(batch[i]!.bytes))
+        return head.then((all) => {
+          const out = new Array<Uint8Array>(batch.length)
+          for (let i = 0; i < cut; i++) out[i] = all.subarray(64 * i, 64 * i + 64)
+          for (let i = cut; i < batch.length; i++) out[i] = tail[i - cut]!
+          return out
+        })
       }
       return Promise.resolve(batch.map((b) => this.#identity.sign(b.bytes)))
     } catch (err) {
@@ -286,7 +303,7 @@ export class Agent extends EventEmitter implements Stamper, StatementSigner {
     } catch (err) {
       return this.#fail(batch, err)
     }
-    const items = batch.map((b, i) => ({ event: finishEvent(b.unsigned, signatures[i]!), hash: b.hash, agentIndex: this.#agentIndex }))
+    const items = batch.map((b, i) => ({ event: finishEvent(b.unsigned, signatures[i]!), hash: b.hash, agentIndex: this.#agentIndex, signature: signatures[i]! }))
     let meta: Record<string, unknown> | undefined
     for (const b of batch) if (b.meta) meta = { ...meta, ...b.meta }
     // Not awaited: the next chunk is handled while this one is being written (the store groups writes).

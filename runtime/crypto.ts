@@ -1,3 +1,5 @@
+import { toHex } from './encoding.js'
+
 // The one slot through which the protocol core reaches Ed25519, SHA-256 and randomness (noble's
 // `hashes.sha512` slot, widened). Node entry points install node:crypto (about 10x faster here);
 // the browser bundle installs the portable @noble backend. Both give byte-identical signatures:
@@ -16,6 +18,8 @@ export interface SigningKey {
 export interface CryptoBackend {
   readonly name: string
   sha256 (data: Uint8Array): Uint8Array
+  /** The same digest as lowercase hex, where the backend has a one-shot for it (every event is hashed). */
+  sha256Hex? (data: Uint8Array): string
   randomBytes (n: number): Uint8Array
   randomUUID (): string
   /** Takes ownership of `seed` (32 bytes) and zeroes it once the backend holds the key its own way. */
@@ -30,6 +34,12 @@ export function setCryptoBackend (b: CryptoBackend): void { backend = b }
 export function crypto (): CryptoBackend {
   if (!backend) throw new Error('no crypto backend installed: import "pcp-edge" (Node) or "pcp-edge/browser"')
   return backend
+}
+
+/** SHA-256 as lowercase hex: an event hash. One native call on node:crypto, no Hash object or copy. */
+export function sha256Hex (data: Uint8Array): string {
+  const b = crypto()
+  return b.sha256Hex !== undefined ? b.sha256Hex(data) : toHex(b.sha256(data))
 }
 
 export function checkBytes (value: unknown, length: number, name: string): Uint8Array {

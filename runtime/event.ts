@@ -1,6 +1,6 @@
 // AISS-1 events: what is signed and hashed (protocol.md §3.1) and how a new one is stamped.
 import { canonicalBytes } from './canonical.js'
-import { crypto } from './crypto.js'
+import { crypto, sha256Hex } from './crypto.js'
 import { toBase64, toHex } from './encoding.js'
 import { AISS_VERSION, type Identity } from './identity.js'
 import { Float, type JsonValue } from './value.js'
@@ -27,7 +27,7 @@ export function signingBytes (event: UnsignedEvent | AissEvent): Uint8Array {
 
 /** SHA-256 hex of signingBytes: the value the next event's previous_hash must carry. */
 export function eventHash (event: UnsignedEvent | AissEvent): string {
-  return toHex(crypto().sha256(signingBytes(event)))
+  return sha256Hex(signingBytes(event))
 }
 
 /**
@@ -74,7 +74,7 @@ export function prepareEvent (agentId: string, payload: Record<string, JsonValue
     previous_hash: opts.previousHash
   }
   const bytes = canonicalBytes(unsigned)
-  return { unsigned, bytes, hash: toHex(crypto().sha256(bytes)) }
+  return { unsigned, bytes, hash: sha256Hex(bytes) }
 }
 
 /** Attaches a 64-byte Ed25519 signature (over prepared.bytes) as standard base64. */

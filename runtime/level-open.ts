@@ -43,3 +43,18 @@ export async function closeLevelLocked (db: { close (): Promise<void> }, path: s
   await unlink(join(path, OWNER)).catch(() => {})
   await db.close()
 }
+
+export type RawOp = { type: 'put', key: string, value: Uint8Array } | { type: 'del', key: string }
+
+/**
+ * One atomic batch of operations whose keys are strings and values bytes already. abstract-level's batch()
+ * clones every operation, validates it and runs it through the encodings before it reaches classic-level
+ * (~6.5 µs per event on the device, ~19 µs on the hub, issue 18); classic-level's native batch takes
+ * exactly these operations, so an open database gets them directly. Anything else (opening, closing)
+ * takes the public path, which defers or refuses as abstract-level does.
+ */
+export function writeBatch (db: { batch (ops: RawOp[], opts: { sync: boolean }): Promise<void> }, ops: RawOp[], sync: boolean): Promise<void> {
+  const raw = db as unknown as { status?: string, _batch?: (ops: RawOp[], opts: { sync: boolean }) => Promise<void> }
+  if (ops.length > 0 && raw.status === 'open' && typeof raw._batch === 'function') return raw._batch(ops, { sync })
+  return db.batch(ops, { sync })
+}

@@ -38,8 +38,11 @@ function packSignature (s: string): Uint8Array | string {
  * [agentIndex, timestamp, nonce, payload, previous_hash, signature, version?, extra?]
  * agentIndex refers to the store's list of identities (several after key rotations).
  */
-export function encodeRecord (event: AissEvent, agentIndex: number): Uint8Array {
-  const rec: unknown[] = [agentIndex, event.timestamp, packNonce(event.nonce), event.payload, packHash(event.previous_hash), packSignature(event.signature)]
+export function encodeRecord (event: AissEvent, agentIndex: number, signatureBytes?: Uint8Array): Uint8Array {
+  // `signatureBytes`: the bytes `event.signature` is the standard base64 of, when the caller made it from
+  // them (the Agent has them from the signer): no base64 round trip to find out what packSignature would.
+  const sig = signatureBytes !== undefined && signatureBytes.length === 64 ? signatureBytes : packSignature(event.signature)
+  const rec: unknown[] = [agentIndex, event.timestamp, packNonce(event.nonce), event.payload, packHash(event.previous_hash), sig]
   let extra: Record<string, unknown> | undefined
   for (const k of Object.keys(event)) if (!FIELDS.has(k)) setOwnKey(extra ??= {}, k, event[k])
   if (event.version !== AISS_VERSION || extra) rec.push(event.version === AISS_VERSION ? 0 : event.version)

@@ -55,6 +55,8 @@ export class SignerThread {
   }
 
   get alive (): boolean { return !this.#dead }
+  /** Requests sent and not answered yet: 0 when the thread is idle. */
+  get busy (): number { return this.#pending.size }
 
   /** Signs each message; resolves with the 64-byte signatures concatenated in order. */
   sign (messages: Uint8Array[]): Promise<Uint8Array> {

@@ -19,7 +19,7 @@
 // open needs no scan; after a crash open scans the keys after `durable` and cuts a hole back to the
 // gapless prefix (runtime/store-repair.ts).
 import { Level } from 'level'
-import { openLevelLocked, closeLevelLocked } from './level-open.js'
+import { openLevelLocked, closeLevelLocked, writeBatch } from './level-open.js'
 import { PcpError, ErrorCodes } from './errors.js'
 import { writeError, noSpaceError, spaceShortfall } from './store-space.js'
 import { encodeRecord, decodeRecord, encodeValue, decodeValue } from './record.js'
@@ -27,7 +27,10 @@ import { eventHash } from './event.js'
 import { ROTATION_EVENT_TYPE } from './rotation.js'
 import { findHole, setAside, setAsideEvents, seqKey, hex16, reportKey, REPAIR_EVENT_TYPE, type RepairReport } from './store-repair.js'
 import { serveInspection, type InspectionServer } from './store-inspect.js'
+import { indexPrefixes, search, seqAtTime, type IndexedSource, type SearchQuery } from './store-search.js'
 import type { AissEvent } from './types.js'
+
+export type { SearchQuery } from './store-search.js'
 
 /** 'durable': every batch fsynced. 'relaxed': fsynced only when asked (sync(), a rotation, close()).
  *  'interval': like relaxed, plus an fsync at most every syncIntervalMs and at least once within
@@ -40,34 +43,17 @@ export const DEFAULT_SYNC_INTERVAL_MS = 1000
 export interface Head { seq: number, hash: string, timestamp: number, agentIndex: number }
 export interface StoredIdentity { agentId: string, publicKey: Uint8Array }
 
-export interface SearchQuery {
-  eventType?: string
-  after?: number
-  before?: number
-  sessionId?: string
-  peer?: string
-  limit?: number
-  /** Newest first instead of chain order. */
-  reverse?: boolean
+export interface AppendItem {
+  event: AissEvent
+  hash: string
+  agentIndex: number
+  /** The raw signature `event.signature` encodes, when the caller has it (spares the record a base64 round trip). */
+  signature?: Uint8Array
 }
-
-export interface AppendItem { event: AissEvent, hash: string, agentIndex: number }
 
 type Put = { type: 'put', key: string, value: Uint8Array }
 /** One queued write: an append (with its index entries and head) or a single key (identity, meta). */
 interface Write { ops: Put[], index?: Map<string, number[]>, head?: Head, sync?: boolean, resolve: () => void, reject: (e: unknown) => void }
-
-const PEER_FIELDS = ['peer_agent_id', 'peer_id', 'peer'] as const
-
-/** The index prefixes an event belongs to. */
-function indexPrefixes (event: AissEvent): string[] {
-  const p = event.payload ?? {}
-  const out: string[] = []
-  if (typeof p.event_type === 'string') out.push('t!' + p.event_type + '!')
-  if (typeof p.session_id === 'string') out.push('S!' + p.session_id + '!')
-  for (const f of PEER_FIELDS) if (typeof p[f] === 'string') { out.push('p!' + p[f] + '!'); break }
-  return out
-}
 
 export class EventStore {
   readonly path: string
@@ -195,8 +181,15 @@ export class EventStore {
     try { return decodeValue<T>(value) } catch (err) { return this.#corrupt(key, `undecodable value (${(err as Error).message})`, err) }
   }
 
+  // The identity list records refer to, rebuilt only when an identity is added (not per decoded event).
+  #ids: string[] = []
+  #agentIds (): string[] {
+    if (this.#ids.length !== this.#identities.length) this.#ids = this.#identities.map((i) => i.agentId)
+    return this.#ids
+  }
+
   #decodeEvent (key: string, value: Uint8Array): AissEvent {
-    try { return decodeRecord(value, this.#identities.map((i) => i.agentId)) } catch (err) { return this.#corrupt(key, (err as Error).message, err) }
+    try { return decodeRecord(value, this.#agentIds()) } catch (err) { return this.#corrupt(key, (err as Error).message, err) }
   }
 
   get head (): Head | null { return this.#head }
@@ -249,6 +242,7 @@ export class EventStore {
       const short = await openLevelLocked(db, this.path, this.#openMessages())
       this.#db = db
       this.#identities = []
+      this.#ids = []
       this.#repairs = []
       this.#head = this.#written = null
       this.#epoch++
@@ -309,14 +303,14 @@ export class EventStore {
     let seq = this.#head ? this.#head.seq : -1
     let head = this.#head!
     const recorded: Array<[RepairReport, number]> = []
-    for (const { event, hash, agentIndex } of items) {
+    for (const { event, hash, agentIndex, signature } of items) {
       seq++
       // The event that records a repair marks its report, atomically with it.
       if (event.payload.event_type === REPAIR_EVENT_TYPE && this.#repairs.length) {
         const r = this.#repairs.find((r) => r.recordedAt === null && r.n === event.payload.repair)
         if (r) { recorded.push([r, seq]); ops.push({ type: 'put', key: reportKey(r.n), value: encodeValue({ ...r, recordedAt: seq }) }) }
       }
-      const record = encodeRecord(event, agentIndex)
+      const record = encodeRecord(event, agentIndex, signature)
       this.#bytesWritten += record.length
       ops.push({ type: 'put', key: seqKey(seq), value: record })
       for (const prefix of indexPrefixes(event)) {
@@ -354,7 +348,7 @@ export class EventStore {
       const sync = this.durability === 'durable' || batch.some((b) => b.sync === true)
       const started = performance.now()
       try {
-        await this.#db.batch(ops, { sync })
+        await writeBatch(this.#db, ops, sync)
         if (head) { this.#written = head; this.#diskDurable = this.#durable }
         if (sync) { this.#durable = this.#written?.seq ?? -1; this.#lastSyncStart = started } else this.#armIntervalSync()
         for (const b of batch) b.resolve()
@@ -417,10 +411,18 @@ export class EventStore {
     await this.#settled()
     const opts: { gte: string, lt: string } = { gte: seqKey(from), lt: to === Infinity ? 'e"' : seqKey(to) }
     let expected = from
-    for await (const [key, value] of this.#db.iterator(opts)) {
-      const seq = this.#inSequence(key, expected++)
-      yield { seq, event: this.#decodeEvent(key, value) }
-    }
+    // nextv: one native call per 256 entries instead of a promise per entry (chain verify reads here).
+    const it = this.#db.iterator(opts)
+    try {
+      for (;;) {
+        const entries = await it.nextv(256)
+        if (entries.length === 0) break
+        for (const [key, value] of entries) {
+          const seq = this.#inSequence(key, expected++)
+          yield { seq, event: this.#decodeEvent(key, value) }
+        }
+      }
+    } finally { await it.close() }
     const last = Math.min(to, (this.#head?.seq ?? -1) + 1)
     if (expected < last) this.#corrupt(seqKey(expected), `event #${expected} is missing (the head is #${this.#head!.seq})`)
   }
@@ -447,16 +449,17 @@ export class EventStore {
     return seq
   }
 
-  /** First seq whose timestamp is >= ts: a binary search, as timestamps never decrease along the chain. */
-  async seqAtTime (ts: number): Promise<number> {
-    let lo = 0; let hi = (this.#head?.seq ?? -1) + 1
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1
-      const ev = await this.get(mid)
-      if (!ev) this.#corrupt(seqKey(mid), `event #${mid} is missing`)
-      if (ev!.timestamp < ts) lo = mid + 1; else hi = mid
-    }
-    return lo
+  /** First seq whose timestamp is >= ts (runtime/store-search.ts). */
+  seqAtTime (ts: number): Promise<number> { return seqAtTime(this.#source, ts) }
+
+  /** Search through the indexes (runtime/store-search.ts): nothing scans the whole chain. */
+  search (q: SearchQuery = {}): Promise<Array<{ seq: number, event: AissEvent }>> { return search(this.#source, q) }
+
+  readonly #source: IndexedSource = {
+    get: (seq) => this.get(seq),
+    indexed: (prefix, from, to, reverse) => this.#indexed(prefix, from, to, reverse),
+    corrupt: (seq, why) => this.#corrupt(seqKey(seq), why),
+    count: () => (this.#head?.seq ?? -1) + 1
   }
 
   /** Seqs listed under an index prefix, in chain order (or reversed), limited to [from, to). */
@@ -465,32 +468,6 @@ export class EventStore {
       const seqs = this.#decode<number[]>(key, value)
       for (const seq of reverse ? [...seqs].reverse() : seqs) if (seq >= from && seq < to) yield seq
     }
-  }
-
-  /**
-   * Search through the indexes: a type, session or peer query reads only that index's keys, and a
-   * time range is two binary searches; nothing scans the whole chain.
-   */
-  async search (q: SearchQuery = {}): Promise<Array<{ seq: number, event: AissEvent }>> {
-    const limit = q.limit ?? 100
-    const reverse = q.reverse ?? false
-    const from = q.after === undefined ? 0 : await this.seqAtTime(q.after)
-    const to = q.before === undefined ? (this.#head?.seq ?? -1) + 1 : await this.seqAtTime(q.before)
-    let seqs: AsyncIterable<number> | Iterable<number>
-    if (q.eventType !== undefined) seqs = this.#indexed('t!' + q.eventType + '!', from, to, reverse)
-    else if (q.sessionId !== undefined) seqs = this.#indexed('S!' + q.sessionId + '!', from, to, reverse)
-    else if (q.peer !== undefined) seqs = this.#indexed('p!' + q.peer + '!', from, to, reverse)
-    else seqs = (function * () { if (reverse) { for (let s = to - 1; s >= from; s--) yield s } else { for (let s = from; s < to; s++) yield s } })()
-    const out: Array<{ seq: number, event: AissEvent }> = []
-    for await (const seq of seqs) {
-      const event = await this.get(seq)
-      if (!event) this.#corrupt(seqKey(seq), `an index names event #${seq}, which is missing`)
-      if (q.sessionId !== undefined && event!.payload.session_id !== q.sessionId) continue
-      if (q.peer !== undefined && !PEER_FIELDS.some((f) => event!.payload[f] === q.peer)) continue
-      out.push({ seq, event: event! })
-      if (out.length >= limit) break
-    }
-    return out
   }
 
   async stats (): Promise<{ events: number, bytes: number, sessions: number, rotations: number, identities: number }> {

@@ -1,7 +1,7 @@
 // Chain verification. Unlike the reference (protocol.md §4.1, gaps.md #8, #9) it never stops at the
 // first fault and it checks what the reference skips: agent_id ↔ public key binding, strict base64,
 // forks inside a linear list. Untrusted input gives a report, never a crash; assertChain() throws.
-import { crypto } from './crypto.js'
+import { crypto, sha256Hex } from './crypto.js'
 import { fromBase64Strict, toHex } from './encoding.js'
 import { PcpError, ErrorCodes, type ErrorCode } from './errors.js'
 import { signingBytes } from './event.js'
@@ -94,7 +94,7 @@ export class ChainVerifier {
       try { bytes = signingBytes(event) } catch (err) { facts.signature = 'not_canonical'; facts.canonicalError = (err as Error).message }
       if (bytes !== null) {
         const index = this.#state.seq
-        facts.hash = toHex(crypto().sha256(bytes))
+        facts.hash = sha256Hex(bytes)
         const verdict = checkEventSignature(event, this.#state.publicKey, bytes)
         facts.signature = verdict
         const prev = event.previous_hash

@@ -12,7 +12,7 @@
 // every write until it has closed and reopened the database and re-read the agent records (LevelDB
 // accepts writes after a failed one that do not survive a reopen; runtime/store-space.ts). It retries
 // by itself with a backoff, so the hub recovers once space returns; listeners see both transitions.
-import { openLevelLocked, closeLevelLocked } from '../../runtime/level-open.js'
+import { openLevelLocked, closeLevelLocked, writeBatch } from '../../runtime/level-open.js'
 import { Level } from 'level'
 import { PcpError, ErrorCodes } from '../../runtime/errors.js'
 import { encodeRecord, decodeRecord, encodeValue, decodeValue } from '../../runtime/record.js'
@@ -286,7 +286,7 @@ export class LevelHubStore implements HubStore {
       const batch = this.#queue.splice(0)
       if (this.#failure) { for (const b of batch) b.reject(this.#failure); continue }
       try {
-        await this.#db.batch(batch.flatMap((b) => b.ops), { sync: this.#sync })
+        await writeBatch(this.#db, batch.flatMap((b) => b.ops), this.#sync)
         for (const b of batch) b.resolve()
       } catch (err) {
         // Nothing queued behind it is written either: it would land after a torn log record.
