@@ -16,7 +16,19 @@ export const RpiErrorCodes = {
   /** A stamp of this bridge failed; the audited object refuses further actions it could not record. */
   AUDIT_FAILED: 'AUDIT_FAILED',
   /** The gate refused an actuator command; a `rpi_actuator_blocked` event was stamped. */
-  ACTUATOR_BLOCKED: 'ACTUATOR_BLOCKED'
+  ACTUATOR_BLOCKED: 'ACTUATOR_BLOCKED',
+  /** A 1-Wire sensor's w1_slave could not be read or is not in the kernel's format (sensor gone, no w1-gpio overlay). */
+  W1_READ_FAILED: 'W1_READ_FAILED',
+  /** The kernel read the DS18B20 scratchpad with a bad CRC (`crc=.. NO`) or its bytes do not match it: a bad wire, not a temperature. */
+  W1_CRC_FAILED: 'W1_CRC_FAILED',
+  /** The DS18B20 answered its power-on reset value (85 °C, scratchpad 50 05): it lost power or was read before a conversion. */
+  W1_POWER_ON_VALUE: 'W1_POWER_ON_VALUE',
+  /** The optional peer `i2c-bus` is not installed (or its addon is not built) and no bus was injected. */
+  I2C_BACKEND_MISSING: 'I2C_BACKEND_MISSING',
+  /** /sys/class/pwm/pwmchipN is absent (no PWM overlay, e.g. dtoverlay=pwm-2chan) or the channel is out of range. */
+  PWM_MISSING: 'PWM_MISSING',
+  /** Writing the channel to `export` did not make pwmN/ appear, or a sysfs write was refused (EINVAL: duty above period). */
+  PWM_WRITE_FAILED: 'PWM_WRITE_FAILED'
 } as const
 
 export type RpiErrorCode = typeof RpiErrorCodes[keyof typeof RpiErrorCodes]
