@@ -13,7 +13,7 @@ export const ALERT_NOT_FOUND = 'ALERT_NOT_FOUND'
 
 export type AlertType = 'vigil_state' | 'trust_score_low' | 'tsi_drift' | 'a2c' |
 'chain_fork' | 'chain_replay' | 'chain_break' | 'chain_bad_signature' | 'chain_identity' | 'chain_timestamp_anomaly' | 'chain_gap' | 'chain_malformed' |
-'chain_interaction_mismatch' | 'chain_interaction_unconfirmed' | 'chain_other'
+'chain_interaction_mismatch' | 'chain_interaction_unconfirmed' | 'chain_other' | 'anchor_overdue'
 
 export interface Alert {
   id: string

@@ -55,6 +55,8 @@ export interface VigilConfig {
   /** History: §1 keeps 30 days; ours: one point per slot for 24 h, then hourly (history.ts). */
   historyRetention: number
   historySlot: number
+  /** ours: an agent that anchors (RFC 3161) and has events unanchored for longer raises anchor_overdue. */
+  anchorOverdueSeconds: number
 }
 
 export const DEFAULT_CONFIG: VigilConfig = Object.freeze({
@@ -92,7 +94,8 @@ export const DEFAULT_CONFIG: VigilConfig = Object.freeze({
   maxPeersPerAgent: 256,
   maxAlertsPerAgent: 200,
   historyRetention: 30 * DAY,
-  historySlot: 600
+  historySlot: 600,
+  anchorOverdueSeconds: DAY
 }) as VigilConfig
 
 export function makeConfig (overrides: Partial<VigilConfig> = {}): VigilConfig {

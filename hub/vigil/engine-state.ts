@@ -3,6 +3,7 @@
 import type { AgentRecord } from './engine.js'
 import { A2cState, type A2cJSON, type A2cSeverity, type IndicatorName } from './a2c.js'
 import { ChainRisk, type ChainRiskJSON } from './chain-risk.js'
+import { AnchorWatch, type AnchoringJSON } from './anchoring.js'
 import type { VigilConfig } from './config.js'
 import { VrsHistory } from './history.js'
 import { TrustScoreState, type TrustScoreJSON } from './trust-score.js'
@@ -22,6 +23,8 @@ export interface AgentJSON {
   a2cSeverity: Record<IndicatorName, A2cSeverity>
   trustBand: 0 | 1 | 2
   pushedKey: string | null
+  /** Absent in states saved before trusted time. */
+  anchoring?: AnchoringJSON
 }
 
 export function agentToJSON (r: AgentRecord): AgentJSON {
@@ -37,7 +40,8 @@ export function agentToJSON (r: AgentRecord): AgentJSON {
     lastEventAt: r.lastEventAt,
     a2cSeverity: { ...r.a2cSeverity },
     trustBand: r.trustBand,
-    pushedKey: r.pushedKey
+    pushedKey: r.pushedKey,
+    anchoring: r.anchoring.toJSON()
   }
 }
 
@@ -54,6 +58,7 @@ export function agentFromJSON (j: AgentJSON, cfg: VigilConfig): AgentRecord {
     lastEventAt: j.lastEventAt,
     a2cSeverity: { ...j.a2cSeverity },
     trustBand: j.trustBand,
-    pushedKey: j.pushedKey
+    pushedKey: j.pushedKey,
+    anchoring: AnchorWatch.fromJSON(j.anchoring)
   }
 }

@@ -17,6 +17,7 @@ import { TrustScoreState } from './trust-score.js'
 import { TsiTracker } from './tsi.js'
 import { combineVrs, VRS_STATES, type VrsReport } from './vrs.js'
 import { agentToJSON, agentFromJSON, type AgentJSON } from './engine-state.js'
+import { AnchorWatch } from './anchoring.js'
 
 export interface EventMeta {
   /** Human name of the agent (the hub's registry name); defaults to the agent id. */
@@ -48,6 +49,7 @@ export interface AgentRecord {
   a2cSeverity: Record<IndicatorName, A2cSeverity>
   trustBand: 0 | 1 | 2
   pushedKey: string | null
+  anchoring: AnchorWatch
 }
 
 export const STATE_VERSION = 1
@@ -94,6 +96,7 @@ export class VigilEngine {
       rec.a2c.onEvent(f)
       if (f.a2cA2a && f.peer !== null) this.#sync.link(agentId, f.peer)
       this.#sync.onEvent(agentId, f.timestamp)
+      rec.anchoring.onEvent(event, f.timestamp)
       if (rec.lastEventAt === null || f.timestamp > rec.lastEventAt) rec.lastEventAt = f.timestamp
     }
     return this.#evaluate(rec, this.#clock(), [])
@@ -162,6 +165,7 @@ export class VigilEngine {
         chainLabel: chainLabel(r),
         openAlerts: this.#alerts.openCount(rec.id),
         eventCount: r.components.trust.eventCount,
+        anchoring: rec.anchoring.state(now, this.config.anchorOverdueSeconds),
         lastEventAt: rec.lastEventAt,
         peers: rec.a2c.topPeers(r.computedAt),
         computedAt: r.computedAt
@@ -206,7 +210,8 @@ export class VigilEngine {
         lastEventAt: null,
         a2cSeverity: { concentration: 'NONE', entropy_drop: 'NONE', synchronization: 'NONE', silence_break: 'NONE' },
         trustBand: 0,
-        pushedKey: null
+        pushedKey: null,
+        anchoring: new AnchorWatch()
       }
       this.#agents.set(agentId, rec)
     } else if (name !== undefined) {
@@ -250,6 +255,17 @@ export class VigilEngine {
         raise('a2c', ind.severity as 'MEDIUM' | 'HIGH' | 'CRITICAL', `A2C ${ind.indicator} ${ind.score} (${ind.severity})`, { indicator: ind.indicator, score: ind.score, anchored: ind.anchored, ...ind.details })
       }
       rec.a2cSeverity[ind.indicator] = ind.severity
+    }
+    // Trusted time: raised once when an anchoring agent's unanchored events pass the limit, and an INFO
+    // when an anchor arrives again. WATCH, not higher: late time evidence is no sign of compromise, and
+    // the alert level reaches TrustGate.
+    const anch = rec.anchoring.state(now, this.config.anchorOverdueSeconds)
+    if (anch.overdue && !rec.anchoring.alerted) {
+      raise('anchor_overdue', 'WATCH', `no RFC 3161 anchor for ${Math.round(anch.pendingSeconds / 60)} min: ${anch.unanchored} events since the last anchor (the device's TSA may be unreachable; pcp sync status on it shows the queue)`, { unanchored: anch.unanchored, oldest_unanchored_at: anch.oldestUnanchoredAt, last_anchor_at: anch.lastAnchorAt, limit_seconds: this.config.anchorOverdueSeconds })
+      rec.anchoring.alerted = true
+    } else if (!anch.overdue && rec.anchoring.alerted) {
+      raise('anchor_overdue', 'INFO', 'anchored again', { last_anchor_at: anch.lastAnchorAt })
+      rec.anchoring.alerted = false
     }
 
     const update = trustGateUpdate(report, rec.name, this.#alerts.worstOpen(rec.id))

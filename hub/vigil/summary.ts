@@ -3,6 +3,7 @@
 import { type VigilConfig, round4 } from './config.js'
 import type { Alert } from './alerts.js'
 import { stateOf, type VrsReport, type VrsState } from './vrs.js'
+import type { AnchoringState } from './anchoring.js'
 
 export type ChainLabel = 'CANONICAL CHAIN' | 'FORKED IDENTITY' | 'CHAIN ANOMALY' | 'KEY ROTATION'
 
@@ -20,6 +21,8 @@ export interface AgentSummary {
   chainLabel: ChainLabel
   openAlerts: number
   eventCount: number
+  /** Trusted time: events since the last anchor event and whether that is overdue (anchoring.ts). */
+  anchoring: AnchoringState
   lastEventAt: number | null
   /** Peers named in A2A payloads over 30 days with their share (gaps.md #65: always empty in the reference). */
   peers: Array<[string, number]>
