@@ -2,6 +2,8 @@
 import { Command } from 'commander'
 import { reportError } from './common.js'
 import { setCliHome } from './hub-ports.js'
+// ML-DSA-65 for AISS-2 (runtime/pq.ts): `pcp verify`, stamping and key loading apply the AISS-2 rules.
+import '../runtime/aiss2-install.js'
 
 const program = new Command()
 program

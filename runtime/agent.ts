@@ -1,12 +1,17 @@
 // Agent: what every robot and sensor script calls. It owns one identity and its chain in the device
 // store, stamps events onto the persisted head and resolves each stamp once its event is durable.
 import { EventEmitter } from 'node:events'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { parseJson } from './json.js'
 import { EventStore, type Durability, type SearchQuery } from './store.js'
 import { Identity } from './identity.js'
-import { prepareEvent, finishEvent, timestampSeconds, type PreparedEvent } from './event.js'
+import { prepareEvent, finishEvent, signPrepared, timestampSeconds, type PreparedEvent, type EventSignature } from './event.js'
 import { SignerThread } from './signer-thread.js'
-import { ChainVerifier, type ChainReport, type ChainProblem } from './verify.js'
+import { ChainVerifier, identityFrom, type ChainReport, type ChainProblem } from './verify.js'
+import { AISS2_VERSION } from './aiss2-format.js'
+import { profileRules, ALL_AISS2, PROFILE_UPGRADE_EVENT_TYPE, type PqInForce, type Profile, type ProfilePolicy } from './profile-rules.js'
+import { AISS2_IDENTITY_VERSION } from './identity.js'
 import { writeAuditExport } from './memory.js'
 import { createRotationAttestation, rotationPayload, ROTATION_EVENT_TYPE } from './rotation.js'
 import { crypto } from './crypto.js'
@@ -14,7 +19,7 @@ import { PcpError, ErrorCodes } from './errors.js'
 import { writeFileAtomic, exists, ensureDir } from './fsutil.js'
 import {
   pcpHome, agentDir, createAgentIdentity, loadAgentIdentity, loadIdentityFile, keyFileFor, identityFileText,
-  readRotatedIdentityDocument, IDENTITY_FILE, ENC_KEY_FILE
+  readRotatedIdentityDocument, addPqSeed, IDENTITY_FILE, ENC_KEY_FILE
 } from './home.js'
 import { continueReferenceHistory } from './reference-history.js'
 import { REPAIR_EVENT_TYPE, repairPayload, type RepairReport } from './store-repair.js'
@@ -45,6 +50,10 @@ export interface AgentOpenOptions {
   /** The reference's "Pro" memory passphrase, to import its encrypted history at the first open (or a
    *  function asked only then). Defaults to $PCP_MEMORY_PASSPHRASE, then the key's passphrase. */
   memoryPassphrase?: string | (() => Promise<string | undefined>)
+  /** 'AISS-2.0' when creating: the identity gets an ML-DSA-65 key and an AISS-2.0 document, so its chain
+   *  is AISS-2 from the genesis (every event AISS-2.0 until upgradeProfile() records a per-type policy).
+   *  Needs `pcp-edge/aiss2`. Ignored for an identity that exists. */
+  profile?: Profile
 }
 
 /**
@@ -60,6 +69,7 @@ export type AgentRef = { name: string } | { identityFile: string }
 interface Pending extends PreparedEvent {
   generation: number
   meta: Record<string, unknown> | undefined
+  aiss2: boolean
   resolve: (event: AissEvent) => void
   reject: (err: unknown) => void
 }
@@ -98,6 +108,10 @@ export class Agent extends EventEmitter implements Stamper, StatementSigner {
   #recovering: Promise<void> | null = null
   // The store's epoch #head was read in: a reopen by anyone else (a sync cursor write) makes it stale.
   #epoch: number
+  // The ML-DSA key and per-event-type policy in force (runtime/profile.ts); null while the chain is AISS-1.
+  #pq: PqInForce | null = null
+  // identity.json is the AISS-2.0 document (the chain is AISS-2 from its genesis).
+  #aiss2Document = false
 
   private constructor (name: string, dir: string, identity: Identity, store: EventStore, agentIndex: number, opts: AgentOpenOptions) {
     super()
@@ -144,7 +158,7 @@ export class Agent extends EventEmitter implements Stamper, StatementSigner {
       }
       const keyOpts = { ...(opts.passphrase ? { passphrase: opts.passphrase } : {}), ...(opts.scryptN ? { scryptN: opts.scryptN } : {}) }
       if (opts.create !== false && !await exists(join(dir, IDENTITY_FILE))) {
-        identity = await createAgentIdentity(home, name, { ...keyOpts, ...(opts.clock ? { now: Math.floor(opts.clock() / 1000) } : {}) })
+        identity = await createAgentIdentity(home, name, { ...keyOpts, ...(opts.clock ? { now: Math.floor(opts.clock() / 1000) } : {}), ...(opts.profile === AISS2_VERSION ? { pq: true } : {}) })
       } else {
         identity = await loadAgentIdentity(home, name, keyOpts)
       }
@@ -164,6 +178,7 @@ export class Agent extends EventEmitter implements Stamper, StatementSigner {
       }
       const agentIndex = await store.addIdentity({ agentId: identity.agentId, publicKey: identity.publicKey })
       const agent = new Agent(name, dir, identity, store, agentIndex, opts)
+      await agent.#loadProfile()
       const warnings = await agent.#recordRepairs()
       // After open() has returned: a listener attached right after it hears them.
       if (warnings.length) setImmediate(() => { for (const w of warnings) agent.emit('warning', w) })
@@ -194,6 +209,26 @@ export class Agent extends EventEmitter implements Stamper, StatementSigner {
     return out
   }
 
+  /**
+   * The profile state the chain records: the AISS-2.0 document binds the ML-DSA key from event 0; the
+   * newest profile_upgrade sets the policy. The key in force is the key file's (a rotation replaced both).
+   */
+  async #loadProfile (): Promise<void> {
+    let version: unknown
+    try { version = (parseJson(await readFile(join(this.dir, IDENTITY_FILE), 'utf8'), IDENTITY_FILE) as { version?: unknown }).version } catch {}
+    this.#aiss2Document = version === AISS2_IDENTITY_VERSION
+    const [last] = await this.store.search({ eventType: PROFILE_UPGRADE_EVENT_TYPE, reverse: true, limit: 1 })
+    const up = last && last.event.version === AISS2_VERSION ? profileRules().parseUpgradePayload(last.event.payload) : null
+    if (up === null && !this.#aiss2Document) return
+    if (this.#identity.publicKeyPq === null) {
+      throw new PcpError(ErrorCodes.IDENTITY_INVALID, `agent "${this.name}": its chain is AISS-2, but the key file holds no ML-DSA-65 key`, { agent: this.name })
+    }
+    this.#pq = { publicKey: this.#identity.publicKeyPq, policy: up?.ok ? up.policy : ALL_AISS2 }
+  }
+
+  /** The profile policy in force, or null while the chain is AISS-1. */
+  get profilePolicy (): ProfilePolicy | null { return this.#pq ? { default: this.#pq.policy.default, event_types: { ...this.#pq.policy.event_types } } : null }
+
   get agentId (): string { return this.#identity.agentId }
   get publicKey (): Uint8Array { return this.#identity.publicKey }
 
@@ -206,12 +241,12 @@ export class Agent extends EventEmitter implements Stamper, StatementSigner {
   }
 
   /** The current identity document (after rotations, the newest key's). */
-  identityDocument (): IdentityDocument { return this.#identity.document() }
+  identityDocument (): IdentityDocument { return this.#aiss2Document ? this.#identity.documentAiss2() : this.#identity.document() }
 
   /** The identity the chain starts with: what an audit export names, so the chain verifies from event 0. */
   async firstIdentityDocument (): Promise<IdentityDocument> {
     const first = this.store.identities[0]!
-    if (first.agentId === this.agentId) return this.#identity.document()
+    if (first.agentId === this.agentId) return this.identityDocument()
     return readRotatedIdentityDocument(this.dir, this.name, first.agentId)
   }
 
@@ -224,18 +259,26 @@ export class Agent extends EventEmitter implements Stamper, StatementSigner {
    */
   stamp (eventType: string, payload: Record<string, JsonValue> = {}, opts: { meta?: Record<string, unknown> } = {}): Promise<AissEvent> {
     if (typeof eventType !== 'string' || eventType.length === 0) throw new TypeError('"eventType" expected a non-empty string')
+    return this.#stamp(eventType, payload, opts, undefined)
+  }
+
+  /** `force`: the profile to stamp with whatever the policy says (the upgrade event itself). */
+  #stamp (eventType: string, payload: Record<string, JsonValue>, opts: { meta?: Record<string, unknown> }, force: Profile | undefined): Promise<AissEvent> {
     if (this.store.closed) return Promise.reject(new PcpError(ErrorCodes.STORE_CLOSED, `agent "${this.name}" is closed`, { agent: this.name }))
     if (this.store.failure !== null || this.#recovering !== null || this.#epoch !== this.store.epoch) {
-      return this.#recovered().then(() => this.stamp(eventType, payload, opts))
+      return this.#recovered().then(() => this.#stamp(eventType, payload, opts, force))
     }
     const head = this.#head
     // Never earlier than the previous event: a Pi without RTC may boot with a clock behind its chain.
     const timestamp = Math.max(Math.floor(this.#clock() / 1000), head?.timestamp ?? 0)
     let prepared: PreparedEvent
+    // The chain's recorded policy decides (runtime/profile.ts): what a verifier will require of this event.
+    const profile = force ?? (this.#pq === null ? 'AISS-1.0' : profileRules().requiredProfile(this.#pq, eventType))
     try {
       prepared = prepareEvent(this.#identity.agentId, { ...payload, event_type: eventType }, {
         previousHash: head ? head.hash : this.#identity.genesisHash(),
-        timestamp
+        timestamp,
+        profile
       })
     } catch (err) {
       // A payload canonical JSON refuses (too deep, NaN, a lone surrogate) is refused here, before it is
@@ -247,7 +290,7 @@ export class Agent extends EventEmitter implements Stamper, StatementSigner {
     }
     this.#head = { seq: (head?.seq ?? -1) + 1, hash: prepared.hash, timestamp }
     return new Promise((resolve, reject) => {
-      this.#queue.push({ unsigned: prepared.unsigned, bytes: prepared.bytes, hash: prepared.hash, generation: this.#generation, meta: opts.meta, resolve, reject })
+      this.#queue.push({ unsigned: prepared.unsigned, bytes: prepared.bytes, hash: prepared.hash, generation: this.#generation, meta: opts.meta, aiss2: profile === AISS2_VERSION, resolve, reject })
       if (!this.#flushQueued) {
         this.#flushQueued = true
         // A microtask runs once the caller's synchronous loop is done: a burst becomes one batch.
@@ -270,8 +313,10 @@ export class Agent extends EventEmitter implements Stamper, StatementSigner {
     }
   }
 
-  #sign (batch: Pending[], last: boolean): Promise<Uint8Array[]> {
+  #sign (batch: Pending[], last: boolean): Promise<EventSignature[]> {
     try {
+      // ML-DSA signs on this thread (the signer thread holds the Ed25519 KeyObject only): ~12 ms an event.
+      if (batch.some((b) => b.aiss2)) return Promise.resolve(batch.map((b) => signPrepared(this.#identity, b.unsigned, b.bytes)))
       if (batch.length >= SIGNER_THREAD_MIN_BATCH && (this.#signer ??= SignerThread.start(this.#identity.signingHandle))?.alive) {
         // A lone chunk with the thread idle (a caller awaiting each batch): the main thread would only
         // wait, so it signs the tail itself while the thread signs the head (issue 18: awaited batches
@@ -295,15 +340,18 @@ export class Agent extends EventEmitter implements Stamper, StatementSigner {
     }
   }
 
-  async #store (batch: Pending[], signing: Promise<Uint8Array[]>): Promise<void> {
+  async #store (batch: Pending[], signing: Promise<EventSignature[]>): Promise<void> {
     if (batch[0]!.generation !== this.#generation) return this.#refuse(batch, this.store.failure ?? new PcpError(ErrorCodes.STORE_WRITE_FAILED, `agent "${this.name}": an earlier event failed to be stored; this one chained on it and was dropped`, { agent: this.name }))
-    let signatures: Uint8Array[]
+    let signatures: EventSignature[]
     try {
       signatures = await signing
     } catch (err) {
       return this.#fail(batch, err)
     }
-    const items = batch.map((b, i) => ({ event: finishEvent(b.unsigned, signatures[i]!), hash: b.hash, agentIndex: this.#agentIndex, signature: signatures[i]! }))
+    const items = batch.map((b, i) => {
+      const sig = signatures[i]!
+      return { event: finishEvent(b.unsigned, sig), hash: b.hash, agentIndex: this.#agentIndex, ...(sig instanceof Uint8Array ? { signature: sig } : {}) }
+    })
     let meta: Record<string, unknown> | undefined
     for (const b of batch) if (b.meta) meta = { ...meta, ...b.meta }
     // Not awaited: the next chunk is handled while this one is being written (the store groups writes).
@@ -367,7 +415,8 @@ export class Agent extends EventEmitter implements Stamper, StatementSigner {
   async verify (opts: { onProgress?: (done: number, total: number) => void } = {}): Promise<ChainReport> {
     await this.#drain()
     const first = this.store.identities[0]!
-    const verifier = new ChainVerifier(first)
+    // From the first document, so an AISS-2.0 one binds its ML-DSA key from event 0 here too.
+    const verifier = new ChainVerifier(identityFrom(await this.firstIdentityDocument()))
     const errors: ChainProblem[] = []
     const total = (this.head?.seq ?? -1) + 1
     let n = 0
@@ -397,24 +446,51 @@ export class Agent extends EventEmitter implements Stamper, StatementSigner {
     await this.#drain()
     const old = this.#identity
     const seed = crypto().randomBytes(32)
+    // An identity with an ML-DSA key rotates both (runtime/rotation.ts): the old keys attest the new ones.
+    const pqSeed = old.publicKeyPq !== null ? crypto().randomBytes(32) : undefined
     // The new key is protected as the old one was.
     const encrypted = await exists(join(this.dir, ENC_KEY_FILE))
-    const key = await keyFileFor(seed, encrypted ? this.#passphrase ?? '' : undefined, this.#scryptN)
-    const next = Identity.fromSeed(seed, { now: Math.floor(this.#clock() / 1000) })
-    await stageKeySwap(this.dir, key, next)
+    const key = await keyFileFor(seed, encrypted ? this.#passphrase ?? '' : undefined, this.#scryptN, pqSeed)
+    const next = Identity.fromSeed(seed, { now: Math.floor(this.#clock() / 1000), ...(pqSeed ? { pqSeed } : {}) })
+    await stageKeySwap(this.dir, key, next, this.#aiss2Document)
     const nextIndex = await this.store.addIdentity({ agentId: next.agentId, publicKey: next.publicKey })
-    const event = await this.stamp('key_rotation', rotationPayload(createRotationAttestation(old, next.publicKey, Math.floor(this.#clock() / 1000))))
+    const event = await this.stamp('key_rotation', rotationPayload(createRotationAttestation(old, next.publicKey, Math.floor(this.#clock() / 1000), next.publicKeyPq ?? undefined)))
     // The swap below destroys the old key: a relaxed store must hold the rotation event on disk first,
     // or a power cut leaves a chain that only the destroyed key may continue.
     await this.store.sync()
     this.#identity = next
     this.#agentIndex = nextIndex
+    if (this.#pq !== null) this.#pq = { publicKey: next.publicKeyPq!, policy: this.#pq.policy }
     // The signer thread holds the old key: replace it lazily with one for the new key.
     await this.#signer?.close()
     this.#signer = undefined
     await completeKeySwap(this.dir)
     old.destroy()
     return { event, previousAgentId: old.agentId, newAgentId: next.agentId }
+  }
+
+  /**
+   * Switches the chain to AISS-2 (or changes its per-event-type policy): adds an ML-DSA-65 key to the key
+   * file if it has none (same protection), then stamps a profile_upgrade event signed by both keys that
+   * binds the key and records `policy`. From then on stamp() signs each event as the policy says.
+   * Needs `pcp-edge/aiss2`. There is no way back (runtime/profile.ts).
+   */
+  async upgradeProfile (policy: ProfilePolicy = ALL_AISS2): Promise<AissEvent> {
+    await this.#drain()
+    if (this.#identity.publicKeyPq === null) {
+      const seeds = await addPqSeed(this.dir, this.name, this.#passphrase, this.#scryptN ? { scryptN: this.#scryptN } : {})
+      const old = this.#identity
+      // Same Ed25519 key (the signer thread's KeyObject stays valid), now with the ML-DSA key beside it.
+      this.#identity = Identity.fromSeed(seeds.ed, { createdAt: old.createdAt, ...(old.metadata ? { metadata: old.metadata } : {}), pqSeed: seeds.pq })
+      old.destroy()
+    }
+    const payload = profileRules().profileUpgradePayload(this.#identity.publicKeyPq!, policy)
+    const before = this.#pq
+    const stamped = this.#stamp(PROFILE_UPGRADE_EVENT_TYPE, payload, {}, AISS2_VERSION)
+    // Chained now, so every stamp after this call is signed under the new policy.
+    const parsed = profileRules().parseUpgradePayload(payload) as { ok: true, policy: ProfilePolicy }
+    this.#pq = { publicKey: this.#identity.publicKeyPq!, policy: parsed.policy }
+    try { return await stamped } catch (err) { this.#pq = before; throw err }
   }
 
   async close (): Promise<void> {

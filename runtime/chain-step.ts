@@ -11,7 +11,9 @@
 // objects the caller reuses — which matters because it runs once per event on the hot path.
 import { ErrorCodes, type ErrorCode } from './errors.js'
 import { timestampSeconds } from './event.js'
-import { checkRotationPayload, ROTATION_EVENT_TYPE } from './rotation.js'
+import { ROTATION_EVENT_TYPE } from './rotation.js'
+import { AISS2_VERSION, type SigFault } from './aiss2-format.js'
+import { profileRules, PROFILE_UPGRADE_EVENT_TYPE, type PqInForce } from './profile-rules.js'
 import type { AissEvent } from './types.js'
 
 export interface ChainProblem {
@@ -33,6 +35,8 @@ export interface ChainState {
   /** The agent_id and key in force (they change at a rotation). */
   agentId: string
   publicKey: Uint8Array
+  /** The ML-DSA key and per-event-type policy in force (runtime/profile.ts); null while the chain is AISS-1. */
+  pq?: PqInForce | null
 }
 
 /** What the caller found out about the event before the step. `undecodable`: a record that is no event. */
@@ -49,9 +53,22 @@ export interface StepFacts {
   nonceUsed: boolean
   /** Index of an earlier event that claimed the same previous_hash; set only by callers that track it. */
   predecessorClaimedBy: number | undefined
+  /**
+   * The signature and profile faults of runtime/profile-rules.ts's checkSignedEvent against the keys in
+   * force (AISS-1 and AISS-2 alike), when the caller ran it; they are reported instead of the messages
+   * `signature` alone would give. `signature` must then be its classical verdict (classicalVerdict).
+   */
+  faults?: readonly SigFault[] | undefined
 }
 
 export const REQUIRED_FIELDS = ['version', 'agent_id', 'timestamp', 'nonce', 'payload', 'previous_hash', 'signature'] as const
+
+/** `signature` is what an AISS-1 event is signed in; an AISS-2.0 event (or one wearing `signatures`) is
+ *  judged by the profile rule, which reports a missing half itself. */
+function lacks (event: object, field: typeof REQUIRED_FIELDS[number]): boolean {
+  if (field in event) return false
+  return field !== 'signature' || ((event as { version?: unknown }).version !== AISS2_VERSION && !('signatures' in event))
+}
 const ZERO_HASH = '0'.repeat(64)
 const HEX64 = /^[0-9a-f]{64}$/
 /** Returned for a good event, so a good event costs no allocation. Frozen: a caller cannot add to it. */
@@ -60,7 +77,7 @@ const NO_PROBLEMS = Object.freeze([]) as unknown as ChainProblem[]
 /** The event is a JSON object with every field the format requires (what makes it worth hashing). */
 export function hasEventShape (event: unknown): event is AissEvent {
   if (event === null || typeof event !== 'object' || Array.isArray(event)) return false
-  for (const field of REQUIRED_FIELDS) if (!(field in event)) return false
+  for (const field of REQUIRED_FIELDS) if (lacks(event, field)) return false
   return true
 }
 
@@ -87,13 +104,14 @@ export function chainStep (state: Readonly<ChainState>, event: unknown, facts: R
   const lastTs = state.lastTimestamp
   const agentId = state.agentId
   const publicKey = state.publicKey
-  next.seq = index + 1; next.headHash = headHash; next.lastTimestamp = lastTs; next.agentId = agentId; next.publicKey = publicKey
+  const pq = state.pq ?? null
+  next.seq = index + 1; next.headHash = headHash; next.lastTimestamp = lastTs; next.agentId = agentId; next.publicKey = publicKey; next.pq = pq
 
   if (facts.signature === 'undecodable') return add(null, ErrorCodes.EVENT_MALFORMED, index, 'is not an event record')
   if (event === null || typeof event !== 'object' || Array.isArray(event)) return add(null, ErrorCodes.EVENT_MALFORMED, index, 'is not a JSON object')
   let p: ChainProblem[] | null = null
   for (const field of REQUIRED_FIELDS) {
-    if (!(field in event)) p = add(p, ErrorCodes.EVENT_MALFORMED, index, `missing field "${field}"`, field)
+    if (lacks(event, field)) p = add(p, ErrorCodes.EVENT_MALFORMED, index, `missing field "${field}"`, field)
   }
   if (p !== null) return p
   const ev = event as AissEvent
@@ -108,8 +126,10 @@ export function chainStep (state: Readonly<ChainState>, event: unknown, facts: R
     return add(p, ErrorCodes.EVENT_MALFORMED, index, facts.canonicalError === undefined ? 'cannot be canonicalised' : `cannot be canonicalised: ${facts.canonicalError}`)
   }
 
-  // Signature, against the key in force at this point of the chain (it changes at a rotation).
-  if (facts.signature === 'encoding') p = add(p, ErrorCodes.SIGNATURE_ENCODING, index, 'signature is not the standard padded base64 of 64 bytes', 'signature')
+  // Signature(s) and profile, against the keys in force at this point of the chain (they change at a
+  // rotation and a profile upgrade).
+  const faults = facts.faults
+  if (faults !== undefined) { for (const f of faults) p = add(p, f.code, index, f.message, f.field) } else if (facts.signature === 'encoding') p = add(p, ErrorCodes.SIGNATURE_ENCODING, index, 'signature is not the standard padded base64 of 64 bytes', 'signature')
   else if (facts.signature === 'invalid') p = add(p, ErrorCodes.SIGNATURE_INVALID, index, `signature does not verify with the public key of ${agentId}`, 'signature')
   if (ev.agent_id !== agentId) {
     const actual = String(ev.agent_id)
@@ -135,11 +155,12 @@ export function chainStep (state: Readonly<ChainState>, event: unknown, facts: R
   // Scoped per agent, as the reference's NonceStore; a rotation starts a new agent_id.
   else if (facts.nonceUsed) p = add(p, ErrorCodes.NONCE_REPLAYED, index, `nonce ${nonce} was already used by this agent`, 'nonce', undefined, nonce)
 
-  if (p === null && ev.payload.event_type === ROTATION_EVENT_TYPE) {
-    const r = checkRotationPayload(ev.payload, { agentId, publicKey })
-    if (!r.ok) p = add(p, ErrorCodes.ROTATION_INVALID, index, r.reason, 'payload')
-    // From the next event on, the new key signs and the new agent_id is expected.
-    else { next.agentId = r.newAgentId; next.publicKey = r.newPublicKey }
+  const type = p === null ? ev.payload.event_type : undefined
+  if (type === ROTATION_EVENT_TYPE || type === PROFILE_UPGRADE_EVENT_TYPE) {
+    const r = profileRules().advanceKeys(ev, { agentId, publicKey, pq })
+    if (!r.ok) p = add(p, r.code, index, r.reason, 'payload')
+    // From the next event on, the new keys sign and the new agent_id is expected.
+    else { next.agentId = r.keys.agentId; next.publicKey = r.keys.publicKey; next.pq = r.keys.pq }
   }
   if (ts !== null) next.lastTimestamp = lastTs === null ? ts : Math.max(lastTs, ts)
   next.headHash = hash
@@ -148,6 +169,6 @@ export function chainStep (state: Readonly<ChainState>, event: unknown, facts: R
 
 /** Copies a chain state field by field (a hub lane adopts the step's result only for a good event). */
 export function copyChainState (from: Readonly<ChainState>, to: ChainState): ChainState {
-  to.seq = from.seq; to.headHash = from.headHash; to.lastTimestamp = from.lastTimestamp; to.agentId = from.agentId; to.publicKey = from.publicKey
+  to.seq = from.seq; to.headHash = from.headHash; to.lastTimestamp = from.lastTimestamp; to.agentId = from.agentId; to.publicKey = from.publicKey; to.pq = from.pq ?? null
   return to
 }

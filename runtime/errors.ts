@@ -57,6 +57,12 @@ export const ErrorCodes = {
   NONCE_REPLAYED: 'NONCE_REPLAYED',
   FORK_DETECTED: 'FORK_DETECTED',
   ROTATION_INVALID: 'ROTATION_INVALID',
+  // AISS-2 profile (runtime/aiss2-event.ts, runtime/profile.ts)
+  PROFILE_MISMATCH: 'PROFILE_MISMATCH', // an AISS-2.0 event without a valid post-quantum half, wrong labels, or no bound ML-DSA key
+  PROFILE_DOWNGRADE: 'PROFILE_DOWNGRADE', // an AISS-1.0 event where the chain's recorded profile requires AISS-2.0
+  PROFILE_UPGRADE_INVALID: 'PROFILE_UPGRADE_INVALID', // a profile_upgrade event whose payload cannot be taken (key, policy)
+  PQ_SIGNATURE_ROUND3: 'PQ_SIGNATURE_ROUND3', // a 3293-byte round-3 Dilithium3 signature where FIPS 204 ML-DSA-65 (3309) is required
+  PQ_UNAVAILABLE: 'PQ_UNAVAILABLE', // no ML-DSA backend installed in this process: the event is refused, not skipped
   // audit exports
   EXPORT_MALFORMED: 'EXPORT_MALFORMED',
   EXPORT_HASH_MISMATCH: 'EXPORT_HASH_MISMATCH',

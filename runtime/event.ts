@@ -3,6 +3,7 @@ import { canonicalBytes } from './canonical.js'
 import { crypto, sha256Hex } from './crypto.js'
 import { toBase64, toHex } from './encoding.js'
 import { AISS_VERSION, type Identity } from './identity.js'
+import { AISS2_VERSION, aiss2SigningBytes, aiss2Fields, hybridSignatures } from './aiss2-format.js'
 import { Float, type JsonValue } from './value.js'
 import type { AissEvent, UnsignedEvent } from './types.js'
 
@@ -18,8 +19,13 @@ export function timestampSeconds (v: unknown): number | null {
   return typeof n === 'number' && Number.isFinite(n) ? n : null
 }
 
-/** Every top-level field except `signature`, canonicalised: the bytes that are signed AND hashed. */
+/**
+ * Every top-level field except `signature`, canonicalised: the bytes that are signed AND hashed. For an
+ * AISS-2.0 event, every field except `signatures`, with the trusted_timestamp placeholder (aiss2-event.ts).
+ * Dispatched on `version`, so one function serves the store, sync, the hub and every verifier.
+ */
 export function signingBytes (event: UnsignedEvent | AissEvent): Uint8Array {
+  if (event.version === AISS2_VERSION) return aiss2SigningBytes(event)
   if (!('signature' in event)) return canonicalBytes(event)
   const { signature: _signature, ...unsigned } = event
   return canonicalBytes(unsigned)
@@ -48,6 +54,8 @@ export interface StampOptions {
   nonce?: string
   /** Extra top-level fields; they are signed too (protocol.md §3). */
   extra?: Record<string, JsonValue>
+  /** 'AISS-2.0': a hybrid event (runtime/aiss2-event.ts), signed by Ed25519 and ML-DSA-65. Default AISS-1.0. */
+  profile?: 'AISS-1.0' | 'AISS-2.0'
 }
 
 export interface PreparedEvent { unsigned: UnsignedEvent, bytes: Uint8Array, hash: string }
@@ -66,7 +74,8 @@ export function prepareEvent (agentId: string, payload: Record<string, JsonValue
   if (typeof nonce !== 'string' || nonce.length === 0) throw new TypeError('"nonce" expected a non-empty string')
   const unsigned: UnsignedEvent = {
     ...opts.extra,
-    version: AISS_VERSION,
+    ...(opts.profile === AISS2_VERSION ? aiss2Fields() : {}),
+    version: opts.profile === AISS2_VERSION ? AISS2_VERSION : AISS_VERSION,
     agent_id: agentId,
     timestamp,
     nonce,
@@ -77,13 +86,27 @@ export function prepareEvent (agentId: string, payload: Record<string, JsonValue
   return { unsigned, bytes, hash: sha256Hex(bytes) }
 }
 
-/** Attaches a 64-byte Ed25519 signature (over prepared.bytes) as standard base64. */
-export function finishEvent (unsigned: UnsignedEvent, signature: Uint8Array): AissEvent {
-  return { ...unsigned, signature: toBase64(signature) }
+/** What signs one prepared event: a 64-byte Ed25519 signature, or both halves of an AISS-2.0 one. */
+export type EventSignature = Uint8Array | { classical: Uint8Array, postQuantum: Uint8Array }
+
+/**
+ * Attaches the signature(s) over prepared.bytes: AISS-1 as standard base64 in `signature`; AISS-2.0 in
+ * `signatures` (Base58 Ed25519, base64 ML-DSA-65, aiss2.md §3).
+ * The AISS-2.0 value is typed AissEvent, as every event is here; it has `signatures` and no `signature`.
+ */
+export function finishEvent (unsigned: UnsignedEvent, signature: EventSignature): AissEvent {
+  if (signature instanceof Uint8Array) return { ...unsigned, signature: toBase64(signature) }
+  if (unsigned.version !== AISS2_VERSION) throw new TypeError('a hybrid signature belongs to an AISS-2.0 event')
+  return { ...unsigned, signatures: hybridSignatures(signature.classical, signature.postQuantum) as unknown as JsonValue } as unknown as AissEvent
+}
+
+/** Signs prepared bytes as the event's version needs. */
+export function signPrepared (identity: Identity, unsigned: UnsignedEvent, bytes: Uint8Array): EventSignature {
+  return unsigned.version === AISS2_VERSION ? { classical: identity.sign(bytes), postQuantum: identity.signPq(bytes) } : identity.sign(bytes)
 }
 
 /** Signs a new event. Returns it together with its hash so callers never hash twice. */
 export function stampEvent (identity: Identity, payload: Record<string, JsonValue>, opts: StampOptions): { event: AissEvent, hash: string } {
   const { unsigned, bytes, hash } = prepareEvent(identity.agentId, payload, opts)
-  return { event: finishEvent(unsigned, identity.sign(bytes)), hash }
+  return { event: finishEvent(unsigned, signPrepared(identity, unsigned, bytes)), hash }
 }

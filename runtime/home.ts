@@ -7,10 +7,11 @@ import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { PcpError, ErrorCodes } from './errors.js'
 import { crypto } from './crypto.js'
-import { Identity, parseIdentityDocument } from './identity.js'
+import { Identity, parseIdentityDocument, AISS2_IDENTITY_VERSION } from './identity.js'
+import { pqBackend } from './pq.js'
 import { stringifyJson, parseJson } from './json.js'
 import { equalBytes, fromBase64Strict } from './encoding.js'
-import { encryptSeed, decryptSeed, plaintextKeyFile, parsePlaintextKeyFile, PQKY_MAGIC } from './keyfile.js'
+import { encryptSeed, encryptSeeds, decryptSeeds, plaintextKeyFile, parsePlaintextKeyFile, parsePlaintextKeyFileSeeds, PQKY_MAGIC } from './keyfile.js'
 import { writeFileAtomic, ensureDir, exists, shred } from './fsutil.js'
 import type { IdentityDocument } from './types.js'
 
@@ -39,7 +40,11 @@ export function agentDir (home: string, name: string): string {
   return join(home, 'agents', checkAgentName(name))
 }
 
-export interface CreateAgentOptions { passphrase?: string, now?: number, metadata?: Record<string, string>, scryptN?: number }
+export interface CreateAgentOptions {
+  passphrase?: string, now?: number, metadata?: Record<string, string>, scryptN?: number
+  /** Also an ML-DSA-65 key (AISS-2): its seed goes in the key file, the identity document is AISS-2.0. */
+  pq?: boolean
+}
 
 /** Creates a new identity on disk. Refuses to overwrite one (IDENTITY_EXISTS). */
 export async function createAgentIdentity (home: string, name: string, opts: CreateAgentOptions = {}): Promise<Identity> {
@@ -51,23 +56,31 @@ export async function createAgentIdentity (home: string, name: string, opts: Cre
   await ensureDir(dir)
   await chmod(dir, 0o700)
   const seed = crypto().randomBytes(32)
-  const key = await keyFileFor(seed, opts.passphrase || undefined, opts.scryptN)
-  const identity = Identity.fromSeed(seed, { ...(opts.now !== undefined ? { now: opts.now } : {}), ...(opts.metadata ? { metadata: opts.metadata } : {}) })
+  const pqSeed = opts.pq ? crypto().randomBytes(32) : undefined
+  const key = await keyFileFor(seed, opts.passphrase || undefined, opts.scryptN, pqSeed)
+  const identity = Identity.fromSeed(seed, { ...(opts.now !== undefined ? { now: opts.now } : {}), ...(opts.metadata ? { metadata: opts.metadata } : {}), ...(pqSeed ? { pqSeed } : {}) })
   await writeFileAtomic(join(dir, key.file), key.bytes, 0o600)
-  await writeFileAtomic(join(dir, IDENTITY_FILE), identityFileText(identity), 0o644)
+  await writeFileAtomic(join(dir, IDENTITY_FILE), identityFileText(identity, opts.pq === true), 0o644)
   return identity
 }
 
-/** The private-key file of a seed: its name in the agent directory and its bytes (PQKY when a passphrase is given). */
-export async function keyFileFor (seed: Uint8Array, passphrase: string | undefined, scryptN?: number): Promise<{ file: string, bytes: string | Uint8Array }> {
+/**
+ * The private-key file of a seed (and of an ML-DSA-65 seed, when given): its name in the agent directory
+ * and its bytes (PQKY when a passphrase is given; v2 with both seeds, runtime/keyfile.ts).
+ */
+export async function keyFileFor (seed: Uint8Array, passphrase: string | undefined, scryptN?: number, pqSeed?: Uint8Array | null): Promise<{ file: string, bytes: string | Uint8Array }> {
   return passphrase === undefined
-    ? { file: PLAIN_KEY_FILE, bytes: plaintextKeyFile(seed) }
-    : { file: ENC_KEY_FILE, bytes: await encryptSeed(seed, passphrase, scryptN ? { scryptN } : {}) }
+    ? { file: PLAIN_KEY_FILE, bytes: plaintextKeyFile(seed, pqSeed) }
+    : { file: ENC_KEY_FILE, bytes: pqSeed ? await encryptSeeds({ ed: seed, pq: pqSeed }, passphrase, scryptN ? { scryptN } : {}) : await encryptSeed(seed, passphrase, scryptN ? { scryptN } : {}) }
 }
 
-/** identity.json as the reference writes it (json.dumps(indent=2)). */
-export function identityFileText (identity: Identity): string {
-  return stringifyJson(identity.document(), 2) + '\n'
+/**
+ * identity.json as the reference writes it (json.dumps(indent=2)). `aiss2`: the AISS-2.0 document (both
+ * keys), written only for an agent whose chain is AISS-2 from its genesis: a verifier given it requires
+ * AISS-2.0 from event 0 (runtime/profile.ts), so an agent that upgraded later keeps its AISS-1 document.
+ */
+export function identityFileText (identity: Identity, aiss2 = false): string {
+  return stringifyJson(aiss2 ? identity.documentAiss2() : identity.document(), 2) + '\n'
 }
 
 /** Reads and checks an identity document file; `missing` is the error when the file cannot be read. */
@@ -103,10 +116,15 @@ export async function loadAgentIdentity (home: string, name: string, opts: { pas
   const doc = await readIdentityDocument(home, name)
   const passphrase = opts.passphrase ?? process.env.PCP_PASSPHRASE
   const scrypt = opts.scryptN ? { scryptN: opts.scryptN } : {}
-  let seed: Uint8Array
+  const seeds = await readAgentSeeds(dir, name, passphrase, scrypt)
+  return bindIdentity(seeds, doc, join(dir, IDENTITY_FILE))
+}
+
+/** Both seeds of an agent's key file (pq null for an AISS-1 key). The caller owns (and should zero) them. */
+export async function readAgentSeeds (dir: string, name: string, passphrase: string | undefined, scrypt: { scryptN?: number } = {}): Promise<{ ed: Uint8Array, pq: Uint8Array | null }> {
   const encFile = join(dir, ENC_KEY_FILE)
   if (await exists(encFile)) {
-    seed = await decryptSeed(new Uint8Array(await readFile(encFile)), passphrase, encFile, scrypt)
+    return decryptSeeds(new Uint8Array(await readFile(encFile)), passphrase, encFile, scrypt)
   } else {
     const plainFile = join(dir, PLAIN_KEY_FILE)
     let text: string
@@ -114,20 +132,46 @@ export async function loadAgentIdentity (home: string, name: string, opts: { pas
       throw new PcpError(ErrorCodes.IDENTITY_NOT_FOUND, `agent "${name}" has no private key (${encFile} or ${plainFile})`, { agent: name, file: plainFile, cause: err })
     }
     // A PQKY file saved under the .json name still loads (the reference decides by magic, not name).
-    seed = text.startsWith(PQKY_MAGIC)
-      ? await decryptSeed(new Uint8Array(await readFile(plainFile)), passphrase, plainFile, scrypt)
-      : parsePlaintextKeyFile(text, plainFile)
+    return text.startsWith(PQKY_MAGIC)
+      ? decryptSeeds(new Uint8Array(await readFile(plainFile)), passphrase, plainFile, scrypt)
+      : parsePlaintextKeyFileSeeds(text, plainFile)
   }
-  return bindIdentity(seed, doc, join(dir, IDENTITY_FILE))
 }
 
-/** Builds the Identity and refuses a key that is not the one the document names. */
-export function bindIdentity (seed: Uint8Array, doc: IdentityDocument, source: string): Identity {
-  const identity = Identity.fromSeed(seed, { createdAt: doc.created_at, ...(doc.metadata ? { metadata: doc.metadata as Record<string, string> } : {}) })
+/**
+ * Adds an ML-DSA-65 seed to an agent's key file (same protection: encrypted again under the same
+ * passphrase, or plaintext), keeping the Ed25519 seed; a key file that has one is left as it is.
+ * Returns both seeds. Written atomically, before any event names the key (Agent.upgradeProfile).
+ */
+export async function addPqSeed (dir: string, name: string, passphrase: string | undefined, scrypt: { scryptN?: number } = {}): Promise<{ ed: Uint8Array, pq: Uint8Array }> {
+  const seeds = await readAgentSeeds(dir, name, passphrase, scrypt)
+  if (seeds.pq) return { ed: seeds.ed, pq: seeds.pq }
+  const pq = crypto().randomBytes(32)
+  const encrypted = await exists(join(dir, ENC_KEY_FILE))
+  const key = await keyFileFor(seeds.ed, encrypted ? passphrase : undefined, scrypt.scryptN, pq)
+  await writeFileAtomic(join(dir, key.file), key.bytes, 0o600)
+  return { ed: seeds.ed, pq }
+}
+
+/** Builds the Identity and refuses a key that is not the one the document names. Takes ownership of the seeds. */
+export function bindIdentity (seeds: Uint8Array | { ed: Uint8Array, pq: Uint8Array | null }, doc: IdentityDocument, source: string): Identity {
+  const { ed, pq } = seeds instanceof Uint8Array ? { ed: seeds, pq: null } : seeds
+  if (pq && !pqBackend()) {
+    ed.fill(0); pq.fill(0)
+    throw new PcpError(ErrorCodes.PQ_UNAVAILABLE, `${source}: the key file holds an ML-DSA-65 key, and this process has no ML-DSA backend (import "pcp-edge/aiss2")`, { file: source })
+  }
+  const identity = Identity.fromSeed(ed, { createdAt: doc.created_at, ...(doc.metadata ? { metadata: doc.metadata as Record<string, string> } : {}), ...(pq ? { pqSeed: pq } : {}) })
   const docKey = fromBase64Strict(doc.public_key)
   if (!docKey || !equalBytes(docKey, identity.publicKey)) {
     identity.destroy()
     throw new PcpError(ErrorCodes.IDENTITY_INVALID, `${source}: the private key does not belong to public_key ${doc.public_key}`, { file: source, field: 'public_key' })
+  }
+  if (doc.version === AISS2_IDENTITY_VERSION) {
+    const docPq = typeof doc.public_key_pq === 'string' ? fromBase64Strict(doc.public_key_pq) : null
+    if (identity.publicKeyPq === null || !docPq || !equalBytes(docPq, identity.publicKeyPq)) {
+      identity.destroy()
+      throw new PcpError(ErrorCodes.IDENTITY_INVALID, `${source}: the key file's ML-DSA-65 key is missing or is not public_key_pq of the AISS-2.0 document`, { file: source, field: 'public_key_pq' })
+    }
   }
   return identity
 }
@@ -153,11 +197,12 @@ export async function secureAgentKey (home: string, name: string, passphrase: st
   if (await exists(join(dir, ENC_KEY_FILE))) {
     throw new PcpError(ErrorCodes.IDENTITY_EXISTS, `agent "${name}" already has an encrypted key`, { agent: name, file: join(dir, ENC_KEY_FILE) })
   }
-  const seed = parsePlaintextKeyFile(await readFile(plainFile, 'utf8'), plainFile)
+  // Both seeds: an AISS-2 key file keeps its ML-DSA seed under the same protection (PQKY v2).
+  const seeds = parsePlaintextKeyFileSeeds(await readFile(plainFile, 'utf8'), plainFile)
   try {
-    await writeFileAtomic(join(dir, ENC_KEY_FILE), await encryptSeed(seed, passphrase, opts.scryptN ? { scryptN: opts.scryptN } : {}), 0o600)
+    await writeFileAtomic(join(dir, ENC_KEY_FILE), await encryptSeeds(seeds, passphrase, opts.scryptN ? { scryptN: opts.scryptN } : {}), 0o600)
   } finally {
-    seed.fill(0)
+    seeds.ed.fill(0); seeds.pq?.fill(0)
   }
   await shred(plainFile)
 }

@@ -3,9 +3,12 @@ import { crypto, checkBytes, type SigningKey } from './crypto.js'
 import { toBase58, toBase64, fromBase64Strict, toHex } from './encoding.js'
 import { PcpError, ErrorCodes } from './errors.js'
 import { publicKeyProblem } from './public-key.js'
+import { pq, ML_DSA_65, ML_DSA_65_SIZES, type PqSigningKey } from './pq.js'
 import type { IdentityDocument } from './types.js'
 
 export const AISS_VERSION = 'AISS-1.0'
+/** The identity document of an agent that holds both keys (aiss2.md §2.2); its events may be AISS-2.0. */
+export const AISS2_IDENTITY_VERSION = 'AISS-2.0'
 const AGENT_ID_SHAPE = /^[1-9A-HJ-NP-Za-km-z]{32}$/
 
 /**
@@ -30,10 +33,15 @@ export class Identity {
   readonly publicKey: Uint8Array
   readonly createdAt: number
   readonly metadata?: Record<string, string>
+  /** The ML-DSA-65 public key, when this identity holds one (AISS-2); agent_id never depends on it. */
+  readonly publicKeyPq: Uint8Array | null
   #key: SigningKey
+  #pq: PqSigningKey | null
 
-  private constructor (key: SigningKey, createdAt: number, metadata?: Record<string, string>) {
+  private constructor (key: SigningKey, createdAt: number, metadata?: Record<string, string>, pqKey?: PqSigningKey) {
     this.#key = key
+    this.#pq = pqKey ?? null
+    this.publicKeyPq = pqKey?.publicKey ?? null
     this.publicKey = key.publicKey
     this.agentId = deriveAgentId(key.publicKey)
     this.createdAt = createdAt
@@ -41,18 +49,30 @@ export class Identity {
   }
 
   /** A new random identity. `now` is injectable for reproducible tests. */
-  static generate (opts: { now?: number, metadata?: Record<string, string> } = {}): Identity {
-    return Identity.fromSeed(crypto().randomBytes(32), opts)
+  static generate (opts: { now?: number, metadata?: Record<string, string>, pq?: boolean } = {}): Identity {
+    const { pq: withPq, ...rest } = opts
+    return Identity.fromSeed(crypto().randomBytes(32), { ...rest, ...(withPq ? { pqSeed: crypto().randomBytes(32) } : {}) })
   }
 
-  /** Takes ownership of the 32-byte seed and zeroes it. */
-  static fromSeed (seed: Uint8Array, opts: { now?: number, createdAt?: number, metadata?: Record<string, string> } = {}): Identity {
+  /**
+   * Takes ownership of the 32-byte Ed25519 seed (and of `pqSeed`, the 32-byte FIPS 204 seed ξ of the
+   * ML-DSA-65 key) and zeroes them. An ML-DSA key needs the backend of runtime/pq.ts installed.
+   */
+  static fromSeed (seed: Uint8Array, opts: { now?: number, createdAt?: number, metadata?: Record<string, string>, pqSeed?: Uint8Array } = {}): Identity {
     checkBytes(seed, 32, 'seed')
+    if (opts.pqSeed !== undefined) checkBytes(opts.pqSeed, ML_DSA_65_SIZES.seed, 'pqSeed')
     const createdAt = opts.createdAt ?? opts.now ?? Math.floor(Date.now() / 1000)
-    return new Identity(crypto().signingKey(seed), createdAt, opts.metadata)
+    const pqKey = opts.pqSeed === undefined ? undefined : pq().signingKey(opts.pqSeed)
+    return new Identity(crypto().signingKey(seed), createdAt, opts.metadata, pqKey)
   }
 
   sign (message: Uint8Array): Uint8Array { return this.#key.sign(message) }
+
+  /** ML-DSA-65 signature (3309 bytes) over `message`; throws when this identity has no ML-DSA key. */
+  signPq (message: Uint8Array): Uint8Array {
+    if (this.#pq === null) throw new Error(`identity ${this.agentId} holds no ML-DSA-65 key`)
+    return this.#pq.sign(message)
+  }
 
   /** The backend's transferable key (a node KeyObject), for signing on a worker thread; else undefined. */
   get signingHandle (): unknown { return this.#key.handle }
@@ -70,17 +90,27 @@ export class Identity {
     return doc
   }
 
+  /**
+   * The AISS-2.0 identity document: the AISS-1 fields (so AISS-1 tools still read the Ed25519 key) plus
+   * `public_key_pq` (plain base64, aiss2.md §2.2) and `algorithms`. The RFC's `public_key_classical` and
+   * "base64:" prefixes are not used: no reference code produces or reads them.
+   */
+  documentAiss2 (): IdentityDocument {
+    if (this.publicKeyPq === null) throw new Error(`identity ${this.agentId} holds no ML-DSA-65 key`)
+    return { ...this.document(), version: AISS2_IDENTITY_VERSION, public_key_pq: toBase64(this.publicKeyPq), algorithms: ['Ed25519', ML_DSA_65] }
+  }
+
   /** SHA-256 hex of the public key: the genesis previous_hash the reference's stamp_genesis_event emits. */
   genesisHash (): string { return toHex(crypto().sha256(this.publicKey)) }
 
-  destroy (): void { this.#key.destroy() }
+  destroy (): void { this.#key.destroy(); this.#pq?.destroy() }
 }
 
 /**
  * Reads an identity document (ours or the reference's) and checks what the reference never does
  * (gaps.md #8): that agent_id really is derived from public_key.
  */
-export function parseIdentityDocument (doc: unknown, source = 'identity'): { doc: IdentityDocument, publicKey: Uint8Array } {
+export function parseIdentityDocument (doc: unknown, source = 'identity'): { doc: IdentityDocument, publicKey: Uint8Array, publicKeyPq: Uint8Array | null } {
   const fail = (field: string, why: string): never => {
     throw new PcpError(ErrorCodes.IDENTITY_INVALID, `${source}: ${field} ${why}`, { field, file: source })
   }
@@ -98,5 +128,16 @@ export function parseIdentityDocument (doc: unknown, source = 'identity'): { doc
       { field: 'agent_id', file: source, expected: derived, actual: d.agent_id })
   }
   if (d.algorithm !== undefined && d.algorithm !== 'Ed25519') fail('algorithm', `is ${JSON.stringify(d.algorithm)}, only Ed25519 is supported`)
-  return { doc: d as unknown as IdentityDocument, publicKey: publicKey! }
+  let publicKeyPq: Uint8Array | null = null
+  if (d.version === AISS2_IDENTITY_VERSION) {
+    const pqKey = typeof d.public_key_pq === 'string' ? fromBase64Strict(d.public_key_pq) : null
+    if (!pqKey || pqKey.length !== ML_DSA_65_SIZES.publicKey) fail('public_key_pq', `is not the standard base64 of a ${ML_DSA_65_SIZES.publicKey}-byte ML-DSA-65 public key`)
+    const algs = d.algorithms
+    if (!Array.isArray(algs) || algs.length !== 2 || algs[0] !== 'Ed25519' || algs[1] !== ML_DSA_65) fail('algorithms', 'of an AISS-2.0 identity must be ["Ed25519","ML-DSA-65"]')
+    publicKeyPq = pqKey
+  } else if (d.public_key_pq !== undefined) {
+    // A PQ key in a document that does not say AISS-2.0 would be half a claim: refuse it rather than guess.
+    fail('public_key_pq', `is present but version is ${JSON.stringify(d.version)}, not "AISS-2.0"`)
+  }
+  return { doc: d as unknown as IdentityDocument, publicKey: publicKey!, publicKeyPq }
 }

@@ -7,7 +7,7 @@ setCryptoBackend(nodeCrypto)
 export * from './protocol.js'
 export { nodeCrypto }
 export { portableCrypto } from './crypto-portable.js'
-export { encryptSeed, decryptSeed, plaintextKeyFile, parsePlaintextKeyFile, SCRYPT_N } from './keyfile.js'
+export { encryptSeed, decryptSeed, encryptSeeds, decryptSeeds, plaintextKeyFile, parsePlaintextKeyFile, parsePlaintextKeyFileSeeds, SCRYPT_N } from './keyfile.js'
 export {
   pcpHome, agentDir, checkAgentName, createAgentIdentity, loadAgentIdentity, loadIdentityFile, readIdentityDocument,
   secureAgentKey, listAgentNames, isKeyEncrypted

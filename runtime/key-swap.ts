@@ -13,9 +13,9 @@ const NEXT = '.next'
 const KEY_FILES = [ENC_KEY_FILE, PLAIN_KEY_FILE]
 
 /** Writes the new key, then its document: a staged document always has its key beside it. */
-export async function stageKeySwap (dir: string, key: { file: string, bytes: string | Uint8Array }, next: Identity): Promise<void> {
+export async function stageKeySwap (dir: string, key: { file: string, bytes: string | Uint8Array }, next: Identity, aiss2Document = false): Promise<void> {
   await writeFileAtomic(join(dir, key.file + NEXT), key.bytes, 0o600)
-  await writeFileAtomic(join(dir, IDENTITY_FILE + NEXT), identityFileText(next), 0o644)
+  await writeFileAtomic(join(dir, IDENTITY_FILE + NEXT), identityFileText(next, aiss2Document), 0o644)
 }
 
 /** The agent_id named by a staged identity document, or undefined when no swap is pending. */

@@ -2,6 +2,10 @@
 //   plaintext: {"format":"plaintext","version":"1.8.4","private_key":"<base64 seed>","warning":…}
 //   PQKY (97 bytes): "PQKY" | 0x01 | salt[32] | nonce[12] | AES-256-GCM(seed)[32] | tag[16]
 //   key = scrypt(passphrase, salt, N=2^17, r=8, p=1, 32). No associated data, as the reference.
+//   PQKY v2 (129 bytes, ours, aiss2.md §2.1): "PQKY" | 0x02 | salt[32] | nonce[12] |
+//     AES-256-GCM(Ed25519 seed ‖ ML-DSA-65 seed ξ)[64] | tag[16], same scrypt; the 5-byte header is GCM
+//     associated data, so the version byte cannot be flipped to make the file read as something else.
+//   The plaintext form gains "private_key_pq" (base64 of ξ) beside "private_key".
 // Node-only (scrypt and AES-GCM come from node:crypto); the browser bundle never loads keys.
 import { scrypt as scryptCb, createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
 import { promisify } from 'node:util'
@@ -14,6 +18,8 @@ const scrypt = promisify(scryptCb) as (pw: string | Uint8Array, salt: Uint8Array
 export const PQKY_MAGIC = 'PQKY'
 export const PQKY_VERSION = 0x01
 export const PQKY_SIZE = 97
+export const PQKY_VERSION_HYBRID = 0x02
+export const PQKY_HYBRID_SIZE = 129
 export const SCRYPT_N = 2 ** 17
 
 /** Our files always use N = 2^17. The reference's tests and demo write N = 16384 (PIQRYPT_SCRYPT_N), and
@@ -54,18 +60,39 @@ export interface EncryptOptions { scryptN?: number, salt?: Uint8Array, nonce?: U
 /** Encrypts a 32-byte seed into the 97-byte PQKY layout. salt/nonce are injectable for test vectors only. */
 export async function encryptSeed (seed: Uint8Array, passphrase: string, opts: EncryptOptions = {}): Promise<Uint8Array> {
   if (seed.length !== 32) throw new RangeError(`"seed" expected 32 bytes, got ${seed.length}`)
+  return encryptBody(seed, PQKY_VERSION, passphrase, opts)
+}
+
+/**
+ * Encrypts an Ed25519 seed and, when given, an ML-DSA-65 seed: PQKY v2 with both, else the v1 file the
+ * reference reads. The caller keeps (and should zero) its seeds.
+ */
+export async function encryptSeeds (seeds: { ed: Uint8Array, pq?: Uint8Array | null }, passphrase: string, opts: EncryptOptions = {}): Promise<Uint8Array> {
+  if (!seeds.pq) return encryptSeed(seeds.ed, passphrase, opts)
+  if (seeds.ed.length !== 32) throw new RangeError(`"seeds.ed" expected 32 bytes, got ${seeds.ed.length}`)
+  if (seeds.pq.length !== 32) throw new RangeError(`"seeds.pq" expected 32 bytes, got ${seeds.pq.length}`)
+  const both = new Uint8Array(64)
+  both.set(seeds.ed, 0); both.set(seeds.pq, 32)
+  try { return await encryptBody(both, PQKY_VERSION_HYBRID, passphrase, opts) } finally { both.fill(0) }
+}
+
+async function encryptBody (plain: Uint8Array, version: number, passphrase: string, opts: EncryptOptions): Promise<Uint8Array> {
   if (typeof passphrase !== 'string' || passphrase.length === 0) throw new TypeError('"passphrase" expected a non-empty string')
   checkPassphrase(passphrase)
   const salt = opts.salt ?? randomBytes(32)
   const nonce = opts.nonce ?? randomBytes(12)
   const key = await deriveKey(passphrase, salt, opts.scryptN ?? SCRYPT_N)
   try {
+    const header = new Uint8Array(5)
+    header.set(Buffer.from(PQKY_MAGIC, 'ascii'), 0)
+    header[4] = version
     const cipher = createCipheriv('aes-256-gcm', key, nonce)
-    const body = Buffer.concat([cipher.update(seed), cipher.final()])
-    const out = new Uint8Array(PQKY_SIZE)
-    out.set(Buffer.from(PQKY_MAGIC, 'ascii'), 0)
-    out[4] = PQKY_VERSION
-    out.set(salt, 5); out.set(nonce, 37); out.set(body, 49); out.set(cipher.getAuthTag(), 81)
+    // v1 stays byte-compatible with the reference (no associated data); v2 binds its header.
+    if (version !== PQKY_VERSION) cipher.setAAD(header)
+    const body = Buffer.concat([cipher.update(plain), cipher.final()])
+    const out = new Uint8Array(5 + 32 + 12 + body.length + 16)
+    out.set(header, 0)
+    out.set(salt, 5); out.set(nonce, 37); out.set(body, 49); out.set(cipher.getAuthTag(), 49 + body.length)
     body.fill(0)
     return out
   } finally {
@@ -73,24 +100,38 @@ export async function encryptSeed (seed: Uint8Array, passphrase: string, opts: E
   }
 }
 
-/** Decrypts a PQKY file. The caller owns (and should zero) the returned seed. */
+/** Decrypts a PQKY file (v1, or v2 keeping only its Ed25519 seed). The caller owns (and should zero) the returned seed. */
 export async function decryptSeed (file: Uint8Array, passphrase: string | undefined, source = 'private.key.enc', opts: { scryptN?: number } = {}): Promise<Uint8Array> {
+  const { ed, pq } = await decryptSeeds(file, passphrase, source, opts)
+  pq?.fill(0)
+  return ed
+}
+
+/** Decrypts a PQKY v1 (Ed25519 seed; pq null) or v2 file (both seeds). The caller owns (and should zero) them. */
+export async function decryptSeeds (file: Uint8Array, passphrase: string | undefined, source = 'private.key.enc', opts: { scryptN?: number } = {}): Promise<{ ed: Uint8Array, pq: Uint8Array | null }> {
   const corrupted = (why: string): never => { throw new PcpError(ErrorCodes.KEY_FILE_CORRUPTED, `${source}: ${why}`, { file: source }) }
-  if (file.length !== PQKY_SIZE) corrupted(`is ${file.length} bytes, an encrypted key file is exactly ${PQKY_SIZE}`)
-  if (Buffer.from(file.subarray(0, 4)).toString('latin1') !== PQKY_MAGIC) corrupted('does not start with the PQKY magic')
-  if (file[4] !== PQKY_VERSION) corrupted(`has format version ${file[4]}, only ${PQKY_VERSION} is known`)
+  if (file.length < 5 || Buffer.from(file.subarray(0, 4)).toString('latin1') !== PQKY_MAGIC) corrupted('does not start with the PQKY magic')
+  if (file[4] !== PQKY_VERSION && file[4] !== PQKY_VERSION_HYBRID) corrupted(`has format version ${file[4]}, only ${PQKY_VERSION} and ${PQKY_VERSION_HYBRID} are known`)
+  const hybrid = file[4] === PQKY_VERSION_HYBRID
+  const size = hybrid ? PQKY_HYBRID_SIZE : PQKY_SIZE
+  if (file.length !== size) corrupted(`is ${file.length} bytes, an encrypted key file of version ${file[4]} is exactly ${size}`)
   if (!passphrase) throw new PcpError(ErrorCodes.KEY_PASSPHRASE_REQUIRED, `${source} is encrypted: give the passphrase (PCP_PASSPHRASE or the prompt)`, { file: source })
+  const plainLen = hybrid ? 64 : 32
   const salt = file.subarray(5, 37); const nonce = file.subarray(37, 49)
-  const body = file.subarray(49, 81); const tag = file.subarray(81, 97)
+  const body = file.subarray(49, 49 + plainLen); const tag = file.subarray(49 + plainLen, size)
   checkPassphrase(passphrase)
   for (const [N, form] of readCandidatesN(opts.scryptN).flatMap((n) => passphraseForms(passphrase).map((f) => [n, f] as const))) {
     const key = await deriveKey(form, salt, N)
     try {
       const decipher = createDecipheriv('aes-256-gcm', key, nonce)
+      if (hybrid) decipher.setAAD(file.subarray(0, 5))
       decipher.setAuthTag(tag)
       const seed = Buffer.concat([decipher.update(body), decipher.final()])
-      if (seed.length !== 32) corrupted(`decrypts to ${seed.length} bytes, not a 32-byte seed`)
-      return new Uint8Array(seed.buffer, seed.byteOffset, seed.length)
+      if (seed.length !== plainLen) corrupted(`decrypts to ${seed.length} bytes, not ${plainLen}`)
+      if (!hybrid) return { ed: new Uint8Array(seed.buffer, seed.byteOffset, 32), pq: null }
+      const out = { ed: Uint8Array.from(seed.subarray(0, 32)), pq: Uint8Array.from(seed.subarray(32, 64)) }
+      seed.fill(0)
+      return out
     } catch (err) {
       if (err instanceof PcpError) throw err
       // GCM failure: wrong passphrase, or ciphertext altered; the format cannot tell them apart.
@@ -101,8 +142,19 @@ export async function decryptSeed (file: Uint8Array, passphrase: string | undefi
   throw new PcpError(ErrorCodes.KEY_PASSPHRASE_WRONG, `${source}: wrong passphrase (or the encrypted key was altered)`, { file: source })
 }
 
-export function plaintextKeyFile (seed: Uint8Array): string {
-  return stringifyJson({ format: 'plaintext', version: '1.8.4', private_key: toBase64(seed), warning: 'UNENCRYPTED — do not share or commit' }, 2)
+export function plaintextKeyFile (seed: Uint8Array, pqSeed?: Uint8Array | null): string {
+  if (pqSeed && pqSeed.length !== 32) throw new RangeError(`"pqSeed" expected 32 bytes, got ${pqSeed.length}`)
+  return stringifyJson({ format: 'plaintext', version: '1.8.4', private_key: toBase64(seed), ...(pqSeed ? { private_key_pq: toBase64(pqSeed) } : {}), warning: 'UNENCRYPTED — do not share or commit' }, 2)
+}
+
+/** Both seeds of a plaintext key file; `pq` null when it holds none (every AISS-1 and reference file). */
+export function parsePlaintextKeyFileSeeds (text: string, source = 'private.key.json'): { ed: Uint8Array, pq: Uint8Array | null } {
+  const ed = parsePlaintextKeyFile(text, source)
+  const field = (parseJson(text, source) as Record<string, unknown>).private_key_pq
+  if (field === undefined) return { ed, pq: null }
+  const pq = typeof field === 'string' ? fromBase64Strict(field) : null
+  if (!pq || pq.length !== 32) throw new PcpError(ErrorCodes.KEY_FILE_CORRUPTED, `${source}: private_key_pq is not the base64 of a 32-byte ML-DSA-65 seed`, { file: source, field: 'private_key_pq' })
+  return { ed, pq }
 }
 
 export function parsePlaintextKeyFile (text: string, source = 'private.key.json'): Uint8Array {

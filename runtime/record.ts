@@ -41,7 +41,10 @@ function packSignature (s: string): Uint8Array | string {
 export function encodeRecord (event: AissEvent, agentIndex: number, signatureBytes?: Uint8Array): Uint8Array {
   // `signatureBytes`: the bytes `event.signature` is the standard base64 of, when the caller made it from
   // them (the Agent has them from the signer): no base64 round trip to find out what packSignature would.
-  const sig = signatureBytes !== undefined && signatureBytes.length === 64 ? signatureBytes : packSignature(event.signature)
+  // An AISS-2.0 event has no `signature` (its `signatures` travel in `extra`): CBOR undefined in that slot
+  // (no JSON value is undefined, so it cannot be a malformed signature), and decodeRecord then leaves the
+  // field out, so the event reads back with the same canonical bytes.
+  const sig = !('signature' in event) ? undefined : signatureBytes !== undefined && signatureBytes.length === 64 ? signatureBytes : packSignature(event.signature)
   const rec: unknown[] = [agentIndex, event.timestamp, packNonce(event.nonce), event.payload, packHash(event.previous_hash), sig]
   let extra: Record<string, unknown> | undefined
   for (const k of Object.keys(event)) if (!FIELDS.has(k)) setOwnKey(extra ??= {}, k, event[k])
@@ -67,6 +70,7 @@ export function decodeRecord (bytes: Uint8Array, agentIds: readonly string[]): A
     previous_hash: unpackHash(rec[4]),
     signature: sig instanceof Uint8Array ? toBase64(sig) : sig as string
   }
+  if (sig === undefined) delete (event as Partial<AissEvent>).signature
   if (rec[7] !== null && typeof rec[7] === 'object') for (const [k, v] of Object.entries(rec[7])) setOwnKey(event, k, v)
   return event
 }

@@ -6,6 +6,8 @@ import { fromBase64Strict, toHex } from './encoding.js'
 import { PcpError, ErrorCodes, type ErrorCode } from './errors.js'
 import { signingBytes } from './event.js'
 import { chainStep, hasEventShape, type ChainProblem, type ChainState, type StepFacts } from './chain-step.js'
+import { profileRules, ALL_AISS2, type PqInForce } from './profile-rules.js'
+import type { SigFault } from './aiss2-format.js'
 import { deriveAgentId, parseIdentityDocument } from './identity.js'
 import type { AissEvent } from './types.js'
 
@@ -66,15 +68,21 @@ export class ChainVerifier {
   readonly #nonces: SeenIndex
   readonly #successorOf: SeenIndex // previous_hash → index of the event that used it
 
-  constructor (identity: { agentId: string, publicKey: Uint8Array }, resume?: { headHash: string, lastTimestamp: number, count: number },
+  constructor (identity: { agentId: string, publicKey: Uint8Array, publicKeyPq?: Uint8Array | null, pq?: PqInForce | null }, resume?: { headHash: string, lastTimestamp: number, count: number },
     seen: { nonces?: SeenIndex, successors?: SeenIndex } = {}) {
     this.#nonces = seen.nonces ?? new MapSeenIndex()
     this.#successorOf = seen.successors ?? new MapSeenIndex()
     this.#state = {
       seq: resume?.count ?? 0, headHash: resume?.headHash ?? null, lastTimestamp: resume?.lastTimestamp ?? null,
-      agentId: identity.agentId, publicKey: identity.publicKey
+      agentId: identity.agentId, publicKey: identity.publicKey,
+      // An AISS-2.0 identity binds its ML-DSA key from event 0, and every event is AISS-2.0 until a
+      // profile_upgrade records a policy (runtime/profile.ts).
+      pq: identity.pq ?? (identity.publicKeyPq ? { publicKey: identity.publicKeyPq, policy: ALL_AISS2 } : null)
     }
   }
+
+  /** The ML-DSA key and policy in force for the next event; null while the chain is AISS-1. */
+  get pq (): PqInForce | null { return this.#state.pq ?? null }
 
   /** The agent_id and key in force for the next event. */
   get agentId (): string { return this.#state.agentId }
@@ -87,7 +95,7 @@ export class ChainVerifier {
   /** Checks the next event; returns its problems (empty when it is good) and its hash. */
   push (event: unknown): { problems: ChainProblem[], hash: string | null } {
     const facts = this.#facts
-    facts.hash = null; facts.signature = 'ok'; facts.canonicalError = undefined; facts.nonceUsed = false; facts.predecessorClaimedBy = undefined
+    facts.hash = null; facts.signature = 'ok'; facts.canonicalError = undefined; facts.nonceUsed = false; facts.predecessorClaimedBy = undefined; facts.faults = undefined
     // Only a well-formed event is hashed and enters the indexes (a malformed one claims no nonce).
     if (hasEventShape(event)) {
       let bytes: Uint8Array | null = null
@@ -95,8 +103,10 @@ export class ChainVerifier {
       if (bytes !== null) {
         const index = this.#state.seq
         facts.hash = sha256Hex(bytes)
-        const verdict = checkEventSignature(event, this.#state.publicKey, bytes)
-        facts.signature = verdict
+        // The profile rule (runtime/profile-rules.ts): AISS-1 and AISS-2 signatures, downgrades.
+        const faults: SigFault[] = profileRules().checkSignedEvent(event, { agentId: this.#state.agentId, publicKey: this.#state.publicKey, pq: this.#state.pq ?? null }, bytes)
+        facts.faults = faults
+        facts.signature = faults.length === 0 ? 'ok' : 'invalid'
         const prev = event.previous_hash
         // Recorded for every event (the first user of a previous_hash keeps it), consulted on a broken link.
         if (typeof prev === 'string' && prev) facts.predecessorClaimedBy = this.#successorOf.claim(prev, index)
@@ -114,19 +124,19 @@ export function nonceKey (ev: { agent_id?: unknown, nonce?: unknown }): string {
 }
 
 /** The identity an export or a chain is checked against: a document (checked) or a raw key. */
-export function identityFrom (identity: unknown): { agentId: string, publicKey: Uint8Array } {
-  if (identity instanceof Uint8Array) return { agentId: deriveAgentId(identity), publicKey: identity }
+export function identityFrom (identity: unknown): { agentId: string, publicKey: Uint8Array, publicKeyPq: Uint8Array | null } {
+  if (identity instanceof Uint8Array) return { agentId: deriveAgentId(identity), publicKey: identity, publicKeyPq: null }
   if (identity && typeof identity === 'object' && 'publicKey' in identity && (identity as { publicKey: unknown }).publicKey instanceof Uint8Array) {
-    const pk = (identity as { publicKey: Uint8Array }).publicKey
-    return { agentId: deriveAgentId(pk), publicKey: pk }
+    const { publicKey: pk, publicKeyPq } = identity as { publicKey: Uint8Array, publicKeyPq?: unknown }
+    return { agentId: deriveAgentId(pk), publicKey: pk, publicKeyPq: publicKeyPq instanceof Uint8Array ? publicKeyPq : null }
   }
-  const { doc, publicKey } = parseIdentityDocument(identity)
-  return { agentId: doc.agent_id, publicKey }
+  const { doc, publicKey, publicKeyPq } = parseIdentityDocument(identity)
+  return { agentId: doc.agent_id, publicKey, publicKeyPq }
 }
 
 /** Verifies a whole chain and lists every problem found, each with its event index and a stable code. */
 export function verifyChain (events: readonly unknown[], identity: unknown): ChainReport {
-  let id: { agentId: string, publicKey: Uint8Array }
+  let id: { agentId: string, publicKey: Uint8Array, publicKeyPq: Uint8Array | null }
   try {
     id = identityFrom(identity)
   } catch (err) {

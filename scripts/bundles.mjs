@@ -13,7 +13,11 @@ import { BANNER, nativePlugin, NATIVE_EXTERNAL, copyPrebuilds } from './vendor.m
 // verification of exports (5 KB) and the import of reference histories (5 KB), 208 KB in all (213 KB with the relaxed-store hole repair). Measured
 // (esbuild metafile, minified): abstract-level 35 KB, cbor-x 31 KB, @noble/* 18 KB, A2A 31 KB, store and
 // agent 14 KB. The budget exists to make growth a decision: raise it only with such a line.
-export const CORE_BUDGET_BYTES = 224 * 1024
+// 232 KB with AISS-2 (issue 21): main was at 219.4 KB; the core gained 4.6 KB of AISS-2 plumbing it cannot
+// do without to stamp, store and refuse AISS-2 events (the event format, PQKY v2 key files, the Agent's
+// upgrade and two-key rotation, the rule slot). ML-DSA itself (24 KB) and the AISS-2 chain rules (9 KB)
+// stay out: they are in pcp-edge/aiss2 (runtime/aiss2-install.ts), and test/build.test.ts checks that.
+export const CORE_BUDGET_BYTES = 232 * 1024
 
 /** The core for Node, with everything bundled but the native addon: classic-level's prebuilt .node files
  *  go in prebuilds/ beside it (scripts/vendor.mjs), so its folder runs with no node_modules at all. */

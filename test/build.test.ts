@@ -20,6 +20,26 @@ Build('bundles build within budget; the browser one has no Node built-ins', asyn
   assert.not.match(browser, /require\(["'](fs|crypto|path)["']\)/)
 })
 
+Build('ML-DSA is not in the core bundle, which refuses AISS-2 events it cannot check; the browser bundle verifies them', async () => {
+  const coreText = readFileSync(sizes.core.file, 'utf8')
+  // q = 8380417, the ML-DSA modulus: present wherever @noble/post-quantum's ML-DSA is.
+  assert.not.ok(coreText.includes('8380417'), 'ML-DSA code in the core bundle')
+  assert.ok(readFileSync(sizes.browser.file, 'utf8').includes('8380417'))
+  const aiss2 = await import('../runtime/aiss2-entry.js')
+  const id = aiss2.Identity.fromSeed(new Uint8Array(32).fill(1), { now: 1, pqSeed: new Uint8Array(32).fill(2) })
+  const up = aiss2.stampEvent(id, aiss2.profileUpgradePayload(id.publicKeyPq!, aiss2.ALL_AISS2), { previousHash: id.genesisHash(), timestamp: 5, profile: 'AISS-2.0' })
+  const ev = aiss2.stampEvent(id, { event_type: 'actuator_command' }, { previousHash: up.hash, timestamp: 6, profile: 'AISS-2.0' })
+  const events = JSON.parse(JSON.stringify([up.event, ev.event]))
+  const core = await import(pathToFileURL(sizes.core.file).href)
+  const browser = await import(pathToFileURL(sizes.browser.file).href)
+  const c = core.verifyChain(events, id.document())
+  assert.not.ok(c.valid)
+  assert.equal([...new Set(c.errors.map((e: { code: string }) => e.code))], ['PQ_UNAVAILABLE'])
+  assert.equal(browser.verifyChain(events, id.document()).errors, [])
+  events[1].signatures.post_quantum.signature = events[0].signatures.post_quantum.signature
+  assert.equal(browser.verifyChain(events, id.document()).errors.map((e: { code: string }) => e.code), ['PROFILE_MISMATCH'])
+})
+
 Build('the Node bundle stamps into a real store and verifies', async () => {
   const core = await import(pathToFileURL(sizes.core.file).href)
   const home = tmpDir()

@@ -38,6 +38,10 @@ export function kindOf (code: string): AnomalyKind {
     case 'NONCE_REPLAYED': return 'replay'
     case 'CHAIN_LINK_BROKEN': return 'chain_break'
     case 'SIGNATURE_INVALID': case 'SIGNATURE_ENCODING': return 'bad_signature'
+    // AISS-2 (runtime/profile.ts): a missing or invalid post-quantum half, a downgrade, a round-3 signature
+    // are signature faults of the chain; an unusable upgrade is about which keys speak for the agent.
+    case 'PROFILE_MISMATCH': case 'PROFILE_DOWNGRADE': case 'PQ_SIGNATURE_ROUND3': case 'PQ_UNAVAILABLE': return 'bad_signature'
+    case 'PROFILE_UPGRADE_INVALID': return 'identity'
     case 'AGENT_ID_MISMATCH': case 'ROTATION_INVALID': return 'identity'
     case 'TIMESTAMP_BACKWARDS': return 'timestamp_anomaly'
     case 'CHAIN_GAP': case 'SEQUENCE_GAP': case 'GAP': return 'gap'
