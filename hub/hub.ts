@@ -29,6 +29,7 @@ import { Inbox, startStatusFile, writeStatus, type ControlRequest } from './cont
 import { MetricsRegistry, HUB_METRICS, HUB_HISTOGRAMS, hubCounter, hubGauge, hubHistogram, type Histogram } from './metrics.js'
 import { VigilEngine, type VigilOptions } from './vigil/engine.js'
 import { InteractionCrossCheck } from './interactions.js'
+import { StoreFeed, loadFed, saveFed } from './store-feed.js'
 import type { ChainView, IngestResult, AgentChainStatus } from './chain-view.js'
 import type { VerifyItem, VerifyResult } from './ingest-verify.js'
 
@@ -92,6 +93,8 @@ export class Hub {
   readonly #handlers = new Map<string, KindHandler>()
   readonly #rejected = new Map<string, number>()
   readonly #interactions: InteractionCrossCheck | null
+  /** Several hubs on one store: Vigil and the cross-check are fed from the store (hub/store-feed.ts). */
+  readonly #feed: StoreFeed | null
   readonly #now: () => number
   readonly #log: (line: string) => void
   readonly #logger: HubLogger
@@ -107,7 +110,7 @@ export class Hub {
 
   private constructor (p: {
     opts: HubOptions, store: OpenedHubStore, pool: VerifyPool<VerifyItem, VerifyResult> | null, agent: Agent, broker: EmbeddedBroker | null,
-    client: MqttClient, url: string, vigil: VigilEngine | null
+    client: MqttClient, url: string, vigil: VigilEngine | null, fed?: Record<string, number>
   }) {
     const { opts } = p
     this.dataDir = opts.dataDir
@@ -121,6 +124,7 @@ export class Hub {
     this.#ackSeconds = hubHistogram(this.metrics, HUB_HISTOGRAMS.ack)
     const verifySeconds = hubHistogram(this.metrics, HUB_HISTOGRAMS.verifyBatch)
     this.#interactions = opts.interactions === false ? null : (opts.interactions ?? new InteractionCrossCheck())
+    this.#feed = this.store.shared ? new StoreFeed(this.store, (id, events) => this.#consume(id, events), p.fed) : null
     this.registry = new Registry(this.store, { approval: opts.approval ?? 'manual', now: this.#now })
     this.ingest = new Ingest({
       store: this.store,
@@ -128,7 +132,7 @@ export class Hub {
       now: this.#now,
       ...(opts.maxQueuedEvents !== undefined ? { maxQueuedEvents: opts.maxQueuedEvents } : {}),
       ...(opts.maxQueuedPerAgent !== undefined ? { maxQueuedPerAgent: opts.maxQueuedPerAgent } : {}),
-      hooks: { stored: (id, events) => this.#onStored(id, events), rejected: (id, problem) => this.#onRejected(id, problem), raceLost: () => this.#onRaceLost(), verified: (_id, seconds) => verifySeconds.observe(undefined, seconds) }
+      hooks: { stored: (id, events, record) => this.#onStored(id, events, record.count), rejected: (id, problem) => this.#onRejected(id, problem), raceLost: () => this.#onRaceLost(), verified: (_id, seconds) => verifySeconds.observe(undefined, seconds) }
     })
     this.chain = new StoreChainView(this.store, (id, ev) => this.#ingestOne(id, ev))
     this.#inbox = opts.control === false ? null : new Inbox(this.dataDir, (req) => this.#control(req))
@@ -208,7 +212,8 @@ export class Hub {
       const maxIncoming = broker ? {} : { maxIncoming: { payloadBytes: MAX_PAYLOAD_BYTES, overheadBytes: PUBLISH_OVERHEAD_BYTES, guard: (st: Duplex) => guardPublishSize(st, MAX_PAYLOAD_BYTES, (b) => oversize(b)) } }
       const client = connectMqtt({ clientId: `pcp-hub-${process.pid}-${Math.random().toString(16).slice(2, 8)}`, ...(broker ? { ...plainMqtt, ...hubLogin } : opts.mqtt), ...maxIncoming, url, protocolVersion: broker ? broker.protocolVersion : (opts.mqtt?.protocolVersion ?? 'auto') })
       cleanup.push(() => client.endAsync(true))
-      const hub = new Hub({ opts, store, pool, agent, broker, client, url, vigil })
+      const fed = store.shared ? await loadFed(opts.dataDir, store) : undefined
+      const hub = new Hub({ opts, store, pool, agent, broker, client, url, vigil, ...(fed ? { fed } : {}) })
       oversize = () => { hub.#received++; hub.#reject('PAYLOAD_TOO_LARGE') }
       client.on('message', (topic, payload) => hub.#onMessage(topic, payload))
       client.on('connect', () => {
@@ -349,9 +354,15 @@ export class Hub {
     return await handler(agentId, env)
   }
 
-  #onStored (agentId: string, events: AissEvent[]): void {
+  #onStored (agentId: string, events: AissEvent[], count: number): void {
     this.#ingested += events.length
     hubCounter(this.metrics, HUB_METRICS.eventsIngested).inc({ agent: agentId }, events.length)
+    if (this.#feed) this.#feed.stored(agentId, events, count)
+    else this.#consume(agentId, events)
+  }
+
+  /** Vigil and the A2A cross-check see each event of a chain once, in chain order. */
+  #consume (agentId: string, events: AissEvent[]): void {
     const name = this.store.agent(agentId)?.name
     this.vigil?.onEvents(agentId, events, name === undefined ? {} : { name })
     for (const ev of events) {
@@ -423,11 +434,14 @@ export class Hub {
       for (const a of this.#interactions?.tick() ?? []) this.vigil?.onAnomaly(a.agentId, { code: a.code, index: -1, message: a.reason, at: a.at })
     }, 10_000))
     this.#timers.push(setInterval(() => { void this.#saveVigil() }, 60_000))
+    // What the other hubs stored: read within a few seconds, so every hub's Vigil answers alike.
+    if (this.#feed && (this.vigil || this.#interactions)) this.#timers.push(setInterval(() => { void this.#feed!.catchUp().catch(() => {}) }, 2000))
     for (const t of this.#timers) t.unref()
   }
 
   async #saveVigil (): Promise<void> {
     if (this.vigil) await writeFileAtomic(join(this.dataDir, 'vigil.json'), JSON.stringify(this.vigil.toJSON()), 0o600).catch(() => {})
+    if (this.vigil && this.#feed) await saveFed(this.dataDir, this.#feed).catch(() => {})
   }
 
   /** Stops taking messages, lets stored batches finish, saves Vigil, closes everything. */

@@ -43,7 +43,9 @@ export async function startHubServices (opts: HubServicesOptions): Promise<HubSe
   const vigil = await loadVigil(opts.dataDir, {
     // Vigil's risk goes to TrustGate the right way round (gaps.md #56): high VRS = high risk.
     onVrsChange: (update) => { trustgate?.ingestAgentState(update) },
-    onAlert: (alert) => countAlert(metrics, alert)
+    onAlert: (alert) => countAlert(metrics, alert),
+    // The hub's clock, when one is injected: every hub of a fleet then scores on the same time.
+    ...(opts.now ? { now: opts.now } : {})
   }, opts.log)
   const { vigilApi, trustgateApi, initialPolicy, ...hubOpts } = opts
   const hub = await Hub.start({ ...hubOpts, vigil, metrics })
@@ -53,7 +55,8 @@ export async function startHubServices (opts: HubServicesOptions): Promise<HubSe
     const decisionSeconds = hubHistogram(metrics, HUB_HISTOGRAMS.gateDecision)
     trustgate = await createTrustGateService({
       dir: join(opts.dataDir, 'trustgate'), hub: hub.agent, initialPolicy: initialPolicy ?? { profile: 'nist_balanced' },
-      onDecided: (d) => decisionSeconds.observe({ source: d.source, outcome: d.outcome }, d.seconds)
+      onDecided: (d) => decisionSeconds.observe({ source: d.source, outcome: d.outcome }, d.seconds),
+      ...(opts.now ? { clock: () => opts.now!() * 1000 } : {})
     })
     const tg = trustgate
     closers.push(() => tg.close())

@@ -306,7 +306,8 @@ export class PgHubStore implements HubStore {
   }
 
   async * events (agentId: string, from = 0, to = Infinity): AsyncGenerator<{ seq: number, event: AissEvent }> {
-    const end = Math.min(to, this.#agents.get(agentId)?.count ?? 0)
+    // An explicit end may be past this process's view: other hubs append without announcing it (StoreFeed).
+    const end = to === Infinity ? (this.#agents.get(agentId)?.count ?? 0) : to
     let expected = from
     while (expected < end) {
       const { rows } = await this.#pool.query<{ seq: string, record: Buffer }>(
