@@ -52,9 +52,13 @@ async function startHub (dir: string, db: string, prefix: string, group: string)
     '--prefix', prefix, '--auto-approve', '--no-api', '--workers', '0', '--json', '--log-level', 'warn'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''; let err = ''
   child.stdout!.on('data', (d) => { out += d }); child.stderr!.on('data', (d) => { err += d })
-  const deadline = Date.now() + 30_000
+  // Generous: tsx compiles the hub at each start, on 2 cores other tests may be using.
+  const deadline = Date.now() + 90_000
   while (!out.includes('\n')) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`hub in ${dir} did not start (exit ${child.exitCode}): ${err}`)
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL') // a half-started hub must not keep this test process alive
+      throw new Error(`hub in ${dir} did not start within 90 s (exit ${child.exitCode}): ${err}`)
+    }
     await new Promise((r) => setTimeout(r, 50))
   }
   return { child, dir, err: () => err }
