@@ -5,11 +5,15 @@
 //
 //   node --import tsx rpi/examples/fan-control.ts          # on a Pi (user in the gpio group)
 //   PCP_SIMULATE=1 node --import tsx rpi/examples/fan-control.ts   # anywhere: SIMULATED Pi and temperature
+//   node node_modules/pcp-edge/dist/rpi/examples/fan-control.js    # installed package: plain node, no dev tools
+// The key passphrase comes from the systemd credential pcp-passphrase (LoadCredential=), else
+// $PCP_PASSPHRASE; PCP_DURABILITY=interval fsyncs once a second instead of per reading (SD cards).
 //
 // In your own project import from the package instead: 'pcp-edge' and 'pcp-edge/rpi'.
 import { readFile } from 'node:fs/promises'
 import { Agent } from '../../runtime/index.js'
 import { AuditedGpio, AuditedPiAgent, SimulatedPi } from '../index.js'
+import { servicePassphrase } from '../credentials.js'
 
 const simulate = process.env.PCP_SIMULATE === '1'
 const pin = Number(process.env.PCP_FAN_PIN ?? 14)
@@ -17,7 +21,9 @@ const everyMs = Number(process.env.PCP_SAMPLE_MS ?? 2000)
 const ON_ABOVE = 60
 const OFF_BELOW = 50
 
-const agent = await Agent.open({ name: process.env.PCP_AGENT ?? 'pi-fan' })
+const { passphrase } = servicePassphrase()
+const durability = process.env.PCP_DURABILITY as 'durable' | 'interval' | 'relaxed' | undefined
+const agent = await Agent.open({ name: process.env.PCP_AGENT ?? 'pi-fan' }, { ...(passphrase ? { passphrase } : {}), ...(durability ? { durability } : {}) })
 const pi = await AuditedPiAgent.start(agent, { name: 'pi-fan' })
 // STAND-IN when PCP_SIMULATE=1: a simulated GPIO header; every GPIO event then says simulated: true.
 const sim = simulate ? new SimulatedPi() : undefined
