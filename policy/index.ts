@@ -8,5 +8,5 @@ export { parsePolicy, loadPolicy, policyHash, versionIdOf, MAX_POLICY_BYTES } fr
 export type { PolicyProblem } from './schema.js'
 export { evaluate, evaluateAndRecord, nextEscalation, recentAlerts, decisionCanonical, ESCALATION_WINDOW_SECONDS } from './evaluate.js'
 export { toolVerdict, globMatch, domainAllowedBy } from './rules.js'
-export { compilePattern, search, MAX_STATES, type CompiledPattern } from './nfa.js'
-export { PatternSyntaxError, MAX_REPEAT } from './regex.js'
+export { compilePattern, search, MAX_STATES, STEP_STATES, type CompiledPattern } from './match.js'
+export { PatternSyntaxError, MAX_REPEAT, translatePattern } from './pattern.js'

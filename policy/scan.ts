@@ -2,9 +2,10 @@
 // the payload's canonical JSON text (keys included, as the reference scanned a JSON dump, so patterns
 // spanning structure keep working) AND every key and string value on its own, decoded — otherwise an
 // escape hides content from the JSON text (`rm\t-rf` is the six characters `rm\\t-rf` there, and
-// `rm\s+-rf` would not see it). Bound: a scan text longer than limits.max_payload_chars, or a scan
-// that spends limits.max_scan_steps automaton steps, stops and the caller blocks (fail closed).
-import { search, toCodePoints, ScanBudgetExceeded, SEPARATOR, type CompiledPattern } from './nfa.js'
+// `rm\s+-rf` would not see it). Each of those texts is searched on its own, so no match spans two and
+// `^`/`$` see each string's own ends. Bound: a scan text longer than limits.max_payload_chars, or a scan
+// whose charge (match.ts) exceeds limits.max_scan_steps, stops and the caller blocks (fail closed).
+import { firstMatch, patternList, ScanBudgetExceeded, type CompiledPattern } from './match.js'
 import { Float } from '../runtime/value.js'
 import type { JsonValue } from './types.js'
 
@@ -30,20 +31,20 @@ function stringsOf (value: JsonValue): string[] {
   return [...out]
 }
 
+/** What JSON.stringify (so runtime/canonical.ts) escapes: the quote, the backslash, control characters. */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f]/
+
 export function scanPayload (payload: JsonValue, canonical: string, patterns: readonly CompiledPattern[], limits: { max_payload_chars: number, max_scan_steps: number }): ScanResult {
   if (patterns.length === 0) return { kind: 'clean' }
   if (canonical.length > limits.max_payload_chars) return { kind: 'too_large', chars: canonical.length, limit: limits.max_payload_chars }
-  const text = toCodePoints(canonical)
-  for (const s of stringsOf(payload)) {
-    text.push(SEPARATOR)
-    for (const c of s) text.push(c.codePointAt(0)!)
-  }
+  // A string JSON writes without escapes is in the canonical text as it is (see firstMatch).
+  const texts = [canonical]; const verbatim: string[] = []
+  for (const s of stringsOf(payload)) (NEEDS_ESCAPE.test(s) ? texts : verbatim).push(s)
   const budget = { remaining: limits.max_scan_steps }
   try {
     // Pattern order decides which one is reported, as the reference's first-match loop did.
-    for (let i = 0; i < patterns.length; i++) {
-      if (search(patterns[i]!, text, budget)) return { kind: 'match', index: i, pattern: patterns[i]!.source }
-    }
+    const i = firstMatch(patternList(patterns), texts, verbatim, budget)
+    if (i >= 0) return { kind: 'match', index: i, pattern: patterns[i]!.source }
   } catch (err) {
     if (err instanceof ScanBudgetExceeded) return { kind: 'budget', limit: limits.max_scan_steps }
     throw err

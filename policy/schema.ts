@@ -6,8 +6,8 @@
 // type errors are reported like any other problem instead of escaping as raw exceptions, and
 // `timeout_seconds: 0` ("never expires") is refused so the approval queue always drains.
 import { isMap, isScalar, isSeq, type LineCounter, type Node, type Pair } from 'yaml'
-import { compilePattern, type CompiledPattern } from './nfa.js'
-import { PatternSyntaxError } from './regex.js'
+import { compilePattern, type CompiledPattern } from './match.js'
+import { PatternSyntaxError } from './pattern.js'
 import {
   DEFAULT_POLICY, GATE_OUTCOMES, ON_TIMEOUT, type GateOutcome, type OnTimeout, type Policy, type RolePolicy
 } from './types.js'
@@ -214,7 +214,7 @@ export function validatePolicyTree (root: Node | null, text: string, lines: Line
   const lm = top.has('limits') ? fields(get(top, 'limits')!, 'limits', SHAPE.limits as Shape) : new Map()
   // Capped so that one gate evaluation (which runs on the hub's main thread) stays bounded: at these
   // caps the worst payloads and patterns measured cost at most ~280 ms (the shared 2-core machine at a
-  // load average of 9), ASCII or not (policy/nfa.ts caches non-ASCII character tests); at the
+  // load average of 9), ASCII or not (measured with the old automaton; RE2's charge is in policy/match.ts); at the
   // default policy's limits a quarter of that. Was 4 MiB and 1e9 steps: 20 s for one (issue 14 #7).
   intField(lm, 'limits', 'max_payload_chars', 256, MAX_LIMITS.max_payload_chars)
   intField(lm, 'limits', 'max_scan_steps', 10_000, MAX_LIMITS.max_scan_steps)

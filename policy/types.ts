@@ -1,7 +1,7 @@
 // Shapes of TrustGate: the policy (trustgate.md §1), the evaluation context and the decision (§3).
 // Plain JSON-able objects, so a decision's canonical form can be hashed, journaled and compared byte for byte.
 import type { JsonObject, JsonValue } from '../runtime/value.js'
-import type { CompiledPattern } from './nfa.js'
+import type { CompiledPattern } from './match.js'
 
 /** Every outcome of the reference (§3.1). QUARANTINE is never produced by evaluate(), as in the reference. */
 export const OUTCOMES = ['ALLOW', 'ALLOW_WITH_LOG', 'RESTRICTED', 'REQUIRE_HUMAN', 'BLOCK', 'QUARANTINE'] as const

@@ -1,4 +1,4 @@
-// npm run bench [-- --json [FILE]] [-- --quick] [-- --only SECTION]  (--only ros2 | device | verify | ingest | rpi-durability: just that section)
+// npm run bench [-- --json [FILE]] [-- --quick] [-- --only SECTION]  (--only ros2 | device | verify | ingest | rpi-durability | policy: just that section)
 // One table: each figure, the bare limit measured in the same run, the ratio, and the reference's
 // published or measured figure where one exists. Numbers are from this run on this machine, not constants.
 import { availableParallelism } from 'node:os'
@@ -31,7 +31,7 @@ const jsonAt = args.indexOf('--json')
 const jsonFile = jsonAt >= 0 ? (args[jsonAt + 1] && !args[jsonAt + 1]!.startsWith('--') ? args[jsonAt + 1]! : 'bench-results.json') : undefined
 const CORES = availableParallelism()
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined
-const SECTIONS = ['ros2', 'device', 'verify', 'ingest', 'rpi-durability']
+const SECTIONS = ['ros2', 'device', 'verify', 'ingest', 'rpi-durability', 'policy']
 if (only !== undefined && !SECTIONS.includes(only)) { console.error(`bench: --only expected ${SECTIONS.join(', ')}, got ${String(only)}`); process.exit(2) }
 
 /**
@@ -124,6 +124,13 @@ async function growth (sizes: number[]): Promise<Array<{ events: number, stampUs
   return out
 }
 
+/** TrustGate's decision on the full rule path (strictest shipped profile, every pattern scanned). */
+function policyRows (): void {
+  const ev = benchEvaluate(quick ? 5000 : 50000)
+  row({ figure: 'policy evaluation p50', value: ev.p50Us, unit: 'µs' })
+  row({ figure: 'policy evaluation p99', value: ev.p99Us, unit: 'µs' })
+}
+
 function oneEventProcess (bundle: string): { ms: number, rssMiB: number } {
   const home = tmp(); temps.push(home)
   const code = `const t=performance.now();const m=await import(${JSON.stringify(bundle)});const a=await m.Agent.open({name:'one'},{home:${JSON.stringify(home)}});await a.stamp('boot');await a.close();console.log(JSON.stringify({rss:process.memoryUsage().rss}))`
@@ -155,6 +162,7 @@ if (only === 'device') await deviceRows()
 if (only === 'verify') await verifyExports(await bareVerifyPerSec(N, 1))
 if (only === 'ingest') await ingestRows()
 if (only === 'rpi-durability') await piRows()
+if (only === 'policy') policyRows()
 if (only !== undefined) finish()
 log('bare limits')
 const sign = bareSignPerSec(N)
@@ -178,9 +186,7 @@ row({ figure: 'process that stamps one event: wall time', value: one.ms, unit: '
 row({ figure: 'process that stamps one event: RSS', value: one.rssMiB, unit: 'MiB' })
 
 log('hub')
-const ev = benchEvaluate(quick ? 5000 : 50000)
-row({ figure: 'policy evaluation p50', value: ev.p50Us, unit: 'µs' })
-row({ figure: 'policy evaluation p99', value: ev.p99Us, unit: 'µs' })
+policyRows()
 row({ figure: 'Vigil scoring', value: benchVigil(quick ? 10000 : 100000), unit: 'events/s' })
 await ingestRows()
 const gr = await benchGateRoundTrip(quick ? 100 : 500)
