@@ -1,13 +1,16 @@
 import type { Command } from 'commander'
 import { verifyAuditExportFile, PcpError } from '../runtime/index.js'
 import { action, printJson, EXIT } from './common.js'
+import type { compareHistories as CompareHistories } from './verify-anchors.js'
 
 export function registerVerifyCommands (program: Command): void {
   program.command('verify <file>')
     .description('verify an audit export: every signature, link, timestamp, nonce, the agent_id binding and chain_integrity_hash.\n' +
       'exit 0 valid, 1 invalid, 2 unusable file')
     .option('--json', 'print {"valid","event_count","agent_id","chain_integrity_hash","errors":[{"code","index","message"}]}, or {"error":{"code","message"}} for an unusable file')
-    .action(action(async (file: string, opts: { json?: boolean }) => {
+    .option('--tsa-roots <pem>', 'verify the chain\'s RFC 3161 anchors against these TSA trust roots (PEM file; default $PCP_TSA_ROOTS)')
+    .option('--against <file>', 'a second export of the same agent: report where the histories diverge, FORK_AFTER_FINALIZATION if an anchor made that point final')
+    .action(action(async (file: string, opts: { json?: boolean, tsaRoots?: string, against?: string }) => {
       // --json errors have the shape of every other command's: {"error":{"code","message"}}.
       const unusable = (reason: string, code: string): number => {
         if (opts.json) printJson({ error: { code, message: `${file}: ${reason}` } })
@@ -22,9 +25,40 @@ export function registerVerifyCommands (program: Command): void {
       }
       if (!result.usable) return unusable(result.code === 'JSON_INVALID' ? `not JSON: ${result.reason}` : `not an audit export: ${result.reason}`, result.code)
       const r = result.report
+      // Trusted time (README "Trusted time"): each anchor's verdict is one more error when it fails.
+      // Loaded only when asked: pkijs/asn1js stay out of a plain `pcp verify`'s memory on a Pi.
+      const rootsFile = opts.tsaRoots ?? process.env.PCP_TSA_ROOTS
+      const { exportAnchors, compareHistories } = (rootsFile || opts.against) ? await import('./verify-anchors.js') : await Promise.resolve({ exportAnchors: undefined, compareHistories: undefined })
+      const roots = rootsFile ? await (await import('../runtime/tsa/trust-file.js')).readTrustRootsFile(rootsFile) : undefined
+      const anchors = exportAnchors ? await exportAnchors(file, roots) : undefined
+      const extra: Array<{ code: string, index: number, message: string, [k: string]: unknown }> = []
+      for (const a of anchors?.verdicts ?? []) if (!a.ok) extra.push({ code: a.code!, index: a.index, message: a.message! })
+      let fork: ReturnType<typeof CompareHistories> | undefined
+      if (opts.against) {
+        const other = verifyAuditExportFile(opts.against)
+        if (!other.usable) return unusable(`--against ${opts.against}: ${other.reason}`, other.code)
+        fork = compareHistories!(anchors!, await exportAnchors!(opts.against, roots))
+        for (const f of fork.faf) extra.push({ code: f.code, index: f.index, message: f.message, anchor_index: f.anchorIndex, anchored_to: f.anchoredTo, gen_time: f.genTime, held_by: f.heldBy })
+      }
+      const valid = r.valid && extra.length === 0
+      const anchorJson = anchors === undefined
+        ? {}
+        : { anchors: { count: anchors.anchorCount, verified: roots !== undefined, results: anchors.verdicts.map((a) => ({ index: a.index, from: a.from, to: a.to, ok: a.ok, ...(a.code ? { code: a.code } : {}), ...(a.genTime ? { gen_time: a.genTime.toISOString(), tsa: a.tsa } : {}) })) } }
+      const forkJson = fork === undefined ? {} : { against: { file: opts.against, diverges_at: fork.divergence } }
       if (opts.json) {
-        printJson({ valid: r.valid, event_count: r.event_count, agent_id: r.agent_id, chain_integrity_hash: r.chain_integrity_hash, errors: r.errors.map((e) => ({ code: e.code, index: e.index, message: e.message })) })
-      } else if (r.valid) {
+        printJson({ valid, event_count: r.event_count, agent_id: r.agent_id, chain_integrity_hash: r.chain_integrity_hash, errors: [...r.errors.map((e) => ({ code: e.code, index: e.index, message: e.message })), ...extra], ...anchorJson, ...forkJson })
+        return valid ? EXIT.OK : EXIT.INVALID
+      }
+      if (anchors) {
+        const ok = anchors.verdicts.filter((a) => a.ok)
+        process.stdout.write(roots === undefined
+          ? `anchors: ${anchors.anchorCount}, not verified (no --tsa-roots)\n`
+          : `anchors: ${ok.length} of ${anchors.anchorCount} verified${ok.length ? `, final up to event ${Math.max(...ok.map((a) => a.to))} (genTime ${ok[ok.length - 1]!.genTime!.toISOString()})` : ''}\n`)
+      }
+      if (fork) process.stdout.write(fork.divergence < 0 ? `against ${opts.against}: no divergence (one history extends the other)\n` : `against ${opts.against}: the histories diverge at event ${fork.divergence}\n`)
+      for (const e of extra) process.stdout.write(`  [${e.code}] ${e.message}\n`)
+      if (extra.length && r.valid) return EXIT.INVALID
+      if (r.valid) {
         process.stdout.write(`valid: ${r.event_count} events of ${r.agent_id}, chain_integrity_hash ${r.chain_integrity_hash}\n`)
       } else {
         process.stdout.write(`INVALID: ${r.errors.length} problem(s) in ${r.event_count} events of ${r.agent_id}\n`)
