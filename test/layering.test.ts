@@ -25,11 +25,12 @@ const ALLOWED: Record<string, readonly string[]> = {
   ros2: ['runtime', 'policy', 'sync', 'ros2', 'rpi'],
   rpi: ['runtime', 'policy', 'sync', 'ros2', 'rpi']
 }
-/** The package's own subpaths, which a file could use to reach a layer without a relative path. */
-const SELF_SUBPATHS: Record<string, string> = {
-  'pcp-edge': 'runtime', 'pcp-edge/policy': 'policy', 'pcp-edge/sync': 'sync', 'pcp-edge/ros2': 'ros2', 'pcp-edge/rpi': 'rpi',
-  'pcp-edge/hub': 'hub', 'pcp-edge/vigil': 'hub', 'pcp-edge/trustgate': 'hub'
-}
+/** The package's own subpaths (read from the exports map), which reach a layer without a relative path. */
+const SELF_SUBPATHS: Record<string, string> = Object.fromEntries(
+  Object.entries(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).exports as Record<string, string | { 'pcp-source'?: string }>)
+    .filter(([, v]) => typeof v === 'object' && typeof v['pcp-source'] === 'string')
+    .map(([k, v]) => [join('pcp-edge', k).replace(/\\/g, '/').replace(/\/$/, ''), (v as { 'pcp-source': string })['pcp-source'].replace(/^\.\//, '').split('/')[0]!])
+)
 
 function * tsFiles (dir: string): Generator<string> {
   for (const name of readdirSync(dir).sort()) {
@@ -88,6 +89,8 @@ Layering('the check sees every form of import (it would not pass by reading noth
     ['../hub/a.js', 'hub'], ['../hub/trustgate/b.js', 'hub'], ['../hub/c.js', 'hub'], ['../hub/d.js', 'hub'],
     ['pcp-edge/trustgate', 'hub'], ['../runtime/h.js', 'runtime']
   ])
+  assert.is(SELF_SUBPATHS['pcp-edge'], 'runtime')
+  assert.is(SELF_SUBPATHS['pcp-edge/policy'], 'policy')
   // and the walk reaches nested folders (runtime/a2a/, ros2/standin/) and every layer has files
   for (const layer of Object.keys(ALLOWED)) assert.ok([...tsFiles(join(ROOT, layer))].length > 0, layer)
   assert.ok([...tsFiles(join(ROOT, 'runtime'))].some((f) => f.includes(`${sep}a2a${sep}`)))
