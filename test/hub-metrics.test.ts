@@ -44,21 +44,22 @@ M('a real hub: /metrics over HTTP has the latency histograms, and their counts m
     for (let i = 0; i < 60; i++) await device.stamp('tick', { i })
     sync = await SyncAgent.start({ url: s.hub.mqttUrl, agents: [device], statusFile: false })
     await sync.flush(20_000)
-    gate = await DeviceGate.open({ client: sync.client, agent: device, hub: s.hub.agent.identityDocument(), timeoutMs: 5000 })
-    const allowed = await gate.check('read_db', { table: 'orders' })
-    const blocked = await gate.check('shell', { cmd: 'rm -rf /' })
-    assert.equal([allowed.source, allowed.outcome], ['hub', 'ALLOW'])
-    assert.equal([blocked.source, blocked.outcome], ['hub', 'BLOCK'])
-
-    const after = await scrape()
-    assert.is(after.samples.get(`${HUB_METRICS.eventsIngested.name}{agent="${device.agentId}"}`), 60)
-    const verify = histogram(after, HUB_HISTOGRAMS.verifyBatch.name)!
-    const ack = histogram(after, HUB_HISTOGRAMS.ack.name)!
+    // Scraped before the gate checks: the device stamps each check into its chain, which then syncs too.
+    const synced = await scrape()
+    assert.is(synced.samples.get(`${HUB_METRICS.eventsIngested.name}{agent="${device.agentId}"}`), 60)
+    const verify = histogram(synced, HUB_HISTOGRAMS.verifyBatch.name)!
+    const ack = histogram(synced, HUB_HISTOGRAMS.ack.name)!
     assert.ok(verify.count >= 1 && verify.count <= 60, `verify batches: ${verify.count}`)
     assert.ok(ack.count >= 1 && ack.count <= 60, `acks: ${ack.count}`)
     assert.ok(verify.sum > 0 && ack.sum > 0, `time was measured (verify ${verify.sum} s, ack ${ack.sum} s)`)
     // An ack follows its batch's verification, its durable write included: never faster on the whole.
     assert.ok(ack.sum >= verify.sum * (ack.count / verify.count) * 0.5, `ack ${ack.sum} s vs verify ${verify.sum} s`)
+    gate = await DeviceGate.open({ client: sync.client, agent: device, hub: s.hub.agent.identityDocument(), timeoutMs: 5000 })
+    const allowed = await gate.check('read_db', { table: 'orders' })
+    const blocked = await gate.check('shell', { cmd: 'rm -rf /' })
+    assert.equal([allowed.source, allowed.outcome], ['hub', 'ALLOW'])
+    assert.equal([blocked.source, blocked.outcome], ['hub', 'BLOCK'])
+    const after = await scrape()
     for (const outcome of ['ALLOW', 'BLOCK']) {
       const d = histogram(after, HUB_HISTOGRAMS.gateDecision.name, `source="gate",outcome="${outcome}"`)
       assert.ok(d, `a ${outcome} decision was timed`)
