@@ -14,6 +14,7 @@ import { chainStatus } from '../hub/store/view.js'
 import { DEFAULT_DEVICE_ROLE } from '../hub/trustgate/gate-auth.js'
 import { readStatus, sendControl } from '../hub/control.js'
 import { action, printJson, EXIT } from './common.js'
+import { createCliLogger, logLevelOf } from './log.js'
 import { brokerOptions } from './sync.js'
 import { registerVerifyStore } from './hub-verify-store.js'
 
@@ -60,7 +61,8 @@ export function registerHubCommands (program: Command): void {
     .option('--local-only', 'serve the HTTP APIs without tokens (loopback host only)')
     .option('--no-api', 'no HTTP APIs (ingest and the MQTT gate only)')
     .option('--policy <file|profile>', 'TrustGate policy to activate when none is active (a YAML file, or anssi_strict, nist_balanced, ai_act_high_risk)', 'nist_balanced')
-    .option('--log-level <level>', 'structured log on stderr (JSON lines): fatal, error, warn, info, debug, trace or silent (default: $PCP_LOG_LEVEL or info)')
+    .option('--log-level <level>', 'structured log on stderr (JSON lines, one stream with the HTTP request log): fatal, error, warn, info, debug, trace or silent (default: $PCP_LOG_LEVEL or info)')
+    .option('--log-file <file>', 'append the structured log to this file (mode 0600) instead of stderr')
     .option('--json', 'print the start-up line as one line of JSON')
     .action(action(async (o: DataOpts & Record<string, string | boolean | undefined>) => {
       const apiHost = String(o.apiHost)
@@ -69,8 +71,7 @@ export function registerHubCommands (program: Command): void {
         throw new PcpError('ARGUMENT_INVALID', `--policy ${policy}: not a profile (${PROFILE_NAMES.join(', ')}) and not a readable file (${err.code ?? err.message})`, { field: 'policy', file: policy })
       })
       const { startHubServices } = await loadHubServices()
-      const { createHubLogger } = await import('../hub/log.js')
-      const logger = await createHubLogger(String(o.logLevel ?? (process.env.PCP_LOG_LEVEL || 'info')))
+      const logger = await createCliLogger(logLevelOf(o.logLevel), o.logFile ? { file: String(o.logFile) } : {})
       const services = await startHubServices({
         dataDir: dataDirOf(program, o),
         ...(o.mqttUrl ? { mqttUrl: String(o.mqttUrl) } : { host: String(o.host), port: port(String(o.port)) }),
@@ -81,7 +82,6 @@ export function registerHubCommands (program: Command): void {
         approval: o.autoApprove ? 'auto' : 'manual',
         ...(o.workers !== undefined ? { workers: Number(o.workers) } : {}),
         logger,
-        log: (line) => logger.warn({ event: 'problem' }, line),
         initialPolicy,
         vigilApi: o.api === false ? false : { host: apiHost, port: port(String(o.vigilPort)), token: process.env.VIGIL_TOKEN, localOnly: !!o.localOnly },
         trustgateApi: o.api === false ? false : { host: apiHost, port: port(String(o.trustgatePort)), token: process.env.TRUSTGATE_TOKEN, localOnly: !!o.localOnly }

@@ -8,6 +8,7 @@ import type { MqttConnectOptions } from '../sync/connect.js'
 import { pidAlive } from '../hub/control.js'
 import { action, printJson, EXIT } from './common.js'
 import { ANCHOR_STATUS_FILE, type AnchorStatus } from '../runtime/anchor/anchorer.js'
+import { createCliLogger, logLevelOf } from './log.js'
 
 /** --username, --password-env and --ca/--cert/--key (files read here) as client options for a broker. */
 export async function brokerOptions (o: Record<string, unknown>): Promise<Pick<MqttConnectOptions, 'username' | 'password' | 'tls'>> {
@@ -85,7 +86,11 @@ export function registerSyncCommands (program: Command): void {
     .option('--until-synced', 'exit once the hub has acknowledged everything')
     .option('--timeout <seconds>', 'with --until-synced: give up after this long', '300')
     .option('--json', 'print the final status as JSON')
+    .option('--log-level <level>', 'a structured log (JSON lines, needs pino) on stderr in place of the plain warning lines: fatal, error, warn, info, debug, trace or silent')
+    .option('--log-file <file>', 'append the structured log to this file instead (level: --log-level, else info)')
     .action(action(async (o: Record<string, string | string[] | boolean | undefined>) => {
+      // Plain lines for a person at the terminal unless a log is asked for: a device install has no pino.
+      const logger = o.logLevel === undefined && o.logFile === undefined ? undefined : await createCliLogger(logLevelOf(o.logLevel), o.logFile ? { file: String(o.logFile) } : {})
       const names = (o.agent as string[] | undefined) ?? (await listAgentNames(home())).filter((n) => n !== 'hub')
       if (names.length === 0) throw new PcpError('ARGUMENT_INVALID', `no agents in ${home()}`)
       // The stores are opened directly: whoever stamps must not be running meanwhile. The keys are loaded
@@ -112,10 +117,13 @@ export function registerSyncCommands (program: Command): void {
       const agent = await SyncAgent.start({
         url: String(o.url), agents: sources, prefix: String(o.prefix), maxEventsPerSec: Number(o.rate),
         statusFile: join(home(), 'sync', 'status.json'),
-        ...creds
+        ...creds,
+        ...(logger ? { logger } : {})
       })
-      agent.on('stopped', (e: { agent: string, message: string }) => process.stderr.write(`pcp sync: ${e.agent}: ${e.message}\n`))
-      agent.on('warning', (e: { message: string }) => process.stderr.write(`pcp sync: ${e.message}\n`))
+      if (logger === undefined || o.logFile !== undefined) {
+        agent.on('stopped', (e: { agent: string, message: string }) => process.stderr.write(`pcp sync: ${e.agent}: ${e.message}\n`))
+        agent.on('warning', (e: { message: string }) => process.stderr.write(`pcp sync: ${e.message}\n`))
+      }
       try {
         if (o.untilSynced) await agent.flush(Number(o.timeout) * 1000)
         else await new Promise<void>((resolve) => { process.once('SIGINT', resolve); process.once('SIGTERM', resolve) })

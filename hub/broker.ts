@@ -17,7 +17,7 @@
 //   own client and devices with a signed login connect, and each device publishes and subscribes only on
 //   its own topics; a denied publish disconnects the client, a denied subscription gets SUBACK 0x80.
 //   Without `auth` the broker is open (tests and benchmarks that exercise the broker alone).
-import type { HubLogger } from './log.js'
+import type { Logger } from '../sync/log.js'
 import { createServer, type Server, type Socket } from 'node:net'
 import { Aedes, type Client } from 'aedes'
 import { PcpError } from '../runtime/errors.js'
@@ -43,7 +43,7 @@ export interface EmbeddedBrokerOptions {
   /** Largest PUBLISH payload accepted, in bytes. Default MAX_PAYLOAD_BYTES (1 MiB). */
   maxPayloadBytes?: number
   /** Device connects and disconnects go here (hub/log.ts). */
-  logger?: HubLogger
+  logger?: Logger
   /** Who may connect and what each may do. Without it, anyone may do anything. */
   auth?: BrokerAuth
   /** Called for each PUBLISH refused as too large, with its size in bytes. */

@@ -4,7 +4,7 @@
 // handle() (TrustGate's `gate*` kinds). Untrusted input never throws out of the message handler: it is
 // counted under a reason and, when it carries a valid `corr`, answered.
 import { randomBytes } from 'node:crypto'
-import { silentLogger, type HubLogger } from './log.js'
+import { silentLogger, type Logger } from '../sync/log.js'
 import { join } from 'node:path'
 import { readFile } from 'node:fs/promises'
 import type { MqttClient } from 'mqtt'
@@ -70,9 +70,12 @@ export interface HubOptions {
   durable?: boolean
   /** Status file and inbox polling (default true). */
   control?: boolean
-  log?: (line: string) => void
-  /** Structured log (hub/log.ts); plain `log` lines go to it as warnings when only this is given. */
-  logger?: HubLogger
+  /**
+   * Structured log (a pino logger, sync/log.ts): the hub writes through its children { component: 'hub' }
+   * (lifecycle, approvals), 'ingest' (devices, refusals, rate, its MQTT client), 'store' (write
+   * failures and recovery) and 'broker' (the embedded broker). Default: none.
+   */
+  logger?: Logger
 }
 
 export class Hub {
@@ -96,8 +99,8 @@ export class Hub {
   /** Several hubs on one store: Vigil and the cross-check are fed from the store (hub/store-feed.ts). */
   readonly #feed: StoreFeed | null
   readonly #now: () => number
-  readonly #log: (line: string) => void
-  readonly #logger: HubLogger
+  readonly #logger: Logger
+  readonly #ingestLog: Logger
   readonly #ackSeconds: Histogram
   #loggedIngested = 0
   readonly #timers: NodeJS.Timeout[] = []
@@ -120,7 +123,7 @@ export class Hub {
     this.metrics = opts.metrics ?? new MetricsRegistry()
     this.#now = opts.now ?? (() => Math.floor(Date.now() / 1000))
     this.#logger = (opts.logger ?? silentLogger).child({ component: 'hub' })
-    this.#log = opts.log ?? (opts.logger ? (line) => this.#logger.warn({ event: 'problem' }, line) : () => {})
+    this.#ingestLog = (opts.logger ?? silentLogger).child({ component: 'ingest' })
     this.#ackSeconds = hubHistogram(this.metrics, HUB_HISTOGRAMS.ack)
     const verifySeconds = hubHistogram(this.metrics, HUB_HISTOGRAMS.verifyBatch)
     this.#interactions = opts.interactions === false ? null : (opts.interactions ?? new InteractionCrossCheck())
@@ -139,27 +142,27 @@ export class Hub {
     hubCounter(this.metrics, HUB_METRICS.eventsIngested)
     hubCounter(this.metrics, HUB_METRICS.eventsRejected)
     hubCounter(this.metrics, HUB_METRICS.eventsDuplicate)
-    this.#watchStore()
+    this.#watchStore((opts.logger ?? silentLogger).child({ component: 'store' }))
   }
 
   /** A store write error refuses events (retryable nacks) until the store reopens by itself: say so. */
-  #watchStore (): void {
+  #watchStore (log: Logger): void {
     const failing = hubGauge(this.metrics, HUB_METRICS.storeFailing)
     const errors = hubCounter(this.metrics, HUB_METRICS.storeWriteErrors)
     failing.set(undefined, this.store.failure ? 1 : 0)
     const atStart = this.store.failure
-    if (atStart) this.#logger.error({ event: 'store_failing', code: atStart.code, file: atStart.file }, `hub store refuses writes until it has room: ${atStart.message}`)
+    if (atStart) log.error({ event: 'store_failing', code: atStart.code, file: atStart.file }, `hub store refuses writes until it has room: ${atStart.message}`)
     this.store.listen({
       failed: (err, first, during) => {
         if (during === 'write') errors.inc({ code: err.code })
         failing.set(undefined, 1)
         const fields = { event: first ? 'store_failing' : 'store_still_failing', code: err.code, file: err.file, needed: (err as { needed?: number }).needed }
-        if (first) this.#logger.error(fields, `hub store refuses writes until it has reopened: ${err.message}`)
-        else this.#logger.debug(fields, err.message)
+        if (first) log.error(fields, `hub store refuses writes until it has reopened: ${err.message}`)
+        else log.debug(fields, err.message)
       },
       recovered: (downMs) => {
         failing.set(undefined, 0)
-        this.#logger.warn({ event: 'store_recovered', downMs }, `hub store reopened after ${downMs} ms; accepting events again`)
+        log.warn({ event: 'store_recovered', downMs }, `hub store reopened after ${downMs} ms; accepting events again`)
       }
     })
   }
@@ -204,13 +207,13 @@ export class Hub {
         cleanup.push(() => broker!.close())
         url = broker.url
       }
-      const vigil = opts.vigil === false ? null : (opts.vigil ?? await loadVigil(opts.dataDir, {}, opts.log))
+      const vigil = opts.vigil === false ? null : (opts.vigil ?? await loadVigil(opts.dataDir, {}, opts.logger))
       // TLS options are for an external broker: the embedded one is plain TCP on loopback (connectMqtt
       // refuses certificates with an mqtt:// URL).
       const { tls: _externalOnly, ...plainMqtt } = opts.mqtt ?? {}
       // An external broker may pass on what it was given whole (100 MB): cut it off at its header.
       const maxIncoming = broker ? {} : { maxIncoming: { payloadBytes: MAX_PAYLOAD_BYTES, overheadBytes: PUBLISH_OVERHEAD_BYTES, guard: (st: Duplex) => guardPublishSize(st, MAX_PAYLOAD_BYTES, (b) => oversize(b)) } }
-      const client = connectMqtt({ clientId: `pcp-hub-${process.pid}-${Math.random().toString(16).slice(2, 8)}`, ...(broker ? { ...plainMqtt, ...hubLogin } : opts.mqtt), ...maxIncoming, url, protocolVersion: broker ? broker.protocolVersion : (opts.mqtt?.protocolVersion ?? 'auto') })
+      const client = connectMqtt({ clientId: `pcp-hub-${process.pid}-${Math.random().toString(16).slice(2, 8)}`, ...(broker ? { ...plainMqtt, ...hubLogin } : opts.mqtt), ...maxIncoming, ...(opts.logger ? { logger: opts.logger.child({ component: 'ingest' }) } : {}), url, protocolVersion: broker ? broker.protocolVersion : (opts.mqtt?.protocolVersion ?? 'auto') })
       cleanup.push(() => client.endAsync(true))
       const fed = store.shared ? await loadFed(opts.dataDir, store) : undefined
       const hub = new Hub({ opts, store, pool, agent, broker, client, url, vigil, ...(fed ? { fed } : {}) })
@@ -218,11 +221,11 @@ export class Hub {
       client.on('message', (topic, payload) => hub.#onMessage(topic, payload))
       client.on('connect', () => {
         client.subscribe(filter, { qos: 1 }, (err, granted) => {
-          if (err || granted?.some((g) => g.qos > 2)) { hub.#log(`cannot subscribe to ${filter}: ${err?.message ?? 'refused by the broker'}`); return }
+          if (err || granted?.some((g) => g.qos > 2)) { hub.#ingestLog.error({ event: 'subscribe_failed', filter, reason: err?.message ?? 'refused by the broker' }, `cannot subscribe to ${filter}: ${err?.message ?? 'refused by the broker'}`); return }
           hub.#sayHello()
         })
       })
-      client.on('error', (err) => hub.#log(`mqtt: ${err.message}`))
+      client.on('error', (err: Error & { code?: unknown }) => hub.#ingestLog.warn({ event: 'mqtt_error', code: err.code ?? null, reason: err.message }, `mqtt: ${err.message}`))
       // A refused password or certificate will not cure itself: say so now, not after the timeout.
       await whenConnected(client, 10_000, { failOnRefusal: true })
       await hub.#startBackground()
@@ -297,7 +300,7 @@ export class Hub {
     }
     this.#dispatch(t.agentId, topic, env).then(reply, (err) => {
       this.#reject('HANDLER_FAILED')
-      this.#log(`handler for ${String(env.kind)} failed: ${(err as Error).message}`)
+      this.#ingestLog.error({ event: 'handler_failed', kind: String(env.kind), agent: t.agentId, reason: (err as Error).message }, `handler for ${String(env.kind)} failed: ${(err as Error).message}`)
     })
   }
 
@@ -310,13 +313,13 @@ export class Hub {
         try {
           const known = this.store.agent(agentId)?.identity !== undefined
           const rec = await this.registry.onIdentity(agentId, env.identity, env.name)
-          if (!known && rec.state === 'pending') this.#logger.info({ event: 'pending', agent: agentId, name: rec.name }, `new device ${rec.name} waits for approval: pcp hub approve ${agentId}`)
-          else if (!known) this.#logger.info({ event: 'registered', agent: agentId, name: rec.name, state: rec.state }, `new device ${rec.name} registered as ${rec.state}`)
+          if (!known && rec.state === 'pending') this.#ingestLog.info({ event: 'pending', agent: agentId, name: rec.name }, `new device ${rec.name} waits for approval: pcp hub approve ${agentId}`)
+          else if (!known) this.#ingestLog.info({ event: 'registered', agent: agentId, name: rec.name, state: rec.state }, `new device ${rec.name} registered as ${rec.state}`)
         } catch (err) {
           const code = err instanceof PcpError ? err.code : 'IDENTITY_INVALID'
           // The store could not register it (disk full): the device should come back, not give up.
           const retry = code === ErrorCodes.STORE_NO_SPACE || code === ErrorCodes.STORE_WRITE_FAILED
-          this.#logger.warn({ event: 'refused', agent: agentId, code, reason: (err as Error).message }, `identity of ${agentId} refused: ${code}`)
+          this.#ingestLog.warn({ event: 'refused', agent: agentId, code, reason: (err as Error).message }, `identity of ${agentId} refused: ${code}`)
           this.#reject(code)
           return nack(retry ? NACK_CODES.HUB_BUSY : code, (err as Error).message, retry)
         }
@@ -377,7 +380,7 @@ export class Hub {
   }
 
   #onRejected (agentId: string, problem: ChainProblem): void {
-    this.#logger.warn({ event: 'refused', agent: agentId, code: problem.code, index: problem.index, reason: problem.message }, `event of ${agentId} refused: ${problem.code}`)
+    this.#ingestLog.warn({ event: 'refused', agent: agentId, code: problem.code, index: problem.index, reason: problem.message }, `event of ${agentId} refused: ${problem.code}`)
     this.#reject(problem.code, true)
     this.vigil?.onAnomaly(agentId, { code: problem.code, index: problem.index, message: problem.message, at: this.#now() })
   }
@@ -428,7 +431,7 @@ export class Hub {
     this.#timers.push(setInterval(() => {
       // Ingest rate, only when something arrived (an idle hub stays quiet).
       const n = this.#ingested - this.#loggedIngested
-      if (n > 0) this.#logger.info({ event: 'ingest', events: n, perSec: Math.round(n / 10), total: this.#ingested, rejected: this.rejections() }, `ingested ${n} events in 10 s`)
+      if (n > 0) this.#ingestLog.info({ event: 'ingest', events: n, perSec: Math.round(n / 10), total: this.#ingested, rejected: this.rejections() }, `ingested ${n} events in 10 s`)
       this.#loggedIngested = this.#ingested
       this.vigil?.tick()
       for (const a of this.#interactions?.tick() ?? []) this.vigil?.onAnomaly(a.agentId, { code: a.code, index: -1, message: a.reason, at: a.at })
@@ -465,14 +468,14 @@ export class Hub {
  * Vigil as the hub left it (<data>/vigil.json), or a fresh engine. Scores are derived state: an unreadable
  * file costs history and open alerts, never events, so the hub starts anyway, but says so.
  */
-export async function loadVigil (dataDir: string, options: VigilOptions = {}, log: (line: string) => void = () => {}): Promise<VigilEngine> {
+export async function loadVigil (dataDir: string, options: VigilOptions = {}, logger: Logger = silentLogger): Promise<VigilEngine> {
   const file = join(dataDir, 'vigil.json')
   let text: string
   try { text = await readFile(file, 'utf8') } catch { return new VigilEngine(options) }
   try {
     return VigilEngine.fromJSON(JSON.parse(text), options)
   } catch (err) {
-    log(`${file} cannot be restored (${(err as Error).message}); Vigil starts from an empty state`)
+    logger.child({ component: 'vigil' }).error({ event: 'restore_failed', file, reason: (err as Error).message }, `${file} cannot be restored (${(err as Error).message}); Vigil starts from an empty state`)
     return new VigilEngine(options)
   }
 }

@@ -13,6 +13,7 @@ import { DEFAULT_DEVICE_ROLE, type GateDevices } from './trustgate/gate-auth.js'
 import type { ProfileName } from './trustgate/profiles.js'
 import { GATE_KINDS } from '../sync/gate-wire.js'
 import { checkAuthConfig } from './http-common.js'
+import { silentLogger } from '../sync/log.js'
 
 export interface ApiOptions { host?: string, port?: number, token?: string | undefined, localOnly?: boolean }
 
@@ -39,14 +40,19 @@ export async function startHubServices (opts: HubServicesOptions): Promise<HubSe
     if (api !== false) checkAuthConfig({ token: api?.token, localOnly: api?.localOnly ?? false, host: api?.host ?? '127.0.0.1', publicPaths: [], tokenName })
   }
   const metrics = new MetricsRegistry()
+  const vigilLog = (opts.logger ?? silentLogger).child({ component: 'vigil' })
+  const gateLog = (opts.logger ?? silentLogger).child({ component: 'trustgate' })
   let trustgate: TrustGateService | undefined
   const vigil = await loadVigil(opts.dataDir, {
     // Vigil's risk goes to TrustGate the right way round (gaps.md #56): high VRS = high risk.
     onVrsChange: (update) => { trustgate?.ingestAgentState(update) },
-    onAlert: (alert) => countAlert(metrics, alert),
+    onAlert: (alert) => {
+      countAlert(metrics, alert)
+      vigilLog[alert.severity === 'INFO' || alert.severity === 'WATCH' ? 'info' : 'warn']({ event: 'alert', agent: alert.agentId, type: alert.type, severity: alert.severity, id: alert.id }, alert.message)
+    },
     // The hub's clock, when one is injected: every hub of a fleet then scores on the same time.
     ...(opts.now ? { now: opts.now } : {})
-  }, opts.log)
+  }, opts.logger)
   const { vigilApi, trustgateApi, initialPolicy, ...hubOpts } = opts
   const hub = await Hub.start({ ...hubOpts, vigil, metrics })
   const closers: Array<() => Promise<unknown>> = [() => hub.close()]
@@ -55,7 +61,11 @@ export async function startHubServices (opts: HubServicesOptions): Promise<HubSe
     const decisionSeconds = hubHistogram(metrics, HUB_HISTOGRAMS.gateDecision)
     trustgate = await createTrustGateService({
       dir: join(opts.dataDir, 'trustgate'), hub: hub.agent, initialPolicy: initialPolicy ?? { profile: 'nist_balanced' },
-      onDecided: (d) => decisionSeconds.observe({ source: d.source, outcome: d.outcome }, d.seconds),
+      onDecided: (d) => {
+        decisionSeconds.observe({ source: d.source, outcome: d.outcome }, d.seconds)
+        // Every decision is in the signed journal already; the log line is for following the hub live.
+        gateLog[d.outcome === 'ALLOW' ? 'debug' : 'info']({ event: 'decision', source: d.source, outcome: d.outcome, agent: d.decision.agent_id, action: d.decision.action, rule: d.decision.rule, decision_id: d.decision.decision_id, ms: Math.round(d.seconds * 1e6) / 1e3 }, `${d.decision.action} of ${d.decision.agent_id}: ${d.outcome}`)
+      },
       ...(opts.now ? { clock: () => opts.now!() * 1000 } : {})
     })
     const tg = trustgate
@@ -68,7 +78,7 @@ export async function startHubServices (opts: HubServicesOptions): Promise<HubSe
       }
     }
     const refused = metrics.counter('pcp_gate_refused_total', 'Gate requests refused before evaluation (unknown, pending or revoked agent; unsigned, forged, stale or replayed request), per reason. Never journalled.', ['reason'])
-    const gate = createGateHandler(tg, { devices, ...(hubOpts.prefix ? { prefix: hubOpts.prefix } : {}), ...(hubOpts.now ? { now: hubOpts.now } : {}), onRefused: (reason) => refused.inc({ reason }) })
+    const gate = createGateHandler(tg, { devices, ...(hubOpts.prefix ? { prefix: hubOpts.prefix } : {}), ...(hubOpts.now ? { now: hubOpts.now } : {}), onRefused: (reason) => { refused.inc({ reason }); gateLog.debug({ event: 'refused', reason }, `gate request refused before evaluation: ${reason}`) } })
     for (const kind of [GATE_KINDS.request, GATE_KINDS.wait, GATE_KINDS.policy]) hub.handle(kind, (agentId, envelope) => gate.handle(agentId, envelope))
     let vigilUrl: string | null = null
     if (vigilApi !== false) {

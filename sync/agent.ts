@@ -29,6 +29,7 @@ import { ROTATION_EVENT_TYPE, type RotationAttestation } from '../runtime/rotati
 import { encodeEnvelope, parseDown, MAX_BATCH_RECORDS, type WireHead } from './wire.js'
 import { Outbox, type OutboxConfig, type Phase } from './outbox.js'
 import { SyncErrorCodes } from './errors.js'
+import { silentLogger, type Logger } from './log.js'
 
 /** What the sync agent needs of an agent: its store, its first identity, and (ideally) 'stamped' events. */
 export interface SyncSource {
@@ -61,6 +62,12 @@ export interface SyncOptions extends Omit<MqttConnectOptions, 'url'> {
   statusFile?: string | false
   /** Milliseconds; injectable. */
   clock?: () => number
+  /**
+   * Structured log (a pino logger, sync/log.ts): lines of { component: 'sync' }: connection changes,
+   * each 'warning' (warn) and 'stopped' (error) with the agent and its code.
+   * The events stay for programs; the log is for an operator following the device.
+   */
+  logger?: Logger
 }
 
 export interface AgentSyncStatus {
@@ -88,6 +95,7 @@ export class SyncAgent extends EventEmitter {
   readonly #sources: SyncSource[]
   readonly #listeners: Array<() => void> = []
   readonly #clock: () => number
+  readonly #log: Logger
   readonly #statusFile: string | null
   readonly #timers: NodeJS.Timeout[] = []
   #statusDirty = false
@@ -98,6 +106,7 @@ export class SyncAgent extends EventEmitter {
     this.client = client; this.url = opts.url; this.prefix = opts.prefix ?? DEFAULT_PREFIX
     this.#sources = opts.agents
     this.#clock = opts.clock ?? Date.now
+    this.#log = (opts.logger ?? silentLogger).child({ component: 'sync' })
     const home = opts.agents[0]?.dir ? dirname(dirname(opts.agents[0].dir)) : null
     this.#statusFile = opts.statusFile === false ? null : (opts.statusFile ?? (home ? join(home, 'sync', 'status.json') : null))
   }
@@ -120,9 +129,10 @@ export class SyncAgent extends EventEmitter {
     const login = opts.username === undefined && opts.password === undefined && opts.credentials === undefined ? await loginKeys(opts.agents) : null
     const client = connectMqtt({
       ...opts,
+      ...(opts.logger ? { logger: opts.logger.child({ component: 'sync' }) } : {}),
       clientId,
       ...(login ? { credentials: () => loginCredentials(login, clientId, Math.floor((opts.clock ?? Date.now)() / 1000), randomBytes(16).toString('hex')) } : {}),
-      onError: (err) => { opts.onError?.(err); sync?.emit('warning', { code: 'MQTT', message: err.message }) }
+      onError: (err) => { opts.onError?.(err); if (sync) sync.#warn({ code: 'MQTT', message: err.message }) }
     })
     sync = new SyncAgent(opts, client)
     // A rotation while we run: the next login carries its attestation, in case the hub has not seen it yet.
@@ -167,7 +177,10 @@ export class SyncAgent extends EventEmitter {
         corr: () => randomBytes(12),
         now: this.#clock,
         changed: () => this.#dirty(),
-        report: (kind, code, message) => this.emit(kind, { agent: src.name, agentId: identity.agent_id, code, message })
+        report: (kind, code, message) => {
+          this.#log[kind === 'stopped' ? 'error' : 'warn']({ event: kind, agent: src.name, agentId: identity.agent_id, code }, message)
+          this.emit(kind, { agent: src.name, agentId: identity.agent_id, code, message })
+        }
       }
     })
     this.#outboxes.set(identity.agent_id, box)
@@ -184,10 +197,17 @@ export class SyncAgent extends EventEmitter {
     }
   }
 
+  /** A 'warning' for listeners, and the same as a log line. */
+  #warn (w: { agent?: string, agentId?: string, code: string, message: string }): void {
+    const { message, ...fields } = w
+    this.#log.warn({ event: 'warning', ...fields }, message)
+    this.emit('warning', w)
+  }
+
   #onConnect (): void {
     const topics = [...this.#outboxes.keys()].map((id) => downTopic(id, this.prefix))
     this.client.subscribe(topics, { qos: 1 }, (err) => {
-      if (err) { this.emit('warning', { code: 'MQTT', message: `cannot subscribe: ${err.message}` }); return }
+      if (err) { this.#warn({ code: 'MQTT', message: `cannot subscribe: ${err.message}` }); return }
       for (const o of this.#outboxes.values()) o.connected()
       this.#dirty()
     })
@@ -200,7 +220,7 @@ export class SyncAgent extends EventEmitter {
     const env = parseDown(payload)
     if (!box || env === null) return
     // A store error in a handler must not become an unhandled rejection that ends the robot's process.
-    await box.onDown(env).catch((err: Error) => this.emit('warning', { agent: box.name, agentId: box.chainId, code: (err as { code?: string }).code ?? SyncErrorCodes.SYNC_STORE_UNREADABLE, message: err.message }))
+    await box.onDown(env).catch((err: Error) => this.#warn({ agent: box.name, agentId: box.chainId, code: (err as { code?: string }).code ?? SyncErrorCodes.SYNC_STORE_UNREADABLE, message: err.message }))
   }
 
   status (): SyncStatus {

@@ -19,6 +19,7 @@ import { createSecureContext, type SecureContextOptions } from 'node:tls'
 import { connect as tcpConnect, type Socket } from 'node:net'
 import { connect, type IClientOptions, type MqttClient } from 'mqtt'
 import { jitteredDelay } from './backoff.js'
+import type { Logger } from './log.js'
 
 export type ProtocolChoice = 'auto' | 4 | 5
 
@@ -64,6 +65,8 @@ export interface MqttConnectOptions {
    * rule, given here as `guard`) and the connection dropped, so it is never buffered whole.
    */
   maxIncoming?: { payloadBytes: number, overheadBytes: number, guard: (stream: import('node:stream').Duplex) => void }
+  /** Structured log (sync/log.ts): connected (info, with the protocol level), offline (warn), each reconnect attempt (debug). Errors go to onError. */
+  logger?: Logger
 }
 
 const REFUSED_VERSION = new Set([1, 0x84])
@@ -137,11 +140,20 @@ export function connectMqtt (opts: MqttConnectOptions): MqttClient {
     lastReported = err
     opts.onError?.(err)
   })
+  if (opts.logger) logConnection(client, opts.logger, opts.url)
   return client
 }
 
 // mqtt.js arms its reconnect timer on 'close' with the `reconnectPeriod` of that moment and clears it when
 // an attempt starts ('reconnect'), so each attempt sets the period its own failure will wait.
+function logConnection (client: MqttClient, log: Logger, url: string): void {
+  const broker = url.replace(/\/\/[^@/]*@/, '//') // never a password from the URL in a log
+  let attempts = 0
+  client.on('connect', () => { log.info({ event: 'mqtt_connected', broker, protocolVersion: client.options.protocolVersion, attempts }, `connected to ${broker}`); attempts = 0 })
+  client.on('offline', () => log.warn({ event: 'mqtt_offline', broker }, `offline from ${broker}; reconnecting`))
+  client.on('reconnect', () => { attempts++; log.debug({ event: 'mqtt_reconnect', broker, attempt: attempts }, `reconnecting to ${broker} (attempt ${attempts})`) })
+}
+
 function reconnectBackoff (client: MqttClient, minMs: number, maxMs: number, probeMs: number, random: () => number): { refused: () => void } {
   let attempt = 0
   let refused = false

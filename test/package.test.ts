@@ -113,6 +113,10 @@ Pkg('npx pcp runs from the installed package; the README example lines work; the
   const hub = sh('npx --no-install pcp hub start --local-only --port 0', app, home)
   assert.is(hub.status, 2, hub.out)
   assert.match(hub.stderr, /^pcp: the hub needs (fastify|aedes|pino|prom-client), which a device install leaves out: npm install fastify@5 aedes@1 pino@10 prom-client@15 \[HUB_STACK_MISSING\]\n$/)
+  // The sync agent's structured log needs pino too; without --log-level `pcp sync run` needs nothing more.
+  const logged = sh('npx --no-install pcp sync run --url mqtt://127.0.0.1:1 --log-level info', app, home)
+  assert.is(logged.status, 2, logged.out)
+  assert.match(logged.stderr, /^pcp: a structured log needs pino, which a device install leaves out: npm install pino@10 \[LOG_STACK_MISSING\]\n$/)
 })
 
 Pkg('the ROS 2 tools install adds bags and the stand-in: a bag recorded and verified from the installed package', () => {

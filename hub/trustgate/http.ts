@@ -4,7 +4,7 @@
 // Approving, rejecting, activating a policy and creating principals need the second: the API token
 // alone can ask for decisions and read state, never answer for a human. Routes live in routes/*.ts.
 import type { FastifyBaseLogger } from 'fastify'
-import type { HubLogger } from '../log.js'
+import type { Logger } from '../../sync/log.js'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { PcpError } from '../../runtime/errors.js'
 import { checkAuthConfig, installBearerAuth, listenHttp } from '../http-common.js'
@@ -21,8 +21,8 @@ export const DEFAULT_TRUSTGATE_PORT = 8422
 export const API_VERSION = '1.0.0'
 
 export interface TrustGateHttpOptions {
-  /** The hub's logger (hub/log.ts): request logs go to its `trustgate-api` child. Default: no request log. */
-  logger?: HubLogger
+  /** The hub's pino logger (cli/log.ts): fastify's request log goes to its child { component: 'http', api: 'trustgate' }, in the same stream. Default: no request log. */
+  logger?: Logger
   host?: string
   /** 0 picks a free port. Default 8422. */
   port?: number
@@ -56,7 +56,7 @@ const STATUS: Record<string, number> = {
 export function buildTrustGateApp (service: TrustGateService, opts: TrustGateHttpOptions = {}): FastifyInstance {
   const host = opts.host ?? '127.0.0.1'
   const app = Fastify({
-    ...(opts.logger ? { loggerInstance: opts.logger.child({ component: 'trustgate-api' }) as unknown as FastifyBaseLogger } : { logger: false }),
+    ...(opts.logger ? { loggerInstance: opts.logger.child({ component: 'http', api: 'trustgate' }) as unknown as FastifyBaseLogger } : { logger: false }),
     bodyLimit: 2 * 1024 * 1024, // a policy (≤ 1 MiB) travels as a JSON string
     // No type coercion: "0.9" is not a VRS, and a wrong type must be a 400, not a guess.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true } }

@@ -51,7 +51,7 @@ export interface TrustGateServiceOptions {
   /** Clearance needed to activate policies and create principals. Default L3. */
   adminClearance?: Clearance
   /** Each new decision, once journalled: seconds since evaluate() was called (the hub's pcp_gate_decision_seconds). */
-  onDecided?: (d: { source: string, outcome: string, seconds: number }) => void
+  onDecided?: (d: { source: string, outcome: string, seconds: number, decision: Decision }) => void
 }
 
 export type DecisionState = GateState
@@ -298,7 +298,7 @@ export class TrustGateService extends EventEmitter {
     const rec = this.#decided(decision, ev)
     this.#remember(rec)
     if (decision.outcome === 'REQUIRE_HUMAN') this.#markPending(await this.queue.submit(decision, approvalTerms(policy)))
-    this.#opts.onDecided?.({ source: opts.source, outcome: decision.outcome, seconds: (performance.now() - t0) / 1000 })
+    this.#opts.onDecided?.({ source: opts.source, outcome: decision.outcome, seconds: (performance.now() - t0) / 1000, decision })
     return rec
   }
 

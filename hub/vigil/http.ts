@@ -8,7 +8,7 @@
 //  * bodies are parsed losslessly and replies written with stringifyJson, so an event's `25.0` or big
 //    integer survives the round trip and its signature still verifies.
 import type { FastifyBaseLogger } from 'fastify'
-import type { HubLogger } from '../log.js'
+import type { Logger } from '../../sync/log.js'
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
 import { parseJson, stringifyJson, PcpError } from '../../runtime/index.js'
 import { installBearerAuth, listenHttp } from '../http-common.js'
@@ -37,8 +37,8 @@ export interface VigilApiOptions {
   now?: () => number
   /** A prebuilt verifier bundle to serve instead of building runtime/browser.ts with esbuild. */
   verifierBundle?: string
-  /** The hub's logger (hub/log.ts): request logs go to its `vigil-api` child. `true`: fastify's own. Default off. */
-  logger?: boolean | HubLogger
+  /** The hub's pino logger (cli/log.ts): fastify's request log goes to its child { component: 'http', api: 'vigil' }, in the same stream. `true`: fastify's own. Default off. */
+  logger?: boolean | Logger
 }
 
 export { httpError, type VigilContext } from './routes/context.js'
@@ -47,7 +47,7 @@ export async function createVigilApi (opts: VigilApiOptions): Promise<FastifyIns
   const host = opts.host ?? '127.0.0.1'
   // 256 KiB bounds one event (the record route); GET routes have no body.
   const app = Fastify({
-    ...(typeof opts.logger === 'object' ? { loggerInstance: opts.logger.child({ component: 'vigil-api' }) as unknown as FastifyBaseLogger } : { logger: opts.logger ?? false }),
+    ...(typeof opts.logger === 'object' ? { loggerInstance: opts.logger.child({ component: 'http', api: 'vigil' }) as unknown as FastifyBaseLogger } : { logger: opts.logger ?? false }),
     bodyLimit: 256 * 1024
   })
   installBearerAuth(app, {

@@ -9,13 +9,13 @@ import { randomBytes } from 'node:crypto'
 import { Agent, parseJson, verifyAuditExport } from '../../runtime/index.js'
 import { SyncAgent } from '../../sync/index.js'
 import { Hub } from '../../hub/index.js'
-import type { HubLogger } from '../../hub/log.js'
+import type { Logger } from '../../sync/log.js'
 import { fillDisk } from './disk-full.js'
 
 const mnt = process.argv[3]!
 const logged: Array<Record<string, unknown>> = []
 const recorder = (level: string): ((obj: object, msg?: string) => void) => (obj, msg) => { logged.push({ level, ...obj, msg }) }
-const logger: HubLogger = { info: recorder('info'), warn: recorder('warn'), error: recorder('error'), debug: recorder('debug'), child: () => logger }
+const logger: Logger = { info: recorder('info'), warn: recorder('warn'), error: recorder('error'), debug: recorder('debug'), child: () => logger }
 
 async function until (what: string, cond: () => boolean | Promise<boolean>, ms: number): Promise<number> {
   const t0 = Date.now()
