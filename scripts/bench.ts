@@ -1,4 +1,4 @@
-// npm run bench [-- --json [FILE]] [-- --quick] [-- --only SECTION]  (--only ros2 | device | verify | ingest | rpi-durability | policy: just that section)
+// npm run bench [-- --json [FILE]] [-- --quick] [-- --only SECTION]  (--only ros2 | device | verify | ingest | scale | rpi-durability | policy: just that section)
 // One table: each figure, the bare limit measured in the same run, the ratio, and the reference's
 // published or measured figure where one exists. Numbers are from this run on this machine, not constants.
 import { availableParallelism } from 'node:os'
@@ -14,6 +14,7 @@ import { benchEvaluate } from '../bench/policy.js'
 import { benchVigil } from '../bench/vigil.js'
 import { benchSampling } from '../bench/rpi-sampling.js'
 import { benchIngest, bareVerifyPerSec } from '../bench/ingest.js'
+import { benchSharedIngest, benchLevelExport, benchPgExport } from '../bench/scale.js'
 import { SIG, type VerifyItem, type VerifyResult } from '../hub/ingest-verify.js'
 import { benchGateRoundTrip } from '../bench/gate.js'
 import { benchCatchUp } from '../bench/reconnect.js'
@@ -31,7 +32,7 @@ const jsonAt = args.indexOf('--json')
 const jsonFile = jsonAt >= 0 ? (args[jsonAt + 1] && !args[jsonAt + 1]!.startsWith('--') ? args[jsonAt + 1]! : 'bench-results.json') : undefined
 const CORES = availableParallelism()
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined
-const SECTIONS = ['ros2', 'device', 'verify', 'ingest', 'rpi-durability', 'policy']
+const SECTIONS = ['ros2', 'device', 'verify', 'ingest', 'scale', 'rpi-durability', 'policy']
 if (only !== undefined && !SECTIONS.includes(only)) { console.error(`bench: --only expected ${SECTIONS.join(', ')}, got ${String(only)}`); process.exit(2) }
 
 /**
@@ -161,6 +162,7 @@ if (only === undefined || only === 'ros2') {
 if (only === 'device') await deviceRows()
 if (only === 'verify') await verifyExports(await bareVerifyPerSec(N, 1))
 if (only === 'ingest') await ingestRows()
+if (only === 'scale') await scaleRows()
 if (only === 'rpi-durability') await piRows()
 if (only === 'policy') policyRows()
 if (only !== undefined) finish()
@@ -189,6 +191,7 @@ log('hub')
 policyRows()
 row({ figure: 'Vigil scoring', value: benchVigil(quick ? 10000 : 100000), unit: 'events/s' })
 await ingestRows()
+await scaleRows()
 const gr = await benchGateRoundTrip(quick ? 100 : 500)
 row({ figure: 'device gate round trip over MQTT p50', value: gr.p50Ms, unit: 'ms' })
 row({ figure: 'device gate round trip over MQTT p99', value: gr.p99Ms, unit: 'ms' })
@@ -275,6 +278,48 @@ async function ingestRows (): Promise<void> {
     row({ figure: 'hub ingest with the PostgreSQL store (same path, store → PostgreSQL on loopback)', value: bp.eventsPerSec, unit: 'events/s', limit: bp.bareVerifyPerSec, limitName: `bare verify, ${CORES} cores`, ratio: bp.ratio, note: `${fmt(bp.eventsPerSec / bi.eventsPerSec * 100)}% of the LevelDB store's figure above; PostgreSQL shares the 2 cores` })
   } finally {
     await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {})
+    await client.end().catch(() => {})
+  }
+}
+
+// Scale-out (bench/scale.ts, docs/scaling.md): PostgreSQL store with 1 and 2 hubs on an external broker
+// (PCP_BENCH_MQTT_URL, else PCP_TEST_MQTT_URL), next to LevelDB and the bare limit of this run; bytes per
+// event; export of one long chain, measured at 100k events and extrapolated to 1M (linear: the export
+// streams page by page, its cost per event does not grow with the chain).
+async function scaleRows (): Promise<void> {
+  log('scale-out')
+  const events = quick ? 4000 : 12000
+  const long = quick ? 20_000 : 100_000
+  const limit = await bareVerifyPerSec(events, CORES)
+  row({ figure: `scale: bare verify, ${CORES} cores (this section's limit)`, value: limit, unit: 'ops/s' })
+  const lvl = await benchIngest({ events, agents: 4, bareVerifyPerSec: limit })
+  row({ figure: 'scale: ingest, 1 hub, LevelDB (embedded broker)', value: lvl.eventsPerSec, unit: 'events/s', limit, limitName: 'bare verify', ratio: lvl.eventsPerSec / limit })
+  const le = await benchLevelExport(long)
+  row({ figure: 'scale: LevelDB store bytes per event', value: le.bytesPerEvent, unit: 'B/event', note: `after ${long} events (du -sb), export ${fmt(le.exportBytes / long)} B/event of JSON` })
+  row({ figure: 'scale: export 1M-event chain, LevelDB', value: le.seconds * 1_000_000 / long, unit: 's', note: `extrapolated from ${long} events in ${fmt(le.seconds)} s (linear)` })
+  const admin = process.env.PCP_BENCH_PG_URL ?? process.env.PCP_TEST_PG_URL
+  if (!admin) { log('  scale with the PostgreSQL store: skipped (set PCP_BENCH_PG_URL or PCP_TEST_PG_URL)'); return }
+  const { default: pg } = await import('pg')
+  const client = new pg.Client({ connectionString: admin, connectionTimeoutMillis: 3000 })
+  try { await client.connect() } catch (err) { log(`  scale with the PostgreSQL store: skipped (${admin} unreachable: ${(err as Error).message})`); return }
+  const dbs: string[] = []
+  const fresh = async (): Promise<string> => {
+    const name = `pcp_bench_${process.pid}_${dbs.length}_${Date.now()}`
+    await client.query(`CREATE DATABASE ${name}`); dbs.push(name)
+    const u = new URL(admin); u.pathname = '/' + name; return u.toString()
+  }
+  try {
+    const pe = await benchPgExport(await fresh(), long)
+    row({ figure: 'scale: PostgreSQL store bytes per event', value: pe.bytesPerEvent, unit: 'B/event', note: `after ${long} events: pcp_events + pcp_nonces + pcp_agents with indexes, after VACUUM` })
+    row({ figure: 'scale: export 1M-event chain, PostgreSQL', value: pe.seconds * 1_000_000 / long, unit: 's', note: `extrapolated from ${long} events in ${fmt(pe.seconds)} s (linear; pages of 2,000 rows)` })
+    const mqtt = process.env.PCP_BENCH_MQTT_URL ?? process.env.PCP_TEST_MQTT_URL
+    if (!mqtt) { log('  scale with 2 hubs: skipped (no external broker: set PCP_BENCH_MQTT_URL or PCP_TEST_MQTT_URL; the embedded one has no shared subscriptions)'); return }
+    const one = await benchSharedIngest({ store: await fresh(), mqttUrl: mqtt, hubs: 1, events })
+    row({ figure: 'scale: ingest, 1 hub, PostgreSQL, external broker', value: one.eventsPerSec, unit: 'events/s', limit, limitName: 'bare verify', ratio: one.eventsPerSec / limit, note: `${mqtt}; ${fmt(one.eventsPerSec / lvl.eventsPerSec * 100)}% of LevelDB's` })
+    const two = await benchSharedIngest({ store: await fresh(), mqttUrl: mqtt, hubs: 2, events })
+    row({ figure: 'scale: ingest, 2 hubs, PostgreSQL, shared subscription', value: two.eventsPerSec, unit: 'events/s', limit, limitName: 'bare verify', ratio: two.eventsPerSec / limit, note: `${fmt(two.eventsPerSec / one.eventsPerSec * 100)}% of 1 hub (same 2 cores: no speed-up possible); ${two.raceNacks} lost-race nacks; ${fmt(1e6 / two.eventsPerSec)} µs per event vs ${fmt(1e6 / one.eventsPerSec)} µs with 1 hub` })
+  } finally {
+    for (const d of dbs) await client.query(`DROP DATABASE IF EXISTS ${d} WITH (FORCE)`).catch(() => {})
     await client.end().catch(() => {})
   }
 }
