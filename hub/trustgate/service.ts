@@ -4,21 +4,19 @@
 // stamped there BEFORE anyone is answered, so nothing takes effect that the journal does not show), the
 // Vigil state intake (agent-states.ts), journal reading (audit.ts), and the hub-signed copy of the active
 // policy that devices cache for offline use.
+// Over 300 lines on purpose: every operation here stamps the journal before it answers, and keeping
+// them together keeps that order visible; what is not ordering lives beside it (decision-records.ts,
+// simulator.ts, journal.ts, queue.ts, versions.ts, agent-states.ts, audit.ts).
 import { EventEmitter } from 'node:events'
 import { randomBytes } from 'node:crypto'
 import { PcpError } from '../../runtime/errors.js'
 import type { AuditExport } from '../../runtime/audit.js'
 import type { AissEvent } from '../../runtime/types.js'
 import type { JsonObject } from '../../runtime/value.js'
-import { POLICY_ATTESTATION_TYPES, type GateState, type SignedPolicy } from '../../sync/gate-wire.js'
+import { POLICY_ATTESTATION_TYPES, type SignedPolicy } from '../../sync/gate-wire.js'
 import { evaluate, evaluateAndRecord, nextEscalation } from '../../policy/evaluate.js'
-import { withSimulateCeilings, type SimulateItem, type SimulateRefusal } from './simulate-task.js'
-import { VerifyPool } from '../verify-pool.js'
-import { stringifyJson } from '../../runtime/json.js'
-
-/** Simulations running or waiting on the simulation worker before more are refused with SIMULATE_BUSY. */
-const SIMULATE_QUEUE = 4
-type SimulateOutcome = { decision: Decision } | SimulateRefusal
+import { withSimulateCeilings } from './simulate-task.js'
+import { Simulator } from './simulator.js'
 import { parsePolicy } from '../../policy/load.js'
 import { loadProfile, type ProfileName } from './profiles.js'
 import { PolicyVersionStore, type ActivationRecord } from './versions.js'
@@ -29,9 +27,11 @@ import { AgentStates, type AgentState, type AgentStateUpdate } from './agent-sta
 import { clearanceRank, type Clearance, type Principal } from './principals.js'
 import { PrincipalStore } from './principal-store.js'
 import { ServiceErrorCodes, TrustGateErrorCodes } from './errors.js'
-import type { Decision, EscalationState, EvaluationContext, LoadedPolicy, Outcome } from '../../policy/types.js'
+import { DecisionRecords, type DecisionRecord } from './decision-records.js'
+import type { Decision, EscalationState, EvaluationContext, LoadedPolicy } from '../../policy/types.js'
 
 export { ServiceErrorCodes } from './errors.js'
+export type { DecisionRecord, DecisionState } from './decision-records.js'
 export type { HubChain } from './journal.js'
 export type { AgentState } from './agent-states.js'
 
@@ -54,21 +54,6 @@ export interface TrustGateServiceOptions {
   onDecided?: (d: { source: string, outcome: string, seconds: number, decision: Decision }) => void
 }
 
-export type DecisionState = GateState
-
-export interface DecisionRecord {
-  decision: Decision
-  state: DecisionState
-  /** What applies now: the decision's outcome, ALLOW after approval, BLOCK after rejection/timeout. */
-  final_outcome: Outcome
-  allowed: boolean
-  expires_at: number | null
-  required_clearance: Clearance | null
-  resolution: Resolution | null
-  decision_event: AissEvent
-  resolution_event: AissEvent | null
-}
-
 export interface EvaluateInput {
   agent_id: string
   action: string
@@ -84,9 +69,6 @@ export interface EvaluateInput {
   request_id?: string
 }
 
-const ALLOWING: readonly Outcome[] = ['ALLOW', 'ALLOW_WITH_LOG']
-const MAX_RECORDS = 10_000
-
 export class TrustGateService extends EventEmitter {
   readonly versions: PolicyVersionStore
   readonly principals: PrincipalStore
@@ -98,9 +80,8 @@ export class TrustGateService extends EventEmitter {
   #active: { record: ActivationRecord, policy: LoadedPolicy } | null = null
   #attestation: AissEvent | null = null
   #escalation: EscalationState = {}
-  #simPool: Promise<VerifyPool<SimulateItem, SimulateOutcome>> | undefined
-  readonly #records = new Map<string, DecisionRecord>()
-  readonly #events = new Map<string, AissEvent>() // `${type}:${decision_id}` → the stamped journal event
+  readonly #simulator = new Simulator()
+  readonly #records = new DecisionRecords()
   readonly #agents: AgentStates
   #timer: NodeJS.Timeout | undefined
 
@@ -118,7 +99,7 @@ export class TrustGateService extends EventEmitter {
       clock: () => this.now(),
       onRecord: async (entry) => {
         const ev = await this.journal.record(entry)
-        this.#events.set(`${entry.type}:${String(entry.payload.decision_id ?? (entry.payload.decision as JsonObject | undefined)?.decision_id)}`, ev)
+        this.#records.noteEvent(entry.type, String(entry.payload.decision_id ?? (entry.payload.decision as JsonObject | undefined)?.decision_id), ev)
       }
     })
   }
@@ -157,10 +138,10 @@ export class TrustGateService extends EventEmitter {
       if (type === JOURNAL_TYPES.decision) {
         const decision = payload.decision as unknown as Decision
         this.#escalation = nextEscalation(this.#escalation, decision)
-        this.#remember(this.#decided(decision, ev))
+        this.#records.decided(decision, ev)
       } else if ((POLICY_ATTESTATION_TYPES as readonly string[]).includes(type)) this.#attestation = ev
       const id = String(payload.decision_id ?? '')
-      if (id) this.#events.set(`${type}:${id}`, ev)
+      if (id) this.#records.noteEvent(type, id, ev)
     }
     this.queue.restore(entries)
     for (const item of this.queue.pending()) this.#markPending(item)
@@ -170,38 +151,11 @@ export class TrustGateService extends EventEmitter {
     }
   }
 
-  #decided (decision: Decision, ev: AissEvent): DecisionRecord {
-    return {
-      decision, state: decision.outcome === 'REQUIRE_HUMAN' ? 'PENDING' : 'DECIDED', final_outcome: decision.outcome,
-      allowed: ALLOWING.includes(decision.outcome), expires_at: null, required_clearance: null, resolution: null,
-      decision_event: ev, resolution_event: null
-    }
-  }
-
-  #remember (rec: DecisionRecord): void {
-    this.#records.delete(rec.decision.decision_id)
-    this.#records.set(rec.decision.decision_id, rec)
-    // Oldest resolved ones go first; a pending one stays until it is answered.
-    for (const [id, r] of this.#records) {
-      if (this.#records.size <= MAX_RECORDS) break
-      if (r.state !== 'PENDING') this.#records.delete(id)
-    }
-  }
-
-  #markPending (item: PendingApproval): void {
-    const rec = this.#records.get(item.decision.decision_id)
-    if (rec) Object.assign(rec, { state: 'PENDING', expires_at: item.expires_at, required_clearance: item.required_clearance })
-  }
+  #markPending (item: PendingApproval): void { this.#records.pending(item) }
 
   #markResolved (res: Resolution): void {
-    const rec = this.#records.get(res.decision_id)
-    if (rec === undefined) return
-    const type = res.state === 'APPROVED' ? JOURNAL_TYPES.approved : res.state === 'REJECTED' ? JOURNAL_TYPES.rejected : JOURNAL_TYPES.timedOut
-    Object.assign(rec, {
-      state: res.state, final_outcome: res.final_outcome, allowed: ALLOWING.includes(res.final_outcome), resolution: res,
-      resolution_event: this.#events.get(`${type}:${res.decision_id}`) ?? null
-    })
-    this.emit('resolved', rec)
+    const rec = this.#records.resolved(res)
+    if (rec !== undefined) this.emit('resolved', rec)
   }
 
   // ---- policy ----
@@ -295,8 +249,7 @@ export class TrustGateService extends EventEmitter {
     this.#escalation = escalation
     const entry = decisionEntry(decision)
     const ev = await this.journal.record({ type: entry.type, payload: { ...entry.payload, source: opts.source } })
-    const rec = this.#decided(decision, ev)
-    this.#remember(rec)
+    const rec = this.#records.decided(decision, ev)
     if (decision.outcome === 'REQUIRE_HUMAN') this.#markPending(await this.queue.submit(decision, approvalTerms(policy)))
     this.#opts.onDecided?.({ source: opts.source, outcome: decision.outcome, seconds: (performance.now() - t0) / 1000, decision })
     return rec
@@ -312,20 +265,13 @@ export class TrustGateService extends EventEmitter {
   /**
    * The same decision, computed on a worker thread (hub/trustgate/simulate-task.ts), so that a costly
    * simulation never holds the thread that serves ingest and /health; the policy text is parsed there
-   * too, and a POLICY_INVALID comes back with its problems. At most SIMULATE_QUEUE requests wait.
+   * too, and a POLICY_INVALID comes back with its problems. At most SIMULATE_QUEUE requests wait (simulator.ts).
    */
   async simulateOffThread (input: EvaluateInput, policyText?: string): Promise<Decision> {
     const text = policyText === undefined ? this.#requirePolicy().text : policyText
     if (typeof text !== 'string') throw new TypeError('"policyText" expected YAML text')
     const context = this.#context(input, 'sim-' + randomBytes(8).toString('hex'))
-    this.#simPool ??= VerifyPool.open<SimulateItem, SimulateOutcome>({ module: new URL('./simulate-task' + (import.meta.url.endsWith('.ts') ? '.ts' : '.js'), import.meta.url), exportName: 'simulateTask', workers: 1, maxBatch: 1, inflightPerWorker: 1 })
-    const pool = await this.#simPool
-    if (pool.stats.queued + pool.stats.inflight >= SIMULATE_QUEUE) {
-      throw new PcpError(ServiceErrorCodes.SIMULATE_BUSY, `${SIMULATE_QUEUE} simulations are already waiting; try again shortly`)
-    }
-    const out = await pool.submit('simulate', { policyText: text, context: stringifyJson(context), escalation: this.#escalation })
-    if ('refused' in out) throw new PcpError(out.refused.code, out.refused.message, out.refused.fields)
-    return out.decision
+    return await this.#simulator.run(text, context, this.#escalation)
   }
 
   lookup (id: string): DecisionRecord | undefined {
@@ -405,7 +351,7 @@ export class TrustGateService extends EventEmitter {
   async auditExport (): Promise<AuditExport> { return await exportJournal(this.#hub, this.now()) }
 
   async close (): Promise<void> {
-    if (this.#simPool) { const p = this.#simPool; this.#simPool = undefined; await (await p.catch(() => null))?.terminate() }
+    await this.#simulator.close()
     if (this.#timer !== undefined) clearInterval(this.#timer)
     this.#timer = undefined
     this.removeAllListeners('resolved')
