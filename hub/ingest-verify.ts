@@ -7,45 +7,55 @@
 // Forks need no check here: ingest compares an event claiming an already stored position with the
 // stored one (hub/ingest.ts), which is the definition of a fork.
 import '../runtime/index.js'
+// AISS-2 (ML-DSA-65 and the profile rules) in every worker and on the main thread alike.
+import '../runtime/aiss2-install.js'
+import { profileRules, PROFILE_UPGRADE_EVENT_TYPE, type PqInForce } from '../runtime/profile-rules.js'
+import { classicalVerdict } from '../runtime/profile.js'
+import type { SigFault } from '../runtime/aiss2-format.js'
 import { decodeRecord } from '../runtime/record.js'
 import { signingBytes } from '../runtime/event.js'
 import { sha256Hex } from '../runtime/crypto.js'
 import { toHex } from '../runtime/encoding.js'
-import { checkEventSignature } from '../runtime/verify.js'
-import { checkRotationPayload, ROTATION_EVENT_TYPE } from '../runtime/rotation.js'
+import { ROTATION_EVENT_TYPE } from '../runtime/rotation.js'
 import { chainStep, copyChainState, type ChainProblem, type ChainState, type SignatureFact, type StepFacts } from '../runtime/chain-step.js'
 import type { AissEvent } from '../runtime/types.js'
 
 /** Per-event outcome of the worker's part. */
 export const SIG = { OK: 0, UNDECODABLE: 1, NOT_CANONICAL: 2, ENCODING: 3, INVALID: 4 } as const
 
-export interface VerifyItem { ids: string[], records: Uint8Array[], agentId: string, publicKey: Uint8Array }
-export interface VerifyResult { sig: number[], hashes: string[] }
+/** `pq`: the ML-DSA key and profile policy in force (runtime/profile.ts); absent or null for an AISS-1 chain. */
+export interface VerifyItem { ids: string[], records: Uint8Array[], agentId: string, publicKey: Uint8Array, pq?: PqInForce | null }
+/** `faults[i]`: the signature and profile faults of event i (runtime/profile-rules.ts checkSignedEvent), null when none. */
+export interface VerifyResult { sig: number[], hashes: string[], faults?: Array<SigFault[] | null> }
 
-/** The pool task. `agentId`/`publicKey`: the key in force before the batch's first event. */
+const SIG_OF_VERDICT = { ok: 0, encoding: 3, invalid: 4 } as const
+
+/** The pool task. `agentId`/`publicKey`/`pq`: the keys in force before the batch's first event. */
 export function verifyBatch (item: VerifyItem): VerifyResult {
-  let agentId = item.agentId
-  let publicKey = item.publicKey
+  let keys = { agentId: item.agentId, publicKey: item.publicKey, pq: item.pq ?? null }
   const sig: number[] = []
   const hashes: string[] = []
+  const faults: Array<SigFault[] | null> = []
   for (const rec of item.records) {
     let ev: AissEvent
-    try { ev = decodeRecord(rec, item.ids) } catch { sig.push(SIG.UNDECODABLE); hashes.push(''); continue }
+    try { ev = decodeRecord(rec, item.ids) } catch { sig.push(SIG.UNDECODABLE); hashes.push(''); faults.push(null); continue }
     let bytes: Uint8Array
-    try { bytes = signingBytes(ev) } catch { sig.push(SIG.NOT_CANONICAL); hashes.push(''); continue }
+    try { bytes = signingBytes(ev) } catch { sig.push(SIG.NOT_CANONICAL); hashes.push(''); faults.push(null); continue }
     hashes.push(sha256Hex(bytes))
-    const verdict = checkEventSignature(ev, publicKey, bytes)
-    if (verdict === 'encoding') { sig.push(SIG.ENCODING); continue }
-    const ok = verdict === 'ok'
-    sig.push(ok ? SIG.OK : SIG.INVALID)
-    // From a rotation the old key signed correctly on, the new key signs. If the main thread refuses
-    // the rotation for another reason, it stops the batch there, so later results are never used.
-    if (ok && ev.payload !== null && typeof ev.payload === 'object' && ev.payload.event_type === ROTATION_EVENT_TYPE && ev.agent_id === agentId) {
-      const r = checkRotationPayload(ev.payload, { agentId, publicKey })
-      if (r.ok) { agentId = r.newAgentId; publicKey = r.newPublicKey }
+    // The one profile rule (both signatures of an AISS-2.0 event, downgrades); `sig` stays the Ed25519
+    // verdict, which is what tells the agent's own events from hostile input (hub/hostile.ts).
+    const f = profileRules().checkSignedEvent(ev, keys, bytes)
+    faults.push(f.length === 0 ? null : f)
+    sig.push(SIG_OF_VERDICT[classicalVerdict(f)])
+    // From a rotation (or upgrade) the keys in force signed correctly on, the new keys sign. If the main
+    // thread refuses it for another reason, it stops the batch there, so later results are never used.
+    const type = ev.payload !== null && typeof ev.payload === 'object' ? ev.payload.event_type : undefined
+    if (f.length === 0 && (type === ROTATION_EVENT_TYPE || type === PROFILE_UPGRADE_EVENT_TYPE) && ev.agent_id === keys.agentId) {
+      const r = profileRules().advanceKeys(ev, keys)
+      if (r.ok) keys = r.keys
     }
   }
-  return { sig, hashes }
+  return { sig, hashes, faults }
 }
 
 /** The chain state checkEvent needs and advances (runtime/chain-step.ts; `seq` is the next position). */
@@ -55,7 +65,8 @@ const FACT_OF_SIG: readonly SignatureFact[] = ['ok', 'undecodable', 'not_canonic
 // Reused for every event: the step is synchronous, so one of each serves the whole thread.
 const facts: StepFacts = { hash: null, signature: 'ok', canonicalError: undefined, nonceUsed: false, predecessorClaimedBy: undefined }
 const EMPTY_KEY = new Uint8Array(0)
-const scratch: ChainState = { seq: 0, headHash: null, lastTimestamp: null, agentId: '', publicKey: EMPTY_KEY }
+const NO_FAULTS: readonly SigFault[] = Object.freeze([])
+const scratch: ChainState = { seq: 0, headHash: null, lastTimestamp: null, agentId: '', publicKey: EMPTY_KEY, pq: null }
 
 /**
  * Checks one event at `state.seq` with the chain rules (runtime/chain-step.ts). `sigCode`/`hash` come from
@@ -63,13 +74,15 @@ const scratch: ChainState = { seq: 0, headHash: null, lastTimestamp: null, agent
  * success advances `state` (including the key after a rotation) and returns []; on failure leaves `state`
  * as it was. Forks are not the step's here: ingest compares positions instead (see the top of the file).
  */
-export function checkEvent (state: CheckState, ev: AissEvent | null, sigCode: number, hash: string, nonceUsed: boolean): ChainProblem[] {
+export function checkEvent (state: CheckState, ev: AissEvent | null, sigCode: number, hash: string, nonceUsed: boolean, faults?: readonly SigFault[] | null): ChainProblem[] {
   const signature = ev === null ? 'undecodable' : (FACT_OF_SIG[sigCode] ?? 'undecodable')
   facts.signature = signature
   facts.hash = signature === 'undecodable' || signature === 'not_canonical' || hash === '' ? null : hash
   facts.nonceUsed = nonceUsed
+  // The worker's faults when it ran the profile rule (null: none); undefined for a caller that did not.
+  facts.faults = faults === undefined ? undefined : (faults ?? NO_FAULTS)
   const problems = chainStep(state, ev, facts, scratch)
   if (problems.length === 0) copyChainState(scratch, state)
-  scratch.publicKey = EMPTY_KEY // hold no agent's key past the call
+  scratch.publicKey = EMPTY_KEY; scratch.pq = null // hold no agent's key past the call
   return problems
 }

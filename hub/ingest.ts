@@ -13,7 +13,10 @@
 //      to the agent's evidence, an anomaly to Vigil, a count under its code, and a nack to the device.
 import { decodeRecord } from '../runtime/record.js'
 import { eventHash, timestampSeconds } from '../runtime/event.js'
-import { checkRotationPayload, ROTATION_EVENT_TYPE } from '../runtime/rotation.js'
+import { ROTATION_EVENT_TYPE } from '../runtime/rotation.js'
+import { profileRules, ALL_AISS2, PROFILE_UPGRADE_EVENT_TYPE, type PqInForce } from '../runtime/profile-rules.js'
+import { pqFromJSON, pqToJSON } from '../runtime/profile.js'
+import { parseIdentityDocument } from '../runtime/identity.js'
 import { ErrorCodes } from '../runtime/errors.js'
 import type { ChainProblem } from '../runtime/verify.js'
 import type { AissEvent } from '../runtime/types.js'
@@ -70,7 +73,7 @@ interface Lane {
   tail: Promise<unknown>
   /** The state after every batch checked so far (written or being written). */
   check: CheckState | null
-  predicted: { seq: number, agentId: string, publicKey: Uint8Array } | null
+  predicted: Predicted | null
   /** Nonces of events checked but maybe not durable yet (the store's index does not have them yet). */
   pendingNonces: Map<string, number>
   /** Hashes of the newest events, for resend comparison without a store read. */
@@ -82,6 +85,26 @@ interface Lane {
 }
 
 const RECENT = 8192
+
+/** The keys (and AISS-2 profile state) a batch is verified under, guessed ahead of the lane's check. */
+interface Predicted { seq: number, agentId: string, publicKey: Uint8Array, pq: PqInForce | null }
+
+/**
+ * The profile state a stored chain continues under: what ingest recorded (`profile`), else what its
+ * identity document binds (an AISS-2.0 document: its ML-DSA key, every event AISS-2.0), else none.
+ */
+function pqOfRecord (rec: AgentRecord): PqInForce | null {
+  if (rec.profile !== undefined) return pqFromJSON(rec.profile)
+  if (rec.identity?.version !== 'AISS-2.0') return null
+  const key = parseIdentityDocument(rec.identity).publicKeyPq
+  return key ? { publicKey: key, policy: ALL_AISS2 } : null
+}
+
+function samePq (a: PqInForce | null, b: PqInForce | null): boolean {
+  if (a === b) return true
+  if (a === null || b === null) return false
+  return JSON.stringify(pqToJSON(a)) === JSON.stringify(pqToJSON(b))
+}
 
 export class Ingest {
   readonly #store: HubStore
@@ -116,7 +139,7 @@ export class Ingest {
   /** The check state from the durable record (at start, and after a failed write). */
   #fromRecord (rec: AgentRecord): CheckState {
     const key = rec.keys.at(-1)!
-    return { seq: rec.count, headHash: rec.head?.hash ?? null, lastTimestamp: rec.head?.timestamp ?? null, agentId: key.agentId, publicKey: key.publicKey }
+    return { seq: rec.count, headHash: rec.head?.hash ?? null, lastTimestamp: rec.head?.timestamp ?? null, agentId: key.agentId, publicKey: key.publicKey, pq: pqOfRecord(rec) }
   }
 
   /** Head as the lane will have it once pending writes land (resolves after they did). */
@@ -147,12 +170,12 @@ export class Ingest {
       const mine = lane.queued + n > this.#maxPerAgent
       return Promise.resolve({ nack: { code: NACK_CODES.HUB_BUSY, message: mine ? `the hub holds ${lane.queued} unstored events of ${agentId}; retry later` : `the hub holds ${this.#queued} unstored events; retry later`, head: null, retry: true } })
     }
-    lane.predicted ??= { seq: rec.count, agentId: rec.keys.at(-1)!.agentId, publicKey: rec.keys.at(-1)!.publicKey }
+    lane.predicted ??= { seq: rec.count, agentId: rec.keys.at(-1)!.agentId, publicKey: rec.keys.at(-1)!.publicKey, pq: pqOfRecord(rec) }
     // The record past the limits is left to the worker (in verified), never decoded here.
     const events = input.records.map((r, i) => { if (i === over) return null; try { return decodeRecord(r, input.ids) } catch { return null } })
     const from = input.from === 'head' ? lane.predicted.seq : input.from
     const used = { ...lane.predicted }
-    const verified = this.#verify(agentId, { ids: input.ids, records: input.records, agentId: used.agentId, publicKey: used.publicKey })
+    const verified = this.#verify(agentId, { ids: input.ids, records: input.records, agentId: used.agentId, publicKey: used.publicKey, pq: used.pq })
     this.#predict(lane, from, over >= 0 ? events.slice(0, over) : events)
     this.#queued += n; lane.queued += n
     // The lane waits only for the checks of the batch before; the ack waits for its durable write.
@@ -182,16 +205,17 @@ export class Ingest {
     const p = lane.predicted!
     if (from !== p.seq) return // a resend or a gap: the lane re-verifies if the guess was wrong
     for (const ev of events) {
-      if (ev?.payload?.event_type === ROTATION_EVENT_TYPE) {
-        const r = checkRotationPayload(ev.payload, p)
-        if (r.ok) { p.agentId = r.newAgentId; p.publicKey = r.newPublicKey }
+      const type = ev?.payload?.event_type
+      if (ev && (type === ROTATION_EVENT_TYPE || type === PROFILE_UPGRADE_EVENT_TYPE)) {
+        const r = profileRules().advanceKeys(ev, p)
+        if (r.ok) { p.agentId = r.keys.agentId; p.publicKey = r.keys.publicKey; p.pq = r.keys.pq }
       }
     }
     p.seq = from + events.length
   }
 
   async #process (agentId: string, lane: Lane, input: BatchInput, events: Array<AissEvent | null>, verified: Promise<VerifyResult>,
-    used: { seq: number, agentId: string, publicKey: Uint8Array }): Promise<{ done: Promise<BatchOutcome> }> {
+    used: Predicted): Promise<{ done: Promise<BatchOutcome> }> {
     // Wrapped, because an async function's promise would flatten (and so wait for) the write.
     let out = await this.#check(agentId, lane, input, events, verified, used)
     if (this.#store.shared && 'nack' in out && out.nack.code === NACK_CODES.GAP) {
@@ -205,9 +229,9 @@ export class Ingest {
   }
 
   async #check (agentId: string, lane: Lane, input: BatchInput, events: Array<AissEvent | null>, verified: Promise<VerifyResult>,
-    used: { seq: number, agentId: string, publicKey: Uint8Array }): Promise<BatchOutcome | { later: Promise<BatchOutcome> }> {
+    used: Predicted): Promise<BatchOutcome | { later: Promise<BatchOutcome> }> {
     let result: VerifyResult
-    try { result = await verified } catch { result = verifyBatch({ ids: input.ids, records: input.records, agentId: used.agentId, publicKey: used.publicKey }) }
+    try { result = await verified } catch { result = verifyBatch({ ids: input.ids, records: input.records, agentId: used.agentId, publicKey: used.publicKey, pq: used.pq }) }
     let rec = this.#store.agent(agentId)!
     if (lane.broken || lane.check === null) {
       await lane.lastWrite.catch(() => {})
@@ -237,10 +261,11 @@ export class Ingest {
       }
     }
     // 2. New events, checked in order; the batch stops at the first refused one.
-    if (skip < events.length && (skip > 0 || used.agentId !== state.agentId || used.seq !== state.seq)) {
-      // Verified with a wrong guess of the key in force (a resend, or a rotation refused earlier): again.
-      const fresh = await this.#verify(agentId + '\u0000re', { ids: input.ids, records: input.records.slice(skip), agentId: state.agentId, publicKey: state.publicKey })
-      result = { sig: [...result.sig.slice(0, skip), ...fresh.sig], hashes: [...result.hashes.slice(0, skip), ...fresh.hashes] }
+    if (skip < events.length && (skip > 0 || used.agentId !== state.agentId || used.seq !== state.seq || !samePq(used.pq, state.pq ?? null))) {
+      // Verified with a wrong guess of the keys in force (a resend, or a rotation refused earlier): again.
+      const fresh = await this.#verify(agentId + '\u0000re', { ids: input.ids, records: input.records.slice(skip), agentId: state.agentId, publicKey: state.publicKey, pq: state.pq ?? null })
+      const skipped = result.faults?.slice(0, skip) ?? new Array<null>(skip).fill(null)
+      result = { sig: [...result.sig.slice(0, skip), ...fresh.sig], hashes: [...result.hashes.slice(0, skip), ...fresh.hashes], faults: [...skipped, ...(fresh.faults ?? new Array<null>(fresh.sig.length).fill(null))] }
     }
     const fresh = events.slice(skip)
     const nonces = await this.#store.noncesUsed(agentId, fresh.map((ev) => ({ signer: String(ev?.agent_id), nonce: String(ev?.nonce) })))
@@ -265,7 +290,7 @@ export class Ingest {
         // whoever copied it, not something the agent did twice.
         hostile = { i, reason: HOSTILE.REPLAYED_EVENT, message: `event ${state.seq}: is event #${usedAt}, which the hub already holds` }; break
       }
-      const problems = checkEvent(state, ev, result.sig[i]!, result.hashes[i]!, usedAt !== undefined)
+      const problems = checkEvent(state, ev, result.sig[i]!, result.hashes[i]!, usedAt !== undefined, result.faults === undefined ? undefined : (result.faults[i] ?? null))
       if (problems.length > 0) { refused = { i, problem: problems[0]! }; break }
       if (state.agentId !== signer) keys.push({ agentId: state.agentId, publicKey: state.publicKey })
       lane.pendingNonces.set(nk, state.seq - 1)
@@ -278,6 +303,8 @@ export class Ingest {
       const last = accepted.at(-1)!
       const expectedSeq = state.seq - 1 - accepted.length
       const next: AgentRecord = { ...this.#store.agent(agentId)!, keys, head: { seq: state.seq - 1, hash: last.hash, timestamp: timestampSeconds(last.event.timestamp)! }, count: state.seq, lastSeen: now }
+      // The AISS-2 profile state goes with the head: a restarted hub (or another one) continues under it.
+      if (state.pq != null || next.profile !== undefined) next.profile = pqToJSON(state.pq ?? null)
       const write = this.#store.append([{ agentId, expectedSeq, events: accepted, record: next }])
       lane.lastWrite = write.then(() => {
         for (const a of accepted) lane.pendingNonces.delete(`${a.event.agent_id}\u0000${a.event.nonce}`)
@@ -341,7 +368,7 @@ export class Ingest {
 
   #resetPrediction (lane: Lane): void {
     const s = lane.check
-    lane.predicted = s ? { seq: s.seq, agentId: s.agentId, publicKey: s.publicKey } : null
+    lane.predicted = s ? { seq: s.seq, agentId: s.agentId, publicKey: s.publicKey, pq: s.pq ?? null } : null
   }
 
   /** Keeps the refused record as evidence, counts it, tells Vigil (through the hook), nacks. */

@@ -8,6 +8,7 @@
 // - nothing is cached across agents that another process could change, except the per-agent record the
 //   store hands out; `reload(agentId)` re-reads it after a conflict.
 import type { AissEvent, IdentityDocument } from '../../runtime/types.js'
+import type { PqInForceJSON } from '../../runtime/profile.js'
 
 export type RegistryState = 'allowed' | 'pending' | 'revoked'
 
@@ -29,6 +30,9 @@ export interface AgentRecord {
   identity: IdentityDocument | null
   /** The keys that signed this chain, in rotation order; a stored record's identity index points here. */
   keys: StoredKey[]
+  /** The AISS-2 profile state at the head (runtime/profile.ts: the ML-DSA key in force and the per-event-type
+   *  policy), once ingest has seen the chain upgrade; null after a chain had none; absent for older records. */
+  profile?: PqInForceJSON | null
   head: StoredHead | null
   /** Events stored (= head.seq + 1). */
   count: number

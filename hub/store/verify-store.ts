@@ -44,8 +44,8 @@ export async function verifyStore (store: HubStore, opts: { onAgent?: (v: AgentV
     else if (rec.identity) {
       let verifier: ChainVerifier | null = null
       try {
-        const { doc, publicKey } = parseIdentityDocument(rec.identity, `stored identity of ${rec.agentId}`)
-        verifier = new ChainVerifier({ agentId: doc.agent_id, publicKey })
+        const { doc, publicKey, publicKeyPq } = parseIdentityDocument(rec.identity, `stored identity of ${rec.agentId}`)
+        verifier = new ChainVerifier({ agentId: doc.agent_id, publicKey, publicKeyPq })
       } catch (err) { fault = { ...base, index: -1, code: (err as { code?: string }).code ?? 'IDENTITY_INVALID', message: (err as Error).message } }
       if (verifier) {
         let hash: string | null = null
