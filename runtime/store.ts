@@ -18,16 +18,20 @@
 // close() fsyncs, then writes the head with durable = its own seq (the clean-close marker), so the next
 // open needs no scan; after a crash open scans the keys after `durable` and cuts a hole back to the
 // gapless prefix (runtime/store-repair.ts).
+// Why ~390 lines: what is left is the state that must change together — the write queue, the heads
+// (in memory, written, durable), failure and recovery. The rest lives beside it: reads (store-read.ts),
+// what a batch writes (store-batch.ts), opening (store-load.ts), indexes and search (store-search.ts).
 import { Level } from 'level'
 import { openLevelLocked, closeLevelLocked, writeBatch } from './level-open.js'
 import { PcpError, ErrorCodes } from './errors.js'
 import { writeError, noSpaceError, spaceShortfall } from './store-space.js'
-import { encodeRecord, decodeRecord, encodeValue, decodeValue } from './record.js'
-import { eventHash } from './event.js'
-import { ROTATION_EVENT_TYPE } from './rotation.js'
-import { findHole, setAside, setAsideEvents, seqKey, hex16, reportKey, REPAIR_EVENT_TYPE, type RepairReport } from './store-repair.js'
+import { decodeRecord, encodeValue, decodeValue } from './record.js'
+import { setAsideEvents, type RepairReport } from './store-repair.js'
 import { serveInspection, type InspectionServer } from './store-inspect.js'
-import { indexPrefixes, search, seqAtTime, type IndexedSource, type SearchQuery } from './store-search.js'
+import type { SearchQuery } from './store-search.js'
+import { StoreReader } from './store-read.js'
+import { loadState, repairHole } from './store-load.js'
+import { appendOps, groupOps, type AppendItem, type Head, type Write } from './store-batch.js'
 import type { AissEvent } from './types.js'
 
 export type { SearchQuery } from './store-search.js'
@@ -40,20 +44,8 @@ export type { SearchQuery } from './store-search.js'
 export type Durability = 'durable' | 'relaxed' | 'interval'
 export const DEFAULT_SYNC_INTERVAL_MS = 1000
 
-export interface Head { seq: number, hash: string, timestamp: number, agentIndex: number }
+export type { Head, AppendItem } from './store-batch.js'
 export interface StoredIdentity { agentId: string, publicKey: Uint8Array }
-
-export interface AppendItem {
-  event: AissEvent
-  hash: string
-  agentIndex: number
-  /** The raw signature `event.signature` encodes, when the caller has it (spares the record a base64 round trip). */
-  signature?: Uint8Array
-}
-
-type Put = { type: 'put', key: string, value: Uint8Array }
-/** One queued write: an append (with its index entries and head) or a single key (identity, meta). */
-interface Write { ops: Put[], index?: Map<string, number[]>, head?: Head, sync?: boolean, resolve: () => void, reject: (e: unknown) => void }
 
 export class EventStore {
   readonly path: string
@@ -126,51 +118,27 @@ export class EventStore {
     return noSpaceError(`the store of agent "${this.name}" takes no writes`, this.path, short, { agent: this.name })
   }
 
-  /** Constant time whatever the chain length: the head and identities are single keys. */
+  /** Reads identities, repair reports and the head (runtime/store-load.ts). */
   async #load (): Promise<void> {
-    for await (const [key, value] of this.#db.iterator({ gte: 'a!', lt: 'a"' })) {
-      const id = this.#decode<{ agentId: string, publicKey: Uint8Array }>(key, value)
-      this.#identities[Number(key.slice(2))] = { agentId: id.agentId, publicKey: new Uint8Array(id.publicKey) }
-    }
-    for await (const [key, value] of this.#db.iterator({ gte: 'r!', lt: 'r"' })) this.#repairs.push(this.#decode<RepairReport>(key, value))
-    const raw = await this.#db.get('h')
-    if (raw === undefined) return
-    const { durable, ...head } = this.#decode<Head & { durable?: number }>('h', raw)
-    // The head and its event are written in one atomic batch; if the event is missing or differs,
-    // the store was damaged after the fact. Say so instead of continuing a shortened chain.
-    const ev = await this.#db.get(seqKey(head.seq))
-    if (ev === undefined) this.#corrupt(seqKey(head.seq), `the head names event #${head.seq}, which is missing`)
-    const event = this.#decodeEvent(seqKey(head.seq), ev!)
-    if (eventHash(event) !== head.hash) this.#corrupt(seqKey(head.seq), `event #${head.seq} does not hash to the recorded head ${head.hash}`)
-    this.#head = this.#written = head
-    // A store from before `durable` was kept: scanned once, whole.
-    this.#durable = this.#diskDurable = durable ?? -1
+    const s = await loadState(this.#db, {
+      decode: (key, value) => this.#decode(key, value),
+      decodeEvent: (key, value, ids) => { try { return decodeRecord(value, ids) } catch (err) { return this.#corrupt(key, (err as Error).message, err) } },
+      corrupt: (key, why) => this.#corrupt(key, why)
+    })
+    this.#identities = s.identities
+    this.#repairs = s.repairs
+    this.#head = this.#written = s.head
+    this.#durable = this.#diskDurable = s.durable
   }
 
-  /**
-   * Unless the head says every event is durable (a clean close): the keys after the last fsync must be
-   * gapless, or the events after the first gap are set aside and the head cut back before it.
-   */
+  /** A hole after the last completed fsync is cut out at open (runtime/store-load.ts). */
   async #repairHole (): Promise<void> {
-    const head = this.#head
-    if (!head || this.#durable >= head.seq) return
-    const hole = await findHole(this.#db, this.#durable + 1, head.seq)
-    if (!hole) return
-    const n = this.#repairs.length
-    let done: Awaited<ReturnType<typeof setAside>>
-    try {
-      done = await setAside(this.#db, { n, ...hole, previousHead: { seq: head.seq, hash: head.hash }, agentIds: this.#identities.map((i) => i.agentId), durable: this.#durable })
-    } catch (err) {
-      // Nothing changed (one atomic batch); the next open tries again.
-      throw writeError(`cannot set aside the events after the hole at event #${hole.lostFrom} in the store of agent "${this.name}"`, this.path, err, { agent: this.name, index: hole.lostFrom })
-    }
-    const { report, head: cut } = done
-    this.#repairs.push(report)
-    this.#repaired = report
-    this.#head = this.#written = cut
-    this.#durable = this.#diskDurable = Math.min(this.#durable, cut?.seq ?? -1)
-    process.emitWarning(`store of agent "${this.name}" (${this.path}) came back from a power cut with a hole at event #${report.lostFrom}: ` +
-      `${report.setAside.length} later events (#${report.setAside[0]?.seq ?? report.lostFrom}-#${head.seq}) set aside in quarantine ${n}; the chain continues after #${report.lostFrom - 1}`, { code: 'PCP_STORE_HOLE_REPAIRED' })
+    const done = await repairHole(this.#db, { identities: this.#identities, repairs: this.#repairs, head: this.#head, durable: this.#durable }, this)
+    if (done === null) return
+    this.#repairs.push(done.report)
+    this.#repaired = done.report
+    this.#head = this.#written = done.head
+    this.#durable = this.#diskDurable = done.durable
   }
 
   #corrupt (key: string, why: string, cause?: unknown): never {
@@ -298,31 +266,10 @@ export class EventStore {
       return Promise.reject(new PcpError(ErrorCodes.CHAIN_LINK_BROKEN, `store of agent "${this.name}": event #${this.#head.seq + 1} does not chain onto the stored head ${this.#head.hash}; not written`,
         { agent: this.name, index: this.#head.seq + 1, field: 'previous_hash', expected: this.#head.hash, actual: first.previous_hash }))
     }
-    const ops: Put[] = []
-    const index = new Map<string, number[]>()
-    let seq = this.#head ? this.#head.seq : -1
-    let head = this.#head!
-    const recorded: Array<[RepairReport, number]> = []
-    for (const { event, hash, agentIndex, signature } of items) {
-      seq++
-      // The event that records a repair marks its report, atomically with it.
-      if (event.payload.event_type === REPAIR_EVENT_TYPE && this.#repairs.length) {
-        const r = this.#repairs.find((r) => r.recordedAt === null && r.n === event.payload.repair)
-        if (r) { recorded.push([r, seq]); ops.push({ type: 'put', key: reportKey(r.n), value: encodeValue({ ...r, recordedAt: seq }) }) }
-      }
-      const record = encodeRecord(event, agentIndex, signature)
-      this.#bytesWritten += record.length
-      ops.push({ type: 'put', key: seqKey(seq), value: record })
-      for (const prefix of indexPrefixes(event)) {
-        const list = index.get(prefix)
-        if (list) list.push(seq); else index.set(prefix, [seq])
-      }
-      head = { seq, hash, timestamp: event.timestamp, agentIndex }
-    }
-    // Meta slots written with the events, atomically (an import and its record: runtime/reference-history.ts).
-    for (const [name, value] of Object.entries(opts.meta ?? {})) ops.push({ type: 'put', key: 'm!' + name, value: encodeValue(value) })
+    const { ops, index, head, recorded, bytes } = appendOps(items, this.#head, this.#repairs, opts.meta)
+    this.#bytesWritten += bytes
     this.#head = head
-    const done = new Promise<void>((resolve, reject) => this.#enqueue({ ops, index, head, resolve, reject }))
+    const done = new Promise<void>((resolve, reject) => this.#enqueue({ ops, index, ...(head ? { head } : {}), resolve, reject }))
     if (recorded.length === 0) return done
     return done.then(() => { for (const [r, at] of recorded) r.recordedAt = at })
   }
@@ -332,19 +279,7 @@ export class EventStore {
     while (this.#queue.length) {
       const batch = this.#queue.splice(0)
       if (this.#failure) { for (const b of batch) b.reject(this.#failure); continue }
-      const ops = batch.flatMap((b) => b.ops)
-      const index = new Map<string, number[]>()
-      let head: Head | undefined
-      for (const b of batch) {
-        if (b.head) head = b.head
-        for (const [prefix, seqs] of b.index ?? []) {
-          const list = index.get(prefix)
-          if (list) list.push(...seqs); else index.set(prefix, seqs)
-        }
-      }
-      for (const [prefix, seqs] of index) ops.push({ type: 'put', key: prefix + hex16(seqs[0]!), value: encodeValue(seqs) })
-      // `durable` is what a COMPLETED fsync covered: this batch's own fsync may be cut half done.
-      if (head) ops.push({ type: 'put', key: 'h', value: encodeValue({ ...head, durable: this.#durable }) })
+      const { ops, head } = groupOps(batch, this.#durable)
       const sync = this.durability === 'durable' || batch.some((b) => b.sync === true)
       const started = performance.now()
       try {
@@ -400,100 +335,34 @@ export class EventStore {
     while (this.#writing || this.#queue.length) await new Promise((r) => setImmediate(r))
   }
 
-  async get (seq: number): Promise<AissEvent | undefined> {
-    if (this.#recovering) await this.#settled()
-    const v = await this.#db.get(seqKey(seq))
-    return v === undefined ? undefined : this.#decodeEvent(seqKey(seq), v)
-  }
+  // Reads (runtime/store-read.ts) see the current database and head through these.
+  readonly #reader = new StoreReader({
+    db: () => this.#db,
+    settled: () => this.#settled(),
+    reopening: () => this.#recovering !== null,
+    count: () => (this.#head?.seq ?? -1) + 1,
+    identityCount: () => this.#identities.length,
+    bytesWritten: () => this.#bytesWritten,
+    decode: (key, value) => this.#decode(key, value),
+    decodeEvent: (key, value) => this.#decodeEvent(key, value),
+    corrupt: (key, why) => this.#corrupt(key, why)
+  })
 
+  get (seq: number): Promise<AissEvent | undefined> { return this.#reader.get(seq) }
   /** Events in chain order from `from` (inclusive) to `to` (exclusive). */
-  async * events (from = 0, to = Infinity): AsyncGenerator<{ seq: number, event: AissEvent }> {
-    await this.#settled()
-    const opts: { gte: string, lt: string } = { gte: seqKey(from), lt: to === Infinity ? 'e"' : seqKey(to) }
-    let expected = from
-    // nextv: one native call per 256 entries instead of a promise per entry (chain verify reads here).
-    const it = this.#db.iterator(opts)
-    try {
-      for (;;) {
-        const entries = await it.nextv(256)
-        if (entries.length === 0) break
-        for (const [key, value] of entries) {
-          const seq = this.#inSequence(key, expected++)
-          yield { seq, event: this.#decodeEvent(key, value) }
-        }
-      }
-    } finally { await it.close() }
-    const last = Math.min(to, (this.#head?.seq ?? -1) + 1)
-    if (expected < last) this.#corrupt(seqKey(expected), `event #${expected} is missing (the head is #${this.#head!.seq})`)
-  }
-
+  events (from = 0, to = Infinity): AsyncGenerator<{ seq: number, event: AissEvent }> { return this.#reader.events(from, to) }
   /**
    * Stored records as they are on disk, in chain order from `from` to `to` (exclusive). Their identity
    * index refers to `identities`. The sync agent forwards them without decoding and re-encoding.
    */
-  async recordsRange (from: number, to: number): Promise<Uint8Array[]> {
-    await this.#settled()
-    const out: Uint8Array[] = []
-    let expected = from
-    for await (const [key, value] of this.#db.iterator({ gte: seqKey(from), lt: seqKey(to) })) {
-      this.#inSequence(key, expected++)
-      out.push(value)
-    }
-    return out
-  }
-
-  /** The seq of an event key met in a range scan where `expected` comes next; a gap means a damaged store. */
-  #inSequence (key: string, expected: number): number {
-    const seq = parseInt(key.slice(2), 16)
-    if (seq !== expected) this.#corrupt(seqKey(expected), `event #${expected} is missing (next stored is #${seq})`)
-    return seq
-  }
-
-  /** First seq whose timestamp is >= ts (runtime/store-search.ts). */
-  seqAtTime (ts: number): Promise<number> { return seqAtTime(this.#source, ts) }
-
+  recordsRange (from: number, to: number): Promise<Uint8Array[]> { return this.#reader.recordsRange(from, to) }
+  /** First seq whose timestamp is >= ts: a binary search, as timestamps never decrease along the chain. */
+  seqAtTime (ts: number): Promise<number> { return this.#reader.seqAtTime(ts) }
   /** Search through the indexes (runtime/store-search.ts): nothing scans the whole chain. */
-  search (q: SearchQuery = {}): Promise<Array<{ seq: number, event: AissEvent }>> { return search(this.#source, q) }
-
-  readonly #source: IndexedSource = {
-    get: (seq) => this.get(seq),
-    indexed: (prefix, from, to, reverse) => this.#indexed(prefix, from, to, reverse),
-    corrupt: (seq, why) => this.#corrupt(seqKey(seq), why),
-    count: () => (this.#head?.seq ?? -1) + 1
-  }
-
-  /** Seqs listed under an index prefix, in chain order (or reversed), limited to [from, to). */
-  async * #indexed (prefix: string, from: number, to: number, reverse: boolean): AsyncGenerator<number> {
-    for await (const [key, value] of this.#db.iterator({ gte: prefix, lt: prefix.slice(0, -1) + '"', reverse })) {
-      const seqs = this.#decode<number[]>(key, value)
-      for (const seq of reverse ? [...seqs].reverse() : seqs) if (seq >= from && seq < to) yield seq
-    }
-  }
-
-  async stats (): Promise<{ events: number, bytes: number, sessions: number, rotations: number, identities: number }> {
-    let sessions = 0; let last = ''
-    for await (const key of this.#db.keys({ gte: 'S!', lt: 'S"' })) {
-      const id = key.slice(2, key.lastIndexOf('!'))
-      if (id !== last) { sessions++; last = id }
-    }
-    let rotations = 0
-    for await (const _ of this.#indexed('t!' + ROTATION_EVENT_TYPE + '!', 0, Infinity, false)) rotations++
-    const bytes = await this.#approximateSize()
-    return { events: (this.#head?.seq ?? -1) + 1, bytes, sessions, rotations, identities: this.#identities.length }
-  }
-
-  async #approximateSize (): Promise<number> {
-    const db = this.#db as unknown as { approximateSize?: (a: string, b: string) => Promise<number> }
-    const onDisk = typeof db.approximateSize === 'function' ? await db.approximateSize('\u0000', '\uffff').catch(() => 0) : 0
-    return onDisk || this.#bytesWritten
-  }
-
+  search (q: SearchQuery = {}): Promise<Array<{ seq: number, event: AissEvent }>> { return this.#reader.search(q) }
+  stats (): Promise<{ events: number, bytes: number, sessions: number, rotations: number, identities: number }> { return this.#reader.stats() }
   /** Small typed key/value slots for other modules (sync cursors, settings). */
-  async getMeta<T> (name: string): Promise<T | undefined> {
-    await this.#settled()
-    const v = await this.#db.get('m!' + name)
-    return v === undefined ? undefined : this.#decode<T>('m!' + name, v)
-  }
+  getMeta<T> (name: string): Promise<T | undefined> { return this.#reader.getMeta<T>(name) }
 
   async putMeta (name: string, value: unknown): Promise<void> {
     await this.#put('m!' + name, encodeValue(value))
