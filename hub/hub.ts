@@ -3,10 +3,12 @@
 // topic by `kind`: `identity`, `head?` and `events` here, anything else to handlers registered with
 // handle() (TrustGate's `gate*` kinds). Untrusted input never throws out of the message handler: it is
 // counted under a reason and, when it carries a valid `corr`, answered.
+// Seams: the sync kinds (hub/sync-kinds.ts), store health (hub/store-health.ts), Vigil's saved state
+// (hub/vigil-state.ts), feeding Vigil from a shared store (hub/store-feed.ts). Still ~400 lines: start()'s
+// broker and MQTT client wiring is the next seam to take out.
 import { randomBytes } from 'node:crypto'
 import { silentLogger, type Logger } from '../sync/log.js'
 import { join } from 'node:path'
-import { readFile } from 'node:fs/promises'
 import type { MqttClient } from 'mqtt'
 import type { Duplex } from 'node:stream'
 import { Agent, PcpError, ErrorCodes, type AissEvent, type ChainProblem } from '../runtime/index.js'
@@ -14,7 +16,7 @@ import { encodeRecord } from '../runtime/record.js'
 import { ensureDir, writeFileAtomic } from '../runtime/fsutil.js'
 import { parseTopic, downTopic, hubFilter, DEFAULT_PREFIX, MAX_PAYLOAD_BYTES } from '../sync/topics.js'
 import { connectMqtt, whenConnected, type MqttConnectOptions } from '../sync/connect.js'
-import { decodeEnvelope, encodeEnvelope, eventsShapeProblem, isCorr, recordCosts, MESSAGE_SCAN, NACK_CODES, type AgentState } from '../sync/wire.js'
+import { decodeEnvelope, encodeEnvelope, MESSAGE_SCAN } from '../sync/wire.js'
 import { scanCbor } from '../sync/cbor-scan.js'
 import { guardPublishSize, PUBLISH_OVERHEAD_BYTES } from './packet-guard.js'
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker.js'
@@ -26,10 +28,15 @@ import { Registry, type ApprovalMode } from './registry.js'
 import { Ingest, type BatchOutcome } from './ingest.js'
 import { HOSTILE_PROBLEM_CODE } from './hostile.js'
 import { Inbox, startStatusFile, writeStatus, type ControlRequest } from './control.js'
-import { MetricsRegistry, HUB_METRICS, HUB_HISTOGRAMS, hubCounter, hubGauge, hubHistogram, type Histogram } from './metrics.js'
-import { VigilEngine, type VigilOptions } from './vigil/engine.js'
+import { MetricsRegistry, HUB_METRICS, HUB_HISTOGRAMS, hubCounter, hubHistogram, type Histogram } from './metrics.js'
+import type { VigilEngine } from './vigil/engine.js'
 import { InteractionCrossCheck } from './interactions.js'
 import { StoreFeed, loadFed, saveFed } from './store-feed.js'
+import { syncKind, type SyncKindsContext } from './sync-kinds.js'
+import { watchStoreHealth } from './store-health.js'
+import { loadVigil } from './vigil-state.js'
+
+export { loadVigil }
 import type { ChainView, IngestResult, AgentChainStatus } from './chain-view.js'
 import type { VerifyItem, VerifyResult } from './ingest-verify.js'
 
@@ -101,6 +108,7 @@ export class Hub {
   readonly #now: () => number
   readonly #logger: Logger
   readonly #ingestLog: Logger
+  readonly #kindsContext: SyncKindsContext
   readonly #ackSeconds: Histogram
   #loggedIngested = 0
   readonly #timers: NodeJS.Timeout[] = []
@@ -138,33 +146,16 @@ export class Hub {
       hooks: { stored: (id, events, record) => this.#onStored(id, events, record.count), rejected: (id, problem) => this.#onRejected(id, problem), raceLost: () => this.#onRaceLost(), verified: (_id, seconds) => verifySeconds.observe(undefined, seconds) }
     })
     this.chain = new StoreChainView(this.store, (id, ev) => this.#ingestOne(id, ev))
+    this.#kindsContext = {
+      store: this.store, registry: this.registry, ingest: this.ingest, log: this.#ingestLog,
+      reject: (reason) => this.#reject(reason),
+      duplicates: (n) => { this.#duplicates += n; hubCounter(this.metrics, HUB_METRICS.eventsDuplicate).inc({}, n) }
+    }
     this.#inbox = opts.control === false ? null : new Inbox(this.dataDir, (req) => this.#control(req))
     hubCounter(this.metrics, HUB_METRICS.eventsIngested)
     hubCounter(this.metrics, HUB_METRICS.eventsRejected)
     hubCounter(this.metrics, HUB_METRICS.eventsDuplicate)
-    this.#watchStore((opts.logger ?? silentLogger).child({ component: 'store' }))
-  }
-
-  /** A store write error refuses events (retryable nacks) until the store reopens by itself: say so. */
-  #watchStore (log: Logger): void {
-    const failing = hubGauge(this.metrics, HUB_METRICS.storeFailing)
-    const errors = hubCounter(this.metrics, HUB_METRICS.storeWriteErrors)
-    failing.set(undefined, this.store.failure ? 1 : 0)
-    const atStart = this.store.failure
-    if (atStart) log.error({ event: 'store_failing', code: atStart.code, file: atStart.file }, `hub store refuses writes until it has room: ${atStart.message}`)
-    this.store.listen({
-      failed: (err, first, during) => {
-        if (during === 'write') errors.inc({ code: err.code })
-        failing.set(undefined, 1)
-        const fields = { event: first ? 'store_failing' : 'store_still_failing', code: err.code, file: err.file, needed: (err as { needed?: number }).needed }
-        if (first) log.error(fields, `hub store refuses writes until it has reopened: ${err.message}`)
-        else log.debug(fields, err.message)
-      },
-      recovered: (downMs) => {
-        failing.set(undefined, 0)
-        log.warn({ event: 'store_recovered', downMs }, `hub store reopened after ${downMs} ms; accepting events again`)
-      }
-    })
+    watchStoreHealth(this.store, this.metrics, (opts.logger ?? silentLogger).child({ component: 'store' }))
   }
 
   /** Opens the store and the hub identity, starts the broker (unless external), the pool, and subscribes. */
@@ -305,53 +296,8 @@ export class Hub {
   }
 
   async #dispatch (agentId: string, topic: string, env: Record<string, unknown> & { kind: string }): Promise<object | null> {
-    const corr = env.corr
-    const nack = (code: string, message: string, retry: boolean): object | null => isCorr(corr) ? { v: 1, kind: 'nack', corr, code, message, head: null, retry } : null
-    if (env.kind === 'identity' || env.kind === 'head?') {
-      if (!isCorr(corr)) { this.#reject('ENVELOPE_INVALID'); return null }
-      if (env.kind === 'identity') {
-        try {
-          const known = this.store.agent(agentId)?.identity !== undefined
-          const rec = await this.registry.onIdentity(agentId, env.identity, env.name)
-          if (!known && rec.state === 'pending') this.#ingestLog.info({ event: 'pending', agent: agentId, name: rec.name }, `new device ${rec.name} waits for approval: pcp hub approve ${agentId}`)
-          else if (!known) this.#ingestLog.info({ event: 'registered', agent: agentId, name: rec.name, state: rec.state }, `new device ${rec.name} registered as ${rec.state}`)
-        } catch (err) {
-          const code = err instanceof PcpError ? err.code : 'IDENTITY_INVALID'
-          // The store could not register it (disk full): the device should come back, not give up.
-          const retry = code === ErrorCodes.STORE_NO_SPACE || code === ErrorCodes.STORE_WRITE_FAILED
-          this.#ingestLog.warn({ event: 'refused', agent: agentId, code, reason: (err as Error).message }, `identity of ${agentId} refused: ${code}`)
-          this.#reject(code)
-          return nack(retry ? NACK_CODES.HUB_BUSY : code, (err as Error).message, retry)
-        }
-      }
-      if (this.registry.state(agentId) !== 'allowed' && this.store.refresh) await this.store.refresh(agentId).catch(() => {})
-      const state: AgentState = this.registry.state(agentId)
-      const head = state === 'allowed' ? await this.ingest.head(agentId) : null
-      return { v: 1, kind: 'head', corr, state, head }
-    }
-    if (env.kind === 'events') {
-      const shape = eventsShapeProblem(env)
-      if (shape !== null) { this.#reject('ENVELOPE_INVALID'); return nack('ENVELOPE_INVALID', shape, false) }
-      let state = this.registry.state(agentId)
-      // Several hubs on one store: it may have been approved (or registered) through another hub.
-      if (state !== 'allowed' && this.store.refresh) { await this.store.refresh(agentId).catch(() => {}); state = this.registry.state(agentId) }
-      if (state !== 'allowed') {
-        const code = state === 'pending' ? NACK_CODES.AGENT_PENDING : state === 'revoked' ? NACK_CODES.AGENT_REVOKED : NACK_CODES.AGENT_UNKNOWN
-        this.#reject(code)
-        return nack(code, `agent ${agentId} is ${state}`, state !== 'revoked')
-      }
-      const records = env.records as Uint8Array[]
-      const costs = recordCosts(records)
-      if (costs.refused) { this.#reject(costs.refused); return null }
-      const out = await this.ingest.submit(agentId, { from: env.from as number, ids: env.ids as string[], records, topic, ...(costs.overLimit ? { overLimit: costs.overLimit } : {}) })
-      if ('hostile' in out) { this.#reject(out.hostile); return null }
-      if ('nack' in out && out.nack.code !== NACK_CODES.REJECTED) this.#reject(out.nack.code)
-      if ('ack' in out && out.ack.duplicates > 0) {
-        this.#duplicates += out.ack.duplicates
-        hubCounter(this.metrics, HUB_METRICS.eventsDuplicate).inc({}, out.ack.duplicates)
-      }
-      return 'ack' in out ? { v: 1, kind: 'ack', corr, ...out.ack } : { v: 1, kind: 'nack', corr, ...out.nack }
-    }
+    const sync = await syncKind(this.#kindsContext, agentId, topic, env)
+    if (sync !== undefined) return sync
     const handler = this.#handlers.get(env.kind)
     if (!handler) { this.#reject('KIND_UNKNOWN'); return null }
     return await handler(agentId, env)
@@ -461,22 +407,6 @@ export class Hub {
     await this.store.close()
     await this.agent.close()
     await this.broker?.close()
-  }
-}
-
-/**
- * Vigil as the hub left it (<data>/vigil.json), or a fresh engine. Scores are derived state: an unreadable
- * file costs history and open alerts, never events, so the hub starts anyway, but says so.
- */
-export async function loadVigil (dataDir: string, options: VigilOptions = {}, logger: Logger = silentLogger): Promise<VigilEngine> {
-  const file = join(dataDir, 'vigil.json')
-  let text: string
-  try { text = await readFile(file, 'utf8') } catch { return new VigilEngine(options) }
-  try {
-    return VigilEngine.fromJSON(JSON.parse(text), options)
-  } catch (err) {
-    logger.child({ component: 'vigil' }).error({ event: 'restore_failed', file, reason: (err as Error).message }, `${file} cannot be restored (${(err as Error).message}); Vigil starts from an empty state`)
-    return new VigilEngine(options)
   }
 }
 

@@ -1,0 +1,21 @@
+// Vigil's state across hub restarts: <data>/vigil.json (written by the hub every minute and at close).
+import { join } from 'node:path'
+import { readFile } from 'node:fs/promises'
+import { silentLogger, type Logger } from '../sync/log.js'
+import { VigilEngine, type VigilOptions } from './vigil/engine.js'
+
+/**
+ * Vigil as the hub left it (<data>/vigil.json), or a fresh engine. Scores are derived state: an unreadable
+ * file costs history and open alerts, never events, so the hub starts anyway, but says so.
+ */
+export async function loadVigil (dataDir: string, options: VigilOptions = {}, logger: Logger = silentLogger): Promise<VigilEngine> {
+  const file = join(dataDir, 'vigil.json')
+  let text: string
+  try { text = await readFile(file, 'utf8') } catch { return new VigilEngine(options) }
+  try {
+    return VigilEngine.fromJSON(JSON.parse(text), options)
+  } catch (err) {
+    logger.child({ component: 'vigil' }).error({ event: 'restore_failed', file, reason: (err as Error).message }, `${file} cannot be restored (${(err as Error).message}); Vigil starts from an empty state`)
+    return new VigilEngine(options)
+  }
+}
