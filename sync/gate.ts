@@ -15,17 +15,15 @@
 //   fail_closed    nothing trustworthy to decide with (no or tampered cache, hub error, unauthenticated
 //                  answer), or the cached policy would need a human, whom only the hub can reach: denied.
 import { randomBytes } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
 import type { MqttClient } from 'mqtt'
-import { eventHash, parseIdentityDocument, fromBase64Strict, toBase64, toHex, type AissEvent, type IdentityDocument, type JsonObject, type Stamper, type StatementSigner } from '../runtime/index.js'
-import { writeFileAtomic } from '../runtime/fsutil.js'
+import { eventHash, parseIdentityDocument, fromBase64Strict, toHex, type AissEvent, type IdentityDocument, type JsonObject, type Stamper, type StatementSigner } from '../runtime/index.js'
 import { evaluateAndRecord } from '../policy/evaluate.js'
-import { parsePolicy } from '../policy/load.js'
-import type { EscalationState, LoadedPolicy } from '../policy/types.js'
+import type { EscalationState } from '../policy/types.js'
 import { DEFAULT_PREFIX, downTopic, upTopic } from './topics.js'
+import { PolicyCache } from './policy-cache.js'
 import {
   GATE_KINDS, decisionEventProblem, decodeEnvelope, encodeEnvelope, gateDecisionId, gatePayloadHash, hubKeyOf,
-  resolutionState, signGateRequest, verifyHubEvent, verifySignedPolicy, type GateState, type HubKey, type SignedPolicy
+  resolutionState, signGateRequest, verifyHubEvent, type GateState, type HubKey, type SignedPolicy
 } from './gate-wire.js'
 
 export type GateSource = 'hub' | 'cached_policy' | 'fail_closed'
@@ -69,7 +67,6 @@ export interface DeviceGateOptions {
   clock?: () => number
 }
 
-interface Cached { sp: SignedPolicy, loaded: LoadedPolicy }
 interface Waiter { resolve: (env: Record<string, unknown> | null) => void, timer: NodeJS.Timeout }
 interface Asked { action: string, role: string, payloadHash: string, requestId: string }
 
@@ -82,15 +79,13 @@ export class DeviceGate {
   readonly #up: string
   readonly #waiters = new Map<string, Waiter>()
   readonly #asked = new Map<string, Asked>()
-  #cache: Cached | null = null
+  readonly #cache: PolicyCache
   #escalation: EscalationState = {}
   #last: { vrs: number, tsi: string } | null = null
   /** The role the hub's last signed decision named (its registry's), for offline evaluation. */
   #hubRole: string | null = null
   /** Hub clock minus ours (seconds), learnt from a REQUEST_STALE refusal. */
   #skew = 0
-  /** Why the cached policy was refused, if it was. */
-  cacheProblem: string | null = null
   readonly #onMessage = (topic: string, payload: Buffer): void => {
     if (topic !== this.#down) return
     const env = decodeEnvelope(payload)
@@ -111,14 +106,18 @@ export class DeviceGate {
     this.#hub = hubKeyOf(pinnedKey(o.hub))
     this.#down = downTopic(o.agent.agentId, this.#o.prefix)
     this.#up = upTopic(o.agent.agentId, this.#o.prefix)
+    this.#cache = new PolicyCache(this.#hub, o.cacheFile)
   }
+
+  /** Why the cached policy was refused, if it was. */
+  get cacheProblem (): string | null { return this.#cache.problem }
 
   /** Loads and re-verifies the cached policy, subscribes to the agent's `down` topic. */
   static async open (opts: DeviceGateOptions): Promise<DeviceGate> {
     if (typeof opts?.client?.publish !== 'function') throw new TypeError('"client" expected an mqtt client')
     if (typeof opts.agent?.stamp !== 'function' || typeof opts.agent.signStatement !== 'function') throw new TypeError('"agent" expected an Agent (a Stamper that can sign statements)')
     const g = new DeviceGate(opts)
-    if (opts.cacheFile !== undefined) await g.#loadCache(opts.cacheFile)
+    await g.#cache.load()
     opts.client.on('message', g.#onMessage)
     // After a reconnect with a clean session the broker has forgotten the subscription.
     opts.client.on('connect', g.#onConnect)
@@ -129,38 +128,8 @@ export class DeviceGate {
 
   /** The cached policy's version id and hash, or null. */
   get cachedPolicy (): { hash: string, versionId: string } | null {
-    return this.#cache === null ? null : { hash: this.#cache.loaded.hash, versionId: this.#cache.loaded.versionId }
-  }
-
-  async #loadCache (file: string): Promise<void> {
-    let text: string
-    try { text = await readFile(file, 'utf8') } catch { return } // no cache yet
-    try {
-      const doc = JSON.parse(text) as { v: number, text: string, attestation: AissEvent }
-      const bytes = fromBase64Strict(doc.text)
-      if (doc.v !== 1 || bytes === null) throw new Error('not a v1 policy cache')
-      this.#accept({ text: bytes, attestation: doc.attestation }, false)
-      if (this.#cache === null) throw new Error(this.cacheProblem ?? 'refused')
-    } catch (err) {
-      this.#cache = null
-      this.cacheProblem = `cached policy ${file} refused: ${(err as Error).message}`
-    }
-  }
-
-  /** Verifies and caches a signed policy; an older attestation than the cached one is ignored (rollback). */
-  #accept (sp: SignedPolicy, persist: boolean): boolean {
-    const bad = verifySignedPolicy(sp, this.#hub)
-    if (bad !== null) { this.cacheProblem = bad; return false }
-    if (this.#cache !== null && sp.attestation.timestamp < this.#cache.sp.attestation.timestamp) return false
-    let loaded: LoadedPolicy
-    try { loaded = parsePolicy(sp.text, 'hub policy') } catch (err) { this.cacheProblem = (err as Error).message; return false }
-    this.#cache = { sp, loaded }
-    this.cacheProblem = null
-    if (persist && this.#o.cacheFile !== undefined) {
-      const doc = { v: 1, text: toBase64(sp.text), attestation: sp.attestation }
-      writeFileAtomic(this.#o.cacheFile, JSON.stringify(doc) + '\n').catch(() => {}) // memory copy still serves
-    }
-    return true
+    const p = this.#cache.policy
+    return p === null ? null : { hash: p.hash, versionId: p.versionId }
   }
 
   /**
@@ -182,7 +151,7 @@ export class DeviceGate {
     const random = this.#o.random ?? randomBytes
     const corr = random(16)
     const key = toHex(corr)
-    const env = signGateRequest(this.#o.agent, this.#o.agent.agentId, { v: 1, ...body, corr, ...(this.#cache ? { policy_hash: this.#cache.loaded.hash } : {}) }, this.#seconds(), toHex(random(16)))
+    const env = signGateRequest(this.#o.agent, this.#o.agent.agentId, { v: 1, ...body, corr, ...(this.#cache.policy !== null ? { policy_hash: this.#cache.policy.hash } : {}) }, this.#seconds(), toHex(random(16)))
     return new Promise((resolve) => {
       const timer = setTimeout(() => { this.#waiters.delete(key); resolve(null) }, waitMs)
       this.#waiters.set(key, { resolve, timer })
@@ -241,7 +210,7 @@ export class DeviceGate {
   #fromHub (env: Record<string, unknown>, asked: Asked, decisionId: string): Verdict {
     if (env.kind === GATE_KINDS.error) return closed(decisionId, `hub error ${String(env.code)}: ${String(env.message)}`)
     if (env.kind !== GATE_KINDS.result) return closed(decisionId, `unexpected answer kind ${String(env.kind)}`)
-    if (env.policy !== undefined) this.#accept(env.policy as SignedPolicy, true)
+    if (env.policy !== undefined) this.#cache.accept(env.policy as SignedPolicy, true)
     const ev = env.decision_event as AissEvent
     const bad = verifyHubEvent(ev, this.#hub) ?? decisionEventProblem(ev, { agentId: this.#o.agent.agentId, decisionId, action: asked.action, payloadHash: asked.payloadHash })
     if (bad !== null) return closed(decisionId, `hub answer not authenticated: ${bad}`)
@@ -262,14 +231,15 @@ export class DeviceGate {
 
   /** The hub did not answer: decide from the cached, signed policy; never allow what needs a human. */
   async #offline (asked: Asked, decisionId: string, payload: JsonObject, targetDomain?: string): Promise<GateVerdict> {
-    if (this.#cache === null) {
+    const policy = this.#cache.policy
+    if (policy === null) {
       return await this.#stamp(closed(decisionId, `hub unreachable and ${this.cacheProblem ?? 'no cached policy'}`), asked.action, asked.role, asked.payloadHash)
     }
     const { decision, escalation } = evaluateAndRecord({
       agent_id: this.#o.agent.agentId, role: asked.role, action: asked.action, payload, vrs: this.#last?.vrs ?? 0,
       tsi_state: this.#last?.tsi ?? 'STABLE', target_domain: targetDomain ?? null,
       timestamp: Math.floor((this.#o.clock ?? Date.now)() / 1000), request_id: decisionId
-    }, this.#cache.loaded, this.#escalation)
+    }, policy, this.#escalation)
     this.#escalation = escalation
     const human = decision.outcome === 'REQUIRE_HUMAN'
     return await this.#stamp({
@@ -297,7 +267,7 @@ export class DeviceGate {
   /** Asks the hub for its signed active policy (e.g. at boot, to be ready for offline use). */
   async refreshPolicy (): Promise<boolean> {
     const env = await this.#request({ kind: GATE_KINDS.policy }, this.#o.timeoutMs)
-    return env?.kind === GATE_KINDS.policyResult && this.#accept(env.policy as SignedPolicy, true)
+    return env?.kind === GATE_KINDS.policyResult && this.#cache.accept(env.policy as SignedPolicy, true)
   }
 
   /** Stops listening (pending checks resolve as offline). The mqtt client stays open. */
