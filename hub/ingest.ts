@@ -1,3 +1,5 @@
+// Over 300 lines: not split in issue 19's restructuring: the chain-step and AISS-2 work were changing it
+// at the time (issue 19's rule: leave it to them); the key-in-force helpers (pqOfRecord, samePq) could leave.
 // Ingest: an `events` batch from an agent's `up` topic → verified → stored → acknowledged.
 //
 // Per agent, one lane keeps order; agents run side by side:

@@ -1,3 +1,5 @@
+// Over 300 lines (307): one class whose ordering contract below spans submit, dispatch and settle; not
+// split in issue 19's restructuring (the error table and the tsx resolver are the only pieces apart from it).
 // A worker_threads pool for the hub's CPU-bound work (event verification), with per-key ordering.
 //
 // Contract (key = agent_id in the hub):

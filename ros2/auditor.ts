@@ -1,3 +1,5 @@
+// Over 300 lines: not reached in issue 19's restructuring (time); the seam for later is the helpers
+// before NodeAuditor (error codes, typeName, errorFields, hashOrNull).
 // NodeAuditor: everything one ROS 2 node stamps goes through here, in order, into one Stamper (an
 // Agent). The reference's bridges left previous_hash null (gaps.md #35); we never touch linkage
 // ourselves: the Stamper (Agent) links each event to its head, so the node's output IS the chain.

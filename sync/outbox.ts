@@ -1,3 +1,5 @@
+// Over 300 lines (313): one state machine (handshake, window, acks, backoff); not split in issue 19's
+// restructuring, which ran while another session was changing its backoff.
 // One agent's side of the sync protocol (sync/wire.ts): store and forward. The chain in the device store
 // IS the outbox: nothing is copied, stamping never waits for the network, and what to send next is a
 // position in the chain. Per agent:

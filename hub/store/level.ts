@@ -1,3 +1,5 @@
+// Over 300 lines (309): not split in issue 19's restructuring, which ran while the store was being changed
+// (stamping path, several hubs); the error table and options could leave for a module of their own.
 // The hub's chain store on one LevelDB (<data>/store). One hub process per store: LevelDB's lock makes a
 // second one fail with STORE_LOCKED. Keys (strings; agent_ids are fixed-length Base58, so ranges work):
 //   A!<agentId>                  the agent's record (registry state, keys, head, counters): CBOR

@@ -1,3 +1,5 @@
+// Over 300 lines: not split in issue 19's restructuring, which ran while the PostgreSQL store was being
+// changed for several hubs; the seam for later is the write queue (group commit) apart from the reads.
 // The hub's chain store on PostgreSQL (`pcp hub start --store postgres://…`), for hubs that share one
 // store (docs/scaling.md). Tables (hub/store/pg-schema.ts): pcp_agents (one row per chain: head_seq and
 // the same CBOR record the LevelDB store keeps), pcp_events (agent_id, seq, the record bytes of the signed
