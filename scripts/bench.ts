@@ -1,4 +1,4 @@
-// npm run bench [-- --json [FILE]] [-- --quick] [-- --only SECTION]  (--only ros2 | device | verify | ingest | scale | rpi-durability | policy: just that section)
+// npm run bench [-- --json [FILE]] [-- --quick] [-- --only SECTION]  (--only ros2 | device | verify | ingest | scale | rpi-durability | policy | aiss2: just that section)
 // One table: each figure, the bare limit measured in the same run, the ratio, and the reference's
 // published or measured figure where one exists. Numbers are from this run on this machine, not constants.
 import { availableParallelism } from 'node:os'
@@ -21,6 +21,7 @@ import { benchCatchUp } from '../bench/reconnect.js'
 import { writeSyntheticExport, measureVerify } from '../bench/verify.js'
 import { benchHashCost, benchRecorder } from '../bench/ros2.js'
 import { benchDevice } from '../bench/device.js'
+import { benchAiss2 } from '../bench/aiss2.js'
 import { interleaved, type Interleaved, type Spread } from '../bench/method.js'
 // @ts-expect-error: plain .mjs helper
 import { buildBundles, CORE_BUDGET_BYTES } from './bundles.mjs'
@@ -32,7 +33,7 @@ const jsonAt = args.indexOf('--json')
 const jsonFile = jsonAt >= 0 ? (args[jsonAt + 1] && !args[jsonAt + 1]!.startsWith('--') ? args[jsonAt + 1]! : 'bench-results.json') : undefined
 const CORES = availableParallelism()
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined
-const SECTIONS = ['ros2', 'device', 'verify', 'ingest', 'scale', 'rpi-durability', 'policy']
+const SECTIONS = ['ros2', 'device', 'verify', 'ingest', 'scale', 'rpi-durability', 'policy', 'aiss2']
 if (only !== undefined && !SECTIONS.includes(only)) { console.error(`bench: --only expected ${SECTIONS.join(', ')}, got ${String(only)}`); process.exit(2) }
 
 /**
@@ -165,6 +166,7 @@ if (only === 'ingest') await ingestRows()
 if (only === 'scale') await scaleRows()
 if (only === 'rpi-durability') await piRows()
 if (only === 'policy') policyRows()
+if (only === 'aiss2') await aiss2Rows()
 if (only !== undefined) finish()
 log('bare limits')
 const sign = bareSignPerSec(N)
@@ -322,6 +324,17 @@ async function scaleRows (): Promise<void> {
     for (const d of dbs) await client.query(`DROP DATABASE IF EXISTS ${d} WITH (FORCE)`).catch(() => {})
     await client.end().catch(() => {})
   }
+}
+
+// --- AISS-2 (issue 21) ---------------------------------------------------------------------------------
+async function aiss2Rows (): Promise<void> {
+  log('AISS-2: hybrid Ed25519 + ML-DSA-65 (bench/aiss2.ts)')
+  const c = await benchAiss2(quick)
+  row({ figure: 'aiss2: Ed25519 sign / verify', value: c.ed25519SignUs, unit: 'µs/event', note: `verify ${fmt(c.ed25519VerifyUs)} µs (node:crypto)` })
+  row({ figure: 'aiss2: ML-DSA-65 sign / verify', value: c.mldsaSignUs, unit: 'µs/event', note: `verify ${fmt(c.mldsaVerifyUs)} µs (@noble/post-quantum, pure JS, hedged)` })
+  row({ figure: 'aiss2: bytes per event, store record = sync wire', value: c.recordBytes.aiss2, unit: 'B/event', note: `AISS-1 ${c.recordBytes.aiss1} B (CBOR record; one event adds this to a sync message); as JSON in an export ${c.jsonBytes.aiss2} B vs ${c.jsonBytes.aiss1} B` })
+  row({ figure: 'aiss2: durable stamps, awaited one by one', value: c.stampPerSec.aiss2, unit: 'events/s', note: `AISS-1 ${fmt(c.stampPerSec.aiss1)} events/s (fsync per stamp dominates AISS-1)` })
+  row({ figure: 'aiss2: hub ingest (1 verify worker, embedded broker)', value: c.ingestPerSec.aiss2, unit: 'events/s', note: `AISS-1 ${fmt(c.ingestPerSec.aiss1)} events/s, same run` })
 }
 
 // --- report -------------------------------------------------------------------------------------------
