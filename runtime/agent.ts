@@ -420,11 +420,13 @@ export class Agent extends EventEmitter implements Stamper, StatementSigner {
     const errors: ChainProblem[] = []
     const total = (this.head?.seq ?? -1) + 1
     let n = 0
+    // Stamps may land while this reads: the report covers the prefix read (n events), not the head now.
     for await (const { event } of this.store.events()) {
       errors.push(...verifier.push(event).problems)
-      if (opts.onProgress && ++n % 1000 === 0) opts.onProgress(n, total)
+      n++
+      if (opts.onProgress && n % 1000 === 0) opts.onProgress(n, total)
     }
-    return { valid: errors.length === 0, eventCount: total, agentId: first.agentId, finalAgentId: verifier.agentId, headHash: verifier.headHash, hashes: [], errors }
+    return { valid: errors.length === 0, eventCount: n, agentId: first.agentId, finalAgentId: verifier.agentId, headHash: verifier.headHash, hashes: [], errors }
   }
 
   /** Writes an audit export (protocol.md §14) of the whole chain, streamed and atomically renamed. */

@@ -341,6 +341,7 @@ export class EventStore {
     settled: () => this.#settled(),
     reopening: () => this.#recovering !== null,
     count: () => (this.#head?.seq ?? -1) + 1,
+    writtenCount: () => (this.#written?.seq ?? -1) + 1,
     identityCount: () => this.#identities.length,
     bytesWritten: () => this.#bytesWritten,
     decode: (key, value) => this.#decode(key, value),
