@@ -22,7 +22,7 @@ import { parseIdentityDocument } from '../runtime/identity.js'
 import { ErrorCodes } from '../runtime/errors.js'
 import type { ChainProblem } from '../runtime/verify.js'
 import type { AissEvent } from '../runtime/types.js'
-import { NACK_CODES, MAX_BATCH_RECORDS, type AckEnvelope, type NackEnvelope, type WireHead } from '../sync/wire.js'
+import { NACK_CODES, MAX_BATCH_RECORDS, notAllowedNack, type AckEnvelope, type NackEnvelope, type WireHead } from '../sync/wire.js'
 import { verifyBatch, checkEvent, SIG, type CheckState, type VerifyItem, type VerifyResult } from './ingest-verify.js'
 import { unsignedReason, HOSTILE, type HostileReason } from './hostile.js'
 import type { AgentRecord, Evidence, HubStore } from './store/types.js'
@@ -299,6 +299,15 @@ export class Ingest {
       lane.recent.set(state.seq - 1, result.hashes[i]!)
       lane.recent.delete(state.seq - 1 - RECENT)
       accepted.push({ event: ev!, hash: result.hashes[i]!, keyIndex: keys.findIndex((k) => k.agentId === signer) })
+    }
+    const current = this.#store.agent(agentId)?.state ?? 'unknown'
+    if (accepted.length > 0 && current !== 'allowed') {
+      // Revoked (on this hub, or on another one sharing the store) while the batch was being checked: the
+      // caller's check is stale, and nothing the agent signed is taken after the hub knows.
+      for (const a of accepted) lane.pendingNonces.delete(`${a.event.agent_id}\u0000${a.event.nonce}`)
+      lane.check = null; this.#resetPrediction(lane)
+      const { code, retry } = notAllowedNack(current)
+      return { nack: { code, message: `agent ${agentId} became ${current} while its batch was checked`, head: null, retry } }
     }
     const now = this.#now()
     if (accepted.length > 0) {

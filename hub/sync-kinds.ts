@@ -4,7 +4,7 @@
 // Untrusted input: a refusal is counted under its reason (ctx.reject) and answered only with a valid corr.
 import type { Logger } from '../sync/log.js'
 import { PcpError, ErrorCodes } from '../runtime/index.js'
-import { eventsShapeProblem, isCorr, recordCosts, NACK_CODES, type AgentState } from '../sync/wire.js'
+import { eventsShapeProblem, isCorr, recordCosts, notAllowedNack, NACK_CODES, type AgentState } from '../sync/wire.js'
 import type { OpenedHubStore } from './store/open.js'
 import type { Registry } from './registry.js'
 import type { Ingest } from './ingest.js'
@@ -53,9 +53,9 @@ export async function syncKind (ctx: SyncKindsContext, agentId: string, topic: s
     // Several hubs on one store: it may have been approved (or registered) through another hub.
     if (state !== 'allowed' && ctx.store.refresh) { await ctx.store.refresh(agentId).catch(() => {}); state = ctx.registry.state(agentId) }
     if (state !== 'allowed') {
-      const code = state === 'pending' ? NACK_CODES.AGENT_PENDING : state === 'revoked' ? NACK_CODES.AGENT_REVOKED : NACK_CODES.AGENT_UNKNOWN
+      const { code, retry } = notAllowedNack(state)
       ctx.reject(code)
-      return nack(code, `agent ${agentId} is ${state}`, state !== 'revoked')
+      return nack(code, `agent ${agentId} is ${state}`, retry)
     }
     const records = env.records as Uint8Array[]
     const costs = recordCosts(records)

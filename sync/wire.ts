@@ -65,6 +65,12 @@ export const NACK_CODES = {
   EVENT_TOO_LARGE: 'EVENT_TOO_LARGE'
 } as const
 
+/** The nack a batch of an agent that is not allowed gets: pending and unknown may come back, revoked not. */
+export function notAllowedNack (state: Exclude<AgentState, 'allowed'>): { code: string, retry: boolean } {
+  const code = state === 'pending' ? NACK_CODES.AGENT_PENDING : state === 'revoked' ? NACK_CODES.AGENT_REVOKED : NACK_CODES.AGENT_UNKNOWN
+  return { code, retry: state !== 'revoked' }
+}
+
 // What one sync message may cost the hub, checked before it decodes anything (sync/cbor-scan.ts), so no
 // single message can hold its event loop (issue 14 #4). The sync agent splits batches to stay inside
 // them (sync/outbox.ts) and stops with SYNC_EVENT_TOO_LARGE on one event it cannot fit; the bytes limit

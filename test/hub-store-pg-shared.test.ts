@@ -47,7 +47,9 @@ S('an approval through one store is seen by the other without asking, also after
 
 S('a hub that has not heard of a revocation yet cannot put allowed back with an append: it loses the race', async () => {
   const db = await createTestDb()
-  const [s1, s2] = [await PgHubStore.open(db.url), await PgHubStore.open(db.url)]
+  // Hub 1 does not LISTEN, so it certainly has not heard (with notifications on, the NOTIFY could reach it
+  // before the append leaves, and the test would race: it did, once in CI).
+  const [s1, s2] = [await PgHubStore.open(db.url, { notifications: false }), await PgHubStore.open(db.url)]
   try {
     const a = Identity.generate()
     const rec = device(a, 'allowed')
@@ -56,6 +58,7 @@ S('a hub that has not heard of a revocation yet cannot put allowed back with an 
     const c = chain(a, 4)
     // Hub 2 revokes; hub 1 appends from the record it holds (allowed, head none) before it hears of it.
     await new Registry(s2).revoke(a.agentId)
+    assert.is(s1.agent(a.agentId)!.state, 'allowed', 'hub 1 still holds the stale record')
     const appended = s1.append([{ agentId: a.agentId, expectedSeq: -1, events: c, record: after(s1.agent(a.agentId)!, c, 4) }])
     const err = await appended.then(() => null, (e: { code?: string }) => e)
     assert.is(err?.code, 'STORE_CONFLICT', 'the stale append is refused')

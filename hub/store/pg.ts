@@ -30,6 +30,12 @@ export interface PgHubStoreOptions {
   sync?: boolean
   /** Connections (default 4): one carries the writes at a time, the others serve reads. */
   connections?: number
+  /**
+   * Default true: LISTEN for other hubs' record changes. false for a pooler that cannot hold a LISTEN
+   * (PgBouncer in transaction mode): the view then learns of them only when a write of it conflicts (the
+   * compare-and-set on reg_rev refuses it) or ingest re-reads the record.
+   */
+  notifications?: boolean
 }
 
 interface AgentRow { id: string, expected: number, head: number, first: number, rec: Uint8Array, record: AgentRecord, revExpected: number, rev: number }
@@ -112,7 +118,7 @@ export class PgHubStore implements HubStore {
         throw new PcpError(HubStoreErrorCodes.STORE_UNREACHABLE, `cannot reach the hub store ${where}: ${(err as Error).message}`, { file: where, cause: err })
       }
       await migrate(pool, where)
-      await store.#listen()
+      if (opts.notifications !== false) await store.#listen()
       await store.#loadAgents()
     } catch (err) { await store.#listener?.end().catch(() => {}); await pool.end().catch(() => {}); throw err }
     return store
