@@ -26,7 +26,7 @@ export const SIG = { OK: 0, UNDECODABLE: 1, NOT_CANONICAL: 2, ENCODING: 3, INVAL
 /** `pq`: the ML-DSA key and profile policy in force (runtime/profile.ts); absent or null for an AISS-1 chain. */
 export interface VerifyItem { ids: string[], records: Uint8Array[], agentId: string, publicKey: Uint8Array, pq?: PqInForce | null }
 /** `faults[i]`: the signature and profile faults of event i (runtime/profile-rules.ts checkSignedEvent), null when none. */
-export interface VerifyResult { sig: number[], hashes: string[], faults?: Array<SigFault[] | null> }
+export interface VerifyResult { sig: number[], hashes: string[], faults: Array<SigFault[] | null> }
 
 const SIG_OF_VERDICT = { ok: 0, encoding: 3, invalid: 4 } as const
 

@@ -19,6 +19,7 @@ import { ROTATION_EVENT_TYPE } from '../runtime/rotation.js'
 import { profileRules, ALL_AISS2, PROFILE_UPGRADE_EVENT_TYPE, type PqInForce } from '../runtime/profile-rules.js'
 import { pqFromJSON, pqToJSON } from '../runtime/profile.js'
 import { parseIdentityDocument } from '../runtime/identity.js'
+import { equalBytes } from '../runtime/encoding.js'
 import { ErrorCodes } from '../runtime/errors.js'
 import type { ChainProblem } from '../runtime/verify.js'
 import type { AissEvent } from '../runtime/types.js'
@@ -96,16 +97,24 @@ interface Predicted { seq: number, agentId: string, publicKey: Uint8Array, pq: P
  * identity document binds (an AISS-2.0 document: its ML-DSA key, every event AISS-2.0), else none.
  */
 function pqOfRecord (rec: AgentRecord): PqInForce | null {
-  if (rec.profile !== undefined) return pqFromJSON(rec.profile)
-  if (rec.identity?.version !== 'AISS-2.0') return null
-  const key = parseIdentityDocument(rec.identity).publicKeyPq
-  return key ? { publicKey: key, policy: ALL_AISS2 } : null
+  // Per record object: the store replaces the object on every change, and the prediction and the lane's
+  // check then share one value (samePq's identity test), parsed once.
+  let pq = pqOfRecordCache.get(rec)
+  if (pq !== undefined) return pq
+  if (rec.profile !== undefined) pq = pqFromJSON(rec.profile)
+  else if (rec.identity?.version !== 'AISS-2.0') pq = null
+  else { const key = parseIdentityDocument(rec.identity).publicKeyPq; pq = key ? { publicKey: key, policy: ALL_AISS2 } : null }
+  pqOfRecordCache.set(rec, pq)
+  return pq
 }
+const pqOfRecordCache = new WeakMap<AgentRecord, PqInForce | null>()
 
 function samePq (a: PqInForce | null, b: PqInForce | null): boolean {
   if (a === b) return true
-  if (a === null || b === null) return false
-  return JSON.stringify(pqToJSON(a)) === JSON.stringify(pqToJSON(b))
+  if (a === null || b === null || a.policy.default !== b.policy.default || !equalBytes(a.publicKey, b.publicKey)) return false
+  const [ta, tb] = [a.policy.event_types, b.policy.event_types]
+  const types = Object.keys(ta)
+  return types.length === Object.keys(tb).length && types.every((t) => ta[t] === tb[t])
 }
 
 export class Ingest {
@@ -189,8 +198,18 @@ export class Ingest {
   /** Re-reads the record; a lane whose state is behind it starts again from it. Only with no write of the lane in flight. */
   async #resync (agentId: string, lane: Lane): Promise<AgentRecord | undefined> {
     const rec = await this.#store.reload(agentId)
-    if (rec && lane.check !== null && lane.check.seq !== rec.count) { lane.check = null; lane.predicted = null }
+    if (rec && lane.check !== null && lane.check.seq !== rec.count) { this.#restart(lane, rec); lane.predicted = null }
     return rec
+  }
+
+  /** The lane starts again from the record as stored (no write of it in flight). */
+  #restart (lane: Lane, rec: AgentRecord): CheckState {
+    const check = lane.check = this.#fromRecord(rec)
+    lane.pendingNonces.clear(); lane.recent.clear(); lane.broken = false
+    // A batch nacked for a failed write already has its answer; one now held in full (another hub stored
+    // it) writes nothing and must not inherit that failure.
+    lane.lastWrite = Promise.resolve()
+    return check
   }
 
   #verify (agentId: string, item: VerifyItem): Promise<VerifyResult> {
@@ -235,15 +254,12 @@ export class Ingest {
     let result: VerifyResult
     try { result = await verified } catch { result = verifyBatch({ ids: input.ids, records: input.records, agentId: used.agentId, publicKey: used.publicKey, pq: used.pq }) }
     let rec = this.#store.agent(agentId)!
-    if (lane.broken || lane.check === null) {
+    let state = lane.check
+    if (lane.broken || state === null) {
       await lane.lastWrite.catch(() => {})
       rec = (await this.#store.reload(agentId)) ?? rec
-      lane.check = this.#fromRecord(rec); lane.pendingNonces.clear(); lane.recent.clear(); lane.broken = false
-      // Its batch was nacked already; a batch now held in full (another hub stored it) writes nothing and
-      // must not inherit that failure as its own answer.
-      lane.lastWrite = Promise.resolve()
+      state = this.#restart(lane, rec)
     }
-    const state = lane.check
     const from = input.from === 'head' ? state.seq : input.from
     const headNow = (): WireHead | null => state.headHash === null ? null : { seq: state.seq - 1, hash: state.headHash }
     if (from > state.seq) {
@@ -266,8 +282,7 @@ export class Ingest {
     if (skip < events.length && (skip > 0 || used.agentId !== state.agentId || used.seq !== state.seq || !samePq(used.pq, state.pq ?? null))) {
       // Verified with a wrong guess of the keys in force (a resend, or a rotation refused earlier): again.
       const fresh = await this.#verify(agentId + '\u0000re', { ids: input.ids, records: input.records.slice(skip), agentId: state.agentId, publicKey: state.publicKey, pq: state.pq ?? null })
-      const skipped = result.faults?.slice(0, skip) ?? new Array<null>(skip).fill(null)
-      result = { sig: [...result.sig.slice(0, skip), ...fresh.sig], hashes: [...result.hashes.slice(0, skip), ...fresh.hashes], faults: [...skipped, ...(fresh.faults ?? new Array<null>(fresh.sig.length).fill(null))] }
+      result = { sig: [...result.sig.slice(0, skip), ...fresh.sig], hashes: [...result.hashes.slice(0, skip), ...fresh.hashes], faults: [...result.faults.slice(0, skip), ...fresh.faults] }
     }
     const fresh = events.slice(skip)
     const nonces = await this.#store.noncesUsed(agentId, fresh.map((ev) => ({ signer: String(ev?.agent_id), nonce: String(ev?.nonce) })))
@@ -292,7 +307,7 @@ export class Ingest {
         // whoever copied it, not something the agent did twice.
         hostile = { i, reason: HOSTILE.REPLAYED_EVENT, message: `event ${state.seq}: is event #${usedAt}, which the hub already holds` }; break
       }
-      const problems = checkEvent(state, ev, result.sig[i]!, result.hashes[i]!, usedAt !== undefined, result.faults === undefined ? undefined : (result.faults[i] ?? null))
+      const problems = checkEvent(state, ev, result.sig[i]!, result.hashes[i]!, usedAt !== undefined, result.faults[i] ?? null)
       if (problems.length > 0) { refused = { i, problem: problems[0]! }; break }
       if (state.agentId !== signer) keys.push({ agentId: state.agentId, publicKey: state.publicKey })
       lane.pendingNonces.set(nk, state.seq - 1)
@@ -339,8 +354,7 @@ export class Ingest {
         // Another hub extended (or changed) the chain first: its head is the answer, and the device
         // resends from there at once (what it sent is then held, or checked against the new head).
         this.#hooks.raceLost?.(agentId)
-        const now = await this.#store.reload(agentId).catch(() => undefined)
-        const h = now?.head
+        const h = this.#store.agent(agentId)?.head // a refused write left the view as stored (HubStore.append)
         return { nack: { code: NACK_CODES.GAP, message: `another hub stored events of ${agentId} first (STORE_CONFLICT): resend from the hub's head`, head: h ? { seq: h.seq, hash: h.hash } : null, retry: true } }
       }
       return { nack: { code: NACK_CODES.HUB_BUSY, message: `the hub could not store the batch${typeof code === 'string' ? ` (${code})` : ''}: ${(err as Error).message}`, head: null, retry: true } }

@@ -77,7 +77,8 @@ export interface HubStore {
   putAgent (record: AgentRecord, evidence?: Evidence): Promise<void>
   /**
    * Appends to several chains in ONE durable write (group commit): all or nothing. Resolves once it is
-   * on disk. Rejects with STORE_CONFLICT when a head moved, naming the agent.
+   * on disk. Rejects with STORE_CONFLICT when a head moved, naming the agent. After a rejection the view
+   * (agent()) holds each agent's record as stored (or, when it cannot be read, as last committed).
    */
   append (items: ChainAppend[]): Promise<void>
   /** For each (signer agent_id, nonce): the seq that used it, or undefined. */
