@@ -182,9 +182,14 @@ export class PgHubStore implements HubStore {
   async refresh (agentId: string): Promise<void> {
     if ((this.#inflight.get(agentId) ?? 0) > 0) return
     const gen = this.#gen.get(agentId) ?? 0
+    const row = await this.#readRow(agentId)
+    if ((this.#gen.get(agentId) ?? 0) !== gen || (this.#inflight.get(agentId) ?? 0) > 0 || row === null) return
+    this.#apply(agentId, row.record, row.rev)
+  }
+
+  async #readRow (agentId: string): Promise<{ record: AgentRecord, rev: number } | null> {
     const { rows } = await this.#pool.query<{ record: Buffer, reg_rev: string }>('SELECT record, reg_rev FROM pcp_agents WHERE agent_id = $1', [agentId])
-    if ((this.#gen.get(agentId) ?? 0) !== gen || (this.#inflight.get(agentId) ?? 0) > 0 || rows.length === 0) return
-    this.#apply(agentId, this.#decodeAgent(agentId, rows[0]!.record), Number(rows[0]!.reg_rev))
+    return rows.length === 0 ? null : { record: this.#decodeAgent(agentId, rows[0]!.record), rev: Number(rows[0]!.reg_rev) }
   }
 
   /** Every agent's stored event count, read now (other hubs append without announcing it). */
@@ -213,12 +218,11 @@ export class PgHubStore implements HubStore {
   agent (agentId: string): AgentRecord | undefined { return this.#agents.get(agentId) }
 
   async reload (agentId: string): Promise<AgentRecord | undefined> {
-    const { rows } = await this.#pool.query<{ record: Buffer, reg_rev: string }>('SELECT record, reg_rev FROM pcp_agents WHERE agent_id = $1', [agentId])
+    const row = await this.#readRow(agentId)
     this.#touch(agentId)
-    if (rows.length === 0) { this.#agents.delete(agentId); this.#committed.delete(agentId); this.#rev.delete(agentId); this.#committedRev.delete(agentId); return undefined }
-    const rec = this.#decodeAgent(agentId, rows[0]!.record)
-    this.#apply(agentId, rec, Number(rows[0]!.reg_rev))
-    return rec
+    if (row === null) { this.#agents.delete(agentId); this.#committed.delete(agentId); this.#rev.delete(agentId); this.#committedRev.delete(agentId); return undefined }
+    this.#apply(agentId, row.record, row.rev)
+    return row.record
   }
 
   /** `bump`: a record change that is not an append (registry, refusal): it moves reg_rev and is announced. */

@@ -6,7 +6,7 @@
 // damaged chain does not stop the others being checked.
 import { ChainVerifier } from '../../runtime/verify.js'
 import { parseIdentityDocument } from '../../runtime/identity.js'
-import type { HubStore } from './types.js'
+import type { AgentRecord, HubStore } from './types.js'
 
 export interface StoreFault {
   agentId: string
@@ -38,37 +38,43 @@ export async function verifyStore (store: HubStore, opts: { onAgent?: (v: AgentV
   let total = 0
   for (const rec of store.agents()) {
     const base = { agentId: rec.agentId, name: rec.name }
-    let fault: StoreFault | null = null
-    let n = 0
-    if (rec.count > 0 && !rec.identity) fault = { ...base, index: -1, code: 'IDENTITY_MISSING', message: `the store holds ${rec.count} events of ${rec.agentId} but no identity document to verify them against` }
-    else if (rec.identity) {
-      let verifier: ChainVerifier | null = null
-      try {
-        const { doc, publicKey, publicKeyPq } = parseIdentityDocument(rec.identity, `stored identity of ${rec.agentId}`)
-        verifier = new ChainVerifier({ agentId: doc.agent_id, publicKey, publicKeyPq })
-      } catch (err) { fault = { ...base, index: -1, code: (err as { code?: string }).code ?? 'IDENTITY_INVALID', message: (err as Error).message } }
-      if (verifier) {
-        let hash: string | null = null
-        try {
-          for await (const { seq, event } of store.events(rec.agentId, 0, rec.count)) {
-            const out = verifier.push(event)
-            n++
-            hash = out.hash
-            if (out.problems.length > 0) { const p = out.problems[0]!; fault = { ...base, index: seq, code: p.code, message: p.message }; break }
-          }
-        } catch (err) {
-          const e = err as { code?: string, index?: number }
-          fault = { ...base, index: e.index ?? n, code: e.code ?? 'STORE_CORRUPTED', message: (err as Error).message }
-        }
-        if (!fault && n !== rec.count) fault = { ...base, index: n, code: 'STORE_CORRUPTED', message: `the record of ${rec.agentId} counts ${rec.count} events, the store holds ${n}` }
-        if (!fault && (rec.head?.hash ?? null) !== hash) fault = { ...base, index: -1, code: 'HEAD_MISMATCH', message: `the record of ${rec.agentId} names head ${rec.head?.hash ?? 'none'}, the stored chain ends at ${hash ?? 'none'}` }
-      }
-    }
+    const { n, fault } = await checkAgent(store, rec)
     total += n
     const verdict = { ...base, state: rec.state, events: n, ok: fault === null }
     perAgent.push(verdict)
     opts.onAgent?.(verdict)
-    if (fault) faults.push(fault)
+    if (fault) faults.push({ ...base, ...fault })
   }
   return { ok: faults.length === 0, agents: perAgent.length, events: total, perAgent, faults, ms: Math.round(performance.now() - t0) }
+}
+
+type Fault = Omit<StoreFault, 'agentId' | 'name'>
+
+/** One agent's stored chain against its identity and its record: the events read and the first fault. */
+async function checkAgent (store: HubStore, rec: AgentRecord): Promise<{ n: number, fault: Fault | null }> {
+  if (!rec.identity) {
+    return { n: 0, fault: rec.count > 0 ? { index: -1, code: 'IDENTITY_MISSING', message: `the store holds ${rec.count} events of ${rec.agentId} but no identity document to verify them against` } : null }
+  }
+  let verifier: ChainVerifier
+  try {
+    const { doc, publicKey, publicKeyPq } = parseIdentityDocument(rec.identity, `stored identity of ${rec.agentId}`)
+    verifier = new ChainVerifier({ agentId: doc.agent_id, publicKey, publicKeyPq })
+  } catch (err) { return { n: 0, fault: { index: -1, code: (err as { code?: string }).code ?? 'IDENTITY_INVALID', message: (err as Error).message } } }
+  let n = 0
+  let hash: string | null = null
+  try {
+    for await (const { seq, event } of store.events(rec.agentId, 0, rec.count)) {
+      const out = verifier.push(event)
+      n++
+      hash = out.hash
+      const p = out.problems[0]
+      if (p) return { n, fault: { index: seq, code: p.code, message: p.message } }
+    }
+  } catch (err) {
+    const e = err as { code?: string, index?: number }
+    return { n, fault: { index: e.index ?? n, code: e.code ?? 'STORE_CORRUPTED', message: (err as Error).message } }
+  }
+  if (n !== rec.count) return { n, fault: { index: n, code: 'STORE_CORRUPTED', message: `the record of ${rec.agentId} counts ${rec.count} events, the store holds ${n}` } }
+  if ((rec.head?.hash ?? null) !== hash) return { n, fault: { index: -1, code: 'HEAD_MISMATCH', message: `the record of ${rec.agentId} names head ${rec.head?.hash ?? 'none'}, the stored chain ends at ${hash ?? 'none'}` } }
+  return { n, fault: null }
 }
