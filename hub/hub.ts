@@ -21,7 +21,7 @@ import { scanCbor } from '../sync/cbor-scan.js'
 import { guardPublishSize, PUBLISH_OVERHEAD_BYTES } from './packet-guard.js'
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker.js'
 import { BrokerAuth } from './broker-auth.js'
-import { VerifyPool } from './verify-pool.js'
+import { VerifyPool, taskModule } from './verify-pool.js'
 import { openHubStore, type OpenedHubStore } from './store/open.js'
 import { StoreChainView } from './store/view.js'
 import { Registry, type ApprovalMode } from './registry.js'
@@ -176,7 +176,7 @@ export class Hub {
       const agent = await Agent.open({ name: 'hub' }, { home: opts.dataDir, ...(opts.passphrase ? { passphrase: opts.passphrase } : {}) })
       cleanup.push(() => agent.close())
       const workers = opts.workers
-      const pool = workers === 0 ? null : await VerifyPool.open<VerifyItem, VerifyResult>({ module: new URL('./ingest-verify' + extOf(import.meta.url), import.meta.url), exportName: 'verifyBatch', ...(workers ? { workers } : {}), maxBatch: 4 })
+      const pool = workers === 0 ? null : await VerifyPool.open<VerifyItem, VerifyResult>({ module: taskModule('./ingest-verify', import.meta.url), exportName: 'verifyBatch', ...(workers ? { workers } : {}), maxBatch: 4 })
       if (pool) cleanup.push(() => pool.terminate())
       let broker: EmbeddedBroker | null = null
       let url = opts.mqttUrl
@@ -322,7 +322,7 @@ export class Hub {
   /** Several hubs on one store: a batch lost the head compare-and-set to another hub and was nacked (the device resends). */
   #onRaceLost (): void {
     this.#raceNacks++
-    this.metrics.counter('pcp_hub_race_nacks_total', 'Batches nacked because another hub stored events of the agent first (lost head compare-and-set on a shared store); the device resends from the new head.').inc()
+    hubCounter(this.metrics, HUB_METRICS.raceNacks).inc()
   }
 
   #onRejected (agentId: string, problem: ChainProblem): void {
@@ -409,6 +409,3 @@ export class Hub {
     await this.broker?.close()
   }
 }
-
-/** `.ts` under tsx (tests, bench), `.js` once built: the worker module has the same suffix as this one. */
-function extOf (url: string): string { return url.endsWith('.ts') ? '.ts' : '.js' }

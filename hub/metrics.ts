@@ -210,7 +210,9 @@ export const HUB_METRICS = {
   alerts: { name: 'pcp_alerts_total', help: 'Alerts raised by Vigil, per severity.', labels: ['severity'] },
   alertsOpen: { name: 'pcp_alerts_open', help: 'Unacknowledged alerts in the journal, per severity.', labels: ['severity'] },
   storeFailing: { name: 'pcp_hub_store_failing', help: 'The hub store refuses writes after a write error until it has reopened (1), or accepts them (0).', labels: [] },
-  storeWriteErrors: { name: 'pcp_hub_store_write_errors_total', help: 'Failed writes to the hub store, per error code (STORE_NO_SPACE, STORE_WRITE_FAILED).', labels: ['code'] }
+  storeWriteErrors: { name: 'pcp_hub_store_write_errors_total', help: 'Failed writes to the hub store, per error code (STORE_NO_SPACE, STORE_WRITE_FAILED).', labels: ['code'] },
+  /** Registered at the first lost race only, so a hub on its own store does not show it. */
+  raceNacks: { name: 'pcp_hub_race_nacks_total', help: 'Batches nacked because another hub stored events of the agent first (lost head compare-and-set on a shared store); the device resends from the new head.', labels: [] }
 } as const
 
 /** The hub's latency histograms (seconds). */

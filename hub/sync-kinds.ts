@@ -20,6 +20,12 @@ export interface SyncKindsContext {
   duplicates (n: number): void
 }
 
+/** The registry state; one that is not allowed is read again first: with several hubs on one store, it may have been approved (or registered) through another hub. */
+async function stateNow (ctx: SyncKindsContext, agentId: string): Promise<AgentState> {
+  if (ctx.registry.state(agentId) !== 'allowed' && ctx.store.refresh) await ctx.store.refresh(agentId).catch(() => {})
+  return ctx.registry.state(agentId)
+}
+
 /** The answer to publish on the agent's `down` topic (null: none), or undefined when `kind` is not a sync kind. */
 export async function syncKind (ctx: SyncKindsContext, agentId: string, topic: string, env: Record<string, unknown> & { kind: string }): Promise<object | null | undefined> {
   const corr = env.corr
@@ -41,17 +47,14 @@ export async function syncKind (ctx: SyncKindsContext, agentId: string, topic: s
         return nack(retry ? NACK_CODES.HUB_BUSY : code, (err as Error).message, retry)
       }
     }
-    if (ctx.registry.state(agentId) !== 'allowed' && ctx.store.refresh) await ctx.store.refresh(agentId).catch(() => {})
-    const state: AgentState = ctx.registry.state(agentId)
+    const state = await stateNow(ctx, agentId)
     const head = state === 'allowed' ? await ctx.ingest.head(agentId) : null
     return { v: 1, kind: 'head', corr, state, head }
   }
   if (env.kind === 'events') {
     const shape = eventsShapeProblem(env)
     if (shape !== null) { ctx.reject('ENVELOPE_INVALID'); return nack('ENVELOPE_INVALID', shape, false) }
-    let state = ctx.registry.state(agentId)
-    // Several hubs on one store: it may have been approved (or registered) through another hub.
-    if (state !== 'allowed' && ctx.store.refresh) { await ctx.store.refresh(agentId).catch(() => {}); state = ctx.registry.state(agentId) }
+    const state = await stateNow(ctx, agentId)
     if (state !== 'allowed') {
       const { code, retry } = notAllowedNack(state)
       ctx.reject(code)

@@ -29,6 +29,11 @@ export const PoolErrorCodes = {
   POOL_CLOSED: 'POOL_CLOSED'
 } as const
 
+/** A task module beside `base` (the caller's import.meta.url), with its suffix: `.ts` under tsx (tests, bench), `.js` once built. */
+export function taskModule (path: string, base: string): URL {
+  return new URL(path + (base.endsWith('.ts') ? '.ts' : '.js'), base)
+}
+
 export interface VerifyPoolOptions {
   /** URL (string or URL) of the ES module exporting the task. A `.ts` module needs tsx installed. */
   module: string | URL

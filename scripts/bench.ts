@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url'
 import { spawnSync, execFileSync } from 'node:child_process'
 import { Level } from 'level'
 import { Agent, nodeCrypto, Identity, stampEvent, encodeRecord, type AissEvent } from '../runtime/index.js'
-import { VerifyPool } from '../hub/verify-pool.js'
+import { VerifyPool, taskModule } from '../hub/verify-pool.js'
 import { benchEvaluate } from '../bench/policy.js'
 import { benchVigil } from '../bench/vigil.js'
 import { benchSampling } from '../bench/rpi-sampling.js'
@@ -74,7 +74,7 @@ async function hubVerifyTask (n: number): Promise<number> {
   const ids = agent.store.identities.map((i) => i.agentId)
   const item = { agentId: agent.agentId, publicKey: agent.publicKey }
   await agent.close()
-  const pool = await VerifyPool.open<VerifyItem, VerifyResult>({ module: new URL(`../hub/ingest-verify${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url), exportName: 'verifyBatch', workers: CORES })
+  const pool = await VerifyPool.open<VerifyItem, VerifyResult>({ module: taskModule('../hub/ingest-verify', import.meta.url), exportName: 'verifyBatch', workers: CORES })
   const t = performance.now()
   const slices: Array<Promise<VerifyResult>> = []
   for (let i = 0; i < records.length; i += 256) slices.push(pool.submit(`k${(i / 256) % CORES}`, { ...item, ids, records: records.slice(i, i + 256) }))

@@ -4,7 +4,7 @@
 import { PcpError } from '../../runtime/errors.js'
 import { stringifyJson } from '../../runtime/json.js'
 import type { Decision, EscalationState, EvaluationContext } from '../../policy/types.js'
-import { VerifyPool } from '../verify-pool.js'
+import { VerifyPool, taskModule } from '../verify-pool.js'
 import { ServiceErrorCodes } from './errors.js'
 import type { SimulateItem, SimulateRefusal } from './simulate-task.js'
 
@@ -17,7 +17,7 @@ export class Simulator {
 
   /** The decision for `context` under the policy `policyText` (parsed on the worker; POLICY_INVALID comes back). */
   async run (policyText: string, context: EvaluationContext, escalation: EscalationState): Promise<Decision> {
-    this.#pool ??= VerifyPool.open<SimulateItem, SimulateOutcome>({ module: new URL('./simulate-task' + (import.meta.url.endsWith('.ts') ? '.ts' : '.js'), import.meta.url), exportName: 'simulateTask', workers: 1, maxBatch: 1, inflightPerWorker: 1 })
+    this.#pool ??= VerifyPool.open<SimulateItem, SimulateOutcome>({ module: taskModule('./simulate-task', import.meta.url), exportName: 'simulateTask', workers: 1, maxBatch: 1, inflightPerWorker: 1 })
     const pool = await this.#pool
     if (pool.stats.queued + pool.stats.inflight >= SIMULATE_QUEUE) {
       throw new PcpError(ServiceErrorCodes.SIMULATE_BUSY, `${SIMULATE_QUEUE} simulations are already waiting; try again shortly`)
