@@ -1,6 +1,8 @@
 // What every command shares: exit codes, --json output, error printing, passphrase input.
 import { createInterface } from 'node:readline'
-import { PcpError, Float, stringifyJson, type JsonValue } from '../runtime/index.js'
+import type { Command } from 'commander'
+import { join } from 'node:path'
+import { PcpError, Float, stringifyJson, pcpHome, type JsonValue } from '../runtime/index.js'
 import { setOwnKey } from '../runtime/value.js'
 
 /** 0 success / valid; 1 a verdict of "invalid"; 2 unusable input or an operational error. */
@@ -74,3 +76,8 @@ export async function passphrase (prompt = 'Passphrase: ', opts: { confirm?: boo
 }
 
 export interface HomeOption { home?: string }
+
+/** The hub's data directory: --data, else <PCP home>/hub. */
+export function hubDataDir (program: Command, data: string | undefined): string {
+  return data ?? join(pcpHome(program.opts().home as string | undefined), 'hub')
+}

@@ -4,10 +4,10 @@
 import type { Command } from 'commander'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { PcpError, pcpHome } from '../runtime/index.js'
+import { PcpError } from '../runtime/index.js'
 import { openHubStore } from '../hub/store/open.js'
 import { verifyStore } from '../hub/store/verify-store.js'
-import { action, printJson, EXIT } from './common.js'
+import { action, printJson, hubDataDir, EXIT } from './common.js'
 
 export function registerVerifyStore (hub: Command, program: Command, storeUrl: (v: string) => string): void {
   hub.command('verify-store')
@@ -17,7 +17,7 @@ export function registerVerifyStore (hub: Command, program: Command, storeUrl: (
     .option('--json', 'print the verdict as JSON')
     .addHelpText('after', '\nExit status: 0 every chain verifies, 1 at least one fault (listed), 2 the store cannot be opened.\n')
     .action(action(async (o: { data?: string, store?: string, json?: boolean }) => {
-      const dataDir = o.data ?? join(pcpHome(program.opts().home as string | undefined), 'hub')
+      const dataDir = hubDataDir(program, o.data)
       // Reading never creates: a mistyped --data must not become an empty store that "verifies".
       if (o.store === undefined && !existsSync(join(dataDir, 'store'))) throw new PcpError('HUB_DATA_NOT_FOUND', `no hub store in ${dataDir} (no store/ there): check --data or $PCP_HOME, or pass --store postgres://…`, { file: dataDir })
       let store

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { isAgentIdShape } from '../sync/topics.js'
 import { join } from 'node:path'
-import { PcpError, pcpHome, stringifyJson } from '../runtime/index.js'
+import { PcpError, stringifyJson } from '../runtime/index.js'
 import { loadHubServices } from './hub-stack.js'
 import { PROFILE_NAMES, type ProfileName } from '../hub/trustgate/profiles.js'
 import { LevelHubStore } from '../hub/store/level.js'
@@ -13,17 +13,14 @@ import { Registry } from '../hub/registry.js'
 import { chainStatus } from '../hub/store/view.js'
 import { DEFAULT_DEVICE_ROLE } from '../hub/trustgate/gate-auth.js'
 import { readStatus, sendControl } from '../hub/control.js'
-import { action, printJson, EXIT } from './common.js'
-import { createCliLogger, logLevelOf } from './log.js'
+import { action, printJson, hubDataDir, EXIT } from './common.js'
+import { loggerFromOptions } from './log.js'
 import { brokerOptions } from './sync.js'
 import { registerVerifyStore } from './hub-verify-store.js'
 
 interface DataOpts { data?: string, json?: boolean }
 
-/** Default data directory: <PCP home>/hub. */
-function dataDirOf (program: Command, o: DataOpts): string {
-  return o.data ?? join(pcpHome(program.opts().home as string | undefined), 'hub')
-}
+const dataDirOf = (program: Command, o: DataOpts): string => hubDataDir(program, o.data)
 
 function port (v: string): number {
   const n = Number(v)
@@ -71,7 +68,7 @@ export function registerHubCommands (program: Command): void {
         throw new PcpError('ARGUMENT_INVALID', `--policy ${policy}: not a profile (${PROFILE_NAMES.join(', ')}) and not a readable file (${err.code ?? err.message})`, { field: 'policy', file: policy })
       })
       const { startHubServices } = await loadHubServices()
-      const logger = await createCliLogger(logLevelOf(o.logLevel), o.logFile ? { file: String(o.logFile) } : {})
+      const logger = await loggerFromOptions(o)
       const services = await startHubServices({
         dataDir: dataDirOf(program, o),
         ...(o.mqttUrl ? { mqttUrl: String(o.mqttUrl) } : { host: String(o.host), port: port(String(o.port)) }),

@@ -17,6 +17,11 @@ export function logLevelOf (flag: unknown, fallback = 'info'): string {
   return checkLogLevel(flag ?? (process.env.PCP_LOG_LEVEL || fallback), flag === undefined && process.env.PCP_LOG_LEVEL ? '$PCP_LOG_LEVEL' : '--log-level')
 }
 
+/** The logger that --log-level and --log-file ask for. */
+export function loggerFromOptions (o: Record<string, unknown>): Promise<Logger> {
+  return createCliLogger(logLevelOf(o.logLevel), o.logFile ? { file: String(o.logFile) } : {})
+}
+
 export async function createCliLogger (level: string, opts: CliLogOptions = {}): Promise<Logger> {
   checkLogLevel(level)
   let pino: typeof import('pino').pino

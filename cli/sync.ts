@@ -8,7 +8,7 @@ import type { MqttConnectOptions } from '../sync/connect.js'
 import { pidAlive } from '../hub/control.js'
 import { action, printJson, EXIT } from './common.js'
 import { ANCHOR_STATUS_FILE, type AnchorStatus } from '../runtime/anchor/anchorer.js'
-import { createCliLogger, logLevelOf } from './log.js'
+import { loggerFromOptions } from './log.js'
 
 /** --username, --password-env and --ca/--cert/--key (files read here) as client options for a broker. */
 export async function brokerOptions (o: Record<string, unknown>): Promise<Pick<MqttConnectOptions, 'username' | 'password' | 'tls'>> {
@@ -90,7 +90,7 @@ export function registerSyncCommands (program: Command): void {
     .option('--log-file <file>', 'append the structured log to this file instead (level: --log-level, else info)')
     .action(action(async (o: Record<string, string | string[] | boolean | undefined>) => {
       // Plain lines for a person at the terminal unless a log is asked for: a device install has no pino.
-      const logger = o.logLevel === undefined && o.logFile === undefined ? undefined : await createCliLogger(logLevelOf(o.logLevel), o.logFile ? { file: String(o.logFile) } : {})
+      const logger = o.logLevel === undefined && o.logFile === undefined ? undefined : await loggerFromOptions(o)
       const names = (o.agent as string[] | undefined) ?? (await listAgentNames(home())).filter((n) => n !== 'hub')
       if (names.length === 0) throw new PcpError('ARGUMENT_INVALID', `no agents in ${home()}`)
       // The stores are opened directly: whoever stamps must not be running meanwhile. The keys are loaded

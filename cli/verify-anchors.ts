@@ -16,7 +16,7 @@ export interface ExportAnchors {
   verdicts: AnchorVerdict[]
 }
 
-export function exportEvents (file: string): AissEvent[] {
+function exportEvents (file: string): AissEvent[] {
   const doc = parseJson(readFileSync(file, 'utf8'), file) as { events?: unknown }
   return Array.isArray(doc.events) ? doc.events as unknown as AissEvent[] : []
 }

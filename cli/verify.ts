@@ -28,16 +28,16 @@ export function registerVerifyCommands (program: Command): void {
       // Trusted time (README "Trusted time"): each anchor's verdict is one more error when it fails.
       // Loaded only when asked: pkijs/asn1js stay out of a plain `pcp verify`'s memory on a Pi.
       const rootsFile = opts.tsaRoots ?? process.env.PCP_TSA_ROOTS
-      const { exportAnchors, compareHistories } = (rootsFile || opts.against) ? await import('./verify-anchors.js') : await Promise.resolve({ exportAnchors: undefined, compareHistories: undefined })
+      const va = rootsFile || opts.against ? await import('./verify-anchors.js') : undefined
       const roots = rootsFile ? await (await import('../runtime/tsa/trust-file.js')).readTrustRootsFile(rootsFile) : undefined
-      const anchors = exportAnchors ? await exportAnchors(file, roots) : undefined
+      const anchors = va ? await va.exportAnchors(file, roots) : undefined
       const extra: Array<{ code: string, index: number, message: string, [k: string]: unknown }> = []
       for (const a of anchors?.verdicts ?? []) if (!a.ok) extra.push({ code: a.code!, index: a.index, message: a.message! })
       let fork: ReturnType<typeof CompareHistories> | undefined
       if (opts.against) {
         const other = verifyAuditExportFile(opts.against)
         if (!other.usable) return unusable(`--against ${opts.against}: ${other.reason}`, other.code)
-        fork = compareHistories!(anchors!, await exportAnchors!(opts.against, roots))
+        fork = va!.compareHistories(anchors!, await va!.exportAnchors(opts.against, roots))
         for (const f of fork.faf) extra.push({ code: f.code, index: f.index, message: f.message, anchor_index: f.anchorIndex, anchored_to: f.anchoredTo, gen_time: f.genTime, held_by: f.heldBy })
       }
       const valid = r.valid && extra.length === 0

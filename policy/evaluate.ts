@@ -112,7 +112,7 @@ export function evaluate (context: EvaluationContext, loaded: LoadedPolicy, esca
   let problem = contextProblem(c)
   const canonicalPayload = problem === null ? safeCanonical(c.payload) : null
   if (problem === null && canonicalPayload === null) problem = 'payload cannot be written as canonical JSON'
-  // A function of its own, not a closure per call: evaluate() is on every gate request's path (issue 19).
+  // The decision is built in decision(), a function of its own; this closure only binds the request.
   const decide = (outcome: Outcome, rule: RuleName, reason: string, detail: string | null = null): Decision => decision(c, loaded, canonicalPayload, outcome, rule, reason, detail)
 
   const p = loaded.policy
