@@ -4,8 +4,7 @@
 // opt-in per device, and a chain that never anchors is not "pending". A device that is offline sends
 // nothing; one whose TSA is down keeps syncing unanchored events, and that is what this catches.
 import type { AissEvent } from '../../runtime/types.js'
-
-export const ANCHOR_EVENT = 'anchor'
+import { ANCHOR_EVENT_TYPE } from '../../runtime/anchor/payload.js'
 
 export interface AnchoringJSON {
   anchors: number
@@ -36,7 +35,7 @@ export class AnchorWatch {
   alerted = false
 
   onEvent (event: AissEvent, timestamp: number): void {
-    if (event.payload.event_type === ANCHOR_EVENT) {
+    if (event.payload.event_type === ANCHOR_EVENT_TYPE) {
       this.anchors++
       this.lastAnchorAt = timestamp
       this.unanchored = 0

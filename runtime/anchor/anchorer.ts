@@ -12,6 +12,7 @@ import type { Agent } from '../agent.js'
 import { eventHash } from '../event.js'
 import { writeFileAtomic } from '../fsutil.js'
 import { merkleRoot } from '../merkle.js'
+import { fromHex, toHex } from '../encoding.js'
 import { buildTimestampRequest } from '../tsa/request.js'
 import { requestTimestamp } from '../tsa/client.js'
 import { verifyTimestampToken } from '../tsa/verify-token.js'
@@ -158,7 +159,7 @@ export class Anchorer {
     if (!force && n < this.#opts.everyEvents && now - this.#lastCutAt < this.#opts.everySeconds * 1000) return
     const from = this.#state.next_from; const to = head.seq
     const leaves: Uint8Array[] = []
-    for await (const { event } of this.agent.store.events(from, to + 1)) leaves.push(hexBytes(eventHash(event)))
+    for await (const { event } of this.agent.store.events(from, to + 1)) leaves.push(fromHex(eventHash(event)))
     const root = toHex(merkleRoot(leaves))
     this.#state = { ...this.#state, next_from: to + 1, pending: [...this.#state.pending, { from, to, root, cut_at: now, attempts: 0, last_try: null, last_error: null }] }
     this.#lastCutAt = now
@@ -171,7 +172,7 @@ export class Anchorer {
     while (this.#state.pending.length && !this.#closed) {
       const p = this.#state.pending[0]!
       try {
-        const imprint = hexBytes(p.root)
+        const imprint = fromHex(p.root)
         const req = buildTimestampRequest(imprint, this.#opts.randomBytes ?? ((n) => new Uint8Array(nodeRandomBytes(n))))
         const reply = await requestTimestamp(req.der, { url: this.#opts.tsaUrl, ...(this.#opts.timeoutMs ? { timeoutMs: this.#opts.timeoutMs } : {}), ...(this.#opts.fetch ? { fetch: this.#opts.fetch } : {}) })
         const verdict = await verifyTimestampToken(reply, { imprint, trustRoots: this.#opts.trustRoots, nonce: req.nonce })
@@ -220,16 +221,4 @@ async function stateFromChain (agent: Agent): Promise<AnchorState> {
   if (!last) return { next_from: 0, pending: [], last_anchor: null }
   const a = parseAnchorPayload(last.event.payload, last.seq)
   return { next_from: a.to + 1, pending: [], last_anchor: { index: last.seq, from: a.from, to: a.to, gen_time: a.genTime } }
-}
-
-function hexBytes (h: string): Uint8Array {
-  const out = new Uint8Array(h.length / 2)
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(h.slice(2 * i, 2 * i + 2), 16)
-  return out
-}
-
-function toHex (b: Uint8Array): string {
-  let s = ''
-  for (const x of b) s += x.toString(16).padStart(2, '0')
-  return s
 }

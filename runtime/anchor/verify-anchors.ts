@@ -6,6 +6,7 @@
 // Pure: bytes and events in, one verdict per anchor out.
 import type { AissEvent } from '../types.js'
 import { merkleRoot } from '../merkle.js'
+import { fromHex, toHex } from '../encoding.js'
 import { verifyTimestampToken } from '../tsa/verify-token.js'
 import { TsaError } from '../tsa/errors.js'
 import { ANCHOR_EVENT_TYPE, parseAnchorPayload, type AnchorRecord } from './payload.js'
@@ -41,7 +42,7 @@ export class AnchorVerifier {
   /** Events in chain order, index = position in the chain; `hash` the hex event hash. */
   push (index: number, event: AissEvent, hash: string): void {
     if (index !== this.#hashes.length) throw new RangeError(`"index" expected ${this.#hashes.length}, got ${index}`)
-    this.#hashes.push(hexBytes(hash))
+    this.#hashes.push(fromHex(hash))
     this.#timestamps.push(typeof event.timestamp === 'number' ? event.timestamp : Number(event.timestamp))
     if (event.payload?.event_type === ANCHOR_EVENT_TYPE) this.#anchors.push({ index, event })
   }
@@ -75,16 +76,4 @@ export class AnchorVerifier {
     if (own + ANCHOR_CLOCK_TOLERANCE_S < gen) return bad('ANCHOR_TIME_INCONSISTENT', `the anchor event says ${new Date(own * 1000).toISOString()}, before its token's genTime ${v.genTime.toISOString()}`, 'timestamp')
     return { ...base, ok: true, genTime: v.genTime, tsa: v.tsaSubject }
   }
-}
-
-function hexBytes (h: string): Uint8Array {
-  const out = new Uint8Array(h.length / 2)
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(h.slice(2 * i, 2 * i + 2), 16)
-  return out
-}
-
-function toHex (b: Uint8Array): string {
-  let s = ''
-  for (const x of b) s += x.toString(16).padStart(2, '0')
-  return s
 }
