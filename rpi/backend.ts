@@ -35,6 +35,24 @@ export interface GpioEdgeEvent {
 }
 export type ValueCallback = (err: Error | null | undefined, value: BinaryValue, event?: GpioEdgeEvent) => void
 
+/** onoff's async read(): the synchronous read on the next turn, to a callback or as a promise. */
+export function readLater (readSync: () => BinaryValue, callback?: ValueCallback): Promise<BinaryValue> | void {
+  const p = new Promise<BinaryValue>((resolve, reject) => setImmediate(() => {
+    try { resolve(readSync()) } catch (err) { reject(err) }
+  }))
+  if (!callback) return p
+  p.then((v) => callback(null, v), (err: Error) => callback(err, 0))
+}
+
+/** onoff's async write(), likewise. */
+export function writeLater (writeSync: () => void, callback?: (err: Error | null | undefined) => void): Promise<void> | void {
+  const p = new Promise<void>((resolve, reject) => setImmediate(() => {
+    try { writeSync(); resolve() } catch (err) { reject(err) }
+  }))
+  if (!callback) return p
+  p.then(() => callback(null), (err: Error) => callback(err))
+}
+
 /** One exported line, as onoff 6 exposes it. */
 export interface OnoffLikeGpio {
   read (callback: ValueCallback): void

@@ -6,6 +6,7 @@
 // process releases its lines by itself (no stale exports as with sysfs).
 import { closeSync, readSync } from 'node:fs'
 import type { BinaryValue, Direction, Edge, GpioEdgeEvent, GpioOptions, ValueCallback } from '../backend.js'
+import { readLater, writeLater } from '../backend.js'
 import type { GpiochipAddon } from './addon.js'
 import { openChip } from './chips.js'
 import { AttrId, EventId, Ioctl, LAYOUT, LineFlag, packLineConfig, packLineRequest, packLineValues, requestFd, unpackLineEvents, unpackLineValues, type LineConfig } from './uapi.js'
@@ -98,11 +99,7 @@ export class CharDevGpio {
   read (): Promise<BinaryValue>
   read (callback?: ValueCallback): Promise<BinaryValue> | void {
     // The ioctl does not block (it reads a register, or gpio-sim's state), so async is only the onoff shape.
-    const p = new Promise<BinaryValue>((resolve, reject) => setImmediate(() => {
-      try { resolve(this.readSync()) } catch (err) { reject(err) }
-    }))
-    if (!callback) return p
-    p.then((v) => callback(null, v), (err: Error) => callback(err, 0))
+    return readLater(() => this.readSync(), callback)
   }
 
   readSync (): BinaryValue {
@@ -114,11 +111,7 @@ export class CharDevGpio {
   write (value: BinaryValue, callback: (err: Error | null | undefined) => void): void
   write (value: BinaryValue): Promise<void>
   write (value: BinaryValue, callback?: (err: Error | null | undefined) => void): Promise<void> | void {
-    const p = new Promise<void>((resolve, reject) => setImmediate(() => {
-      try { this.writeSync(value); resolve() } catch (err) { reject(err) }
-    }))
-    if (!callback) return p
-    p.then(() => callback(null), (err: Error) => callback(err))
+    return writeLater(() => this.writeSync(value), callback)
   }
 
   writeSync (value: BinaryValue): void {

@@ -6,6 +6,7 @@
 // Everything it stamps through AuditedGpio says backend "simulated".
 import { resolveOnChip, type PinResolution, type SysfsChipInfo } from '../chip.js'
 import type { BinaryValue, Direction, Edge, GpioBackend, GpioOptions, OnoffLikeClass, OnoffLikeGpio, ValueCallback } from '../backend.js'
+import { readLater, writeLater } from '../backend.js'
 
 interface Line {
   exported: boolean
@@ -110,11 +111,7 @@ class SimGpio implements OnoffLikeGpio {
   read (callback: ValueCallback): void
   read (): Promise<BinaryValue>
   read (callback?: ValueCallback): Promise<BinaryValue> | void {
-    const p = new Promise<BinaryValue>((resolve, reject) => setImmediate(() => {
-      try { resolve(this.readSync()) } catch (err) { reject(err) }
-    }))
-    if (!callback) return p
-    p.then((v) => callback(null, v), (err: Error) => callback(err, 0))
+    return readLater(() => this.readSync(), callback)
   }
 
   readSync (): BinaryValue {
@@ -125,11 +122,7 @@ class SimGpio implements OnoffLikeGpio {
   write (value: BinaryValue, callback: (err: Error | null | undefined) => void): void
   write (value: BinaryValue): Promise<void>
   write (value: BinaryValue, callback?: (err: Error | null | undefined) => void): Promise<void> | void {
-    const p = new Promise<void>((resolve, reject) => setImmediate(() => {
-      try { this.writeSync(value); resolve() } catch (err) { reject(err) }
-    }))
-    if (!callback) return p
-    p.then(() => callback(null), (err: Error) => callback(err))
+    return writeLater(() => this.writeSync(value), callback)
   }
 
   writeSync (value: BinaryValue): void {
