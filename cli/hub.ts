@@ -57,6 +57,7 @@ export function registerHubCommands (program: Command): void {
     .option('--trustgate-port <port>', 'TrustGate API port (token: $TRUSTGATE_TOKEN)', '8422')
     .option('--local-only', 'serve the HTTP APIs without tokens (loopback host only)')
     .option('--no-api', 'no HTTP APIs (ingest and the MQTT gate only)')
+    .option('--tsa-roots <pem>', 'TSA trust roots (PEM; default $PCP_TSA_ROOTS): a fork at a position a held anchor made final is refused as FORK_AFTER_FINALIZATION')
     .option('--policy <file|profile>', 'TrustGate policy to activate when none is active (a YAML file, or anssi_strict, nist_balanced, ai_act_high_risk)', 'nist_balanced')
     .option('--log-level <level>', 'structured log on stderr (JSON lines, one stream with the HTTP request log): fatal, error, warn, info, debug, trace or silent (default: $PCP_LOG_LEVEL or info)')
     .option('--log-file <file>', 'append the structured log to this file (mode 0600) instead of stderr')
@@ -69,6 +70,9 @@ export function registerHubCommands (program: Command): void {
       })
       const { startHubServices } = await loadHubServices()
       const logger = await loggerFromOptions(o)
+      const rootsFile = o.tsaRoots === undefined ? process.env.PCP_TSA_ROOTS || undefined : String(o.tsaRoots)
+      // Only now: pkijs/asn1js stay out of a hub that does not check tokens.
+      const tsaRoots = rootsFile ? await (await import('../runtime/tsa/trust-file.js')).readTrustRootsFile(rootsFile) : undefined
       const services = await startHubServices({
         dataDir: dataDirOf(program, o),
         ...(o.mqttUrl ? { mqttUrl: String(o.mqttUrl) } : { host: String(o.host), port: port(String(o.port)) }),
@@ -77,6 +81,7 @@ export function registerHubCommands (program: Command): void {
         ...(o.shareGroup ? { shareGroup: String(o.shareGroup) } : {}),
         ...(o.store ? { store: storeUrl(String(o.store)) } : {}),
         approval: o.autoApprove ? 'auto' : 'manual',
+        ...(tsaRoots ? { tsaRoots } : {}),
         ...(o.workers !== undefined ? { workers: Number(o.workers) } : {}),
         logger,
         initialPolicy,
@@ -85,7 +90,7 @@ export function registerHubCommands (program: Command): void {
       })
       const h = services.hub
       const info = {
-        mqtt: h.mqttUrl, embedded: h.broker !== null, data: h.dataDir, hubAgentId: h.agent.agentId, approval: h.registry.approval,
+        mqtt: h.mqttUrl, embedded: h.broker !== null, data: h.dataDir, hubAgentId: h.agent.agentId, approval: h.registry.approval, tsaRoots: tsaRoots?.length ?? 0,
         vigil: services.vigilUrl, dashboard: services.vigilUrl ? `${services.vigilUrl}/dashboard/` : null, trustgate: services.trustgateUrl
       }
       if (o.json) process.stdout.write(stringifyJson(info) + '\n')

@@ -22,6 +22,7 @@ import { guardPublishSize, PUBLISH_OVERHEAD_BYTES } from './packet-guard.js'
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker.js'
 import { BrokerAuth } from './broker-auth.js'
 import { VerifyPool, taskModule } from './verify-pool.js'
+import { FinalityCheck } from './finality.js'
 import { openHubStore, type OpenedHubStore } from './store/open.js'
 import { StoreChainView } from './store/view.js'
 import { Registry, type ApprovalMode } from './registry.js'
@@ -75,6 +76,12 @@ export interface HubOptions {
   maxQueuedPerAgent?: number
   /** Default true. false skips fsync (benchmarks only). */
   durable?: boolean
+  /**
+   * TSA trust roots (DER; runtime/tsa/trust-file.ts reads a PEM file): a fork at a position that a held
+   * anchor with a token verifying under them made final is refused as FORK_AFTER_FINALIZATION
+   * (hub/finality.ts). Without: every fork is FORK_DETECTED (a token nobody checked proves nothing).
+   */
+  tsaRoots?: Uint8Array[]
   /** Status file and inbox polling (default true). */
   control?: boolean
   /**
@@ -137,12 +144,14 @@ export class Hub {
     this.#interactions = opts.interactions === false ? null : (opts.interactions ?? new InteractionCrossCheck())
     this.#feed = this.store.shared ? new StoreFeed(this.store, (id, events) => this.#consume(id, events), p.fed) : null
     this.registry = new Registry(this.store, { approval: opts.approval ?? 'manual', now: this.#now })
+    const finality = opts.tsaRoots?.length ? new FinalityCheck({ trustRoots: opts.tsaRoots }) : null
     this.ingest = new Ingest({
       store: this.store,
       ...(this.#pool ? { pool: this.#pool } : {}),
       now: this.#now,
       ...(opts.maxQueuedEvents !== undefined ? { maxQueuedEvents: opts.maxQueuedEvents } : {}),
       ...(opts.maxQueuedPerAgent !== undefined ? { maxQueuedPerAgent: opts.maxQueuedPerAgent } : {}),
+      ...(finality ? { finality: (id: string, seq: number) => finality.finalAnchor(this.store, id, seq) } : {}),
       hooks: { stored: (id, events, record) => this.#onStored(id, events, record.count), rejected: (id, problem) => this.#onRejected(id, problem), raceLost: () => this.#onRaceLost(), verified: (_id, seconds) => verifySeconds.observe(undefined, seconds) }
     })
     this.chain = new StoreChainView(this.store, (id, ev) => this.#ingestOne(id, ev))

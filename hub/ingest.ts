@@ -52,7 +52,14 @@ export interface IngestOptions {
   maxQueuedEvents?: number
   /** The same, for one agent: its share, so one device (or whoever uses its topic) cannot starve the others. */
   maxQueuedPerAgent?: number
+  /**
+   * The verified anchor that made a stored position final (hub/finality.ts, with the hub's TSA trust
+   * roots), or null: a fork there is FORK_AFTER_FINALIZATION. Without it every fork is FORK_DETECTED.
+   */
+  finality?: (agentId: string, seq: number) => Promise<FinalAnchor | null>
 }
+
+export interface FinalAnchor { index: number, from: number, to: number, genTime?: Date }
 
 /**
  * `overLimit`: the first record past the per-event limits (hub/hub.ts scans them, sync/wire.ts has the
@@ -124,6 +131,7 @@ export class Ingest {
   readonly #now: () => number
   readonly #maxQueued: number
   readonly #maxPerAgent: number
+  readonly #finality: IngestOptions['finality']
   readonly #lanes = new Map<string, Lane>()
   #queued = 0
 
@@ -134,6 +142,7 @@ export class Ingest {
     this.#now = opts.now ?? (() => Math.floor(Date.now() / 1000))
     this.#maxQueued = opts.maxQueuedEvents ?? 200_000
     this.#maxPerAgent = opts.maxQueuedPerAgent ?? Math.min(this.#maxQueued, 16 * MAX_BATCH_RECORDS)
+    this.#finality = opts.finality
   }
 
   get queuedEvents (): number { return this.#queued }
@@ -274,7 +283,11 @@ export class Ingest {
       if (result.hashes[i] !== held) {
         const forged = await this.#forkForged(agentId, lane, input, i, seq, events[i] ?? null)
         if (forged) return forged
-        const problem: ChainProblem = { code: ErrorCodes.FORK_DETECTED, index: seq, message: `event ${seq}: differs from the event the hub holds at that position (hash ${result.hashes[i] || '(none)'} vs ${held}); both are signed by the agent's key`, expected: held, actual: result.hashes[i] || '' }
+        const differs = `event ${seq}: differs from the event the hub holds at that position (hash ${result.hashes[i] || '(none)'} vs ${held}); both are signed by the agent's key`
+        const final = await this.#finality?.(agentId, seq).catch(() => null) ?? null
+        const problem: ChainProblem = final
+          ? { code: 'FORK_AFTER_FINALIZATION', index: seq, message: `${differs}, and the held one is final: anchor event ${final.index} (covering ${final.from}..${final.to}) has a verified token of ${final.genTime?.toISOString()}`, expected: held, actual: result.hashes[i] || '' }
+          : { code: ErrorCodes.FORK_DETECTED, index: seq, message: differs, expected: held, actual: result.hashes[i] || '' }
         return this.#refuse(agentId, lane, input, seq, i, problem, headNow())
       }
     }

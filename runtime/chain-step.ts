@@ -17,7 +17,8 @@ import { profileRules, PROFILE_UPGRADE_EVENT_TYPE, type PqInForce } from './prof
 import type { AissEvent } from './types.js'
 
 export interface ChainProblem {
-  code: ErrorCode
+  /** FORK_AFTER_FINALIZATION (runtime/tsa/errors.ts): a hub's fork at a position a verified anchor made final (hub/finality.ts). */
+  code: ErrorCode | 'FORK_AFTER_FINALIZATION'
   /** Index of the event at fault; -1 for the identity document itself. */
   index: number
   message: string

@@ -3,6 +3,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { spawn, spawnSync } from 'node:child_process'
 import { createServer } from 'node:net'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Agent } from '../runtime/index.js'
 import { SyncAgent } from '../sync/agent.js'
@@ -34,6 +35,24 @@ Cli('hub start --share-group without --mqtt-url is refused: the embedded broker 
     const r = pcp('hub', 'start', '--data', join(tmp.path, 'hub'), '--port', '0', '--no-api', '--share-group', 'hubs')
     assert.is(r.code, 2, r.err)
     assert.match(r.err, /shared subscription group "hubs" needs an external broker \(--mqtt-url.*the embedded broker \(aedes\) has no shared subscriptions \[HUB_SHARE_GROUP_NEEDS_BROKER\]/)
+  } finally { tmp.cleanup() }
+})
+
+Cli('hub start --tsa-roots: an unreadable file is refused naming it (exit 2); a PEM root is loaded and counted in the start-up line', async () => {
+  const tmp = tmpDir()
+  try {
+    const missing = join(tmp.path, 'no-roots.pem')
+    const r = pcp('hub', 'start', '--data', join(tmp.path, 'hub'), '--port', '0', '--no-api', '--tsa-roots', missing)
+    assert.is(r.code, 2, r.err)
+    assert.ok(r.err.includes(missing) && r.err.includes('TSA_TRUST_ROOT_INVALID'), r.err)
+    const roots = join(tmp.path, 'roots.pem')
+    writeFileSync(roots, spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(tmp.path, 'r.key'), '-subj', '/CN=Root', '-days', '1'], { encoding: 'utf8' }).stdout)
+    const hub = spawn(process.execPath, ['--import', 'tsx', CLI, 'hub', 'start', '--data', join(tmp.path, 'hub'), '--port', '0', '--no-api', '--json', '--tsa-roots', roots], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''; hub.stdout.on('data', (d) => { out += d })
+    try {
+      await until(() => out.includes('\n'), 30_000, 'hub start')
+      assert.is(JSON.parse(out).tsaRoots, 1)
+    } finally { hub.kill('SIGKILL') }
   } finally { tmp.cleanup() }
 })
 

@@ -34,7 +34,7 @@ export const KIND_RULES: Record<AnomalyKind, KindRule> = {
 /** Ingest error codes (runtime/errors.ts) → kind. */
 export function kindOf (code: string): AnomalyKind {
   switch (code) {
-    case 'FORK_DETECTED': return 'fork'
+    case 'FORK_DETECTED': case 'FORK_AFTER_FINALIZATION': return 'fork'
     case 'NONCE_REPLAYED': return 'replay'
     case 'CHAIN_LINK_BROKEN': return 'chain_break'
     case 'SIGNATURE_INVALID': case 'SIGNATURE_ENCODING': return 'bad_signature'

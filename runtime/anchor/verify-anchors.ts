@@ -33,15 +33,20 @@ export class AnchorVerifier {
   #timestamps: number[] = []
   #anchors: Array<{ index: number, event: AissEvent }> = []
   #trustRoots: Uint8Array[]
+  /** Chain position of the first event pushed: a hub checks one anchor from its range, not the chain from 0. */
+  readonly #start: number
 
-  constructor (opts: { trustRoots: Uint8Array[] }) {
+  constructor (opts: { trustRoots: Uint8Array[], start?: number }) {
     if (!Array.isArray(opts.trustRoots)) throw new TypeError('"trustRoots" expected an array of DER certificates')
+    const start = opts.start ?? 0
+    if (!Number.isSafeInteger(start) || start < 0) throw new RangeError(`"start" expected a chain position, got ${String(opts.start)}`)
     this.#trustRoots = opts.trustRoots
+    this.#start = start
   }
 
-  /** Events in chain order, index = position in the chain; `hash` the hex event hash. */
+  /** Events in chain order from `start`, index = position in the chain; `hash` the hex event hash. */
   push (index: number, event: AissEvent, hash: string): void {
-    if (index !== this.#hashes.length) throw new RangeError(`"index" expected ${this.#hashes.length}, got ${index}`)
+    if (index !== this.#start + this.#hashes.length) throw new RangeError(`"index" expected ${this.#start + this.#hashes.length}, got ${index}`)
     this.#hashes.push(fromHex(hash))
     this.#timestamps.push(typeof event.timestamp === 'number' ? event.timestamp : Number(event.timestamp))
     if (event.payload?.event_type === ANCHOR_EVENT_TYPE) this.#anchors.push({ index, event })
@@ -63,16 +68,18 @@ export class AnchorVerifier {
     }
     const base = { index, from: a.from, to: a.to }
     const bad = (code: string, message: string, field?: string): AnchorVerdict => ({ ...base, ok: false, code, message: `event ${index}: ${message}`, ...(field ? { field } : {}) })
-    if (toHex(this.#hashes[a.to]!) !== a.toHash) return bad('ANCHOR_ROOT_MISMATCH', `anchors event ${a.to} with hash ${a.toHash}, but this chain's event ${a.to} has ${toHex(this.#hashes[a.to]!)}`, 'covered.to_hash')
-    const root = merkleRoot(this.#hashes.slice(a.from, a.to + 1))
+    const s = this.#start
+    if (a.from < s) return bad('ANCHOR_INVALID', `covers events from ${a.from}, before the first event given to this check (${s})`, 'covered.from')
+    if (toHex(this.#hashes[a.to - s]!) !== a.toHash) return bad('ANCHOR_ROOT_MISMATCH', `anchors event ${a.to} with hash ${a.toHash}, but this chain's event ${a.to} has ${toHex(this.#hashes[a.to - s]!)}`, 'covered.to_hash')
+    const root = merkleRoot(this.#hashes.slice(a.from - s, a.to + 1 - s))
     if (toHex(root) !== a.root) return bad('ANCHOR_ROOT_MISMATCH', `the RFC 6962 root over events ${a.from}..${a.to} is ${toHex(root)}, the anchor names ${a.root}`, 'merkle_root')
     const v = await verifyTimestampToken(a.token, { imprint: root, trustRoots: this.#trustRoots, nonce: BigInt('0x' + a.nonce) })
     if (!v.ok) return bad(v.code, `the anchor's token: ${v.message}`, v.field)
     const gen = v.genTime.getTime() / 1000
     let latest = -Infinity
-    for (let i = a.from; i <= a.to; i++) if (this.#timestamps[i]! > latest) latest = this.#timestamps[i]!
+    for (let i = a.from - s; i <= a.to - s; i++) if (this.#timestamps[i]! > latest) latest = this.#timestamps[i]!
     if (gen + ANCHOR_CLOCK_TOLERANCE_S < latest) return bad('ANCHOR_TIME_INCONSISTENT', `genTime ${v.genTime.toISOString()} precedes covered events stamped at ${new Date(latest * 1000).toISOString()}`, 'genTime')
-    const own = this.#timestamps[index]!
+    const own = this.#timestamps[index - s]!
     if (own + ANCHOR_CLOCK_TOLERANCE_S < gen) return bad('ANCHOR_TIME_INCONSISTENT', `the anchor event says ${new Date(own * 1000).toISOString()}, before its token's genTime ${v.genTime.toISOString()}`, 'timestamp')
     return { ...base, ok: true, genTime: v.genTime, tsa: v.tsaSubject }
   }

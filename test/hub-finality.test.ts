@@ -1,0 +1,103 @@
+// FORK_AFTER_FINALIZATION at the hub (issue 21): a hub started with TSA trust roots refuses a fork at a
+// position that an anchor it holds made final (its token verifies under those roots) as
+// FORK_AFTER_FINALIZATION, naming the anchor and genTime; a fork after every anchor, or on a hub without
+// roots, or with roots that do not certify the TSA, stays FORK_DETECTED. The same histories as
+// test/tsa-cli.test.ts: one device's home, copied before its first anchored point and after its last one,
+// each copy continued differently. Real hubs (Hub.start, LevelDB store on temp dirs); the TSA is OpenSSL
+// on loopback (test/support/openssl-tsa.ts).
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { cpSync } from 'node:fs'
+import { join } from 'node:path'
+import { spawnSync } from 'node:child_process'
+import { Agent, type AissEvent } from '../runtime/index.js'
+import { Anchorer } from '../runtime/anchor/anchorer.js'
+import { parseTrustRoots } from '../runtime/tsa/trust.js'
+import { encodeRecord } from '../runtime/record.js'
+import { Hub } from '../hub/hub.js'
+import type { BatchOutcome } from '../hub/ingest.js'
+import { startLoopbackTsa, opensslHasTs, type LoopbackTsa } from './support/openssl-tsa.js'
+import { freePort } from './support/hub-helpers.js'
+import { tmpDir } from './helpers.js'
+
+const S = suite('hub: fork after finalization')
+let tsa: LoopbackTsa
+let dir: { path: string, cleanup: () => void }
+const chains: Record<string, AissEvent[]> = {}
+let identity: unknown
+
+async function stampN (home: string, n: number, tag: string, anchor: boolean): Promise<void> {
+  const agent = await Agent.open({ name: 'bot' }, { home })
+  const anchorer = anchor ? await Anchorer.start(agent, { tsaUrl: tsa.url, trustRoots: parseTrustRoots(tsa.root.pem), everyEvents: 5, everySeconds: 3600 }) : undefined
+  for (let i = 0; i < n; i++) await agent.stamp('step', { tag, i })
+  await anchorer?.flush(); await anchorer?.close()
+  await agent.close()
+}
+
+async function eventsOf (home: string): Promise<AissEvent[]> {
+  const agent = await Agent.open({ name: 'bot' }, { home })
+  const out: AissEvent[] = []
+  for await (const ev of agent.events()) out.push(ev)
+  identity ??= agent.identityDocument()
+  await agent.close()
+  return out
+}
+
+/** A hub holding chain `a`, then offered `other` from the first position where they differ. */
+async function forkOnHub (other: AissEvent[], tsaRoots: Uint8Array[] | undefined): Promise<{ code: string, message: string }> {
+  const hub = await Hub.start({ dataDir: join(dir.path, `hub-${Math.random().toString(36).slice(2)}`), port: await freePort(), approval: 'auto', workers: 1, control: false, ...(tsaRoots ? { tsaRoots } : {}) })
+  try {
+    const a = chains.a!
+    const id = String(a[0]!.agent_id)
+    await hub.registry.onIdentity(id, identity)
+    const held = await hub.ingest.submit(id, { from: 0, ids: [id], records: a.map((e) => encodeRecord(e, 0)), topic: 't' })
+    assert.ok('ack' in held, JSON.stringify(held))
+    let d = 0
+    while (other[d]!.signature === a[d]!.signature) d++
+    const out: BatchOutcome = await hub.ingest.submit(id, { from: d, ids: [id], records: other.slice(d).map((e) => encodeRecord(e, 0)), topic: 't' })
+    assert.ok('nack' in out && 'problem' in out, JSON.stringify(out))
+    const p = (out as { problem: { code: string, message: string, index: number } }).problem
+    assert.is(p.index, d, 'the fork is reported where the histories diverge')
+    assert.is(hub.store.agent(id)!.count, a.length, 'the held chain is unchanged')
+    return p
+  } finally { await hub.close() }
+}
+
+const skip = (await opensslHasTs()) ? null : 'openssl has no ts command'
+
+S('setup: one device with anchors, a copy diverging before its first anchored point, one after its last', async () => {
+  tsa = await startLoopbackTsa()
+  dir = tmpDir()
+  const a = join(dir.path, 'a'); const early = join(dir.path, 'early'); const late = join(dir.path, 'late')
+  await stampN(a, 3, 'common', false)
+  cpSync(a, early, { recursive: true }) // diverges at event 3, which the first anchor covers
+  await stampN(a, 9, 'a', true)
+  cpSync(a, late, { recursive: true }) // diverges after every anchor
+  await stampN(early, 6, 'early', false)
+  await stampN(late, 2, 'late', false)
+  await stampN(a, 2, 'a2', false)
+  for (const [k, home] of Object.entries({ a, early, late })) chains[k] = await eventsOf(home)
+  assert.ok(chains.a!.filter((e) => e.payload.event_type === 'anchor').length >= 2, 'the held chain has anchors')
+})
+
+S('with the TSA root: a fork before an anchored point is FORK_AFTER_FINALIZATION, with the anchor and genTime', async () => {
+  const p = await forkOnHub(chains.early!, parseTrustRoots(tsa.root.pem))
+  assert.is(p.code, 'FORK_AFTER_FINALIZATION', p.message)
+  assert.match(p.message, /anchor event \d+ \(covering 0\.\.\d+\) has a verified token of \d{4}-\d\d-\d\dT/)
+})
+
+S('with the TSA root: a fork after every anchor is FORK_DETECTED', async () => {
+  const p = await forkOnHub(chains.late!, parseTrustRoots(tsa.root.pem))
+  assert.is(p.code, 'FORK_DETECTED', p.message)
+})
+
+S('without roots, or with a root that did not certify the TSA, the same fork is FORK_DETECTED: an unchecked token finalizes nothing', async () => {
+  assert.is((await forkOnHub(chains.early!, undefined)).code, 'FORK_DETECTED')
+  const other = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir.path, 'o.key'), '-subj', '/CN=Other', '-days', '1'], { encoding: 'utf8' }).stdout
+  assert.is((await forkOnHub(chains.early!, parseTrustRoots(other))).code, 'FORK_DETECTED')
+})
+
+S('teardown', async () => { await tsa.close(); dir.cleanup() })
+
+if (skip) console.log(`skip hub fork after finalization: ${skip}`)
+else S.run()
