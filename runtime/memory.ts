@@ -123,7 +123,8 @@ export async function searchHome (home: string, q: SearchQuery & { agent?: strin
   const results: Array<{ agent: string, seq: number, event: AissEvent }> = []
   const skipped: HomeStats['skipped'] = []
   const limit = q.limit ?? 100
-  await forEachStore(home, q.agent, openAgentStore, async (name, store) => {
+  // A running agent is searched through its owner (openAgentReader), not skipped as locked.
+  await forEachStore(home, q.agent, openAgentReader, async (name, store) => {
     for (const r of await store.search({ ...q, limit })) results.push({ agent: name, ...r })
   }, skipped)
   results.sort((a, b) => a.event.timestamp - b.event.timestamp || a.agent.localeCompare(b.agent) || a.seq - b.seq)

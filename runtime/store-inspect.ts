@@ -1,5 +1,5 @@
 // Reading a store that another process owns (issue 17 #6). LevelDB admits one process per database,
-// so while a robot's script runs, `pcp history`/`export`/`memory stats` cannot open its store. The
+// so while a robot's script runs, `pcp history`/`export`/`memory stats|search` cannot open its store. The
 // owner therefore answers read-only questions on a unix socket in the store directory:
 //   <store>/inspect.sock   mode 0600 (bound under a temporary name, chmod-ed, then renamed into place,
 //                          so it is never connectable with wider permissions), in the 0700 agent dir.
@@ -8,6 +8,7 @@
 //   {"op":"info"}                          → { head, durable, identities: [{ agentId, publicKey(b64) }], pid, durability }
 //   {"op":"records","from":a,"to":b}       → { records: [b64 …] }  (stored bytes, decoded by the reader)
 //   {"op":"stats"}                         → the EventStore.stats() object
+//   {"op":"search","query":{…}}            → { results: [{ seq, record(b64) }] }  (SearchQuery; limit ≤ 10,000)
 // There is no write op: the server holds no path to append, put or delete, so a reader can never be
 // a second writer. Records travel as stored (runtime/record.ts), so an export made through the socket
 // hashes exactly as one made by the owner. The head served is the one WRITTEN to LevelDB, never an
@@ -17,7 +18,7 @@ import { chmod, rename, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { PcpError, ErrorCodes } from './errors.js'
 import { decodeRecord } from './record.js'
-import type { EventStore, Head, StoredIdentity } from './store.js'
+import type { EventStore, Head, StoredIdentity, SearchQuery } from './store.js'
 import type { AissEvent } from './types.js'
 
 export const INSPECT_SOCKET = 'inspect.sock'
@@ -26,6 +27,8 @@ export const MAX_SOCKET_PATH = 107
 const MAX_REQUEST = 4096
 const PAGE = 256
 const MAX_CONNECTIONS = 8
+/** Results of one search over the socket: a reply is one line, held in memory on both sides. */
+export const MAX_SEARCH_RESULTS = 10_000
 
 export type StoreStats = Awaited<ReturnType<EventStore['stats']>>
 
@@ -35,6 +38,7 @@ export interface StoreReader {
   readonly identities: readonly StoredIdentity[]
   events (from?: number, to?: number): AsyncGenerator<{ seq: number, event: AissEvent }>
   stats (): Promise<StoreStats>
+  search (q?: SearchQuery): Promise<Array<{ seq: number, event: AissEvent }>>
   flush (): Promise<void>
   close (): Promise<void>
 }
@@ -107,7 +111,27 @@ function serveConnection (store: EventStore, s: Socket): void {
   })
 }
 
-type Request = { op?: unknown, from?: unknown, to?: unknown }
+type Request = { op?: unknown, from?: unknown, to?: unknown, query?: unknown }
+
+/** A SearchQuery from the socket, each field checked: the owner runs it against its own store. */
+function searchQueryOf (raw: unknown): SearchQuery {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new PcpError('ARGUMENT_INVALID', 'search: "query" must be an object')
+  const q = raw as Record<string, unknown>
+  const out: SearchQuery = {}
+  for (const f of ['eventType', 'sessionId', 'peer'] as const) {
+    if (q[f] === undefined) continue
+    if (typeof q[f] !== 'string') throw new PcpError('ARGUMENT_INVALID', `search: "${f}" must be a string`, { field: f })
+    out[f] = q[f] as string
+  }
+  for (const f of ['after', 'before', 'limit'] as const) {
+    if (q[f] === undefined) continue
+    if (!Number.isSafeInteger(q[f]) || (q[f] as number) < 0) throw new PcpError('ARGUMENT_INVALID', `search: "${f}" must be a whole non-negative number`, { field: f })
+    out[f] = q[f] as number
+  }
+  if (q.reverse !== undefined) out.reverse = q.reverse === true
+  out.limit = Math.min(out.limit ?? 100, MAX_SEARCH_RESULTS)
+  return out
+}
 
 async function answer (store: EventStore, q: Request): Promise<unknown> {
   const written = store.writtenHead
@@ -130,7 +154,14 @@ async function answer (store: EventStore, q: Request): Promise<unknown> {
     return { records: records.map((r) => Buffer.from(r).toString('base64')) }
   }
   if (q.op === 'stats') return await store.stats()
-  throw new PcpError('ARGUMENT_INVALID', `unknown op ${JSON.stringify(q.op)}; this socket is read-only (info, records, stats)`)
+  if (q.op === 'search') {
+    const results = await store.search(searchQueryOf(q.query))
+    const out: Array<{ seq: number, record: string }> = []
+    // The stored bytes, as for records: the reader decodes exactly what an export would hash.
+    for (const r of results) for (const rec of await store.recordsRange(r.seq, r.seq + 1)) out.push({ seq: r.seq, record: Buffer.from(rec).toString('base64') })
+    return { results: out }
+  }
+  throw new PcpError('ARGUMENT_INVALID', `unknown op ${JSON.stringify(q.op)}; this socket is read-only (info, records, stats, search)`)
 }
 
 /** A StoreReader over the owner's socket; rejects if nothing answers there. */
@@ -181,6 +212,11 @@ export async function connectInspection (storePath: string, name: string): Promi
       }
     },
     stats: () => ask<StoreStats>({ op: 'stats' }),
+    async search (q: SearchQuery = {}) {
+      if ((q.limit ?? 100) > MAX_SEARCH_RESULTS) throw new PcpError('ARGUMENT_INVALID', `agent "${name}" runs in process ${info.pid}: a search through its socket returns at most ${MAX_SEARCH_RESULTS} events (--limit ${q.limit})`, { agent: name, field: 'limit', actual: q.limit })
+      const { results } = await ask<{ results: Array<{ seq: number, record: string }> }>({ op: 'search', query: q })
+      return results.map((r) => ({ seq: r.seq, event: decodeRecord(new Uint8Array(Buffer.from(r.record, 'base64')), agentIds) }))
+    },
     flush: async () => {},
     close: async () => { s.destroy() }
   }

@@ -35,7 +35,9 @@ export class StoreReader {
       get: (seq) => this.get(seq),
       indexed: (prefix, from, to, reverse) => this.#indexed(prefix, from, to, reverse),
       corrupt: (seq, why) => c.corrupt(seqKey(seq), why),
-      count: () => c.count()
+      // What is written: a search (newest first, or by time) must not reach for a queued event whose
+      // batch has not been written yet and call it missing.
+      count: () => c.writtenCount()
     }
   }
 

@@ -95,6 +95,19 @@ Inspect('while the owner stamps: history, export (which verifies), memory head a
     assert.equal(stats.skipped, [], 'the running agent is counted, not skipped as locked')
     assert.ok(stats.events >= head.seq + 1)
 
+    // memory search through the owner's indexes: by type, newest first, and a time range.
+    r = await pcp(tmp.path, ['memory', 'search', '--type', 'tick', '--limit', '5', '--json'])
+    assert.is(r.code, 0, `memory search exits 0 while the owner runs: ${r.err}`)
+    const found = JSON.parse(r.out) as { results: Array<{ agent: string, seq: number, event: { payload: { n: number } } }>, skipped: unknown[] }
+    assert.equal(found.skipped, [], 'the running agent is searched, not skipped as locked')
+    assert.equal(found.results.map((x) => [x.agent, x.seq, x.event.payload.n]), [0, 1, 2, 3, 4].map((i) => [NAME, i, i]))
+    await owner.waitFor(5)
+    found.results.forEach((x) => assert.is(eventHash(x.event as never), owner!.acked.get(x.seq), `search result #${x.seq} is the stamped event`))
+    r = await pcp(tmp.path, ['memory', 'search', '--agent', NAME, '--after', '0', '--limit', '20000', '--json'])
+    assert.is(r.code, 2, 'a search larger than one socket reply is refused, not truncated')
+    assert.equal(JSON.parse(r.out).error.code, 'ARGUMENT_INVALID', r.out)
+    assert.match(JSON.parse(r.out).error.message, /at most 10000 events/)
+
     owner.child.kill('SIGTERM')
     await exited(owner.child)
     const closed = owner.lines.find((l) => l.startsWith('closed '))
@@ -129,10 +142,13 @@ Inspect('the socket is read-only: an unknown op (a write) is refused and the cha
       let buf = ''
       s.setEncoding('utf8')
       s.on('error', reject)
-      s.on('data', (d) => { buf += d; const l = buf.split('\n').filter(Boolean); if (l.length === 3) { s.destroy(); resolve(l) } })
-      s.write(JSON.stringify({ op: 'append', events: [] }) + '\n' + JSON.stringify({ op: 'records', from: -1, to: 2 }) + '\n' + JSON.stringify({ op: 'info' }) + '\n')
+      s.on('data', (d) => { buf += d; const l = buf.split('\n').filter(Boolean); if (l.length === 4) { s.destroy(); resolve(l) } })
+      s.write(JSON.stringify({ op: 'append', events: [] }) + '\n' + JSON.stringify({ op: 'records', from: -1, to: 2 }) + '\n' +
+        JSON.stringify({ op: 'search', query: { eventType: 7 } }) + '\n' + JSON.stringify({ op: 'info' }) + '\n')
     })
-    const [put, bad, info] = replies.map((l) => JSON.parse(l))
+    const [put, bad, badSearch, info] = replies.map((l) => JSON.parse(l))
+    assert.equal([badSearch.ok, badSearch.error.code], [false, 'ARGUMENT_INVALID'], 'a search query is checked field by field')
+    assert.match(badSearch.error.message, '"eventType" must be a string')
     assert.is(put.ok, false)
     assert.match(put.error.message, 'read-only')
     assert.is(bad.ok, false)
