@@ -8,14 +8,15 @@
 //   pcp.home              string   agent data directory (default $PCP_HOME or ~/.pcp)
 //   pcp.identity_file     string   open this identity file instead of an agent by name
 //   pcp.passphrase_file   string   the key's passphrase
-//   pcp.durability        string   durable | relaxed
+//   pcp.durability        string   durable | interval | relaxed
+//   pcp.sync_interval_ms  integer  interval durability: fsync at most this often (default 1000)
 //   pcp.policy.<topic>    string   every | nth:N | rate:N | window:MS[:MAX]  ('/' in the topic as '.')
 //   pcp.timer_policy      string   every | nth:N | rate:N
 //   pcp.latest_wins       string[] command topics whose gated publishes are latest-wins
 //   pcp.diagnostics_period double  seconds between /diagnostics messages (0: none)
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { PcpError } from '../runtime/index.js'
+import { PcpError, type Durability } from '../runtime/index.js'
 import { Ros2ErrorCodes } from './auditor.js'
 import { checkPolicy, type AuditPolicy } from './policy.js'
 import { PT, type ParamOverride } from './ros-args.js'
@@ -49,7 +50,9 @@ export interface PcpConfig {
   home?: string
   identityFile?: string
   passphraseFile?: string
-  durability: 'durable' | 'relaxed'
+  durability: Durability
+  /** With 'interval' only. */
+  syncIntervalMs?: number
   policies: { [topic: string]: AuditPolicy }
   timerPolicy?: AuditPolicy
   latestWins: string[]
@@ -61,6 +64,7 @@ export interface PcpConfig {
 export const PREFIX = 'pcp.'
 const POLICY_PREFIX = 'pcp.policy.'
 const STRING_PARAMS = ['pcp.name', 'pcp.home', 'pcp.identity_file', 'pcp.passphrase_file', 'pcp.durability', 'pcp.timer_policy']
+const OTHER_PARAMS = ['pcp.latest_wins', 'pcp.diagnostics_period', 'pcp.sync_interval_ms']
 export const DEFAULT_DIAGNOSTICS_PERIOD_S = 1
 
 const bad = (name: string, expected: string, got: unknown): PcpError =>
@@ -85,7 +89,7 @@ export function parsePolicy (text: string, name = 'policy'): AuditPolicy {
  * The configuration from the pcp.* parameter overrides of one node (ros-args.ts overridesFor) over
  * `defaults`. Every pcp.* name is checked: a misspelt one is an error, not silently ignored.
  */
-export function pcpConfig (overrides: Map<string, ParamOverride>, defaults: { name: string, policies?: { [topic: string]: AuditPolicy }, timerPolicy?: AuditPolicy, durability?: 'durable' | 'relaxed' }): PcpConfig {
+export function pcpConfig (overrides: Map<string, ParamOverride>, defaults: { name: string, policies?: { [topic: string]: AuditPolicy }, timerPolicy?: AuditPolicy, durability?: Durability }): PcpConfig {
   const parameters = new Map<string, ParamOverride>()
   const str = (name: string): string | undefined => {
     const o = overrides.get(name)
@@ -96,11 +100,20 @@ export function pcpConfig (overrides: Map<string, ParamOverride>, defaults: { na
   }
   for (const name of overrides.keys()) {
     if (!name.startsWith(PREFIX)) continue
-    const known = STRING_PARAMS.includes(name) || name === 'pcp.latest_wins' || name === 'pcp.diagnostics_period' || (name.startsWith(POLICY_PREFIX) && name.length > POLICY_PREFIX.length)
-    if (!known) throw new PcpError(Ros2ErrorCodes.ROS2_CONFIG, `unknown parameter ${name}: pcp.* parameters are ${[...STRING_PARAMS, 'pcp.latest_wins', 'pcp.diagnostics_period', 'pcp.policy.<topic>'].join(', ')}`, { field: name })
+    const known = STRING_PARAMS.includes(name) || OTHER_PARAMS.includes(name) || (name.startsWith(POLICY_PREFIX) && name.length > POLICY_PREFIX.length)
+    if (!known) throw new PcpError(Ros2ErrorCodes.ROS2_CONFIG, `unknown parameter ${name}: pcp.* parameters are ${[...STRING_PARAMS, ...OTHER_PARAMS, 'pcp.policy.<topic>'].join(', ')}`, { field: name })
   }
   const durability = str('pcp.durability') ?? defaults.durability ?? 'durable'
-  if (durability !== 'durable' && durability !== 'relaxed') throw bad('pcp.durability', 'durable or relaxed', durability)
+  if (durability !== 'durable' && durability !== 'relaxed' && durability !== 'interval') throw bad('pcp.durability', 'durable, interval or relaxed', durability)
+  let syncIntervalMs: number | undefined
+  const si = overrides.get('pcp.sync_interval_ms')
+  if (si !== undefined) {
+    if (durability !== 'interval') throw bad('pcp.sync_interval_ms', 'to be set only with pcp.durability:=interval', si.value)
+    const v = si.type === PT.INTEGER ? Number(si.value) : NaN
+    if (!Number.isSafeInteger(v) || v < 1) throw bad('pcp.sync_interval_ms', 'a whole number of milliseconds >= 1', si.value)
+    syncIntervalMs = v
+    parameters.set('pcp.sync_interval_ms', si)
+  }
   const policies: { [topic: string]: AuditPolicy } = { ...(defaults.policies ?? {}) }
   for (const name of overrides.keys()) {
     if (!name.startsWith(POLICY_PREFIX)) continue
@@ -135,6 +148,7 @@ export function pcpConfig (overrides: Map<string, ParamOverride>, defaults: { na
   if (!parameters.has('pcp.diagnostics_period')) parameters.set('pcp.diagnostics_period', { name: 'pcp.diagnostics_period', type: PT.DOUBLE, value: diagnosticsPeriodS })
   return {
     name, durability, policies, latestWins, diagnosticsPeriodS, parameters,
+    ...(syncIntervalMs !== undefined ? { syncIntervalMs } : {}),
     ...(home ? { home } : {}), ...(identityFile ? { identityFile } : {}), ...(passphraseFile ? { passphraseFile } : {}),
     ...(timerPolicy ? { timerPolicy } : {})
   }

@@ -11,7 +11,7 @@
 //   - stamps pcp_config: what the node was configured with (never the passphrase, only its source)
 // The service, publisher and timer are not audited: answering who-is-the-head must not move the head,
 // and a 1 Hz health message is not an action of the robot.
-import { Agent, PcpError, type AgentOpenOptions } from '../runtime/index.js'
+import { Agent, PcpError, type AgentOpenOptions, type Durability } from '../runtime/index.js'
 import { Ros2ErrorCodes, type AuditOptions } from './auditor.js'
 import { pcpConfig, readPassphraseWithSource, type PassphraseSource, type PcpConfig } from './config.js'
 import { overridesFor, parseRosArgs, RosArgsError, type ParamOverride } from './ros-args.js'
@@ -29,7 +29,7 @@ export interface OpenPcpOptions {
   argv?: readonly string[]
   env?: { [k: string]: string | undefined }
   /** Used where no pcp.* parameter says otherwise. */
-  defaults?: { name?: string, policies?: { [topic: string]: AuditPolicy }, timerPolicy?: AuditPolicy, durability?: 'durable' | 'relaxed' }
+  defaults?: { name?: string, policies?: { [topic: string]: AuditPolicy }, timerPolicy?: AuditPolicy, durability?: Durability }
   agent?: Pick<AgentOpenOptions, 'create' | 'clock' | 'scryptN'>
 }
 
@@ -70,7 +70,7 @@ export class PcpRuntime {
     }
     const { passphrase, source } = readPassphraseWithSource({ ...(config.passphraseFile ? { file: config.passphraseFile } : {}), ...(opts.env ? { env: opts.env } : {}) })
     const agentOpts: AgentOpenOptions = {
-      ...opts.agent, durability: config.durability, ...(config.home ? { home: config.home } : {}), ...(passphrase ? { passphrase } : {})
+      ...opts.agent, durability: config.durability, ...(config.syncIntervalMs !== undefined ? { syncIntervalMs: config.syncIntervalMs } : {}), ...(config.home ? { home: config.home } : {}), ...(passphrase ? { passphrase } : {})
     }
     const agent = await Agent.open(config.identityFile ? { identityFile: config.identityFile } : { name: config.name }, agentOpts)
     return new PcpRuntime(config, agent, source)

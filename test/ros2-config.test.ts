@@ -48,9 +48,16 @@ C('pcp.* parameters: policies, durability and names checked, a misspelt pcp.* pa
   const c = cfg(['-p', 'pcp.policy.scan:=window:1000', '-p', 'pcp.policy.robot.cmd_vel:=nth:10', '-p', 'pcp.timer_policy:=rate:5', '-p', 'pcp.latest_wins:=cmd_vel'])
   assert.equal(c.policies, { scan: { mode: 'window', windowMs: 1000, maxMessages: 10_000 }, 'robot/cmd_vel': { mode: 'nth', n: 10 } })
   assert.equal([c.name, c.durability, c.timerPolicy, c.latestWins, c.diagnosticsPeriodS], ['arm', 'durable', { mode: 'rate', perSecond: 5 }, ['cmd_vel'], 1])
+  // The SD-card mode (issue 17 #4): fsync at most every N ms.
+  const iv = cfg(['-p', 'pcp.durability:=interval', '-p', 'pcp.sync_interval_ms:=250'])
+  assert.equal([iv.durability, iv.syncIntervalMs, iv.parameters.get('pcp.sync_interval_ms')?.value], ['interval', 250, 250n])
+  assert.equal([cfg(['-p', 'pcp.durability:=interval']).durability, cfg(['-p', 'pcp.durability:=interval']).syncIntervalMs], ['interval', undefined])
   for (const [argv, field, msg] of [
     [['-p', 'pcp.nmae:=x'], 'pcp.nmae', /unknown parameter pcp\.nmae/],
-    [['-p', 'pcp.durability:=fast'], 'pcp.durability', /expected durable or relaxed, got "fast"/],
+    [['-p', 'pcp.durability:=fast'], 'pcp.durability', /expected durable, interval or relaxed, got "fast"/],
+    [['-p', 'pcp.sync_interval_ms:=500'], 'pcp.sync_interval_ms', /only with pcp\.durability:=interval/],
+    [['-p', 'pcp.durability:=interval', '-p', 'pcp.sync_interval_ms:=0'], 'pcp.sync_interval_ms', /a whole number of milliseconds >= 1/],
+    [['-p', 'pcp.durability:=interval', '-p', 'pcp.sync_interval_ms:=0.5'], 'pcp.sync_interval_ms', /a whole number of milliseconds >= 1/],
     [['-p', 'pcp.policy.scan:=window'], 'pcp.policy.scan', /every, nth:N, rate:N or window:MS/],
     [['-p', 'pcp.policy.scan:=nth:0'], 'pcp.policy.scan', /got "nth:0"/],
     [['-p', 'pcp.name:=42'], 'pcp.name', /expected a string, got 42/],
@@ -121,6 +128,12 @@ async function withPcp (argv: string[], env: { [k: string]: string }, fn: (r: { 
     tmp.cleanup()
   }
 }
+
+C('pcp.durability:=interval with pcp.sync_interval_ms opens the agent in interval durability with that period', async () => {
+  await withPcp(['-p', 'pcp.name:=arm', '-p', 'pcp.durability:=interval', '-p', 'pcp.sync_interval_ms:=250'], {}, async ({ pcp }) => {
+    assert.equal([pcp.agent.durability, pcp.agent.store.syncIntervalMs], ['interval', 250])
+  })
+})
 
 C('an audited node configured by --ros-args: agent, systemd credential, policies, read-only pcp.* parameters, pcp_config stamped', async () => {
   const encrypted = async (home: string): Promise<void> => { await (await Agent.open({ name: 'arm-7' }, { home, passphrase: 'sesame', scryptN: FAST_SCRYPT_N })).close() }
