@@ -72,13 +72,15 @@ const scratch: ChainState = { seq: 0, headHash: null, lastTimestamp: null, agent
  * Checks one event at `state.seq` with the chain rules (runtime/chain-step.ts). `sigCode`/`hash` come from
  * verifyBatch; `nonceUsed` says whether the nonce was used before (stored, or earlier in the batch). On
  * success advances `state` (including the key after a rotation) and returns []; on failure leaves `state`
- * as it was. Forks are not the step's here: ingest compares positions instead (see the top of the file).
+ * as it was. A different event at a held position is ingest's to compare (see the top of the file); a new
+ * event chained onto an earlier one is a fork when the caller names the event that claimed it first.
  */
-export function checkEvent (state: CheckState, ev: AissEvent | null, sigCode: number, hash: string, nonceUsed: boolean, faults?: readonly SigFault[] | null): ChainProblem[] {
+export function checkEvent (state: CheckState, ev: AissEvent | null, sigCode: number, hash: string, nonceUsed: boolean, faults?: readonly SigFault[] | null, predecessorClaimedBy?: number): ChainProblem[] {
   const signature = ev === null ? 'undecodable' : (FACT_OF_SIG[sigCode] ?? 'undecodable')
   facts.signature = signature
   facts.hash = signature === 'undecodable' || signature === 'not_canonical' || hash === '' ? null : hash
   facts.nonceUsed = nonceUsed
+  facts.predecessorClaimedBy = predecessorClaimedBy
   // The worker's faults when it ran the profile rule (null: none); undefined for a caller that did not.
   facts.faults = faults === undefined ? undefined : (faults ?? NO_FAULTS)
   const problems = chainStep(state, ev, facts, scratch)

@@ -284,10 +284,7 @@ export class Ingest {
         const forged = await this.#forkForged(agentId, lane, input, i, seq, events[i] ?? null)
         if (forged) return forged
         const differs = `event ${seq}: differs from the event the hub holds at that position (hash ${result.hashes[i] || '(none)'} vs ${held}); both are signed by the agent's key`
-        const final = await this.#finality?.(agentId, seq).catch(() => null) ?? null
-        const problem: ChainProblem = final
-          ? { code: 'FORK_AFTER_FINALIZATION', index: seq, message: `${differs}, and the held one is final: anchor event ${final.index} (covering ${final.from}..${final.to}) has a verified token of ${final.genTime?.toISOString()}`, expected: held, actual: result.hashes[i] || '' }
-          : { code: ErrorCodes.FORK_DETECTED, index: seq, message: differs, expected: held, actual: result.hashes[i] || '' }
+        const problem = await this.#finalFork(agentId, seq, { code: ErrorCodes.FORK_DETECTED, index: seq, message: differs, expected: held, actual: result.hashes[i] || '' })
         return this.#refuse(agentId, lane, input, seq, i, problem, headNow())
       }
     }
@@ -320,8 +317,14 @@ export class Ingest {
         // whoever copied it, not something the agent did twice.
         hostile = { i, reason: HOSTILE.REPLAYED_EVENT, message: `event ${state.seq}: is event #${usedAt}, which the hub already holds` }; break
       }
-      const problems = checkEvent(state, ev, result.sig[i]!, result.hashes[i]!, usedAt !== undefined, result.faults[i] ?? null)
-      if (problems.length > 0) { refused = { i, problem: problems[0]! }; break }
+      const claimedBy = this.#claimedBy(lane, state, ev)
+      const problems = checkEvent(state, ev, result.sig[i]!, result.hashes[i]!, usedAt !== undefined, result.faults[i] ?? null, claimedBy)
+      if (problems.length > 0) {
+        const p = problems[0]!
+        // A new event chained onto an earlier one than the head: the histories part at the event that claimed it first.
+        refused = { i, problem: p.code === ErrorCodes.FORK_DETECTED && claimedBy !== undefined ? await this.#finalFork(agentId, claimedBy, p) : p }
+        break
+      }
       if (state.agentId !== signer) keys.push({ agentId: state.agentId, publicKey: state.publicKey })
       lane.pendingNonces.set(nk, state.seq - 1)
       lane.recent.set(state.seq - 1, result.hashes[i]!)
@@ -373,6 +376,25 @@ export class Ingest {
       return { nack: { code: NACK_CODES.HUB_BUSY, message: `the hub could not store the batch${typeof code === 'string' ? ` (${code})` : ''}: ${(err as Error).message}`, head: null, retry: true } }
     })
     return { later }
+  }
+
+  /**
+   * An event whose previous_hash names a held event other than the head: the position of the event that
+   * chained onto that one first (the verifier's FORK_DETECTED). Only the lane's recent hashes are known
+   * (the store keeps no index by hash); an older one stays CHAIN_LINK_BROKEN. Only on the failure path.
+   */
+  #claimedBy (lane: Lane, state: CheckState, ev: AissEvent | null): number | undefined {
+    const prev = ev?.previous_hash
+    if (typeof prev !== 'string' || state.headHash === null || prev === state.headHash) return undefined
+    for (const [seq, hash] of lane.recent) if (hash === prev && seq + 1 < state.seq) return seq + 1
+    return undefined
+  }
+
+  /** A fork where the histories part at `seq`: FORK_AFTER_FINALIZATION when a verified anchor the hub holds made `seq` final. */
+  async #finalFork (agentId: string, seq: number, fork: ChainProblem): Promise<ChainProblem> {
+    const final = await this.#finality?.(agentId, seq).catch(() => null) ?? null
+    if (!final) return fork
+    return { ...fork, code: 'FORK_AFTER_FINALIZATION', message: `${fork.message}, and that event is final: anchor event ${final.index} (covering ${final.from}..${final.to}) has a verified token of ${final.genTime?.toISOString()}` }
   }
 
   async #storedHash (agentId: string, seq: number): Promise<string> {

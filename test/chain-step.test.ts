@@ -8,7 +8,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { join } from 'node:path'
 import {
-  Identity, stampEvent, verifyChain, signingBytes, toBase64, stringifyJson, type AissEvent, type ChainProblem
+  Identity, stampEvent, eventHash, verifyChain, signingBytes, toBase64, stringifyJson, type AissEvent, type ChainProblem
 } from '../runtime/index.js'
 import { chainStep, type ChainState, type StepFacts } from '../runtime/chain-step.js'
 import { encodeRecord } from '../runtime/record.js'
@@ -45,6 +45,7 @@ const base = (id: Identity, head: string): Record<string, unknown> => ({
 
 const FAULTS: Fault[] = [
   { name: 'link to something else than the head', code: 'CHAIN_LINK_BROKEN', field: 'previous_hash', make: (id, _g, head) => sign(id, { ...base(id, head), previous_hash: 'ab'.repeat(32) }) },
+  { name: 'a second successor of an earlier event (a fork)', code: 'FORK_DETECTED', field: 'previous_hash', make: (id, g, head) => sign(id, { ...base(id, head), previous_hash: eventHash(g[0]!) }) },
   { name: 'time going backwards', code: 'TIMESTAMP_BACKWARDS', field: 'timestamp', make: (id, _g, head) => sign(id, { ...base(id, head), timestamp: T0 + 1 }) },
   { name: 'a nonce used before', code: 'NONCE_REPLAYED', field: 'nonce', make: (id, g, head) => sign(id, { ...base(id, head), nonce: g[1]!.nonce }) },
   { name: 'an empty nonce', code: 'EVENT_MALFORMED', field: 'nonce', make: (id, _g, head) => sign(id, { ...base(id, head), nonce: '' }) },

@@ -97,6 +97,24 @@ S('without roots, or with a root that did not certify the TSA, the same fork is 
   assert.is((await forkOnHub(chains.early!, parseTrustRoots(other))).code, 'FORK_DETECTED')
 })
 
+S('a new event at the head chained onto an earlier event: FORK_DETECTED as the verifier says (not CHAIN_LINK_BROKEN), FORK_AFTER_FINALIZATION where that event is final', async () => {
+  const a = chains.a!; const early = chains.early!
+  const id = String(a[0]!.agent_id)
+  for (const [roots, want] of [[parseTrustRoots(tsa.root.pem), 'FORK_AFTER_FINALIZATION'], [undefined, 'FORK_DETECTED']] as const) {
+    const hub = await Hub.start({ dataDir: join(dir.path, `hub-head-${want}`), port: await freePort(), approval: 'auto', workers: 1, control: false, ...(roots ? { tsaRoots: roots } : {}) })
+    try {
+      await hub.registry.onIdentity(id, identity)
+      assert.ok('ack' in await hub.ingest.submit(id, { from: 0, ids: [id], records: a.map((e) => encodeRecord(e, 0)), topic: 't' }))
+      // The other copy's event #3 (its previous_hash is event #2's hash), offered as the next event at the head.
+      const out = await hub.ingest.submit(id, { from: a.length, ids: [id], records: [encodeRecord(early[3]!, 0)], topic: 't' })
+      const p = (out as { problem?: { code: string, index: number, message: string } }).problem
+      assert.is(p?.code, want, JSON.stringify(out))
+      assert.is(p!.index, a.length)
+      assert.match(p!.message, /claims the same predecessor .* as event 3/)
+    } finally { await hub.close() }
+  }
+})
+
 S('teardown', async () => { await tsa.close(); dir.cleanup() })
 
 if (skip) console.log(`skip hub fork after finalization: ${skip}`)
