@@ -28,7 +28,7 @@ export interface AgentOpenOptions {
    *  a crash of the process loses nothing; a power cut loses at most what was stamped since the last
    *  fsync (a sync batch, a rotation, close()), never an event in the middle (runtime/store-repair.ts). */
   durability?: Durability
-  /** 'interval' durability: the fsync period in ms (default 1000, runtime/store.ts DEFAULT_SYNC_INTERVAL_MS). */
+  /** 'interval' durability: the fsync period in ms (default 1000, runtime/store-write.ts DEFAULT_SYNC_INTERVAL_MS). */
   syncIntervalMs?: number
   /** Create the identity when it does not exist yet (default true). */
   create?: boolean

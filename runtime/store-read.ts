@@ -1,7 +1,7 @@
-// Reading the device store back (runtime/store.ts has the key layout and the writes): events and raw
-// records in chain order, the indexed search (runtime/store-search.ts), stats and meta slots. Every
-// read waits out a reopen in progress and calls a missing or out-of-order event what it is: a damaged
-// store (STORE_CORRUPTED), never a shorter chain.
+// Reading the device store back (runtime/store.ts has the key layout, store-write.ts the writes):
+// events and raw records in chain order, the indexed search (runtime/store-search.ts), stats and meta
+// slots. Every read waits out a reopen in progress and calls a missing or out-of-order event what it
+// is: a damaged store (STORE_CORRUPTED), never a shorter chain.
 import type { Level } from 'level'
 import { seqKey } from './store-repair.js'
 import { ROTATION_EVENT_TYPE } from './rotation.js'

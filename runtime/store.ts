@@ -18,11 +18,12 @@
 // close() fsyncs, then writes the head with durable = its own seq (the clean-close marker), so the next
 // open needs no scan; after a crash open scans the keys after `durable` and cuts a hole back to the
 // gapless prefix (runtime/store-repair.ts).
-// Why ~390 lines: what is left is the state that must change together — the write queue, the heads
-// (in memory, written, durable), failure and recovery. The rest lives beside it: reads (store-read.ts),
-// what a batch writes (store-batch.ts), opening (store-load.ts), indexes and search (store-search.ts).
+// Here: the store's life (open, close), its identities and repair reports, and the failure state with
+// its recovery, which must see all of it at once. Beside it: writing (store-write.ts: the group-commit
+// queue, the heads, the fsyncs), what one batch writes (store-batch.ts), reading (store-read.ts),
+// opening's state (store-load.ts), indexes and search (store-search.ts), inspection (store-inspect.ts).
 import { Level } from 'level'
-import { openLevelLocked, closeLevelLocked, writeBatch } from './level-open.js'
+import { openLevelLocked, closeLevelLocked } from './level-open.js'
 import { PcpError, ErrorCodes } from './errors.js'
 import { writeError, noSpaceError, spaceShortfall } from './store-space.js'
 import { decodeRecord, encodeValue, decodeValue } from './record.js'
@@ -31,19 +32,12 @@ import { serveInspection, type InspectionServer } from './store-inspect.js'
 import type { SearchQuery } from './store-search.js'
 import { StoreReader } from './store-read.js'
 import { loadState, repairHole } from './store-load.js'
-import { appendOps, groupOps, type AppendItem, type Head, type Write } from './store-batch.js'
+import type { AppendItem, Head } from './store-batch.js'
+import { WriteQueue, checkDurability, storeClosed, type Durability } from './store-write.js'
 import type { AissEvent } from './types.js'
 
 export type { SearchQuery } from './store-search.js'
-
-/** 'durable': every batch fsynced. 'relaxed': fsynced only when asked (sync(), a rotation, close()).
- *  'interval': like relaxed, plus an fsync at most every syncIntervalMs and at least once within
- *  syncIntervalMs of any unsynced write (group commit over time: an SD card sees one flush a second,
- *  not one per reading; a power cut loses at most the events written in the last syncIntervalMs plus
- *  the duration of one fsync). */
-export type Durability = 'durable' | 'relaxed' | 'interval'
-export const DEFAULT_SYNC_INTERVAL_MS = 1000
-
+export { DEFAULT_SYNC_INTERVAL_MS, type Durability } from './store-write.js'
 export type { Head, AppendItem } from './store-batch.js'
 export interface StoredIdentity { agentId: string, publicKey: Uint8Array }
 
@@ -54,38 +48,34 @@ export class EventStore {
   /** In 'interval' mode, the longest an acknowledged write waits for its fsync to start; else null. */
   readonly syncIntervalMs: number | null
   #db: Level<string, Uint8Array>
-  #head: Head | null = null
-  // The head as last written: what reads trust while a failed write has left #head ahead of the disk.
-  #written: Head | null = null
   #identities: StoredIdentity[] = []
-  #queue: Write[] = []
-  #writing = false
   #closed = false
-  #bytesWritten = 0
   // Set by a write error (or a disk too full at open): every write is refused with it until recover().
   #failure: PcpError | null = null
   #recovering: Promise<void> | null = null
   #retryAt = 0
   #backoffMs = 0
   #epoch = 0
-  // Every event up to this seq is covered by a completed fsync; and the value in the head on disk.
-  #durable = -1
-  #diskDurable = -1
   #repairs: RepairReport[] = []
   #repaired: RepairReport | null = null
   #inspector: InspectionServer | null = null
-  // 'interval' mode: when the last fsync started (performance.now()), and the timer of the next one.
-  #lastSyncStart = 0
-  #syncTimer: NodeJS.Timeout | undefined
+  // The group-commit queue and the heads (runtime/store-write.ts): in memory, written, durable.
+  readonly #writer: WriteQueue
 
   private constructor (path: string, name: string, durability: Durability, syncIntervalMs?: number) {
     this.path = path
     this.name = name
-    if (durability !== 'durable' && durability !== 'relaxed' && durability !== 'interval') throw new RangeError(`"durability" expected 'durable', 'relaxed' or 'interval', got ${String(durability)}`)
-    if (syncIntervalMs !== undefined && (!Number.isFinite(syncIntervalMs) || syncIntervalMs <= 0)) throw new RangeError(`"syncIntervalMs" expected a period in ms > 0, got ${String(syncIntervalMs)}`)
     this.durability = durability
-    this.syncIntervalMs = durability === 'interval' ? syncIntervalMs ?? DEFAULT_SYNC_INTERVAL_MS : null
+    this.syncIntervalMs = checkDurability(durability, syncIntervalMs)
     this.#db = new Level<string, Uint8Array>(path, { keyEncoding: 'utf8', valueEncoding: 'view' })
+    this.#writer = new WriteQueue({
+      name,
+      db: () => this.#db,
+      closed: () => this.#closed,
+      failure: () => this.#failure,
+      failed: (err) => (this.#failure = writeError(`write to the store of agent "${this.name}" failed`, this.path, err, { agent: this.name })),
+      recover: () => this.recover()
+    }, durability, this.syncIntervalMs)
   }
 
   /** Opens (creating if needed) and takes the lock; a second process gets STORE_LOCKED naming the holder. */
@@ -127,18 +117,16 @@ export class EventStore {
     })
     this.#identities = s.identities
     this.#repairs = s.repairs
-    this.#head = this.#written = s.head
-    this.#durable = this.#diskDurable = s.durable
+    this.#writer.restore(s.head, s.durable)
   }
 
   /** A hole after the last completed fsync is cut out at open (runtime/store-load.ts). */
   async #repairHole (): Promise<void> {
-    const done = await repairHole(this.#db, { identities: this.#identities, repairs: this.#repairs, head: this.#head, durable: this.#durable }, this)
+    const done = await repairHole(this.#db, { identities: this.#identities, repairs: this.#repairs, head: this.#writer.head, durable: this.#writer.durable }, this)
     if (done === null) return
     this.#repairs.push(done.report)
     this.#repaired = done.report
-    this.#head = this.#written = done.head
-    this.#durable = this.#diskDurable = done.durable
+    this.#writer.restore(done.head, done.durable)
   }
 
   #corrupt (key: string, why: string, cause?: unknown): never {
@@ -160,11 +148,11 @@ export class EventStore {
     try { return decodeRecord(value, this.#agentIds()) } catch (err) { return this.#corrupt(key, (err as Error).message, err) }
   }
 
-  get head (): Head | null { return this.#head }
+  get head (): Head | null { return this.#writer.head }
   /** The head as last written to LevelDB (head may be ahead of it while a batch is queued). */
-  get writtenHead (): Head | null { return this.#written }
+  get writtenHead (): Head | null { return this.#writer.written }
   /** Every event up to this seq is covered by a completed fsync (-1: none yet). */
-  get durableSeq (): number { return this.#durable }
+  get durableSeq (): number { return this.#writer.durable }
   get identities (): readonly StoredIdentity[] { return this.#identities }
   get closed (): boolean { return this.#closed }
   /** The error every write is refused with until recover() succeeds; null while writes are accepted. */
@@ -191,13 +179,13 @@ export class EventStore {
    * (then retried no sooner than a growing backoff). Concurrent callers share one attempt.
    */
   recover (): Promise<void> {
-    if (this.#closed) return Promise.reject(new PcpError(ErrorCodes.STORE_CLOSED, `store of agent "${this.name}" is closed`, { agent: this.name }))
+    if (this.#closed) return Promise.reject(storeClosed(this.name))
     if (this.#failure === null) return Promise.resolve()
     return (this.#recovering ??= this.#reopen().finally(() => { this.#recovering = null }))
   }
 
   async #reopen (): Promise<void> {
-    while (this.#writing) await new Promise((r) => setImmediate(r))
+    while (this.#writer.writing) await new Promise((r) => setImmediate(r))
     if (this.#failure!.code === ErrorCodes.STORE_NO_SPACE) {
       const short = await spaceShortfall(this.path)
       if (short > 0) throw (this.#failure = this.#noSpace(short))
@@ -212,7 +200,7 @@ export class EventStore {
       this.#identities = []
       this.#ids = []
       this.#repairs = []
-      this.#head = this.#written = null
+      this.#writer.restore(null)
       this.#epoch++
       await this.#load()
       if (short > 0) throw this.#noSpace(short)
@@ -230,25 +218,12 @@ export class EventStore {
     if (this.#recovering) await this.#recovering.catch(() => {})
   }
 
-  /** Queues a write of single keys (not an append) through the same ordered queue. */
-  async #put (key: string, value: Uint8Array, sync?: boolean): Promise<void> {
-    if (this.#failure) await this.recover()
-    return new Promise((resolve, reject) => this.#enqueue({ ops: [{ type: 'put', key, value }], sync, resolve, reject }))
-  }
-
-  #enqueue (w: Write): void {
-    if (this.#closed) return w.reject(new PcpError(ErrorCodes.STORE_CLOSED, `store of agent "${this.name}" is closed`, { agent: this.name }))
-    if (this.#failure) return w.reject(this.#failure)
-    this.#queue.push(w)
-    if (!this.#writing) void this.#flush()
-  }
-
   /** Registers an identity of this chain (the first one, or the next after a rotation); returns its index. */
   async addIdentity (id: StoredIdentity): Promise<number> {
     const known = this.#identities.findIndex((i) => i.agentId === id.agentId)
     if (known >= 0) return known
     const index = this.#identities.length
-    await this.#put('a!' + index, encodeValue({ agentId: id.agentId, publicKey: id.publicKey }), true)
+    await this.#writer.put('a!' + index, encodeValue({ agentId: id.agentId, publicKey: id.publicKey }), true)
     this.#identities[index] = id
     return index
   }
@@ -257,93 +232,26 @@ export class EventStore {
    * Queues events for the next batch. The caller must have chained them onto the current head; the
    * promise resolves once they are written (and fsynced in durable mode). `meta` slots go in the same batch.
    */
-  append (items: AppendItem[], opts: { meta?: Record<string, unknown> } = {}): Promise<void> {
-    if (this.#closed) return Promise.reject(new PcpError(ErrorCodes.STORE_CLOSED, `store of agent "${this.name}" is closed`, { agent: this.name }))
-    if (this.#failure) return Promise.reject(this.#failure)
-    // A cheap guard against a caller holding a head from before a reopen: never write a broken link.
-    const first = items[0]?.event
-    if (first && this.#head && first.previous_hash !== this.#head.hash) {
-      return Promise.reject(new PcpError(ErrorCodes.CHAIN_LINK_BROKEN, `store of agent "${this.name}": event #${this.#head.seq + 1} does not chain onto the stored head ${this.#head.hash}; not written`,
-        { agent: this.name, index: this.#head.seq + 1, field: 'previous_hash', expected: this.#head.hash, actual: first.previous_hash }))
-    }
-    const { ops, index, head, recorded, bytes } = appendOps(items, this.#head, this.#repairs, opts.meta)
-    this.#bytesWritten += bytes
-    this.#head = head
-    const done = new Promise<void>((resolve, reject) => this.#enqueue({ ops, index, ...(head ? { head } : {}), resolve, reject }))
-    if (recorded.length === 0) return done
-    return done.then(() => { for (const [r, at] of recorded) r.recordedAt = at })
-  }
-
-  async #flush (): Promise<void> {
-    this.#writing = true
-    while (this.#queue.length) {
-      const batch = this.#queue.splice(0)
-      if (this.#failure) { for (const b of batch) b.reject(this.#failure); continue }
-      const { ops, head } = groupOps(batch, this.#durable)
-      const sync = this.durability === 'durable' || batch.some((b) => b.sync === true)
-      const started = performance.now()
-      try {
-        await writeBatch(this.#db, ops, sync)
-        if (head) { this.#written = head; this.#diskDurable = this.#durable }
-        if (sync) { this.#durable = this.#written?.seq ?? -1; this.#lastSyncStart = started } else this.#armIntervalSync()
-        for (const b of batch) b.resolve()
-      } catch (err) {
-        // Nothing more is written until recover(): what LevelDB accepts after a failed write may not
-        // survive a reopen, and everything queued chains onto events that never reached the disk.
-        // The in-memory head is unknown until then; recover() re-reads it.
-        this.#head = this.#written
-        this.#failure = writeError(`write to the store of agent "${this.name}" failed`, this.path, err, { agent: this.name })
-        for (const b of [...batch, ...this.#queue.splice(0)]) b.reject(this.#failure)
-      }
-    }
-    this.#writing = false
-  }
-
-  /**
-   * 'interval' mode: an unsynced write gets an fsync that starts no later than syncIntervalMs after the
-   * previous fsync started (so at most syncIntervalMs after the write itself, which came after it).
-   * One timer at a time; it only queues a sync(), so the fsync stays in the write queue's order.
-   */
-  #armIntervalSync (): void {
-    if (this.syncIntervalMs === null || this.#syncTimer !== undefined || this.#closed) return
-    const wait = Math.max(0, this.#lastSyncStart + this.syncIntervalMs - performance.now())
-    this.#syncTimer = setTimeout(() => {
-      this.#syncTimer = undefined
-      // A failed fsync sets #failure; the next stamp reports it (and recovers), so nothing is lost silently here.
-      if (!this.#closed && this.#durable < (this.#written?.seq ?? -1)) this.sync().catch(() => {})
-    }, wait)
-    // A script that has finished may exit: nothing acknowledged is lost on a process exit (page cache).
-    this.#syncTimer.unref()
-  }
+  append (items: AppendItem[], opts: { meta?: Record<string, unknown> } = {}): Promise<void> { return this.#writer.append(items, this.#repairs, opts.meta) }
 
   /**
    * Resolves once every event appended so far is on disk, in relaxed mode too (a LevelDB sync write
    * covers all earlier writes). rotate() needs it before it destroys the old key.
    */
-  sync (): Promise<void> {
-    if (this.#closed) return Promise.reject(new PcpError(ErrorCodes.STORE_CLOSED, `store of agent "${this.name}" is closed`, { agent: this.name }))
-    // After a write error nothing unsynced is trusted: the reopen makes what survived durable (LevelDB
-    // writes the replayed log into a synced table), so a device no one stamps on still catches up.
-    if (this.#failure) return this.recover().then(() => this.sync())
-    const head = this.#head
-    if (!head) return Promise.resolve()
-    return new Promise((resolve, reject) => this.#enqueue({ ops: [], head, sync: true, resolve, reject }))
-  }
+  sync (): Promise<void> { return this.#writer.sync() }
 
   /** Waits for every queued write. */
-  async flush (): Promise<void> {
-    while (this.#writing || this.#queue.length) await new Promise((r) => setImmediate(r))
-  }
+  flush (): Promise<void> { return this.#writer.idle() }
 
   // Reads (runtime/store-read.ts) see the current database and head through these.
   readonly #reader = new StoreReader({
     db: () => this.#db,
     settled: () => this.#settled(),
     reopening: () => this.#recovering !== null,
-    count: () => (this.#head?.seq ?? -1) + 1,
-    writtenCount: () => (this.#written?.seq ?? -1) + 1,
+    count: () => (this.#writer.head?.seq ?? -1) + 1,
+    writtenCount: () => (this.#writer.written?.seq ?? -1) + 1,
     identityCount: () => this.#identities.length,
-    bytesWritten: () => this.#bytesWritten,
+    bytesWritten: () => this.#writer.bytesWritten,
     decode: (key, value) => this.#decode(key, value),
     decodeEvent: (key, value) => this.#decodeEvent(key, value),
     corrupt: (key, why) => this.#corrupt(key, why)
@@ -366,7 +274,7 @@ export class EventStore {
   getMeta<T> (name: string): Promise<T | undefined> { return this.#reader.getMeta<T>(name) }
 
   async putMeta (name: string, value: unknown): Promise<void> {
-    await this.#put('m!' + name, encodeValue(value))
+    await this.#writer.put('m!' + name, encodeValue(value))
   }
 
   /**
@@ -379,15 +287,15 @@ export class EventStore {
     await this.#settled()
     await this.flush()
     let failed: unknown
-    const head = this.#head
+    const head = this.#writer.head
     if (head && this.#failure === null) {
       try {
-        if (this.#durable < head.seq) await this.sync()
-        if (this.#diskDurable < head.seq) await this.sync()
+        if (this.#writer.durable < head.seq) await this.sync()
+        if (this.#writer.diskDurable < head.seq) await this.sync()
       } catch (err) { failed = err }
     }
     this.#closed = true
-    clearTimeout(this.#syncTimer)
+    this.#writer.stop()
     await this.#inspector?.close()
     await closeLevelLocked(this.#db, this.path)
     if (failed !== undefined) throw failed
