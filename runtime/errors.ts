@@ -37,7 +37,7 @@ export const ErrorCodes = {
   // canonical form and JSON
   CANONICAL_UNSUPPORTED: 'CANONICAL_UNSUPPORTED', // NaN, Infinity, lone surrogate, a value JSON cannot hold
   CANONICAL_TOO_DEEP: 'CANONICAL_TOO_DEEP', // arrays/objects nested deeper than MAX_DEPTH (runtime/value.ts)
-  EVENT_TOO_LARGE: 'EVENT_TOO_LARGE', // stamp(): more canonical bytes than the agent's maxEventBytes (runtime/agent.ts)
+  EVENT_TOO_LARGE: 'EVENT_TOO_LARGE', // stamp(): more canonical bytes than the agent's maxEventBytes (runtime/agent-stamp.ts)
   JSON_INVALID: 'JSON_INVALID',
   // keys and identities
   KEY_FILE_CORRUPTED: 'KEY_FILE_CORRUPTED',
