@@ -112,7 +112,7 @@ export class EventStore {
   async #load (): Promise<void> {
     const s = await loadState(this.#db, {
       decode: (key, value) => this.#decode(key, value),
-      decodeEvent: (key, value, ids) => { try { return decodeRecord(value, ids) } catch (err) { return this.#corrupt(key, (err as Error).message, err) } },
+      decodeEvent: (key, value, ids) => this.#decodeEvent(key, value, ids),
       corrupt: (key, why) => this.#corrupt(key, why)
     })
     this.#identities = s.identities
@@ -144,8 +144,9 @@ export class EventStore {
     return this.#ids
   }
 
-  #decodeEvent (key: string, value: Uint8Array): AissEvent {
-    try { return decodeRecord(value, this.#agentIds()) } catch (err) { return this.#corrupt(key, (err as Error).message, err) }
+  /** `agentIds`: while loading, the identities read so far. */
+  #decodeEvent (key: string, value: Uint8Array, agentIds = this.#agentIds()): AissEvent {
+    try { return decodeRecord(value, agentIds) } catch (err) { return this.#corrupt(key, (err as Error).message, err) }
   }
 
   get head (): Head | null { return this.#writer.head }
@@ -301,4 +302,3 @@ export class EventStore {
     if (failed !== undefined) throw failed
   }
 }
-
