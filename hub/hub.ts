@@ -3,94 +3,44 @@
 // topic by `kind`: `identity`, `head?` and `events` here, anything else to handlers registered with
 // handle() (TrustGate's `gate*` kinds). Untrusted input never throws out of the message handler: it is
 // counted under a reason and, when it carries a valid `corr`, answered.
-// Seams: the sync kinds (hub/sync-kinds.ts), store health (hub/store-health.ts), Vigil's saved state
-// (hub/vigil-state.ts), feeding Vigil from a shared store (hub/store-feed.ts). Still ~400 lines: start()'s
-// broker and MQTT client wiring is the next seam to take out.
-import { randomBytes } from 'node:crypto'
+// This file wires the parts and owns their lifecycle (start, close) and the hub's counters and status.
+// Seams: its options (hub/hub-options.ts), the broker and MQTT client (hub/mqtt-link.ts), the `up`
+// topic's checks and routing (hub/up-router.ts), the sync kinds (hub/sync-kinds.ts), ChainView.ingest
+// (hub/ingest-one.ts), what consumes stored events: Vigil and the cross-check (hub/consumers.ts), fed
+// from a shared store (hub/store-feed.ts), Vigil's saved state (hub/vigil-state.ts), store health
+// (hub/store-health.ts).
 import { silentLogger, type Logger } from '../sync/log.js'
-import { join } from 'node:path'
 import type { MqttClient } from 'mqtt'
-import type { Duplex } from 'node:stream'
-import { Agent, PcpError, ErrorCodes, type AissEvent, type ChainProblem } from '../runtime/index.js'
-import { encodeRecord } from '../runtime/record.js'
-import { ensureDir, writeFileAtomic } from '../runtime/fsutil.js'
-import { parseTopic, downTopic, hubFilter, DEFAULT_PREFIX, MAX_PAYLOAD_BYTES } from '../sync/topics.js'
-import { connectMqtt, whenConnected, type MqttConnectOptions } from '../sync/connect.js'
-import { decodeEnvelope, encodeEnvelope, MESSAGE_SCAN } from '../sync/wire.js'
-import { scanCbor } from '../sync/cbor-scan.js'
-import { guardPublishSize, PUBLISH_OVERHEAD_BYTES } from './packet-guard.js'
-import { startEmbeddedBroker, type EmbeddedBroker } from './broker.js'
-import { BrokerAuth } from './broker-auth.js'
+import { Agent, PcpError, type AissEvent, type ChainProblem } from '../runtime/index.js'
+import { ensureDir } from '../runtime/fsutil.js'
+import { downTopic, hubFilter, DEFAULT_PREFIX } from '../sync/topics.js'
+import { whenConnected } from '../sync/connect.js'
+import { encodeEnvelope } from '../sync/wire.js'
+import type { EmbeddedBroker } from './broker.js'
 import { VerifyPool, taskModule } from './verify-pool.js'
 import { FinalityCheck } from './finality.js'
 import { openHubStore, type OpenedHubStore } from './store/open.js'
 import { StoreChainView } from './store/view.js'
-import { Registry, type ApprovalMode } from './registry.js'
-import { Ingest, type BatchOutcome } from './ingest.js'
-import { HOSTILE_PROBLEM_CODE } from './hostile.js'
+import { Registry } from './registry.js'
+import { Ingest } from './ingest.js'
 import { Inbox, startStatusFile, writeStatus, type ControlRequest } from './control.js'
 import { MetricsRegistry, HUB_METRICS, HUB_HISTOGRAMS, hubCounter, hubHistogram, type Histogram } from './metrics.js'
 import type { VigilEngine } from './vigil/engine.js'
 import { InteractionCrossCheck } from './interactions.js'
-import { StoreFeed, loadFed, saveFed } from './store-feed.js'
-import { syncKind, type SyncKindsContext } from './sync-kinds.js'
+import { loadFed } from './store-feed.js'
+import type { SyncKindsContext } from './sync-kinds.js'
 import { watchStoreHealth } from './store-health.js'
 import { loadVigil } from './vigil-state.js'
+import type { HubOptions } from './hub-options.js'
+import { startHubBroker, connectHubClient, sayHello, type HubBroker } from './mqtt-link.js'
+import { UpRouter, type KindHandler } from './up-router.js'
+import { EventConsumers } from './consumers.js'
+import { ingestOne } from './ingest-one.js'
 
 export { loadVigil }
-import type { ChainView, IngestResult, AgentChainStatus } from './chain-view.js'
+export type { HubOptions, KindHandler }
+import type { ChainView, AgentChainStatus } from './chain-view.js'
 import type { VerifyItem, VerifyResult } from './ingest-verify.js'
-
-/** A handler for one envelope kind: returns the envelope to publish on the agent's `down` topic, or null. */
-export type KindHandler = (agentId: string, envelope: Record<string, unknown>) => Promise<object | null> | object | null
-
-export interface HubOptions {
-  /** Holds store/, agents/hub/ (the hub's own identity), vigil.json, status.json, inbox/. */
-  dataDir: string
-  /** A postgres:// URL: the chains live in PostgreSQL (hub/store/pg.ts). Absent: LevelDB in <dataDir>/store. */
-  store?: string
-  /** External broker (`mqtt://`, `mqtts://`). Without it the hub starts its embedded broker. */
-  mqttUrl?: string
-  /** Embedded broker listen address. Default 127.0.0.1:1883. */
-  host?: string
-  port?: number
-  /** Client options for an external broker (credentials, TLS, protocol level). */
-  mqtt?: Omit<MqttConnectOptions, 'url'>
-  /** MQTT 5 shared-subscription group, for several hubs behind one clustered broker (docs/scaling.md). */
-  shareGroup?: string
-  prefix?: string
-  approval?: ApprovalMode
-  /** Verify worker threads. Default: os.availableParallelism(). 0: verify on the main thread. */
-  workers?: number
-  metrics?: MetricsRegistry
-  /** Default: a new engine, restored from <data>/vigil.json when present. false: no Vigil. */
-  vigil?: VigilEngine | false
-  /** Default: a new cross-check. false: none. */
-  interactions?: InteractionCrossCheck | false
-  /** Passphrase of the hub's own key (default $PCP_PASSPHRASE; none: a plaintext key file). */
-  passphrase?: string
-  /** Unix seconds. */
-  now?: () => number
-  /** Events accepted but not yet stored, over all agents and per agent (hub/ingest.ts), before HUB_BUSY. */
-  maxQueuedEvents?: number
-  maxQueuedPerAgent?: number
-  /** Default true. false skips fsync (benchmarks only). */
-  durable?: boolean
-  /**
-   * TSA trust roots (DER; runtime/tsa/trust-file.ts reads a PEM file): a fork at a position that a held
-   * anchor with a token verifying under them made final is refused as FORK_AFTER_FINALIZATION
-   * (hub/finality.ts). Without: every fork is FORK_DETECTED (a token nobody checked proves nothing).
-   */
-  tsaRoots?: Uint8Array[]
-  /** Status file and inbox polling (default true). */
-  control?: boolean
-  /**
-   * Structured log (a pino logger, sync/log.ts): the hub writes through its children { component: 'hub' }
-   * (lifecycle, approvals), 'ingest' (devices, refusals, rate, its MQTT client), 'store' (write
-   * failures and recovery) and 'broker' (the embedded broker). Default: none.
-   */
-  logger?: Logger
-}
 
 export class Hub {
   readonly dataDir: string
@@ -107,15 +57,12 @@ export class Hub {
   readonly client: MqttClient
   readonly mqttUrl: string
   readonly #pool: VerifyPool<VerifyItem, VerifyResult> | null
-  readonly #handlers = new Map<string, KindHandler>()
+  readonly #router: UpRouter
   readonly #rejected = new Map<string, number>()
-  readonly #interactions: InteractionCrossCheck | null
-  /** Several hubs on one store: Vigil and the cross-check are fed from the store (hub/store-feed.ts). */
-  readonly #feed: StoreFeed | null
+  readonly #consumers: EventConsumers
   readonly #now: () => number
   readonly #logger: Logger
   readonly #ingestLog: Logger
-  readonly #kindsContext: SyncKindsContext
   readonly #ackSeconds: Histogram
   #loggedIngested = 0
   readonly #timers: NodeJS.Timeout[] = []
@@ -135,14 +82,14 @@ export class Hub {
     this.prefix = opts.prefix ?? DEFAULT_PREFIX
     this.store = p.store; this.#pool = p.pool; this.agent = p.agent; this.broker = p.broker; this.client = p.client; this.mqttUrl = p.url
     this.vigil = p.vigil
+    const interactions = opts.interactions === false ? null : (opts.interactions ?? new InteractionCrossCheck())
+    this.#consumers = new EventConsumers({ store: this.store, vigil: p.vigil, interactions, ...(p.fed ? { fed: p.fed } : {}) })
     this.metrics = opts.metrics ?? new MetricsRegistry()
     this.#now = opts.now ?? (() => Math.floor(Date.now() / 1000))
     this.#logger = (opts.logger ?? silentLogger).child({ component: 'hub' })
     this.#ingestLog = (opts.logger ?? silentLogger).child({ component: 'ingest' })
     this.#ackSeconds = hubHistogram(this.metrics, HUB_HISTOGRAMS.ack)
     const verifySeconds = hubHistogram(this.metrics, HUB_HISTOGRAMS.verifyBatch)
-    this.#interactions = opts.interactions === false ? null : (opts.interactions ?? new InteractionCrossCheck())
-    this.#feed = this.store.shared ? new StoreFeed(this.store, (id, events) => this.#consume(id, events), p.fed) : null
     this.registry = new Registry(this.store, { approval: opts.approval ?? 'manual', now: this.#now })
     const finality = opts.tsaRoots?.length ? new FinalityCheck({ trustRoots: opts.tsaRoots }) : null
     this.ingest = new Ingest({
@@ -154,12 +101,13 @@ export class Hub {
       ...(finality ? { finality: (id: string, seq: number) => finality.finalAnchor(this.store, id, seq) } : {}),
       hooks: { stored: (id, events, record) => this.#onStored(id, events, record.count), rejected: (id, problem) => this.#onRejected(id, problem), raceLost: () => this.#onRaceLost(), verified: (_id, seconds) => verifySeconds.observe(undefined, seconds) }
     })
-    this.chain = new StoreChainView(this.store, (id, ev) => this.#ingestOne(id, ev))
-    this.#kindsContext = {
+    const kinds: SyncKindsContext = {
       store: this.store, registry: this.registry, ingest: this.ingest, log: this.#ingestLog,
       reject: (reason) => this.#reject(reason),
       duplicates: (n) => { this.#duplicates += n; hubCounter(this.metrics, HUB_METRICS.eventsDuplicate).inc({}, n) }
     }
+    this.chain = new StoreChainView(this.store, (id, ev) => ingestOne(kinds, id, ev))
+    this.#router = new UpRouter({ ...kinds, prefix: this.prefix, reply: (agentId, out, t0) => this.#reply(agentId, out, t0) })
     this.#inbox = opts.control === false ? null : new Inbox(this.dataDir, (req) => this.#control(req))
     hubCounter(this.metrics, HUB_METRICS.eventsIngested)
     hubCounter(this.metrics, HUB_METRICS.eventsRejected)
@@ -187,42 +135,27 @@ export class Hub {
       const workers = opts.workers
       const pool = workers === 0 ? null : await VerifyPool.open<VerifyItem, VerifyResult>({ module: taskModule('./ingest-verify', import.meta.url), exportName: 'verifyBatch', ...(workers ? { workers } : {}), maxBatch: 4 })
       if (pool) cleanup.push(() => pool.terminate())
-      let broker: EmbeddedBroker | null = null
-      let url = opts.mqttUrl
-      let hubLogin: { username: string, password: string } | null = null
       // Counted once the hub exists; a refusal before that has nothing to count it in.
       let oversize = (_bytes: number): void => {}
-      if (url === undefined) {
-        // Devices log in with their keys, checked against the registry; each may use only its own topics.
-        const refused = opts.metrics!.counter('pcp_broker_refused_total', 'Embedded broker: connections, publishes and subscriptions refused (no or bad login, another agent\'s topic), per reason.', ['reason'])
-        const brokerLog = opts.logger?.child({ component: 'broker' })
-        const auth = new BrokerAuth({
-          prefix,
-          ...(opts.now ? { now: opts.now } : {}),
-          devices: { device: (id) => { const rec = store.agent(id); return rec === undefined ? undefined : { state: rec.state, publicKey: rec.keys.at(-1)?.publicKey ?? null } } },
-          onRefused: (reason, detail) => { refused.inc({ reason }); brokerLog?.debug({ event: 'refused', reason }, detail) }
-        })
-        hubLogin = auth.hubCredentials
-        broker = await startEmbeddedBroker({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 1883, auth, onRefused: (b) => oversize(b), ...(brokerLog ? { logger: brokerLog } : {}) })
-        cleanup.push(() => broker!.close())
-        url = broker.url
+      let embedded: HubBroker | null = null
+      if (opts.mqttUrl === undefined) {
+        embedded = await startHubBroker(opts, store, prefix, (b) => oversize(b))
+        const started = embedded.broker
+        cleanup.push(() => started.close())
       }
+      const broker = embedded?.broker ?? null
+      const url = embedded?.url ?? opts.mqttUrl!
       const vigil = opts.vigil === false ? null : (opts.vigil ?? await loadVigil(opts.dataDir, {}, opts.logger))
-      // TLS options are for an external broker: the embedded one is plain TCP on loopback (connectMqtt
-      // refuses certificates with an mqtt:// URL).
-      const { tls: _externalOnly, ...plainMqtt } = opts.mqtt ?? {}
-      // An external broker may pass on what it was given whole (100 MB): cut it off at its header.
-      const maxIncoming = broker ? {} : { maxIncoming: { payloadBytes: MAX_PAYLOAD_BYTES, overheadBytes: PUBLISH_OVERHEAD_BYTES, guard: (st: Duplex) => guardPublishSize(st, MAX_PAYLOAD_BYTES, (b) => oversize(b)) } }
-      const client = connectMqtt({ clientId: `pcp-hub-${process.pid}-${Math.random().toString(16).slice(2, 8)}`, ...(broker ? { ...plainMqtt, ...hubLogin } : opts.mqtt), ...maxIncoming, ...(opts.logger ? { logger: opts.logger.child({ component: 'ingest' }) } : {}), url, protocolVersion: broker ? broker.protocolVersion : (opts.mqtt?.protocolVersion ?? 'auto') })
+      const client = connectHubClient(opts, url, embedded, (b) => oversize(b))
       cleanup.push(() => client.endAsync(true))
       const fed = store.shared ? await loadFed(opts.dataDir, store) : undefined
       const hub = new Hub({ opts, store, pool, agent, broker, client, url, vigil, ...(fed ? { fed } : {}) })
       oversize = () => { hub.#received++; hub.#reject('PAYLOAD_TOO_LARGE') }
-      client.on('message', (topic, payload) => hub.#onMessage(topic, payload))
+      client.on('message', (topic, payload) => { hub.#received++; hub.#router.onMessage(topic, payload) })
       client.on('connect', () => {
         client.subscribe(filter, { qos: 1 }, (err, granted) => {
           if (err || granted?.some((g) => g.qos > 2)) { hub.#ingestLog.error({ event: 'subscribe_failed', filter, reason: err?.message ?? 'refused by the broker' }, `cannot subscribe to ${filter}: ${err?.message ?? 'refused by the broker'}`); return }
-          hub.#sayHello()
+          if (!hub.#closed) sayHello(client, hub.store, hub.prefix)
         })
       })
       client.on('error', (err: Error & { code?: unknown }) => hub.#ingestLog.warn({ event: 'mqtt_error', code: err.code ?? null, reason: err.message }, `mqtt: ${err.message}`))
@@ -236,22 +169,9 @@ export class Hub {
     }
   }
 
-  // After a broker outage the devices may have reconnected before us and sent handshakes no one heard:
-  // tell each known device we are back, so it asks again now instead of at its next (grown) timeout.
-  #sayHello (): void {
-    if (this.#closed) return
-    for (const r of this.store.agents()) {
-      if (r.state === 'revoked') continue
-      this.client.publish(downTopic(r.agentId, this.prefix), Buffer.from(encodeEnvelope({ v: 1, kind: 'hello', corr: randomBytes(8) })), { qos: 1 })
-    }
-  }
-
   /** Routes envelopes of `kind` arriving on any agent's `up` topic to `handler`. */
   handle (kind: string, handler: KindHandler): void {
-    if (typeof kind !== 'string' || kind.length === 0) throw new TypeError('"kind" expected a non-empty string')
-    if (['identity', 'head?', 'events'].includes(kind)) throw new RangeError(`"kind" ${kind} is the sync protocol's own`)
-    if (typeof handler !== 'function') throw new TypeError('"handler" expected a function')
-    this.#handlers.set(kind, handler)
+    this.#router.handle(kind, handler)
   }
 
   approve (agentId: string, opts: { name?: string, role?: string } = {}): Promise<AgentChainStatus> {
@@ -280,52 +200,16 @@ export class Hub {
     else this.metrics.counter('pcp_messages_rejected_total', 'MQTT messages refused before any event was looked at, per reason.', ['reason']).inc({ reason })
   }
 
-  #onMessage (topic: string, payload: Buffer): void {
-    this.#received++
-    if (payload.length > MAX_PAYLOAD_BYTES) return this.#reject('PAYLOAD_TOO_LARGE')
-    const t = parseTopic(topic, this.prefix)
-    if (!t.ok || t.channel !== 'up') return this.#reject('TOPIC_INVALID')
-    // What decoding would cost, counted before paying it (issue 14 #4).
-    const scan = scanCbor(payload, MESSAGE_SCAN)
-    if (!scan.ok) return this.#reject(scan.reason === 'CBOR_MALFORMED' ? 'PAYLOAD_NOT_CBOR' : scan.reason)
-    const d = decodeEnvelope(payload)
-    if (!d.ok) return this.#reject(d.reason)
-    const env = d.env
-    const t0 = performance.now()
-    const reply = (out: object | null): void => {
-      if (out !== null && !this.#closed) {
-        this.client.publish(downTopic(t.agentId, this.prefix), Buffer.from(encodeEnvelope(out)), { qos: 1 })
-        if ((out as { kind?: unknown }).kind === 'ack') this.#ackSeconds.observe(undefined, (performance.now() - t0) / 1000)
-      }
-    }
-    this.#dispatch(t.agentId, topic, env).then(reply, (err) => {
-      this.#reject('HANDLER_FAILED')
-      this.#ingestLog.error({ event: 'handler_failed', kind: String(env.kind), agent: t.agentId, reason: (err as Error).message }, `handler for ${String(env.kind)} failed: ${(err as Error).message}`)
-    })
-  }
-
-  async #dispatch (agentId: string, topic: string, env: Record<string, unknown> & { kind: string }): Promise<object | null> {
-    const sync = await syncKind(this.#kindsContext, agentId, topic, env)
-    if (sync !== undefined) return sync
-    const handler = this.#handlers.get(env.kind)
-    if (!handler) { this.#reject('KIND_UNKNOWN'); return null }
-    return await handler(agentId, env)
+  #reply (agentId: string, out: object, t0: number): void {
+    if (this.#closed) return
+    this.client.publish(downTopic(agentId, this.prefix), Buffer.from(encodeEnvelope(out)), { qos: 1 })
+    if ((out as { kind?: unknown }).kind === 'ack') this.#ackSeconds.observe(undefined, (performance.now() - t0) / 1000)
   }
 
   #onStored (agentId: string, events: AissEvent[], count: number): void {
     this.#ingested += events.length
     hubCounter(this.metrics, HUB_METRICS.eventsIngested).inc({ agent: agentId }, events.length)
-    if (this.#feed) this.#feed.stored(agentId, events, count)
-    else this.#consume(agentId, events)
-  }
-
-  /** Vigil and the A2A cross-check see each event of a chain once, in chain order. */
-  #consume (agentId: string, events: AissEvent[]): void {
-    const name = this.store.agent(agentId)?.name
-    this.vigil?.onEvents(agentId, events, name === undefined ? {} : { name })
-    for (const ev of events) {
-      for (const a of this.#interactions?.onEvent(agentId, ev) ?? []) this.vigil?.onAnomaly(a.agentId, { code: a.code, index: -1, message: a.reason, at: a.at })
-    }
+    this.#consumers.stored(agentId, events, count)
   }
 
   /** Several hubs on one store: a batch lost the head compare-and-set to another hub and was nacked (the device resends). */
@@ -337,24 +221,7 @@ export class Hub {
   #onRejected (agentId: string, problem: ChainProblem): void {
     this.#ingestLog.warn({ event: 'refused', agent: agentId, code: problem.code, index: problem.index, reason: problem.message }, `event of ${agentId} refused: ${problem.code}`)
     this.#reject(problem.code, true)
-    this.vigil?.onAnomaly(agentId, { code: problem.code, index: problem.index, message: problem.message, at: this.#now() })
-  }
-
-  /** ChainView.ingest: one event at the head, through the agent's lane; Vigil is the caller's job. */
-  async #ingestOne (agentId: string, event: unknown): Promise<IngestResult> {
-    const refuse = (code: string, message: string): IngestResult => ({ accepted: false, problems: [{ code: code as ChainProblem['code'], index: -1, message }], index: -1, hash: null })
-    if (this.registry.state(agentId) !== 'allowed') return refuse('AGENT_UNKNOWN', `agent ${agentId} is not an allowed agent of this hub`)
-    let record: Uint8Array
-    try { record = encodeRecord(event as AissEvent, 0) } catch (err) { return refuse(ErrorCodes.EVENT_MALFORMED, `not an event: ${(err as Error).message}`) }
-    const ids = [typeof (event as AissEvent)?.agent_id === 'string' ? (event as AissEvent).agent_id : agentId]
-    const out: BatchOutcome = await this.ingest.submit(agentId, { from: 'head', ids, records: [record], topic: 'api' })
-    if ('ack' in out) return { accepted: true, problems: [], index: out.ack.head.seq, hash: out.ack.head.hash }
-    if ('hostile' in out) {
-      this.#reject(out.hostile)
-      return { accepted: false, hostile: out.hostile, problems: [{ code: HOSTILE_PROBLEM_CODE[out.hostile], index: out.index, message: out.message }], index: out.index, hash: null }
-    }
-    if (out.problem) return { accepted: false, problems: [out.problem], index: out.index ?? -1, hash: out.hash ?? null }
-    return refuse(out.nack.code, out.nack.message)
+    this.#consumers.refused(agentId, problem, this.#now())
   }
 
   async #control (req: ControlRequest): Promise<unknown> {
@@ -363,10 +230,10 @@ export class Hub {
     throw new PcpError('CONTROL_INVALID', `unknown request ${JSON.stringify((req as { op?: unknown }).op)}`)
   }
 
-  /** What `pcp hub status` prints. */
   /** Extra fields for status.json (the API URLs services bound), so the CLI finds this hub's ports. */
   statusExtra: Record<string, unknown> = {}
 
+  /** What `pcp hub status` prints. */
   statusReport (): object {
     return {
       ...this.statusExtra,
@@ -388,18 +255,12 @@ export class Hub {
       const n = this.#ingested - this.#loggedIngested
       if (n > 0) this.#ingestLog.info({ event: 'ingest', events: n, perSec: Math.round(n / 10), total: this.#ingested, rejected: this.rejections() }, `ingested ${n} events in 10 s`)
       this.#loggedIngested = this.#ingested
-      this.vigil?.tick()
-      for (const a of this.#interactions?.tick() ?? []) this.vigil?.onAnomaly(a.agentId, { code: a.code, index: -1, message: a.reason, at: a.at })
+      this.#consumers.tick()
     }, 10_000))
-    this.#timers.push(setInterval(() => { void this.#saveVigil() }, 60_000))
+    this.#timers.push(setInterval(() => { void this.#consumers.save(this.dataDir) }, 60_000))
     // What the other hubs stored: read within a few seconds, so every hub's Vigil answers alike.
-    if (this.#feed && (this.vigil || this.#interactions)) this.#timers.push(setInterval(() => { void this.#feed!.catchUp().catch(() => {}) }, 2000))
+    if (this.#consumers.followsStore) this.#timers.push(setInterval(() => { void this.#consumers.catchUp().catch(() => {}) }, 2000))
     for (const t of this.#timers) t.unref()
-  }
-
-  async #saveVigil (): Promise<void> {
-    if (this.vigil) await writeFileAtomic(join(this.dataDir, 'vigil.json'), JSON.stringify(this.vigil.toJSON()), 0o600).catch(() => {})
-    if (this.vigil && this.#feed) await saveFed(this.dataDir, this.#feed).catch(() => {})
   }
 
   /** Stops taking messages, lets stored batches finish, saves Vigil, closes everything. */
@@ -411,7 +272,7 @@ export class Hub {
     this.#inbox?.stop()
     await this.client.endAsync(true).catch(() => {})
     await this.#pool?.close().catch(() => {})
-    await this.#saveVigil()
+    await this.#consumers.save(this.dataDir)
     if (this.#inbox) await writeStatus(this.dataDir, { ...this.statusReport(), pid: null, stoppedAt: this.#now() }).catch(() => {})
     await this.store.close()
     await this.agent.close()

@@ -62,7 +62,7 @@ export interface IngestOptions {
 export interface FinalAnchor { index: number, from: number, to: number, genTime?: Date }
 
 /**
- * `overLimit`: the first record past the per-event limits (hub/hub.ts scans them, sync/wire.ts has the
+ * `overLimit`: the first record past the per-event limits (hub/sync-kinds.ts scans them, sync/wire.ts has the
  * limits). The batch ends there; that record is not decoded on the main thread, only verified on a
  * worker: signed by the key in force, it gets the final EVENT_TOO_LARGE; otherwise it is hostile input.
  */

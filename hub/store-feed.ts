@@ -6,7 +6,7 @@
 // other hubs appended meanwhile. Vigil's state is then a function of the stored chains (recomputable): a
 // hub that starts with no vigil.json reads every chain from #0. `toJSON()` is saved beside vigil.json
 // (vigil-fed.json), so a restarted hub resumes where its saved Vigil state ends. One hub on its own
-// store keeps feeding directly (hub/hub.ts), as before.
+// store keeps feeding directly (hub/consumers.ts), as before.
 import { readFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'

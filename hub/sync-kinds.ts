@@ -1,6 +1,6 @@
 // The sync protocol's own envelope kinds on an agent's `up` topic (sync/wire.ts): `identity` (first contact,
 // through the registry), `head?` (the handshake: the head a device resumes from) and `events` (a batch,
-// through ingest). hub/hub.ts routes every other kind to the handlers registered with handle().
+// through ingest). hub/up-router.ts routes every other kind to the handlers registered with handle().
 // Untrusted input: a refusal is counted under its reason (ctx.reject) and answered only with a valid corr.
 import type { Logger } from '../sync/log.js'
 import { PcpError, ErrorCodes } from '../runtime/index.js'

@@ -1,6 +1,7 @@
 // Vigil's state across hub restarts: <data>/vigil.json (written by the hub every minute and at close).
 import { join } from 'node:path'
 import { readFile } from 'node:fs/promises'
+import { writeFileAtomic } from '../runtime/fsutil.js'
 import { silentLogger, type Logger } from '../sync/log.js'
 import { VigilEngine, type VigilOptions } from './vigil/engine.js'
 
@@ -18,4 +19,9 @@ export async function loadVigil (dataDir: string, options: VigilOptions = {}, lo
     logger.child({ component: 'vigil' }).error({ event: 'restore_failed', file, reason: (err as Error).message }, `${file} cannot be restored (${(err as Error).message}); Vigil starts from an empty state`)
     return new VigilEngine(options)
   }
+}
+
+/** What loadVigil restores: the hub writes it every minute and at close. */
+export async function saveVigil (dataDir: string, vigil: VigilEngine): Promise<void> {
+  await writeFileAtomic(join(dataDir, 'vigil.json'), JSON.stringify(vigil.toJSON()), 0o600)
 }

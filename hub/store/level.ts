@@ -44,7 +44,7 @@ export interface LevelHubStoreOptions {
   sync?: boolean
 }
 
-/** What the hub logs and counts (hub/hub.ts). */
+/** What the hub logs and counts (hub/store-health.ts). */
 export interface StoreHealthListener {
   /** A write failed, or (`during: 'reopen'`) an attempt to recover did; `first`: writes were accepted until now. */
   failed (err: PcpError, first: boolean, during: 'write' | 'reopen'): void

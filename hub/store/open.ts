@@ -6,7 +6,7 @@ import { LevelHubStore, type StoreHealthListener } from './level.js'
 import { isPostgresUrl } from './pg.js'
 import type { HubStore } from './types.js'
 
-/** A store with the health signals the hub logs and counts (hub/hub.ts). */
+/** A store with the health signals the hub logs and counts (hub/store-health.ts). */
 export interface OpenedHubStore extends HubStore {
   /** The LevelDB directory, or the database URL without its password. */
   readonly path: string
