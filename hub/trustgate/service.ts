@@ -1,39 +1,42 @@
+// Over 300 lines (318): every operation here stamps the journal before it answers, and keeping them
+// together keeps that order visible; what is not ordering lives beside it (context.ts, restore.ts,
+// decision-records.ts, simulator.ts, journal.ts, queue.ts, versions.ts, agent-states.ts, audit.ts).
 // The TrustGate service: what the HTTP API, the MQTT gate handler and the hub share. It owns the active
 // policy (from the version store), the escalation state, the approval queue with its expiry timer, the
 // journal (a PCP chain of the hub's own identity: every decision, queue transition and activation is
 // stamped there BEFORE anyone is answered, so nothing takes effect that the journal does not show), the
 // Vigil state intake (agent-states.ts), journal reading (audit.ts), and the hub-signed copy of the active
 // policy that devices cache for offline use.
-// Over 300 lines on purpose: every operation here stamps the journal before it answers, and keeping
-// them together keeps that order visible; what is not ordering lives beside it (decision-records.ts,
-// simulator.ts, journal.ts, queue.ts, versions.ts, agent-states.ts, audit.ts).
 import { EventEmitter } from 'node:events'
 import { randomBytes } from 'node:crypto'
 import { PcpError } from '../../runtime/errors.js'
 import type { AuditExport } from '../../runtime/audit.js'
 import type { AissEvent } from '../../runtime/types.js'
 import type { JsonObject } from '../../runtime/value.js'
-import { POLICY_ATTESTATION_TYPES, type SignedPolicy } from '../../sync/gate-wire.js'
-import { evaluate, evaluateAndRecord, nextEscalation } from '../../policy/evaluate.js'
+import type { SignedPolicy } from '../../sync/gate-wire.js'
+import { evaluate, evaluateAndRecord } from '../../policy/evaluate.js'
 import { withSimulateCeilings } from './simulate-task.js'
 import { Simulator } from './simulator.js'
 import { parsePolicy } from '../../policy/load.js'
 import { loadProfile, type ProfileName } from './profiles.js'
 import { PolicyVersionStore, type ActivationRecord } from './versions.js'
-import { ApprovalQueue, approvalTerms, JOURNAL_TYPES, type PendingApproval, type Resolution } from './queue.js'
-import { StamperJournal, activationEntry, decisionEntry, journalEntryOf, type HubChain } from './journal.js'
+import { ApprovalQueue, approvalTerms, type PendingApproval, type Resolution } from './queue.js'
+import { StamperJournal, activationEntry, decisionEntry, type HubChain } from './journal.js'
 import { auditJournal, exportJournal, readJournal, type AuditQuery, type AuditReport } from './audit.js'
 import { AgentStates, type AgentState, type AgentStateUpdate } from './agent-states.js'
 import { clearanceRank, type Clearance, type Principal } from './principals.js'
 import { PrincipalStore } from './principal-store.js'
 import { ServiceErrorCodes, TrustGateErrorCodes } from './errors.js'
 import { DecisionRecords, type DecisionRecord } from './decision-records.js'
+import { evaluationContext, type EvaluateInput } from './context.js'
+import { restoreFromJournal } from './restore.js'
 import type { Decision, EscalationState, EvaluationContext, LoadedPolicy } from '../../policy/types.js'
 
 export { ServiceErrorCodes } from './errors.js'
 export type { DecisionRecord, DecisionState } from './decision-records.js'
 export type { HubChain } from './journal.js'
 export type { AgentState } from './agent-states.js'
+export type { EvaluateInput } from './context.js'
 
 export interface TrustGateServiceOptions {
   /** State directory: policy versions (versions/, activations.jsonl) and principals.json. */
@@ -52,21 +55,6 @@ export interface TrustGateServiceOptions {
   adminClearance?: Clearance
   /** Each new decision, once journalled: seconds since evaluate() was called (the hub's pcp_gate_decision_seconds). */
   onDecided?: (d: { source: string, outcome: string, seconds: number, decision: Decision }) => void
-}
-
-export interface EvaluateInput {
-  agent_id: string
-  action: string
-  role?: string
-  agent_name?: string
-  payload?: JsonObject
-  vrs?: number
-  tsi_state?: string
-  a2c_score?: number | null
-  trust_score?: number | null
-  target_domain?: string | null
-  /** The caller's id for this request: same id from the same agent → the same decision (idempotent). */
-  request_id?: string
 }
 
 export class TrustGateService extends EventEmitter {
@@ -128,27 +116,9 @@ export class TrustGateService extends EventEmitter {
 
   /** Rebuilds queue, recent decisions, escalation state and the policy attestation from the hub chain. */
   async #restore (): Promise<void> {
-    if (this.#hub.events === undefined) return
-    const entries = []
-    for await (const ev of this.#hub.events()) {
-      const entry = journalEntryOf(ev)
-      if (entry === null) continue
-      const { type, payload } = entry
-      entries.push(entry)
-      if (type === JOURNAL_TYPES.decision) {
-        const decision = payload.decision as unknown as Decision
-        this.#escalation = nextEscalation(this.#escalation, decision)
-        this.#records.decided(decision, ev)
-      } else if ((POLICY_ATTESTATION_TYPES as readonly string[]).includes(type)) this.#attestation = ev
-      const id = String(payload.decision_id ?? '')
-      if (id) this.#records.noteEvent(type, id, ev)
-    }
-    this.queue.restore(entries)
-    for (const item of this.queue.pending()) this.#markPending(item)
-    for (const rec of this.#records.values()) {
-      const r = this.queue.get(rec.decision.decision_id)
-      if (r !== undefined && 'state' in r) this.#markResolved(r)
-    }
+    const restored = await restoreFromJournal(this.#hub, this.#records, this.queue, { pending: (item) => this.#markPending(item), resolved: (res) => this.#markResolved(res) })
+    this.#escalation = restored.escalation
+    this.#attestation = restored.attestation
   }
 
   #markPending (item: PendingApproval): void { this.#records.pending(item) }
@@ -215,23 +185,7 @@ export class TrustGateService extends EventEmitter {
   // ---- decisions ----
 
   #context (input: EvaluateInput, decisionId: string): EvaluationContext {
-    if (input === null || typeof input !== 'object') throw new TypeError('"input" expected an object')
-    const known = this.agentState(input.agent_id)
-    return {
-      agent_id: input.agent_id,
-      agent_name: input.agent_name ?? known?.agent_name ?? input.agent_id,
-      role: input.role ?? 'operator',
-      action: input.action,
-      payload: input.payload ?? {},
-      // Vigil's view of the agent when the caller does not say; an unknown agent starts at the reference's default.
-      vrs: input.vrs ?? known?.vrs ?? 0,
-      tsi_state: input.tsi_state ?? known?.tsi_state ?? 'STABLE',
-      a2c_score: input.a2c_score ?? known?.a2c_score ?? null,
-      trust_score: input.trust_score ?? known?.trust_score ?? null,
-      target_domain: input.target_domain ?? null,
-      timestamp: this.now(),
-      request_id: decisionId
-    }
+    return evaluationContext(input, decisionId, (id) => this.agentState(id), () => this.now())
   }
 
   /**
