@@ -1,6 +1,6 @@
 // Serialised form of one agent's Vigil state (engine.ts toJSON/fromJSON). Plain JSON: the hub stores it
 // as it likes. Its size is bounded by the windows and caps in config.ts, never by the chain length.
-import type { AgentRecord } from './engine.js'
+import type { AgentRecord } from './agent-record.js'
 import { A2cState, type A2cJSON, type A2cSeverity, type IndicatorName } from './a2c.js'
 import { ChainRisk, type ChainRiskJSON } from './chain-risk.js'
 import { AnchorWatch, type AnchoringJSON } from './anchoring.js'

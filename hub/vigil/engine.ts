@@ -3,21 +3,22 @@
 // chain is ever re-read), journals alerts on changes and reports VRS changes for TrustGate. tick()
 // re-scores every agent at the clock's time so windows slide and the TSI 48 h timer fires without events.
 // Pure: no I/O; the clock (Unix seconds) is injected; state round-trips through toJSON()/fromJSON().
+// Each agent's state is an AgentRecord (agent-record.ts); which alerts a re-score raises is alert-rules.ts.
 import type { AissEvent } from '../../runtime/types.js'
-import { A2cState, type A2cSeverity, type IndicatorName } from './a2c.js'
 import { AlertJournal, type Alert, type AlertFilter, type AlertType } from './alerts.js'
-import { ChainRisk, type AnomalyInput, type RecordedAnomaly } from './chain-risk.js'
+import type { AnomalyInput, RecordedAnomaly } from './chain-risk.js'
 import { makeConfig, type VigilConfig } from './config.js'
 import { eventFacts } from './event-fields.js'
-import { VrsHistory, type HistoryPoint, type HistoryQuery } from './history.js'
+import type { HistoryPoint, HistoryQuery } from './history.js'
 import { buildSummary, chainLabel, type InstallationSummary } from './summary.js'
 import { SyncPairs } from './sync.js'
 import { trustGateUpdate, type TrustGateUpdate } from './trustgate.js'
-import { TrustScoreState } from './trust-score.js'
-import { TsiTracker } from './tsi.js'
-import { combineVrs, VRS_STATES, type VrsReport } from './vrs.js'
+import { combineVrs, type VrsReport } from './vrs.js'
 import { agentToJSON, agentFromJSON, type AgentJSON } from './engine-state.js'
-import { AnchorWatch } from './anchoring.js'
+import { newAgentRecord, type AgentRecord } from './agent-record.js'
+import { raiseAlerts } from './alert-rules.js'
+
+export type { AgentRecord } from './agent-record.js'
 
 export interface EventMeta {
   /** Human name of the agent (the hub's registry name); defaults to the agent id. */
@@ -33,23 +34,6 @@ export interface VigilOptions {
   onAlert?: (alert: Alert) => void
   /** Errors thrown by the callbacks above: they never undo or abort the scoring. */
   onCallbackError?: (err: unknown) => void
-}
-
-export interface AgentRecord {
-  id: string
-  name: string
-  trust: TrustScoreState
-  tsi: TsiTracker
-  a2c: A2cState
-  chain: ChainRisk
-  history: VrsHistory
-  last: VrsReport | null
-  lastEventAt: number | null
-  /** What alerts were last raised for, so the next one fires only on a change. */
-  a2cSeverity: Record<IndicatorName, A2cSeverity>
-  trustBand: 0 | 1 | 2
-  pushedKey: string | null
-  anchoring: AnchorWatch
 }
 
 export const STATE_VERSION = 1
@@ -197,22 +181,7 @@ export class VigilEngine {
   #agent (agentId: string, name?: string): AgentRecord {
     let rec = this.#agents.get(agentId)
     if (rec === undefined) {
-      const cfg = this.config
-      rec = {
-        id: agentId,
-        name: name ?? agentId,
-        trust: new TrustScoreState(cfg),
-        tsi: new TsiTracker(cfg),
-        a2c: new A2cState(cfg),
-        chain: new ChainRisk(cfg),
-        history: new VrsHistory(cfg),
-        last: null,
-        lastEventAt: null,
-        a2cSeverity: { concentration: 'NONE', entropy_drop: 'NONE', synchronization: 'NONE', silence_break: 'NONE' },
-        trustBand: 0,
-        pushedKey: null,
-        anchoring: new AnchorWatch()
-      }
+      rec = newAgentRecord(agentId, name ?? agentId, this.config)
       this.#agents.set(agentId, rec)
     } else if (name !== undefined) {
       rec.name = name
@@ -235,38 +204,7 @@ export class VigilEngine {
     const raise = (type: AlertType, severity: Alert['severity'], message: string, details: Record<string, unknown>): void => {
       raised.push(this.#alerts.raise(rec.id, type, severity, message, details, now))
     }
-    for (const a of anomalies) {
-      raise((a.kind === 'chain_break' ? 'chain_break' : `chain_${a.kind}`) as AlertType, a.severity, `${a.code}${a.index === null ? '' : ` at event ${a.index}`}: ${a.message}`, { code: a.code, index: a.index, anomalyAt: a.at })
-    }
-    const prevState = prev?.state ?? 'SAFE'
-    const up = VRS_STATES.indexOf(report.state) - VRS_STATES.indexOf(prevState)
-    if (up > 0) raise('vigil_state', report.state as Alert['severity'], `VRS ${report.vrs} — ${report.state} (was ${prevState})`, { vrs: report.vrs, state: report.state, previous: prevState, reasons: report.reasons.map((r) => r.text) })
-    if (up < 0) raise('vigil_state', 'INFO', `VRS ${report.vrs} — back to ${report.state} (was ${prevState})`, { vrs: report.vrs, state: report.state, previous: prevState })
-    const tsiRank = { STABLE: 0, WATCH: 1, UNSTABLE: 2, CRITICAL: 3 }
-    if ((tsi.state === 'UNSTABLE' || tsi.state === 'CRITICAL') && tsiRank[tsi.state] > tsiRank[tsi.previousState]) {
-      raise('tsi_drift', tsi.state === 'CRITICAL' ? 'CRITICAL' : 'ALERT', `TSI ${tsi.previousState} → ${tsi.state}: ${tsi.driftReasons.join('; ')}`, { tsi_state: tsi.state, previous: tsi.previousState, current_score: tsi.currentScore, delta_24h: tsi.delta24h, z_score: tsi.zScore, unstable_since: tsi.unstableSince })
-    }
-    const band = trust.score < 0.3 ? 2 : trust.score < 0.5 ? 1 : 0
-    if (band > rec.trustBand) raise('trust_score_low', band === 2 ? 'CRITICAL' : 'ALERT', `trust score ${trust.score} (${trust.tier})`, { trust_score: trust.score, components: trust.components })
-    rec.trustBand = band
-    for (const ind of Object.values(a2c.indicators)) {
-      const before = rec.a2cSeverity[ind.indicator]
-      if (SEVERITY_RANK_A2C[ind.severity] >= SEVERITY_RANK_A2C.MEDIUM && SEVERITY_RANK_A2C[ind.severity] > SEVERITY_RANK_A2C[before]) {
-        raise('a2c', ind.severity as 'MEDIUM' | 'HIGH' | 'CRITICAL', `A2C ${ind.indicator} ${ind.score} (${ind.severity})`, { indicator: ind.indicator, score: ind.score, anchored: ind.anchored, ...ind.details })
-      }
-      rec.a2cSeverity[ind.indicator] = ind.severity
-    }
-    // Trusted time: raised once when an anchoring agent's unanchored events pass the limit, and an INFO
-    // when an anchor arrives again. WATCH, not higher: late time evidence is no sign of compromise, and
-    // the alert level reaches TrustGate.
-    const anch = rec.anchoring.state(now, this.config.anchorOverdueSeconds)
-    if (anch.overdue && !rec.anchoring.alerted) {
-      raise('anchor_overdue', 'WATCH', `no RFC 3161 anchor for ${Math.round(anch.pendingSeconds / 60)} min: ${anch.unanchored} events since the last anchor (the device's TSA may be unreachable; pcp sync status on it shows the queue)`, { unanchored: anch.unanchored, oldest_unanchored_at: anch.oldestUnanchoredAt, last_anchor_at: anch.lastAnchorAt, limit_seconds: this.config.anchorOverdueSeconds })
-      rec.anchoring.alerted = true
-    } else if (!anch.overdue && rec.anchoring.alerted) {
-      raise('anchor_overdue', 'INFO', 'anchored again', { last_anchor_at: anch.lastAnchorAt })
-      rec.anchoring.alerted = false
-    }
+    raiseAlerts(rec, prev, report, { trust, tsi, a2c }, anomalies, now, this.config, raise)
 
     const update = trustGateUpdate(report, rec.name, this.#alerts.worstOpen(rec.id))
     const key = `${update.vrs}|${update.vigil_state}|${update.tsi_state}|${update.alert_level}`
@@ -300,8 +238,6 @@ export class VigilEngine {
     return e
   }
 }
-
-const SEVERITY_RANK_A2C: Record<A2cSeverity, number> = { NONE: 0, LOW: 1, MEDIUM: 2, HIGH: 3, CRITICAL: 4 }
 
 function checkId (agentId: unknown): asserts agentId is string {
   if (typeof agentId !== 'string' || agentId.length === 0) throw new TypeError(`"agentId" expected a non-empty string, got ${typeof agentId === 'string' ? 'an empty string' : typeof agentId}`)
