@@ -8,7 +8,8 @@
 // (sync/broker-login.ts: one signature per chain, made afresh for every connection attempt), which is
 // what the hub's embedded broker requires; an external broker with its own accounts (Mosquitto's dynamic
 // security, EMQX) gets the username/password given instead. So every source must be able to sign: an open
-// Agent can, a bare store needs a `signer` (`pcp sync run` loads the agent's key for it).
+// Agent can, a bare store needs a `signer` (`pcp sync run` loads the agent's key for it; sync/login-keys.ts
+// picks each chain's key and keeps its rotation attestations current).
 //
 // Rotation: a chain keeps publishing on the topic of its FIRST agent_id (the chain's identity, the id the
 // hub registered), whatever key signs now. The rotation event travels in the chain like any other; it
@@ -23,9 +24,9 @@ import { writeFileAtomic, ensureDir } from '../runtime/fsutil.js'
 import { PcpError } from '../runtime/errors.js'
 import { DEFAULT_PREFIX, MAX_PAYLOAD_BYTES, downTopic, parseTopic, upTopic } from './topics.js'
 import { connectMqtt, type MqttConnectOptions } from './connect.js'
-import { loginCredentials, type LoginKey } from './broker-login.js'
+import { loginCredentials } from './broker-login.js'
+import { loginKeys, followRotations } from './login-keys.js'
 import type { StatementSigner } from '../runtime/statement.js'
-import { ROTATION_EVENT_TYPE, type RotationAttestation } from '../runtime/rotation.js'
 import { encodeEnvelope, parseDown, MAX_BATCH_RECORDS, type WireHead } from './wire.js'
 import { Outbox, type OutboxConfig, type Phase } from './outbox.js'
 import { SyncErrorCodes } from './errors.js'
@@ -135,14 +136,7 @@ export class SyncAgent extends EventEmitter {
       onError: (err) => { opts.onError?.(err); if (sync) sync.#warn({ code: 'MQTT', message: err.message }) }
     })
     sync = new SyncAgent(opts, client)
-    // A rotation while we run: the next login carries its attestation, in case the hub has not seen it yet.
-    for (const [i, src] of opts.agents.entries()) {
-      if (login === null || typeof src.on !== 'function') continue
-      const key = login[i]!
-      const onStamped = (event: AissEvent): void => { const att = attestationOf(event); if (att) key.list.push(att) }
-      src.on('stamped', onStamped)
-      sync.#listeners.push(() => src.off?.('stamped', onStamped))
-    }
+    if (login !== null) sync.#listeners.push(...followRotations(opts.agents, login))
     try {
       for (const src of opts.agents) await sync.#add(src, cfg)
     } catch (err) {
@@ -287,28 +281,4 @@ export class SyncAgent extends EventEmitter {
     if (this.#statusFile) await writeFileAtomic(this.#statusFile, JSON.stringify({ pid: null, ...this.status(), connected: false }, null, 2) + '\n', 0o600).catch(() => {})
     await this.client.endAsync(true).catch(() => {})
   }
-}
-
-/** Each source's chain id and signer, for the signed broker login; a TypeError names a source that cannot sign. */
-async function loginKeys (sources: SyncSource[]): Promise<Array<LoginKey & { list: RotationAttestation[] }>> {
-  const keys: Array<LoginKey & { list: RotationAttestation[] }> = []
-  for (const [i, src] of sources.entries()) {
-    const own = src as unknown as Partial<StatementSigner>
-    const signer = src.signer ?? (typeof own.signStatement === 'function' && own.publicKey instanceof Uint8Array ? own as StatementSigner : undefined)
-    if (signer === undefined) {
-      throw new TypeError(`"agents[${i}]" (${String(src?.name)}) cannot sign the broker login: pass an open Agent or a source with a \`signer\` (its key), or username/password for a broker with its own accounts`)
-    }
-    // A rotated chain's attestations, from the store's type index (no scan), oldest first.
-    const list: RotationAttestation[] = []
-    if (src.store.identities.length > 1) {
-      for (const { event } of await src.store.search({ eventType: ROTATION_EVENT_TYPE, limit: 1000 })) { const att = attestationOf(event); if (att) list.push(att) }
-    }
-    keys.push({ chainId: (await src.firstIdentityDocument()).agent_id, signer, list, rotations: () => list })
-  }
-  return keys
-}
-
-function attestationOf (event: AissEvent): RotationAttestation | null {
-  const att = event.payload.event_type === ROTATION_EVENT_TYPE ? event.payload.rotation_attestation : undefined
-  return att !== null && typeof att === 'object' && !Array.isArray(att) ? att as RotationAttestation : null
 }
