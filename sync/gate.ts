@@ -1,6 +1,6 @@
 // DeviceGate: `await gate.check(action, payload)` asks the hub's TrustGate over MQTT (request / response
-// with a random correlation id, bounded wait), and stamps the decision into the device's chain before
-// returning it. It satisfies the bridges' gate hooks (rpi ActionGate, ros2 Gate).
+// with a random correlation id, bounded wait: sync/gate-requests.ts), and stamps the decision into the
+// device's chain before returning it. It satisfies the bridges' gate hooks (rpi ActionGate, ros2 Gate).
 //
 // Every request is signed by the device's key, with a timestamp and a fresh nonce (sync/gate-wire.ts):
 // the hub answers nothing it cannot attribute. The role is the hub's (set at `pcp hub approve --role`):
@@ -19,12 +19,13 @@ import type { MqttClient } from 'mqtt'
 import { eventHash, parseIdentityDocument, fromBase64Strict, toHex, type AissEvent, type IdentityDocument, type JsonObject, type Stamper, type StatementSigner } from '../runtime/index.js'
 import { evaluateAndRecord } from '../policy/evaluate.js'
 import type { EscalationState } from '../policy/types.js'
-import { DEFAULT_PREFIX, downTopic, upTopic } from './topics.js'
+import { DEFAULT_PREFIX } from './topics.js'
 import { PolicyCache } from './policy-cache.js'
 import {
-  GATE_KINDS, decisionEventProblem, decodeEnvelope, encodeEnvelope, gateDecisionId, gatePayloadHash, hubKeyOf,
-  resolutionState, signGateRequest, verifyHubEvent, type GateState, type HubKey, type SignedPolicy
+  GATE_KINDS, decisionEventProblem, gateDecisionId, gatePayloadHash, hubKeyOf, resolutionState, verifyHubEvent,
+  type GateState, type HubKey, type SignedPolicy
 } from './gate-wire.js'
+import { GateRequests } from './gate-requests.js'
 
 export type GateSource = 'hub' | 'cached_policy' | 'fail_closed'
 
@@ -67,7 +68,6 @@ export interface DeviceGateOptions {
   clock?: () => number
 }
 
-interface Waiter { resolve: (env: Record<string, unknown> | null) => void, timer: NodeJS.Timeout }
 interface Asked { action: string, role: string, payloadHash: string, requestId: string }
 
 const ALLOWING = ['ALLOW', 'ALLOW_WITH_LOG']
@@ -75,38 +75,22 @@ const ALLOWING = ['ALLOW', 'ALLOW_WITH_LOG']
 export class DeviceGate {
   readonly #o: Required<Pick<DeviceGateOptions, 'timeoutMs' | 'approvalWaitMs' | 'role' | 'prefix'>> & DeviceGateOptions
   readonly #hub: HubKey
-  readonly #down: string
-  readonly #up: string
-  readonly #waiters = new Map<string, Waiter>()
+  readonly #requests: GateRequests
   readonly #asked = new Map<string, Asked>()
   readonly #cache: PolicyCache
   #escalation: EscalationState = {}
   #last: { vrs: number, tsi: string } | null = null
   /** The role the hub's last signed decision named (its registry's), for offline evaluation. */
   #hubRole: string | null = null
-  /** Hub clock minus ours (seconds), learnt from a REQUEST_STALE refusal. */
-  #skew = 0
-  readonly #onMessage = (topic: string, payload: Buffer): void => {
-    if (topic !== this.#down) return
-    const env = decodeEnvelope(payload)
-    const corr = env?.corr
-    if (!(corr instanceof Uint8Array)) return
-    const key = toHex(corr)
-    const w = this.#waiters.get(key)
-    if (w === undefined) return
-    this.#waiters.delete(key)
-    clearTimeout(w.timer)
-    w.resolve(env)
-  }
-
-  readonly #onConnect = (): void => { noDelay(this.#o.client); this.#o.client.subscribe(this.#down, { qos: 1 }) }
 
   private constructor (o: DeviceGateOptions) {
     this.#o = { timeoutMs: 2000, approvalWaitMs: 0, role: 'operator', prefix: DEFAULT_PREFIX, ...o }
     this.#hub = hubKeyOf(pinnedKey(o.hub))
-    this.#down = downTopic(o.agent.agentId, this.#o.prefix)
-    this.#up = upTopic(o.agent.agentId, this.#o.prefix)
     this.#cache = new PolicyCache(this.#hub, o.cacheFile)
+    this.#requests = new GateRequests({
+      client: o.client, agent: o.agent, prefix: this.#o.prefix, policyHash: () => this.#cache.policy?.hash ?? null,
+      ...(o.random ? { random: o.random } : {}), ...(o.clock ? { clock: o.clock } : {})
+    })
   }
 
   /** Why the cached policy was refused, if it was. */
@@ -118,11 +102,7 @@ export class DeviceGate {
     if (typeof opts.agent?.stamp !== 'function' || typeof opts.agent.signStatement !== 'function') throw new TypeError('"agent" expected an Agent (a Stamper that can sign statements)')
     const g = new DeviceGate(opts)
     await g.#cache.load()
-    opts.client.on('message', g.#onMessage)
-    // After a reconnect with a clean session the broker has forgotten the subscription.
-    opts.client.on('connect', g.#onConnect)
-    noDelay(opts.client)
-    if (opts.client.connected) await opts.client.subscribeAsync(g.#down, { qos: 1 }).catch(() => {})
+    await g.#requests.listen()
     return g
   }
 
@@ -130,35 +110,6 @@ export class DeviceGate {
   get cachedPolicy (): { hash: string, versionId: string } | null {
     const p = this.#cache.policy
     return p === null ? null : { hash: p.hash, versionId: p.versionId }
-  }
-
-  /**
-   * Sends one signed request and waits for its answer; null on timeout or when the client is offline. A
-   * REQUEST_STALE refusal names the hub's clock: correct the offset and ask once more (a device without a
-   * real-time clock boots in 1970). A forged one can only make the next request stale, i.e. fail closed.
-   */
-  async #request (body: Record<string, unknown>, waitMs: number): Promise<Record<string, unknown> | null> {
-    const env = await this.#send(body, waitMs)
-    if (env?.kind !== GATE_KINDS.error || env.code !== 'REQUEST_STALE' || !Number.isSafeInteger(env.hub_time)) return env
-    this.#skew = (env.hub_time as number) - this.#seconds(0)
-    return await this.#send(body, waitMs)
-  }
-
-  #seconds (skew = this.#skew): number { return Math.floor((this.#o.clock ?? Date.now)() / 1000) + skew }
-
-  #send (body: Record<string, unknown>, waitMs: number): Promise<Record<string, unknown> | null> {
-    if (!this.#o.client.connected) return Promise.resolve(null)
-    const random = this.#o.random ?? randomBytes
-    const corr = random(16)
-    const key = toHex(corr)
-    const env = signGateRequest(this.#o.agent, this.#o.agent.agentId, { v: 1, ...body, corr, ...(this.#cache.policy !== null ? { policy_hash: this.#cache.policy.hash } : {}) }, this.#seconds(), toHex(random(16)))
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => { this.#waiters.delete(key); resolve(null) }, waitMs)
-      this.#waiters.set(key, { resolve, timer })
-      this.#o.client.publish(this.#up, Buffer.from(encodeEnvelope(env)), { qos: 1 }, (err) => {
-        if (err && this.#waiters.delete(key)) { clearTimeout(timer); resolve(null) }
-      })
-    })
   }
 
   /** Asks the hub (or decides offline), stamps the verdict, returns it. Never throws for a refusal. */
@@ -174,7 +125,7 @@ export class DeviceGate {
       return await this.#stamp({ ...closed(decisionId, 'payload cannot be written as canonical JSON'), rule: 'invalid_context' }, action, role, '')
     }
     const asked: Asked = { action, role, payloadHash, requestId }
-    const env = await this.#request({ kind: GATE_KINDS.request, action, payload, request_id: requestId, ...(ctx.targetDomain ? { target_domain: ctx.targetDomain } : {}) }, this.#o.timeoutMs)
+    const env = await this.#requests.request({ kind: GATE_KINDS.request, action, payload, request_id: requestId, ...(ctx.targetDomain ? { target_domain: ctx.targetDomain } : {}) }, this.#o.timeoutMs)
     if (env === null) return await this.#offline(asked, decisionId, payload, ctx.targetDomain)
     let verdict = this.#fromHub(env, asked, decisionId)
     // The stamped role is the one the hub decided under (from its signed decision), not the one asked for.
@@ -198,7 +149,7 @@ export class DeviceGate {
     let last: Verdict | null = null
     while (Date.now() < deadline) {
       const waitMs = Math.min(deadline - Date.now(), 30_000)
-      const env = await this.#request({ kind: GATE_KINDS.wait, decision_id: decisionId, wait_ms: waitMs }, waitMs + this.#o.timeoutMs)
+      const env = await this.#requests.request({ kind: GATE_KINDS.wait, decision_id: decisionId, wait_ms: waitMs }, waitMs + this.#o.timeoutMs)
       if (env === null) return { ...closed(decisionId, 'hub unreachable while waiting for a human'), state: 'PENDING' }
       last = this.#fromHub(env, asked, decisionId)
       if (last.state !== 'PENDING') return last
@@ -266,16 +217,13 @@ export class DeviceGate {
 
   /** Asks the hub for its signed active policy (e.g. at boot, to be ready for offline use). */
   async refreshPolicy (): Promise<boolean> {
-    const env = await this.#request({ kind: GATE_KINDS.policy }, this.#o.timeoutMs)
+    const env = await this.#requests.request({ kind: GATE_KINDS.policy }, this.#o.timeoutMs)
     return env?.kind === GATE_KINDS.policyResult && this.#cache.accept(env.policy as SignedPolicy, true)
   }
 
   /** Stops listening (pending checks resolve as offline). The mqtt client stays open. */
   async close (): Promise<void> {
-    this.#o.client.off('message', this.#onMessage)
-    this.#o.client.off('connect', this.#onConnect)
-    for (const [k, w] of this.#waiters) { clearTimeout(w.timer); this.#waiters.delete(k); w.resolve(null) }
-    if (this.#o.client.connected) await this.#o.client.unsubscribeAsync(this.#down).catch(() => {})
+    await this.#requests.close()
   }
 }
 
@@ -283,14 +231,6 @@ type Verdict = Omit<GateVerdict, 'event'>
 
 function closed (decisionId: string, why: string): Verdict {
   return { allowed: false, outcome: 'BLOCK', reason: `${why} — blocked (fail-closed)`, source: 'fail_closed', decisionId, state: 'DECIDED', rule: null, policyHash: null, hubEventHash: null, role: null }
-}
-
-/**
- * A gate check is one small request and one small answer: with Nagle's algorithm on, the kernel holds
- * them for the peer's delayed ACK (~40 ms each way on Linux; measured 88 ms vs 2 ms per round trip).
- */
-function noDelay (client: MqttClient): void {
-  (client.stream as unknown as { setNoDelay?: (v: boolean) => void } | undefined)?.setNoDelay?.(true)
 }
 
 function pinnedKey (hub: DeviceGateOptions['hub']): Uint8Array {
