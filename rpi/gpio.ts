@@ -7,6 +7,7 @@
 // (AUDIT_FAILED), because the chain would otherwise silently miss actions. Async methods resolve only
 // once their event is stored; sync methods (readSync, writeSync, the constructor) queue their stamp in
 // call order and `flush()` awaits them.
+// Beside it: what setup hands onoff and records, and export errors (gpio-setup.ts); sampling (gpio-sampling.ts).
 import type { AissEvent, Stamper } from '../runtime/types.js'
 import { PcpError } from '../runtime/errors.js'
 import { RpiErrorCodes } from './errors.js'
@@ -14,6 +15,7 @@ import { checkStamper, hashValue, stampInOrder, type Payload } from './audit.js'
 import { defaultBackend } from './chardev/backend.js'
 import { type BinaryValue, type Direction, type Edge, type GpioBackend, type GpioOptions, type OnoffLikeGpio, type ValueCallback } from './backend.js'
 import type { PinResolution } from './chip.js'
+import { exportError, onoffOptions, setupPayload } from './gpio-setup.js'
 import { checkGpioSampling, SampledStream, type GpioSamplingOptions } from './gpio-sampling.js'
 
 export interface AuditedGpioOptions extends GpioOptions {
@@ -83,34 +85,14 @@ export class AuditedGpio {
     this.resolution = this.backend.resolvePin(pin)
     this.backend.preflight(this.resolution)
     const Gpio = this.backend.Gpio
-    const gpioOpts: GpioOptions = {}
-    if (opts.debounceTimeout !== undefined) gpioOpts.debounceTimeout = opts.debounceTimeout
-    if (opts.activeLow !== undefined) gpioOpts.activeLow = opts.activeLow
-    if (opts.reconfigureDirection !== undefined) gpioOpts.reconfigureDirection = opts.reconfigureDirection
-    if (opts.bias !== undefined) gpioOpts.bias = opts.bias
     try {
-      this.#gpio = new Gpio(this.resolution.line, direction, edge as Edge | undefined, gpioOpts)
+      this.#gpio = new Gpio(this.resolution.line, direction, edge as Edge | undefined, onoffOptions(opts))
     } catch (err) {
       throw exportError(this.resolution, err)
     }
     this.#direction = direction === 'in' ? 'in' : 'out'
     this.#edge = direction === 'in' && edge ? edge as Edge : 'none'
-    const setup: Payload = {
-      pin,
-      sysfs_gpio: this.resolution.sysfs,
-      chip: this.resolution.chip.label,
-      chip_base: this.resolution.chip.base,
-      direction,
-      edge: this.#edge,
-      active_low: opts.activeLow ?? false,
-      debounce_ms: opts.debounceTimeout ?? 0,
-      backend: this.backend.name,
-      simulated: this.backend.simulated
-    }
-    // The character device has no global numbers: the chain names the device and the line offset instead.
-    if (this.resolution.chip.path !== undefined) { setup.chip_device = this.resolution.chip.path; setup.line_offset = this.resolution.line }
-    if (opts.bias !== undefined) setup.bias = opts.bias
-    if (opts.label !== undefined) setup.label = opts.label
+    const setup = setupPayload(pin, this.resolution, this.backend, direction, this.#edge, opts)
     const stamp = (type: string, payload: Payload): Promise<AissEvent> => this.#queue(type, payload)
     if (sampling?.edges) this.#streams.edges = new SampledStream('edges', pin, sampling.edges, sampling, stamp)
     if (sampling?.reads) this.#streams.reads = new SampledStream('reads', pin, sampling.reads, sampling, stamp)
@@ -298,22 +280,4 @@ export class AuditedGpio {
 
 function checkBit (value: unknown): asserts value is BinaryValue {
   if (value !== 0 && value !== 1) throw new TypeError(`"value" expected 0 or 1, got ${String(value)}`)
-}
-
-/** Turns onoff's bare errno errors from export into coded errors that say what probably happened. */
-function exportError (r: PinResolution, err: unknown): unknown {
-  const code = (err as NodeJS.ErrnoException)?.code
-  const where = r.sysfs === null
-    ? `BCM ${r.bcm} (line ${r.line} of ${r.chip.path ?? r.chip.name} "${r.chip.label}")`
-    : `BCM ${r.bcm} (sysfs gpio${r.sysfs} = ${r.chip.name} "${r.chip.label}" base ${r.chip.base} + ${r.bcm})`
-  if (code === 'EACCES' || code === 'EPERM') {
-    return new PcpError(RpiErrorCodes.GPIO_ACCESS_DENIED, `cannot export ${where}: ${code}; run as a user in the "gpio" group`, { field: 'pin', actual: r.bcm, cause: err })
-  }
-  if (code === 'ENOENT' || code === 'EINVAL' || code === 'EBUSY') {
-    const why = code === 'EBUSY' ? 'the line is claimed by a kernel driver or another process (1-wire, I2C, SPI overlays, gpiod users; see gpioinfo)'
-      : code === 'EINVAL' ? 'the kernel has no such GPIO number'
-        : 'the gpioN directory never appeared after export'
-    return new PcpError(RpiErrorCodes.GPIO_EXPORT_FAILED, `cannot export ${where}: ${code}, ${why}`, { field: 'pin', actual: r.bcm, cause: err })
-  }
-  return err
 }
