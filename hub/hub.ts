@@ -146,18 +146,22 @@ export class Hub {
       const broker = embedded?.broker ?? null
       const url = embedded?.url ?? opts.mqttUrl!
       const vigil = opts.vigil === false ? null : (opts.vigil ?? await loadVigil(opts.dataDir, {}, opts.logger))
+      const fed = store.shared ? await loadFed(opts.dataDir, store) : undefined
+      // No await from here to the 'connect' listener: a CONNACK that came in between went unheard, and
+      // the hub never subscribed (a hub on a shared store sat deaf through a whole fleet test).
       const client = connectHubClient(opts, url, embedded, (b) => oversize(b))
       cleanup.push(() => client.endAsync(true))
-      const fed = store.shared ? await loadFed(opts.dataDir, store) : undefined
       const hub = new Hub({ opts, store, pool, agent, broker, client, url, vigil, ...(fed ? { fed } : {}) })
       oversize = () => { hub.#received++; hub.#reject('PAYLOAD_TOO_LARGE') }
       client.on('message', (topic, payload) => { hub.#received++; hub.#router.onMessage(topic, payload) })
-      client.on('connect', () => {
+      const subscribe = (): void => {
         client.subscribe(filter, { qos: 1 }, (err, granted) => {
           if (err || granted?.some((g) => g.qos > 2)) { hub.#ingestLog.error({ event: 'subscribe_failed', filter, reason: err?.message ?? 'refused by the broker' }, `cannot subscribe to ${filter}: ${err?.message ?? 'refused by the broker'}`); return }
           if (!hub.#closed) sayHello(client, hub.store, hub.prefix)
         })
-      })
+      }
+      client.on('connect', subscribe)
+      if (client.connected) subscribe()
       client.on('error', (err: Error & { code?: unknown }) => hub.#ingestLog.warn({ event: 'mqtt_error', code: err.code ?? null, reason: err.message }, `mqtt: ${err.message}`))
       // A refused password or certificate will not cure itself: say so now, not after the timeout.
       await whenConnected(client, 10_000, { failOnRefusal: true })
