@@ -301,6 +301,7 @@ export class Ingest {
     let refused: { i: number, problem: ChainProblem } | null = null
     let hostile: { i: number, reason: HostileReason, message: string } | null = null
     let tooLarge: number | null = null
+    let behind = false
     const over = input.overLimit?.index ?? -1
     for (let j = 0; j < fresh.length; j++) {
       const i = skip + j
@@ -312,6 +313,9 @@ export class Ingest {
       if (unsigned !== null) { hostile = { i, reason: unsigned, message: `event ${state.seq}: no valid signature of ${state.agentId}` }; break }
       if (i === over) { tooLarge = i; break }
       const usedAt = nonces[j] ?? lane.pendingNonces.get(nk)
+      // Held at or past the position the lane expects it: the lane is behind the store (another hub stored
+      // it, several hubs on one store), and this is a resend, not a replay: asked again from the store.
+      if (usedAt !== undefined && usedAt >= state.seq) { behind = true; break }
       if (usedAt !== undefined && (lane.recent.get(usedAt) ?? await this.#storedHash(agentId, usedAt)) === result.hashes[i]) {
         // The agent's own event, already held at #usedAt, sent again at another position: a replay by
         // whoever copied it, not something the agent did twice.
@@ -330,6 +334,12 @@ export class Ingest {
       lane.recent.set(state.seq - 1, result.hashes[i]!)
       lane.recent.delete(state.seq - 1 - RECENT)
       accepted.push({ event: ev!, hash: result.hashes[i]!, keyIndex: keys.findIndex((k) => k.agentId === signer) })
+    }
+    if (behind) {
+      for (const a of accepted) lane.pendingNonces.delete(`${a.event.agent_id}\u0000${a.event.nonce}`)
+      lane.check = null; this.#resetPrediction(lane)
+      const h = this.#store.agent(agentId)?.head
+      return { nack: { code: NACK_CODES.GAP, message: `the hub's view of ${agentId} was behind its store: resend from the hub's head`, head: h ? { seq: h.seq, hash: h.hash } : null, retry: true } }
     }
     const current = this.#store.agent(agentId)?.state ?? 'unknown'
     if (accepted.length > 0 && current !== 'allowed') {

@@ -107,5 +107,29 @@ S('ingest on a hub that missed batches another hub stored answers from the store
   } finally { await s1.close(); await s2.close(); await db.drop() }
 })
 
+S('a resend of a batch another hub stored meanwhile, to a hub whose lane is behind: duplicates, not a replay attack', async () => {
+  const db = await createTestDb()
+  const [s1, s2] = [await PgHubStore.open(db.url), await PgHubStore.open(db.url)]
+  const now = (): number => 1_700_001_000
+  const hostile: string[] = []
+  const [i1, i2] = [new Ingest({ store: s1, now }), new Ingest({ store: s2, now, hooks: { rejected: (_id, p) => hostile.push(p.code) } })]
+  try {
+    const a = Identity.generate()
+    await s1.putAgent(device(a, 'allowed'))
+    await s2.reload(a.agentId)
+    const c = chain(a, 6)
+    const batch = (from: number, to: number): { from: number, ids: string[], records: Uint8Array[], topic: string } =>
+      ({ from, ids: [a.agentId], records: c.slice(from, to).map((x) => encodeRecord(x.event, 0)), topic: 't' })
+    // Hub 2 stores 0..2 (its lane is at #3); hub 1 stores 3..5; the device, missing that ack, sends 3..5 to hub 2.
+    assert.ok('ack' in await i2.submit(a.agentId, batch(0, 3)))
+    assert.ok('ack' in await i1.submit(a.agentId, batch(3, 6)))
+    const out = await i2.submit(a.agentId, batch(3, 6))
+    assert.ok('ack' in out, `acked as held events, got ${JSON.stringify(out)}`)
+    assert.equal([(out as { ack: { head: { seq: number }, stored: number, duplicates: number } }).ack.head.seq, (out as { ack: { stored: number } }).ack.stored, (out as { ack: { duplicates: number } }).ack.duplicates], [5, 0, 3])
+    assert.equal(hostile, [])
+    assert.is((await db.query('SELECT count(*)::int AS n FROM pcp_events')).rows[0].n, 6)
+  } finally { await s1.close(); await s2.close(); await db.drop() }
+})
+
 if (pgSkipReason) console.log(`skip hub stores sharing one PostgreSQL database: ${pgSkipReason}`)
 else S.run()
