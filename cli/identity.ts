@@ -1,8 +1,9 @@
 import type { Command } from 'commander'
 import {
-  pcpHome, createAgentIdentity, listAgentNames, readIdentityDocument, secureAgentKey, isKeyEncrypted, agentDir, Agent, PcpError, openAgentStore, stringifyJson
+  pcpHome, createAgentIdentity, listAgentNames, readIdentityDocument, secureAgentKey, isKeyEncrypted, agentDir, Agent, PcpError, openAgentStore, stringifyJson, unlockedKeyText
 } from '../runtime/index.js'
 import { existsSync } from 'node:fs'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { action, printJson, passphrase, EXIT } from './common.js'
 
@@ -68,6 +69,25 @@ export function registerIdentityCommands (program: Command): void {
       await secureAgentKey(pcpHome(program.opts().home), name, pw)
       if (opts.json) printJson({ name, encrypted: true })
       else process.stdout.write(`${name}: key encrypted\n`)
+    }))
+
+  identity.command('unlock <name>')
+    .description('write the key unlocked (a plaintext key file) for a credential store, so a service opens the agent without scrypt')
+    .requiredOption('-o, --output <file>', 'where to write it (mode 0600; - for stdout, e.g. into systemd-creds encrypt)')
+    .option('--json', 'print JSON (not with -o -)')
+    .addHelpText('after', '\nThe key file stays encrypted. Seal the output at once, e.g.\n  pcp identity unlock arm -o - | systemd-creds encrypt --name=pcp-key - /etc/credstore.encrypted/pcp-key\nand pass it to the service as LoadCredentialEncrypted=pcp-key:... (pcp-edge/rpi serviceKey(), Agent.open unlockedKey).\n')
+    .action(action(async (name: string, opts: { output: string, json?: boolean }) => {
+      const home = pcpHome(program.opts().home)
+      if (!await isKeyEncrypted(home, name)) throw new PcpError('KEY_NOT_ENCRYPTED', `agent "${name}" has a plaintext key already; unlock is for an encrypted one (pcp identity secure ${name})`, { agent: name })
+      const pw = await passphrase()
+      if (!pw) throw new PcpError('KEY_PASSPHRASE_REQUIRED', 'a passphrase is needed: set PCP_PASSPHRASE or run in a terminal')
+      const text = await unlockedKeyText(home, name, pw)
+      if (opts.output === '-') { process.stdout.write(text); return }
+      await writeFile(opts.output, text, { mode: 0o600, flag: 'wx' }).catch((err: NodeJS.ErrnoException) => {
+        throw new PcpError('ARGUMENT_INVALID', `-o ${opts.output}: ${err.code === 'EEXIST' ? 'exists; an unlocked key is never written over a file' : err.message}`, { field: 'output', file: opts.output })
+      })
+      if (opts.json) printJson({ name, output: opts.output })
+      else process.stdout.write(`${name}: unlocked key written to ${opts.output} (mode 0600): seal it (systemd-creds encrypt) and delete this copy\n`)
     }))
 
   identity.command('rotate <name>')

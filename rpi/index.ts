@@ -6,7 +6,7 @@ export { checkPolicy, type AuditPolicy, type AuditClock } from '../runtime/sampl
 export { readDs18b20, ds18b20Reader, parseW1Slave, w1Crc8, W1_DEVICES_ROOT, type Ds18b20Reading } from './w1.js'
 export { AuditedPwm, SYSFS_PWM_ROOT, type AuditedPwmOptions, type PwmState } from './pwm.js'
 export { AuditedI2c, openI2cBus, type AuditedI2cOptions, type I2cLikeBus } from './i2c.js'
-export { servicePassphrase, PASSPHRASE_CREDENTIAL } from './credentials.js'
+export { servicePassphrase, serviceKey, PASSPHRASE_CREDENTIAL, KEY_CREDENTIAL } from './credentials.js'
 export { AuditedPiAgent, type ActionGate, type PiAgentOptions, type Heartbeat } from './agent.js'
 export { invalidReading, type ReadFn, type SampleOptions, type SampleStats, type Sampler, type SignalSource, type StopReason } from './sampler.js'
 export { onoffBackend, loadOnoff, type GpioBackend, type OnoffBackendOptions, type OnoffLikeClass, type OnoffLikeGpio, type BinaryValue, type Direction, type Edge, type GpioOptions, type ValueCallback, type GpioEdgeEvent } from './backend.js'

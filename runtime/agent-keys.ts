@@ -9,6 +9,7 @@ import { profileRules, PROFILE_UPGRADE_EVENT_TYPE, type ProfilePolicy } from './
 import { createRotationAttestation, rotationPayload } from './rotation.js'
 import { crypto } from './crypto.js'
 import { exists } from './fsutil.js'
+import { PcpError, ErrorCodes } from './errors.js'
 import { keyFileFor, addPqSeed, ENC_KEY_FILE } from './home.js'
 import { stageKeySwap, completeKeySwap } from './key-swap.js'
 import type { StampPipeline } from './agent-stamp.js'
@@ -38,9 +39,11 @@ export async function rotateKey (k: KeyContext): Promise<{ event: AissEvent, pre
   const seed = crypto().randomBytes(32)
   // An identity with an ML-DSA key rotates both (runtime/rotation.ts): the old keys attest the new ones.
   const pqSeed = old.publicKeyPq !== null ? crypto().randomBytes(32) : undefined
-  // The new key is protected as the old one was.
+  // The new key is protected as the old one was: never under an empty passphrase (an agent opened with
+  // an unlocked key and no passphrase).
   const encrypted = await exists(join(dir, ENC_KEY_FILE))
-  const key = await keyFileFor(seed, encrypted ? k.passphrase ?? '' : undefined, k.scryptN, pqSeed)
+  if (encrypted && !k.passphrase) throw new PcpError(ErrorCodes.KEY_PASSPHRASE_REQUIRED, `agent "${k.agent.name}": rotating an encrypted key needs its passphrase (the new key file is encrypted as the old one is)`, { agent: k.agent.name, file: join(dir, ENC_KEY_FILE) })
+  const key = await keyFileFor(seed, encrypted ? k.passphrase : undefined, k.scryptN, pqSeed)
   const next = Identity.fromSeed(seed, { now: Math.floor(k.clock() / 1000), ...(pqSeed ? { pqSeed } : {}) })
   await stageKeySwap(dir, key, next, k.aiss2Document)
   const nextIndex = await store.addIdentity({ agentId: next.agentId, publicKey: next.publicKey })

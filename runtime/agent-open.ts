@@ -24,6 +24,13 @@ export interface AgentOpenOptions {
   home?: string
   /** For encrypted keys; defaults to $PCP_PASSPHRASE. Also encrypts a key created here. */
   passphrase?: string
+  /**
+   * The key already unlocked: the text `pcp identity unlock` writes (a plaintext key file), e.g. from the
+   * systemd credential pcp-key. Used instead of the key file, so no scrypt runs at open (its 128 MiB
+   * peak); the key file stays as strong as it was. Checked against identity.json. rotate() and
+   * upgradeProfile() of an encrypted key still need `passphrase` (they write a key file as strong).
+   */
+  unlockedKey?: string
   /** 'durable' (default): stamp() resolves once the event is fsynced. 'relaxed': written, not fsynced:
    *  a crash of the process loses nothing; a power cut loses at most what was stamped since the last
    *  fsync (a sync batch, a rotation, close()), never an event in the middle (runtime/store-repair.ts). */
@@ -84,7 +91,10 @@ export async function openAgentParts (ref: AgentRef, opts: AgentOpenOptions): Pr
       } finally { await store.close() }
     }
     const keyOpts = { ...(opts.passphrase ? { passphrase: opts.passphrase } : {}), ...(opts.scryptN ? { scryptN: opts.scryptN } : {}) }
-    if (opts.create !== false && !await exists(join(dir, IDENTITY_FILE))) {
+    if (opts.unlockedKey !== undefined) {
+      if (!await exists(join(dir, IDENTITY_FILE))) throw new PcpError(ErrorCodes.IDENTITY_NOT_FOUND, `agent "${name}" has no identity in ${dir}: an unlocked key opens an existing agent only`, { agent: name, file: join(dir, IDENTITY_FILE) })
+      identity = await loadAgentIdentity(home, name, { unlocked: { text: opts.unlockedKey, source: `the unlocked key of agent "${name}"` } })
+    } else if (opts.create !== false && !await exists(join(dir, IDENTITY_FILE))) {
       identity = await createAgentIdentity(home, name, { ...keyOpts, ...(opts.clock ? { now: Math.floor(opts.clock() / 1000) } : {}), ...(opts.profile === AISS2_VERSION ? { pq: true } : {}) })
     } else {
       identity = await loadAgentIdentity(home, name, keyOpts)

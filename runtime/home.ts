@@ -110,10 +110,15 @@ export async function isKeyEncrypted (home: string, name: string): Promise<boole
   return exists(join(agentDir(home, name), ENC_KEY_FILE))
 }
 
-/** Loads an agent's signing identity, checking that its key matches its identity document. */
-export async function loadAgentIdentity (home: string, name: string, opts: { passphrase?: string, scryptN?: number } = {}): Promise<Identity> {
+/**
+ * Loads an agent's signing identity, checking that its key matches its identity document. `unlocked`:
+ * the key already unlocked (the text of a plaintext key file, `pcp identity unlock`), read instead of the
+ * key file, so no scrypt runs (its 128 MiB peak, README "Pi Zero 2 W").
+ */
+export async function loadAgentIdentity (home: string, name: string, opts: { passphrase?: string, scryptN?: number, unlocked?: { text: string, source: string } } = {}): Promise<Identity> {
   const dir = agentDir(home, name)
   const doc = await readIdentityDocument(home, name)
+  if (opts.unlocked) return bindIdentity(parsePlaintextKeyFileSeeds(opts.unlocked.text, opts.unlocked.source), doc, opts.unlocked.source)
   const passphrase = opts.passphrase ?? process.env.PCP_PASSPHRASE
   const scrypt = opts.scryptN ? { scryptN: opts.scryptN } : {}
   const seeds = await readAgentSeeds(dir, name, passphrase, scrypt)
@@ -136,6 +141,20 @@ export async function readAgentSeeds (dir: string, name: string, passphrase: str
       ? decryptSeeds(new Uint8Array(await readFile(plainFile)), passphrase, plainFile, scrypt)
       : parsePlaintextKeyFileSeeds(text, plainFile)
   }
+}
+
+/**
+ * An agent's key, unlocked once (scrypt runs here), as the text of a plaintext key file: for a credential
+ * store (`systemd-creds encrypt`) from which a service opens the agent without scrypt (AgentOpenOptions.
+ * unlockedKey). Checked against the identity document first. The caller owns the secret text.
+ */
+export async function unlockedKeyText (home: string, name: string, passphrase: string | undefined, scrypt: { scryptN?: number } = {}): Promise<string> {
+  const dir = agentDir(home, name)
+  const doc = await readIdentityDocument(home, name)
+  const seeds = await readAgentSeeds(dir, name, passphrase, scrypt)
+  const text = plaintextKeyFile(seeds.ed, seeds.pq)
+  bindIdentity(seeds, doc, join(dir, IDENTITY_FILE)).destroy()
+  return text
 }
 
 /**

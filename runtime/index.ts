@@ -9,7 +9,7 @@ export { nodeCrypto }
 export { portableCrypto } from './crypto-portable.js'
 export { encryptSeed, decryptSeed, encryptSeeds, decryptSeeds, plaintextKeyFile, parsePlaintextKeyFile, parsePlaintextKeyFileSeeds, SCRYPT_N } from './keyfile.js'
 export {
-  pcpHome, agentDir, checkAgentName, createAgentIdentity, loadAgentIdentity, loadIdentityFile, readIdentityDocument,
+  pcpHome, agentDir, checkAgentName, createAgentIdentity, loadAgentIdentity, unlockedKeyText, loadIdentityFile, readIdentityDocument,
   secureAgentKey, listAgentNames, isKeyEncrypted
 } from './home.js'
 export { Agent, MAX_EVENT_BYTES, type AgentOpenOptions, type AgentRef } from './agent.js'

@@ -19,7 +19,9 @@ import { BANNER, nativePlugin, NATIVE_EXTERNAL, copyPrebuilds } from './vendor.m
 // stay out: they are in pcp-edge/aiss2 (runtime/aiss2-install.ts), and test/build.test.ts checks that.
 // 236 KB (issue 17, 21 landings of 2026-12-03): 233.1 KB after the 'interval' durability mode, the read-only
 // inspection socket a running device serves, the store split and the anchor meta slot — device features.
-export const CORE_BUDGET_BYTES = 236 * 1024
+// 240 KB (2026-12-04): 236.5 KB after issue 19's split of the agent and the store into modules (+1.6 KB of
+// module seams, measured), the unlocked-key open (issue 17 #5) and the inspection socket's search (#6).
+export const CORE_BUDGET_BYTES = 240 * 1024
 
 /** The core for Node, with everything bundled but the native addon: classic-level's prebuilt .node files
  *  go in prebuilds/ beside it (scripts/vendor.mjs), so its folder runs with no node_modules at all. */

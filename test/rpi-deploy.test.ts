@@ -71,7 +71,15 @@ Deploy('the fan example runs with plain node from the install, takes its passphr
   // Reopening an encrypted key runs scrypt (N = 2^17, r = 8: 128 MiB) once at start.
   const second = await runFan(home, { CREDENTIALS_DIRECTORY: creds }, 12)
   assert.is(second.code, 0, second.out)
-  console.log(`rpi-deploy: peak RSS (VmHWM), plain node, x86-64: plaintext key ${(plain.hwmKiB / 1024).toFixed(0)} MiB, encrypted key ${(second.hwmKiB / 1024).toFixed(0)} MiB`)
+  // The way around that peak (README "Pi Zero 2 W"): unlock once with the installed CLI, hand the service
+  // the key as the pcp-key credential (systemd-creds would seal it; here a 0600 file), no passphrase.
+  const keyCreds = join(work.path, 'key-creds'); mkdirSync(keyCreds, { mode: 0o700 })
+  const u = spawnSync(process.execPath, ['node_modules/pcp-edge/bin/pcp.js', 'identity', 'unlock', 'pi-fan', '-o', join(keyCreds, 'pcp-key')], { cwd: app, env: { ...env, PCP_HOME: home, PCP_PASSPHRASE: 'correct horse battery staple' }, encoding: 'utf8' })
+  assert.is(u.status, 0, u.stderr)
+  const keyed = await runFan(home, { CREDENTIALS_DIRECTORY: keyCreds }, 8)
+  assert.is(keyed.code, 0, keyed.out)
+  assert.ok(keyed.hwmKiB < second.hwmKiB - 64 * 1024, `with the unlocked key no scrypt runs: peak ${keyed.hwmKiB} KiB vs ${second.hwmKiB} KiB with the passphrase`)
+  console.log(`rpi-deploy: peak RSS (VmHWM), plain node, x86-64: plaintext key ${(plain.hwmKiB / 1024).toFixed(0)} MiB, encrypted key ${(second.hwmKiB / 1024).toFixed(0)} MiB, encrypted key opened from the unlocked pcp-key credential ${(keyed.hwmKiB / 1024).toFixed(0)} MiB`)
   const file = join(work.path, 'fan.json')
   const r = spawnSync(process.execPath, ['node_modules/pcp-edge/bin/pcp.js', 'export', 'pi-fan', '-o', file], { cwd: app, env: { ...env, PCP_HOME: home }, encoding: 'utf8' })
   assert.is(r.status, 0, r.stderr)
@@ -80,7 +88,7 @@ Deploy('the fan example runs with plain node from the install, takes its passphr
   const verdict = JSON.parse(v.stdout)
   assert.is(verdict.valid, true)
   const types = (JSON.parse(readFileSync(file, 'utf8')).events as Array<{ payload: { event_type: string } }>).map((e) => e.payload.event_type)
-  assert.is(types.filter((t) => t === 'rpi_agent_shutdown').length, 2, 'both runs ended with rpi_agent_shutdown')
+  assert.is(types.filter((t) => t === 'rpi_agent_shutdown').length, 3, 'all three runs ended with rpi_agent_shutdown')
   assert.ok(types.filter((t) => t === 'rpi_sensor_reading').length >= 8)
 })
 

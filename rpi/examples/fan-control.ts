@@ -6,14 +6,16 @@
 //   node --import tsx rpi/examples/fan-control.ts          # on a Pi (user in the gpio group)
 //   PCP_SIMULATE=1 node --import tsx rpi/examples/fan-control.ts   # anywhere: SIMULATED Pi and temperature
 //   node node_modules/pcp-edge/dist/rpi/examples/fan-control.js    # installed package: plain node, no dev tools
-// The key passphrase comes from the systemd credential pcp-passphrase (LoadCredential=), else
-// $PCP_PASSPHRASE; PCP_DURABILITY=interval fsyncs once a second instead of per reading (SD cards).
+// The key comes unlocked from the systemd credential pcp-key (`pcp identity unlock`, no scrypt at start:
+// no 128 MiB peak on a Pi Zero 2 W), else its passphrase from the credential pcp-passphrase
+// (LoadCredential=), else $PCP_PASSPHRASE; PCP_DURABILITY=interval fsyncs once a second instead of per
+// reading (SD cards).
 //
 // In your own project import from the package instead: 'pcp-edge' and 'pcp-edge/rpi'.
 import { readFile } from 'node:fs/promises'
 import { Agent } from '../../runtime/index.js'
 import { AuditedGpio, AuditedPiAgent, SimulatedPi } from '../index.js'
-import { servicePassphrase } from '../credentials.js'
+import { serviceKey } from '../credentials.js'
 
 const simulate = process.env.PCP_SIMULATE === '1'
 const pin = Number(process.env.PCP_FAN_PIN ?? 14)
@@ -21,9 +23,9 @@ const everyMs = Number(process.env.PCP_SAMPLE_MS ?? 2000)
 const ON_ABOVE = 60
 const OFF_BELOW = 50
 
-const { passphrase } = servicePassphrase()
+const { source: _keySource, ...key } = serviceKey()
 const durability = process.env.PCP_DURABILITY as 'durable' | 'interval' | 'relaxed' | undefined
-const agent = await Agent.open({ name: process.env.PCP_AGENT ?? 'pi-fan' }, { ...(passphrase ? { passphrase } : {}), ...(durability ? { durability } : {}) })
+const agent = await Agent.open({ name: process.env.PCP_AGENT ?? 'pi-fan' }, { ...key, ...(durability ? { durability } : {}) })
 const pi = await AuditedPiAgent.start(agent, { name: 'pi-fan' })
 // STAND-IN when PCP_SIMULATE=1: a simulated GPIO header; every GPIO event then says simulated: true.
 const sim = simulate ? new SimulatedPi() : undefined
