@@ -36,13 +36,16 @@ export function checkHybridSignatures (ev: Record<string, unknown>, edKey: Uint8
   // §6.1 rule 2: no fallback to AISS-1 validation, whatever else the event carries.
   if ('signature' in ev) mismatch('signature', 'an AISS-2.0 event carries an AISS-1 "signature" field; AISS-2.0 is signed in "signatures" only')
   const sigs = ev.signatures
-  if (!isObject(sigs) || !isObject(sigs.classical) || !isObject(sigs.post_quantum)) {
+  if (!isObject(sigs) || !isObject(sigs.classical)) {
     mismatch('signatures', 'an AISS-2.0 event needs "signatures" with "classical" and "post_quantum" entries')
     return faults
   }
-  const classical = sigs.classical; const postQuantum = sigs.post_quantum
+  // A missing post-quantum half is a fault of that half only: the Ed25519 half is still checked, so the
+  // hub can tell the agent's own event with its ML-DSA half stripped from input the agent never signed
+  // (profile.ts classicalVerdict), as it does when only the ML-DSA signature inside the entry is gone.
+  const classical = sigs.classical; const postQuantum = isObject(sigs.post_quantum) ? sigs.post_quantum : null
   if (classical.algorithm !== CLASSICAL_ALGORITHM) mismatch('signatures.classical.algorithm', `is ${JSON.stringify(classical.algorithm)}, AISS-2.0 requires "Ed25519"`)
-  if (postQuantum.algorithm !== ML_DSA_65) mismatch('signatures.post_quantum.algorithm', `is ${JSON.stringify(postQuantum.algorithm)}, AISS-2.0 requires "ML-DSA-65"`)
+  if (postQuantum !== null && postQuantum.algorithm !== ML_DSA_65) mismatch('signatures.post_quantum.algorithm', `is ${JSON.stringify(postQuantum.algorithm)}, AISS-2.0 requires "ML-DSA-65"`)
   const signed = ev.signature_algorithms
   if (!isObject(signed) || signed.classical !== CLASSICAL_ALGORITHM || signed.post_quantum !== ML_DSA_65 || Object.keys(signed).length !== 2) {
     mismatch('signature_algorithms', 'the signed "signature_algorithms" must be {"classical":"Ed25519","post_quantum":"ML-DSA-65"}: without it the labels in "signatures" are not covered by any signature')
@@ -67,8 +70,10 @@ export function checkHybridSignatures (ev: Record<string, unknown>, edKey: Uint8
   // Every way the post-quantum half can fail is PROFILE_MISMATCH (the event does not meet the profile it
   // names, and is never judged by its Ed25519 half alone), except round 3, which gets its own code.
   const pqField = PQ_SIGNATURE_FIELD
-  const pqSig = typeof postQuantum.signature === 'string' ? fromBase64Strict(postQuantum.signature) : null
-  if (!pqSig) {
+  const pqSig = typeof postQuantum?.signature === 'string' ? fromBase64Strict(postQuantum.signature) : null
+  if (postQuantum === null) {
+    mismatch('signatures.post_quantum', 'an AISS-2.0 event needs a "post_quantum" entry in "signatures": it is signed by Ed25519 AND ML-DSA-65, never by one alone')
+  } else if (!pqSig) {
     mismatch(pqField, 'the post-quantum signature is missing or not standard padded base64')
   } else if (pqSig.length === DILITHIUM3_ROUND3_SIGNATURE_BYTES) {
     faults.push({
