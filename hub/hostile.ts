@@ -7,6 +7,9 @@
 // Evidence, by contrast, is what the agent's own key signed and the chain rules refuse (a fork, a broken
 // link, a reused nonce, time going backwards): that is charged to the agent (hub/ingest.ts).
 import { ErrorCodes, type ErrorCode } from '../runtime/errors.js'
+import { faultProblem, type ChainProblem } from '../runtime/chain-step.js'
+import { classicalFault } from '../runtime/profile.js'
+import type { SigFault } from '../runtime/aiss2-format.js'
 import { SIG } from './ingest-verify.js'
 
 /** Reasons under which hostile input is counted (hub.rejections(), pcp_messages_rejected_total{reason}). */
@@ -32,7 +35,18 @@ export function unsignedReason (sigCode: number): HostileReason | null {
   }
 }
 
-/** The verifier code a hostile reason corresponds to, for callers that report a ChainProblem (the HTTP API). */
+/**
+ * The verifier's problem for the signature the key in force did not give the event at `index`, from the
+ * worker's faults (hub/ingest-verify.ts): under AISS-2 the code depends on what is missing (no
+ * `signatures` at all is PROFILE_MISMATCH, not SIGNATURE_ENCODING), so the reason alone cannot say it.
+ * Undefined when the worker had no faults (a record that is no event): HOSTILE_PROBLEM_CODE then.
+ */
+export function unsignedProblem (index: number, faults: readonly SigFault[] | null | undefined): ChainProblem | undefined {
+  const f = faults ? classicalFault(faults) : null
+  return f === null ? undefined : faultProblem(index, f)
+}
+
+/** The verifier code a hostile reason corresponds to, for callers that report a ChainProblem (the HTTP API) without unsignedProblem's. */
 export const HOSTILE_PROBLEM_CODE = {
   FORGED_EVENT_MALFORMED: ErrorCodes.EVENT_MALFORMED,
   FORGED_SIGNATURE_ENCODING: ErrorCodes.SIGNATURE_ENCODING,

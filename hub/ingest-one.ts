@@ -18,7 +18,8 @@ export async function ingestOne (ctx: Pick<SyncKindsContext, 'registry' | 'inges
   if ('ack' in out) return { accepted: true, problems: [], index: out.ack.head.seq, hash: out.ack.head.hash }
   if ('hostile' in out) {
     ctx.reject(out.hostile)
-    return { accepted: false, hostile: out.hostile, problems: [{ code: HOSTILE_PROBLEM_CODE[out.hostile], index: out.index, message: out.message }], index: out.index, hash: null }
+    const problem = out.problem ?? { code: HOSTILE_PROBLEM_CODE[out.hostile], index: out.index, message: out.message }
+    return { accepted: false, hostile: out.hostile, problems: [problem], index: out.index, hash: null }
   }
   if (out.problem) return { accepted: false, problems: [out.problem], index: out.index ?? -1, hash: out.hash ?? null }
   return refuse(out.nack.code, out.nack.message)

@@ -25,7 +25,7 @@ import type { ChainProblem } from '../runtime/verify.js'
 import type { AissEvent } from '../runtime/types.js'
 import { NACK_CODES, MAX_BATCH_RECORDS, notAllowedNack, type AckEnvelope, type NackEnvelope, type WireHead } from '../sync/wire.js'
 import { verifyBatch, checkEvent, SIG, type CheckState, type VerifyItem, type VerifyResult } from './ingest-verify.js'
-import { unsignedReason, HOSTILE, type HostileReason } from './hostile.js'
+import { unsignedReason, unsignedProblem, HOSTILE, type HostileReason } from './hostile.js'
 import type { AgentRecord, Evidence, HubStore } from './store/types.js'
 
 export interface VerifySubmitter { submit (key: string, item: VerifyItem): Promise<VerifyResult> }
@@ -72,12 +72,13 @@ export interface BatchInput { from: number | 'head', ids: string[], records: Uin
  * a replay of an event the hub already holds at another position). Nothing about the agent changes: no
  * evidence, no Vigil anomaly, no refusal count on its record, and no answer (the hub cannot tell who sent
  * it, and an answer on the agent's `down` topic could reach the real device under a copied `corr`). The
- * signed prefix before it, if any, is stored.
+ * signed prefix before it, if any, is stored. `problem`: the verifier's words for the missing signature,
+ * for a caller that answers with one (the HTTP route), when the worker had them.
  */
 export type BatchOutcome =
   | { ack: Omit<AckEnvelope, 'corr' | 'v' | 'kind'> }
   | { nack: Omit<NackEnvelope, 'corr' | 'v' | 'kind'>, problem?: ChainProblem, index?: number, hash?: string | null }
-  | { hostile: HostileReason, message: string, index: number }
+  | { hostile: HostileReason, message: string, index: number, problem?: ChainProblem | undefined }
 
 interface Lane {
   tail: Promise<unknown>
@@ -299,7 +300,7 @@ export class Ingest {
     const accepted: Array<{ event: AissEvent, hash: string, keyIndex: number }> = []
     const keys = [...rec.keys]
     let refused: { i: number, problem: ChainProblem } | null = null
-    let hostile: { i: number, reason: HostileReason, message: string } | null = null
+    let hostile: { i: number, reason: HostileReason, message: string, problem?: ChainProblem | undefined } | null = null
     let tooLarge: number | null = null
     let behind = false
     const over = input.overLimit?.index ?? -1
@@ -310,7 +311,7 @@ export class Ingest {
       const signer = state.agentId
       // Only what the key in force signed can say anything about this agent (issue 14, item 1).
       const unsigned = unsignedReason(ev === null && i !== over ? SIG.UNDECODABLE : result.sig[i]!)
-      if (unsigned !== null) { hostile = { i, reason: unsigned, message: `event ${state.seq}: no valid signature of ${state.agentId}` }; break }
+      if (unsigned !== null) { hostile = { i, reason: unsigned, message: `event ${state.seq}: no valid signature of ${state.agentId}`, problem: unsignedProblem(state.seq, result.faults[i]) }; break }
       if (i === over) { tooLarge = i; break }
       const usedAt = nonces[j] ?? lane.pendingNonces.get(nk)
       // Held at or past the position the lane expects it: the lane is behind the store (another hub stored
@@ -363,7 +364,7 @@ export class Ingest {
         this.#hooks.stored?.(agentId, accepted.map((a) => a.event), next)
       }, (err) => { lane.broken = true; throw err })
     }
-    if (hostile) return { hostile: hostile.reason, message: hostile.message, index: from + hostile.i }
+    if (hostile) return { hostile: hostile.reason, message: hostile.message, index: from + hostile.i, problem: hostile.problem }
     if (tooLarge !== null) {
       // Signed by the agent, so not hostile, and not a chain fault either (no evidence, no Vigil anomaly):
       // the event cannot be taken as it is, and resending will not change that.

@@ -92,6 +92,11 @@ function add (list: ChainProblem[] | null, code: ErrorCode, index: number, messa
   return list
 }
 
+/** A signature or profile fault of the event at `index`, worded as the step reports it. */
+export function faultProblem (index: number, fault: Readonly<SigFault>): ChainProblem {
+  return add(null, fault.code, index, fault.message, fault.field)[0]!
+}
+
 /**
  * Checks `event` at `state.seq` and writes the state after it into `next` (which may be `state` itself).
  * After a fault `next` is where a verifier that reads on would stand (the next position, the event's hash

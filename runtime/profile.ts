@@ -114,16 +114,21 @@ export function checkSignedEvent (ev: Record<string, unknown>, keys: ChainKeys, 
   return faults
 }
 
-/** Whether the key in force's Ed25519 signature is on the event (the hub's line between evidence and hostile input). */
-export function classicalVerdict (faults: readonly SigFault[]): 'ok' | 'encoding' | 'invalid' {
+/** The fault saying the key in force's Ed25519 signature is not on the event; null when it is. */
+export function classicalFault (faults: readonly SigFault[]): SigFault | null {
   for (const f of faults) {
-    if (f.code === ErrorCodes.PROFILE_MISMATCH && f.field === 'version') return 'encoding' // no signature was even looked at
+    if (f.code === ErrorCodes.PROFILE_MISMATCH && f.field === 'version') return f // no signature was even looked at
     const classicalField = f.field === 'signature' || f.field === 'signatures' || f.field === 'signatures.classical.signature'
     if (!classicalField) continue
-    if (f.code === ErrorCodes.SIGNATURE_INVALID) return 'invalid'
-    if (f.code === ErrorCodes.SIGNATURE_ENCODING || (f.code === ErrorCodes.PROFILE_MISMATCH && f.field !== 'signature')) return 'encoding'
+    if (f.code === ErrorCodes.SIGNATURE_INVALID || f.code === ErrorCodes.SIGNATURE_ENCODING || (f.code === ErrorCodes.PROFILE_MISMATCH && f.field !== 'signature')) return f
   }
-  return 'ok'
+  return null
+}
+
+/** Whether the key in force's Ed25519 signature is on the event (the hub's line between evidence and hostile input). */
+export function classicalVerdict (faults: readonly SigFault[]): 'ok' | 'encoding' | 'invalid' {
+  const f = classicalFault(faults)
+  return f === null ? 'ok' : f.code === ErrorCodes.SIGNATURE_INVALID ? 'invalid' : 'encoding'
 }
 
 /**

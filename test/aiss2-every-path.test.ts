@@ -124,7 +124,13 @@ const FAULTS: Fault[] = [
  * Not signed by the Ed25519 key in force: hostile input at the hub, never the agent's evidence. `code` and
  * `field` name the verifier's problem that says so (not always its first); the HTTP route must give it.
  */
-const HOSTILE: Fault[] = []
+const HOSTILE: Fault[] = [
+  { name: 'upgraded: the signed algorithm names changed after signing', kind: 'upgraded', code: 'SIGNATURE_INVALID', field: 'signatures.classical.signature', make: (c) => altered(c, (e) => { e.signature_algorithms.post_quantum = 'Dilithium3' }) },
+  { name: 'born: both signatures removed', kind: 'born', code: 'PROFILE_MISMATCH', field: 'signatures', make: (c) => altered(c, (e) => { delete e.signatures }) },
+  { name: 'born: the classical entry removed', kind: 'born', code: 'PROFILE_MISMATCH', field: 'signatures', make: (c) => altered(c, (e) => { delete e.signatures.classical }) },
+  { name: "born: event 2's Ed25519 signature", kind: 'born', code: 'SIGNATURE_INVALID', field: 'signatures.classical.signature', make: (c) => altered(c, (e) => { e.signatures.classical.signature = (c.events[2] as unknown as Loose).signatures.classical.signature }) },
+  { name: 'upgraded: an AISS-1.0 telemetry (the policy allows it) with a signature of other bytes', kind: 'upgraded', code: 'SIGNATURE_INVALID', field: 'signature', make: (c) => altered(c, (e) => { e.signature = (c.events[0] as unknown as Loose).signature }, { event_type: 'telemetry', i: 3 }, 'AISS-1.0') }
+]
 
 /** The fields every user must agree on. */
 const fields = (p: Partial<ChainProblem> | undefined): Record<string, unknown> =>
