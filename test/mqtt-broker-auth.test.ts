@@ -130,6 +130,9 @@ Auth('a logged-in device cannot publish on another agent\'s topic, subscribe to 
     // Her own chain, on her own topic, is taken as any device's.
     const own = await connected(w, login([m], 'mallory-3'))
     await own.publishAsync(upTopic(mallory.agentId, P), Buffer.from(encodeEnvelope({ v: 1, kind: 'identity', corr: randomBytes(8), identity: mallory.document() })), { qos: 1 })
+    // As a sync agent does (it waits for the answer to its identity): the hub handles an agent's messages
+    // side by side, so events sent before the identity is registered get AGENT_UNKNOWN (retry: true).
+    await until(() => w.hub.store.agent(mallory.agentId) !== undefined, 10_000, 'mallory registered')
     await own.publishAsync(upTopic(mallory.agentId, P), Buffer.from(encodeEnvelope({ v: 1, kind: 'events', corr: randomBytes(8), from: 0, ids: [mallory.agentId], records: chainOf(mallory, 3).map((e) => encodeEventRecord(e)) })), { qos: 1 })
     await until(() => w.hub.chain.status(mallory.agentId)?.eventCount === 3, 10_000, 'mallory\'s own events stored')
   } finally { await w.cleanup() }
