@@ -41,7 +41,7 @@ Demo('--json: exits 0 within 30 s, every check passes, and what it left on disk 
     assert.is(j.ok, true)
     assert.is(j.dataDir, dir)
     assert.equal(j.checks.filter((c: { ok: boolean }) => !c.ok), [])
-    assert.is(j.steps.length, 9)
+    assert.is(j.steps.length, 10)
     assert.ok(j.steps.every((s: { ok: boolean }) => s.ok))
 
     // The progress went to stderr, and says which parts are simulated; nothing else leaked there.
@@ -70,11 +70,15 @@ Demo('--json: exits 0 within 30 s, every check passes, and what it left on disk 
     // The edited event is not the robot's: refused, and the robot's VRS does not move. What a copy of its key signs is.
     assert.equal([j.tamper.forged.status, j.tamper.forged.code, j.tamper.forged.vrs], [422, 'SIGNATURE_INVALID', j.tamper.vigil.vrsBefore])
     assert.equal([j.tamper.vigil.status, j.tamper.vigil.code, j.tamper.vigil.state], [422, 'CHAIN_LINK_BROKEN', 'ALERT'])
+    // A restored copy continuing from an older event is a fork (as pcp verify says): CRITICAL, blocked without a human.
+    assert.equal([j.fork.status, j.fork.code, j.fork.state], [422, 'FORK_DETECTED', 'CRITICAL'])
+    assert.equal([j.gate.forkBlocked.outcome, j.gate.forkBlocked.allowed], ['BLOCK', false])
+    assert.ok(['vrs_block', 'tsi_critical'].includes(j.gate.forkBlocked.rule), j.gate.forkBlocked.rule)
 
     // The hub: the Pi's chain clean; the robot's refused exactly one event (the clone's); both verify.
     const [robot, pi] = j.hubChains
     assert.equal([pi.name, pi.verification, pi.rejectedCount, pi.storedChainValid], ['pi-sensor', 'valid', 0, true])
-    assert.equal([robot.name, robot.verification, robot.rejectedCount, robot.lastProblem.code, robot.storedChainValid], ['patrol-robot', 'anomalous', 1, 'CHAIN_LINK_BROKEN', true])
+    assert.equal([robot.name, robot.verification, robot.rejectedCount, robot.lastProblem.code, robot.storedChainValid], ['patrol-robot', 'anomalous', 2, 'FORK_DETECTED', true])
     assert.is(j.journal.valid, true)
 
     // From outside the demo: the files and stores it left.
@@ -84,7 +88,7 @@ Demo('--json: exits 0 within 30 s, every check passes, and what it left on disk 
     const original = verifyAuditExport(parseJson(readFileSync(j.tamper.exportFile, 'utf8')))
     assert.ok(original.usable && original.report.valid)
     const decisions: string[] = []
-    for (const [name, gates] of [['patrol-robot', 2], ['pi-sensor', 1]] as const) {
+    for (const [name, gates] of [['patrol-robot', 3], ['pi-sensor', 1]] as const) {
       const agent = await Agent.open({ name }, { home: join(dir!, 'devices') })
       try {
         assert.is((await agent.verify()).valid, true, name)
@@ -96,7 +100,7 @@ Demo('--json: exits 0 within 30 s, every check passes, and what it left on disk 
         assert.equal(stored.hashes, events.map(eventHash), `${name}: the hub stored exactly the device's chain`)
       } finally { await agent.close() }
     }
-    assert.equal(decisions.sort(), [j.gate.allowed.decisionId, j.gate.blocked.decisionId, j.gate.human.decisionId].sort())
+    assert.equal(decisions.sort(), [j.gate.allowed.decisionId, j.gate.blocked.decisionId, j.gate.human.decisionId, j.gate.forkBlocked.decisionId].sort())
   } finally {
     if (dir) rmSync(dir, { recursive: true, force: true })
   }

@@ -11,11 +11,11 @@ import { startDemoHub, DEMO_POLICY_NAME, DEMO_HUMAN_THRESHOLD } from './hub.js'
 import { startRobot } from './robot.js'
 import { startPi, type PiRun } from './pi.js'
 import { vigilSummary, vigilTable } from './vigil.js'
-import { tamperWithExport, offerToVigil, cloneSignsStaleEvent } from './tamper.js'
+import { tamperWithExport, offerToVigil, cloneSigns } from './tamper.js'
 import { createApprover, approveNextPending } from './approve.js'
 
 export const RUN_MS = 2500
-export const TOTAL_STEPS = 9
+export const TOTAL_STEPS = 10
 
 export interface Demo {
   rep: Reporter
@@ -29,7 +29,7 @@ export interface Demo {
   piRun?: PiRun
 }
 
-type Verdicts = { allowed: GateVerdict, blocked: GateVerdict, human?: GateVerdict }
+type Verdicts = { allowed: GateVerdict, blocked: GateVerdict, human?: GateVerdict, forkBlocked?: GateVerdict }
 const verdictView = (v: GateVerdict): Record<string, unknown> => ({
   action: v.event.payload.action, outcome: v.outcome, allowed: v.allowed, state: v.state, rule: v.rule, source: v.source, reason: v.reason, decisionId: v.decisionId
 })
@@ -118,11 +118,11 @@ export async function runSteps (d: Demo): Promise<void> {
     const f = await offerToVigil(s.vigilUrl!, robot.agentId, t.event)
     rep.check('forged-unscored', f.status === 422 && f.vrs === vrsBefore,
       `sent to the hub (Vigil's record API): refused, ${f.code}, not the robot's signature; robot VRS stays ${f.vrs?.toFixed(2)} ${f.state}`)
-    // A copy of the robot's KEY is another matter: what it signs is the robot's, and a forked history is risk.
-    const stale = await cloneSignsStaleEvent(join(d.dataDir, 'devices'), 'patrol-robot', robot)
-    const v = await offerToVigil(s.vigilUrl!, robot.agentId, stale)
+    // A copy of the robot's KEY is another matter: what it signs is the robot's, and a broken chain is risk.
+    const unlinked = await cloneSigns(join(d.dataDir, 'devices'), 'patrol-robot', robot, 'unlinked')
+    const v = await offerToVigil(s.vigilUrl!, robot.agentId, unlinked)
     rep.check('vigil-refused', v.status === 422 && v.vrs !== null && v.vrs >= DEMO_HUMAN_THRESHOLD,
-      `a restored copy of the robot signs an event after an old one: refused, ${v.code}; robot VRS ${vrsBefore?.toFixed(2)} → ${v.vrs?.toFixed(2)} ${v.state}`)
+      `a copy of the robot's key with a damaged store signs an event linked to nothing: refused, ${v.code}; robot VRS ${vrsBefore?.toFixed(2)} → ${v.vrs?.toFixed(2)} ${v.state}`)
     summary.tamper = { exportFile: t.exportFile, tamperedFile: t.tamperedFile, edit: e, original: t.original, tampered: t.tampered, forged: f, vigil: { ...v, vrsBefore } }
   })
 
@@ -138,16 +138,30 @@ export async function runSteps (d: Demo): Promise<void> {
     verdicts.human = human
     summary.approval = { principal: { id: alice.id, name: alice.name, clearance: alice.clearance }, pending: a.pending, status: a.status }
   })
-  summary.gate = { allowed: verdictView(verdicts.allowed), blocked: verdictView(verdicts.blocked), human: verdicts.human ? verdictView(verdicts.human) : null }
+
+  await rep.step('A forked history: CRITICAL, and TrustGate blocks without asking', async () => {
+    // A restored backup of the robot continues from an older event: two histories under one key.
+    const stale = await cloneSigns(join(d.dataDir, 'devices'), 'patrol-robot', robot, 'stale')
+    const v = await offerToVigil(s.vigilUrl!, robot.agentId, stale)
+    rep.check('fork-critical', v.status === 422 && v.code === 'FORK_DETECTED' && v.state === 'CRITICAL',
+      `a restored copy of the robot signs an event after an old one: refused, ${v.code}; robot VRS ${v.vrs?.toFixed(2)} ${v.state}`)
+    const blocked = await robotGate.check('move_arm', { joint: 2, angle_deg: 45 }, { role: 'trusted' })
+    // Vigil's view of a forked agent blocks it: its VRS (vrs_block) or its temporal state (tsi_critical).
+    rep.check('fork-blocked', !blocked.allowed && blocked.outcome === 'BLOCK' && (blocked.rule === 'vrs_block' || blocked.rule === 'tsi_critical'),
+      `${blocked.outcome.padEnd(5)} patrol-robot  move_arm: ${brief(blocked.reason)}; no human is asked`)
+    verdicts.forkBlocked = blocked
+    summary.fork = v
+  })
+  summary.gate = { allowed: verdictView(verdicts.allowed), blocked: verdictView(verdicts.blocked), human: verdicts.human ? verdictView(verdicts.human) : null, forkBlocked: verdicts.forkBlocked ? verdictView(verdicts.forkBlocked) : null }
 
   await rep.step('Everything is on record', async () => {
     await d.piRun!.shutdown()
     await sync.flush(10_000)
     const journal = await s.trustgate.journalEvents()
     const byId = new Map(journal.filter((e) => e.payload.event_type === 'trustgate.decision').map((e) => [(e.payload.decision as { decision_id: string }).decision_id, e]))
-    const all = [verdicts.allowed, verdicts.blocked, verdicts.human].filter((v): v is GateVerdict => v !== undefined)
+    const all = [verdicts.allowed, verdicts.blocked, verdicts.human, verdicts.forkBlocked].filter((v): v is GateVerdict => v !== undefined)
     const linked = all.filter((v) => v.event.payload.event_type === 'gate_decision' && v.hubEventHash !== null && byId.has(v.decisionId) && eventHash(byId.get(v.decisionId)!) === v.hubEventHash)
-    rep.check('decisions-linked', linked.length === 3, `${linked.length} gate decisions in the devices' chains, each naming the hub's signed journal event`)
+    rep.check('decisions-linked', linked.length === 4, `${linked.length} gate decisions in the devices' chains, each naming the hub's signed journal event`)
     const valid = (await hub.agent.verify()).valid
     const types = new Set(journal.map((e) => String(e.payload.event_type)))
     rep.check('journal', valid && ['trustgate.decision', 'trustgate.pending', 'trustgate.approved'].every((t) => types.has(t)),

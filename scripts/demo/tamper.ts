@@ -3,6 +3,7 @@
 // through exactly what `pcp verify --json` runs: parseJson (lossless) + verifyAuditExport.
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { randomBytes } from 'node:crypto'
 import { parseJson, stringifyJson, verifyAuditExport, stampEvent, eventHash, type Agent, type AissEvent } from '../../runtime/index.js'
 import { loadAgentIdentity } from '../../runtime/home.js'
 
@@ -67,14 +68,17 @@ export async function offerToVigil (vigilUrl: string, agentId: string, event: Ai
 }
 
 /**
- * What a copy of the robot's key can do that an edited file cannot: a restored backup of the robot, run
- * beside it, signs an event that continues from an older event of the chain, not from its head. The hub
- * holds the robot's key, so this one IS the robot's doing (a forked history), unlike the edited event.
+ * What a copy of the robot's key can do that an edited file cannot. The hub holds the robot's key, so
+ * what the copy signs IS the robot's doing, unlike the edited event. `stale`: a restored backup, run
+ * beside the robot, continues from an older event of the chain (a forked history: FORK_DETECTED, which
+ * Vigil makes CRITICAL); otherwise the copy's damaged store has it link to no event of the chain at all
+ * (CHAIN_LINK_BROKEN: ALERT).
  */
-export async function cloneSignsStaleEvent (home: string, name: string, agent: Agent): Promise<AissEvent> {
+export async function cloneSigns (home: string, name: string, agent: Agent, link: 'stale' | 'unlinked'): Promise<AissEvent> {
   const clone = await loadAgentIdentity(home, name)
   const history = await agent.history()
-  const stale = history[Math.floor(history.length / 2)]!
+  const previousHash = link === 'stale' ? eventHash(history[Math.floor(history.length / 2)]!) : randomBytes(32).toString('hex')
   const ts = Math.max(Math.floor(Date.now() / 1000), history.at(-1)!.timestamp)
-  return stampEvent(clone, { event_type: 'note', text: 'written by a restored copy of the robot' }, { previousHash: eventHash(stale), timestamp: ts }).event
+  const text = link === 'stale' ? 'written by a restored copy of the robot' : 'written by a copy of the robot with a damaged store'
+  return stampEvent(clone, { event_type: 'note', text }, { previousHash, timestamp: ts }).event
 }
