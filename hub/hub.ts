@@ -18,6 +18,7 @@ import { whenConnected } from '../sync/connect.js'
 import { encodeEnvelope } from '../sync/wire.js'
 import type { EmbeddedBroker } from './broker.js'
 import { VerifyPool, taskModule } from './verify-pool.js'
+import { LazyPool } from './lazy-pool.js'
 import { FinalityCheck } from './finality.js'
 import { openHubStore, type OpenedHubStore } from './store/open.js'
 import { StoreChainView } from './store/view.js'
@@ -56,7 +57,7 @@ export class Hub {
   readonly broker: EmbeddedBroker | null
   readonly client: MqttClient
   readonly mqttUrl: string
-  readonly #pool: VerifyPool<VerifyItem, VerifyResult> | null
+  readonly #pool: LazyPool<VerifyItem, VerifyResult> | null
   readonly #router: UpRouter
   readonly #rejected = new Map<string, number>()
   readonly #consumers: EventConsumers
@@ -74,7 +75,7 @@ export class Hub {
   #closed = false
 
   private constructor (p: {
-    opts: HubOptions, store: OpenedHubStore, pool: VerifyPool<VerifyItem, VerifyResult> | null, agent: Agent, broker: EmbeddedBroker | null,
+    opts: HubOptions, store: OpenedHubStore, pool: LazyPool<VerifyItem, VerifyResult> | null, agent: Agent, broker: EmbeddedBroker | null,
     client: MqttClient, url: string, vigil: VigilEngine | null, fed?: Record<string, number>
   }) {
     const { opts } = p
@@ -133,8 +134,10 @@ export class Hub {
       const agent = await Agent.open({ name: 'hub' }, { home: opts.dataDir, ...(opts.passphrase ? { passphrase: opts.passphrase } : {}) })
       cleanup.push(() => agent.close())
       const workers = opts.workers
-      const pool = workers === 0 ? null : await VerifyPool.open<VerifyItem, VerifyResult>({ module: taskModule('./ingest-verify', import.meta.url), exportName: 'verifyBatch', ...(workers ? { workers } : {}), maxBatch: 4 })
-      if (pool) cleanup.push(() => pool.terminate())
+      if (workers !== undefined && (!Number.isInteger(workers) || workers < 0)) throw new RangeError(`"workers" expected a whole number >= 0, got ${String(workers)}`)
+      let failed = (_err: unknown): void => {}
+      const pool = workers === 0 ? null : new LazyPool<VerifyItem, VerifyResult>(() => VerifyPool.open({ module: taskModule('./ingest-verify', import.meta.url), exportName: 'verifyBatch', ...(workers ? { workers } : {}), maxBatch: 4 }), (err) => failed(err))
+      if (pool) cleanup.push(() => pool.close())
       // Counted once the hub exists; a refusal before that has nothing to count it in.
       let oversize = (_bytes: number): void => {}
       let embedded: HubBroker | null = null
@@ -152,6 +155,7 @@ export class Hub {
       const client = connectHubClient(opts, url, embedded, (b) => oversize(b))
       cleanup.push(() => client.endAsync(true))
       const hub = new Hub({ opts, store, pool, agent, broker, client, url, vigil, ...(fed ? { fed } : {}) })
+      failed = (err) => hub.#ingestLog.error({ event: 'verify_workers_failed', reason: (err as Error).message }, `verify workers did not start (${(err as Error).message}); this batch is verified on the main thread`)
       oversize = () => { hub.#received++; hub.#reject('PAYLOAD_TOO_LARGE') }
       client.on('message', (topic, payload) => { hub.#received++; hub.#router.onMessage(topic, payload) })
       const subscribe = (): void => {
