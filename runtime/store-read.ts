@@ -55,18 +55,26 @@ export class StoreReader {
     const written = this.#c.writtenCount()
     const opts: { gte: string, lt: string } = { gte: seqKey(from), lt: to === Infinity ? 'e"' : seqKey(to) }
     let expected = from
-    // nextv: one native call per 256 entries instead of a promise per entry (chain verify reads here).
+    // nextv: one native call per 256 entries instead of a promise per entry (chain verify reads here),
+    // and the next page is read on LevelDB's thread while the caller works through this one.
     const it = this.#c.db().iterator(opts)
+    let next: Promise<Array<[string, Uint8Array]>> | null = it.nextv(256)
     try {
-      for (;;) {
-        const entries = await it.nextv(256)
+      while (next !== null) {
+        const entries: Array<[string, Uint8Array]> = await next
+        next = null
         if (entries.length === 0) break
+        next = it.nextv(256)
         for (const [key, value] of entries) {
           const seq = this.#inSequence(key, expected++)
           yield { seq, event: this.#c.decodeEvent(key, value) }
         }
       }
-    } finally { await it.close() }
+    } finally {
+      // A caller that stops early leaves one page in flight: settle it before closing.
+      await next?.catch(() => {})
+      await it.close()
+    }
     const last = Math.min(to, written)
     if (expected < last) this.#c.corrupt(seqKey(expected), `event #${expected} is missing (the written head is #${written - 1})`)
   }
