@@ -11,11 +11,11 @@ import { cpSync } from 'node:fs'
 import { join } from 'node:path'
 import { spawnSync } from 'node:child_process'
 import { Agent, type AissEvent } from '../runtime/index.js'
-import { Anchorer } from '../runtime/anchor/anchorer.js'
 import { parseTrustRoots } from '../runtime/tsa/trust.js'
 import { encodeRecord } from '../runtime/record.js'
 import { Hub } from '../hub/hub.js'
 import type { BatchOutcome } from '../hub/ingest.js'
+import { stampN } from './support/anchored.js'
 import { startLoopbackTsa, opensslHasTs, type LoopbackTsa } from './support/openssl-tsa.js'
 import { freePort } from './support/hub-helpers.js'
 import { tmpDir } from './helpers.js'
@@ -26,13 +26,6 @@ let dir: { path: string, cleanup: () => void }
 const chains: Record<string, AissEvent[]> = {}
 let identity: unknown
 
-async function stampN (home: string, n: number, tag: string, anchor: boolean): Promise<void> {
-  const agent = await Agent.open({ name: 'bot' }, { home })
-  const anchorer = anchor ? await Anchorer.start(agent, { tsaUrl: tsa.url, trustRoots: parseTrustRoots(tsa.root.pem), everyEvents: 5, everySeconds: 3600 }) : undefined
-  for (let i = 0; i < n; i++) await agent.stamp('step', { tag, i })
-  await anchorer?.flush(); await anchorer?.close()
-  await agent.close()
-}
 
 async function eventsOf (home: string): Promise<AissEvent[]> {
   const agent = await Agent.open({ name: 'bot' }, { home })
@@ -69,13 +62,13 @@ S('setup: one device with anchors, a copy diverging before its first anchored po
   tsa = await startLoopbackTsa()
   dir = tmpDir()
   const a = join(dir.path, 'a'); const early = join(dir.path, 'early'); const late = join(dir.path, 'late')
-  await stampN(a, 3, 'common', false)
+  await stampN(tsa, a, 3, 'common', false)
   cpSync(a, early, { recursive: true }) // diverges at event 3, which the first anchor covers
-  await stampN(a, 9, 'a', true)
+  await stampN(tsa, a, 9, 'a', true)
   cpSync(a, late, { recursive: true }) // diverges after every anchor
-  await stampN(early, 6, 'early', false)
-  await stampN(late, 2, 'late', false)
-  await stampN(a, 2, 'a2', false)
+  await stampN(tsa, early, 6, 'early', false)
+  await stampN(tsa, late, 2, 'late', false)
+  await stampN(tsa, a, 2, 'a2', false)
   for (const [k, home] of Object.entries({ a, early, late })) chains[k] = await eventsOf(home)
   assert.ok(chains.a!.filter((e) => e.payload.event_type === 'anchor').length >= 2, 'the held chain has anchors')
 })

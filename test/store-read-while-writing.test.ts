@@ -7,22 +7,30 @@ import * as assert from 'uvu/assert'
 import { Agent } from '../runtime/index.js'
 import { tmpDir } from './helpers.js'
 
+interface Writer { readonly stamped: number, stop: () => Promise<void> }
+
+/** Stamps batches of 50 until stopped, each batch awaited. A failing read must not be masked by close()
+ *  refusing the writer's stamps, so the writer's own failure is swallowed until stop(). */
+function keepStamping (agent: Agent): Writer {
+  let stop = false
+  let stamped = 0
+  const done = (async () => {
+    while (!stop) {
+      const batch: Array<Promise<unknown>> = []
+      for (let i = 0; i < 50; i++) batch.push(agent.stamp('tick', { i: stamped++ }))
+      await Promise.all(batch)
+    }
+  })()
+  done.catch(() => {})
+  return { get stamped () { return stamped }, stop: async () => { stop = true; await done } }
+}
+
 test('verify, history and events while stamps are in flight: no false damage, every read a valid prefix', async () => {
   const tmp = tmpDir('pcp-readwrite-')
   const agent = await Agent.open({ name: 'busy' }, { home: tmp.path, durability: 'relaxed' })
   try {
     await agent.stamp('warm', { i: -1 })
-    let stop = false
-    let stamped = 0
-    const writer = (async () => {
-      while (!stop) {
-        const batch: Array<Promise<unknown>> = []
-        for (let i = 0; i < 50; i++) batch.push(agent.stamp('tick', { i: stamped++ }))
-        await Promise.all(batch)
-      }
-    })()
-    // If an assertion below fails, close() refuses the writer's stamps: keep that from masking the failure.
-    writer.catch(() => {})
+    const w = keepStamping(agent)
     let reads = 0
     for (let round = 0; round < 6; round++) {
       const report = await agent.verify()
@@ -32,13 +40,12 @@ test('verify, history and events while stamps are in flight: no false damage, ev
       assert.ok(seen >= report.eventCount, `history (${seen}) is not shorter than an earlier verify (${report.eventCount})`)
       reads++
     }
-    stop = true
-    await writer
+    await w.stop()
     assert.is(reads, 6)
-    assert.ok(stamped > 100, `the writer kept stamping while we read (${stamped})`)
+    assert.ok(w.stamped > 100, `the writer kept stamping while we read (${w.stamped})`)
     const final = await agent.verify()
     assert.ok(final.valid)
-    assert.is(final.eventCount, stamped + 1, 'the warm-up event + every tick')
+    assert.is(final.eventCount, w.stamped + 1, 'the warm-up event + every tick')
   } finally {
     await agent.close()
     tmp.cleanup()
@@ -51,22 +58,14 @@ test('verify, history and events while stamps are in flight: no false damage, ev
 test('search while stamps are in flight: newest first, all and by time, never a false STORE_CORRUPTED', async () => {
   const tmp = tmpDir('pcp-searchwrite-')
   const agent = await Agent.open({ name: 'busy' }, { home: tmp.path, durability: 'relaxed' })
-  let stop = false
+  let w: Writer | undefined
   try {
     await agent.stamp('warm', { i: -1 })
-    let stamped = 0
-    const writer = (async () => {
-      while (!stop) {
-        const batch: Array<Promise<unknown>> = []
-        for (let i = 0; i < 50; i++) batch.push(agent.stamp('tick', { i: stamped++ }))
-        await Promise.all(batch)
-      }
-    })()
-    writer.catch(() => {})
+    w = keepStamping(agent)
     // Searches interleaved with the writer's batches until it has stamped a few hundred events.
     const deadline = Date.now() + 30_000
     let rounds = 0
-    while (stamped < 400 && Date.now() < deadline) {
+    while (w.stamped < 400 && Date.now() < deadline) {
       // Newest first starts at the head: with stamps queued, the queued head is not written yet.
       const newest = await agent.search({ reverse: true, limit: 5 })
       assert.ok(newest.length >= 1, `round ${rounds}: newest first found events`)
@@ -77,12 +76,11 @@ test('search while stamps are in flight: newest first, all and by time, never a 
     }
     const all = await agent.search({ limit: 1_000_000 })
     assert.ok(all.length >= 1)
-    stop = true
-    await writer
-    assert.ok(stamped >= 400, `the writer kept stamping while we searched (${stamped} in ${rounds} rounds)`)
-    assert.is((await agent.search({ limit: 1_000_000 })).length, stamped + 1)
+    await w.stop()
+    assert.ok(w.stamped >= 400, `the writer kept stamping while we searched (${w.stamped} in ${rounds} rounds)`)
+    assert.is((await agent.search({ limit: 1_000_000 })).length, w.stamped + 1)
   } finally {
-    stop = true
+    await w?.stop().catch(() => {})
     await agent.close()
     tmp.cleanup()
   }

@@ -8,8 +8,7 @@ import { spawnSync } from 'node:child_process'
 import { cpSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Agent } from '../runtime/index.js'
-import { Anchorer } from '../runtime/anchor/anchorer.js'
-import { parseTrustRoots } from '../runtime/tsa/trust.js'
+import { stampN } from './support/anchored.js'
 import { startLoopbackTsa, type LoopbackTsa } from './support/openssl-tsa.js'
 import { ROOT, tmpDir } from './helpers.js'
 
@@ -25,13 +24,6 @@ function pcp (...args: string[]): { status: number | null, json: Record<string, 
   return { status: r.status, json, stdout: r.stdout }
 }
 
-async function stampN (home: string, n: number, tag: string, anchor: boolean): Promise<void> {
-  const agent = await Agent.open({ name: 'bot' }, { home })
-  const anchorer = anchor ? await Anchorer.start(agent, { tsaUrl: tsa.url, trustRoots: parseTrustRoots(tsa.root.pem), everyEvents: 5, everySeconds: 3600 }) : undefined
-  for (let i = 0; i < n; i++) await agent.stamp('step', { tag, i })
-  await anchorer?.flush(); await anchorer?.close()
-  await agent.close()
-}
 
 async function exportOf (home: string, file: string): Promise<string> {
   const agent = await Agent.open({ name: 'bot' }, { home })
@@ -45,13 +37,13 @@ Cli('setup: one device, and two copies of its home continued differently', async
   dir = tmpDir()
   files.roots = join(dir.path, 'roots.pem'); writeFileSync(files.roots, tsa.root.pem)
   const a = join(dir.path, 'a'); const early = join(dir.path, 'early'); const late = join(dir.path, 'late')
-  await stampN(a, 3, 'common', false)
+  await stampN(tsa, a, 3, 'common', false)
   cpSync(a, early, { recursive: true }) // diverges at event 3, before the first anchor's point
-  await stampN(a, 9, 'a', true) // anchors: events 0..4 (cut at 5 stored), then the rest
+  await stampN(tsa, a, 9, 'a', true) // anchors: events 0..4 (cut at 5 stored), then the rest
   cpSync(a, late, { recursive: true }) // diverges after every anchor
-  await stampN(early, 6, 'early', false)
-  await stampN(late, 2, 'late', false)
-  await stampN(a, 2, 'a2', false)
+  await stampN(tsa, early, 6, 'early', false)
+  await stampN(tsa, late, 2, 'late', false)
+  await stampN(tsa, a, 2, 'a2', false)
   files.a = await exportOf(a, join(dir.path, 'a.json'))
   files.early = await exportOf(early, join(dir.path, 'early.json'))
   files.late = await exportOf(late, join(dir.path, 'late.json'))
