@@ -1,14 +1,15 @@
 // npm run bench [-- --json [FILE]] [-- --quick] [-- --only SECTION]  (--only ros2 | device | verify | ingest | scale | rpi-durability | policy | aiss2: just that section)
 // One table: each figure, the bare limit measured in the same run, the ratio, and the reference's
 // published or measured figure where one exists. Numbers are from this run on this machine, not constants.
+// Over 300 lines: it is the one table's driver, each section's calls and rows in print order; the
+// measurements themselves live in bench/, one module per section.
 import { availableParallelism } from 'node:os'
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { spawnSync, execFileSync } from 'node:child_process'
-import { Level } from 'level'
-import { Agent, nodeCrypto, Identity, stampEvent, encodeRecord, type AissEvent } from '../runtime/index.js'
+import { Agent } from '../runtime/index.js'
 import { VerifyPool, taskModule } from '../hub/verify-pool.js'
 import { benchEvaluate } from '../bench/policy.js'
 import { benchVigil } from '../bench/vigil.js'
@@ -20,7 +21,7 @@ import { benchGateRoundTrip } from '../bench/gate.js'
 import { benchCatchUp } from '../bench/reconnect.js'
 import { writeSyntheticExport, measureVerify } from '../bench/verify.js'
 import { benchHashCost, benchRecorder } from '../bench/ros2.js'
-import { benchDevice } from '../bench/device.js'
+import { benchDevice, bareSignPerSec } from '../bench/device.js'
 import { benchAiss2 } from '../bench/aiss2.js'
 import { interleaved, type Interleaved, type Spread } from '../bench/method.js'
 // @ts-expect-error: plain .mjs helper
@@ -57,11 +58,6 @@ function measured (figure: string, unit: string, m: Interleaved, limitName: stri
 function fmt (n: number): string { return n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(n >= 10 ? 1 : 2) }
 
 // --- bare limits -------------------------------------------------------------------------------------
-function bareSignPerSec (n: number): number {
-  const key = nodeCrypto.signingKey(nodeCrypto.randomBytes(32)); const msg = nodeCrypto.randomBytes(330)
-  const t = performance.now(); for (let i = 0; i < n; i++) key.sign(msg)
-  return n / ((performance.now() - t) / 1000)
-}
 
 /** The hub's own verify task (hub/ingest-verify.ts) on stored records over every core: events/s. */
 async function hubVerifyTask (n: number): Promise<number> {
