@@ -75,6 +75,8 @@ export async function benchIngest (opts: BenchIngestOptions = {}): Promise<Bench
       }
     }
     hub = await Hub.start({ dataDir: join(dir, 'hub'), ...(opts.store ? { store: opts.store } : {}), port: 0, approval: 'auto', workers, control: false, ...(opts.vigil === false ? { vigil: false as const, interactions: false as const } : {}) })
+    // The workers start at the hub's first batch (hub/lazy-pool.ts): a warm-up, outside the measurement.
+    await hub.startVerifyWorkers()
     const t = performance.now()
     sync = await SyncAgent.start({ url: hub.mqttUrl, agents, maxEventsPerSec: Infinity, batchSize: opts.batchSize ?? 512, maxInFlight: 4, statusFile: false })
     await sync.flush(300_000)

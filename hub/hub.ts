@@ -177,6 +177,9 @@ export class Hub {
     }
   }
 
+  /** Starts the verify workers now instead of at the first batch (hub/lazy-pool.ts); rejects if they cannot start. */
+  async startVerifyWorkers (): Promise<void> { await this.#pool?.start() }
+
   /** Routes envelopes of `kind` arriving on any agent's `up` topic to `handler`. */
   handle (kind: string, handler: KindHandler): void {
     this.#router.handle(kind, handler)

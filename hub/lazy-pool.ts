@@ -19,12 +19,19 @@ export class LazyPool<I, R> {
   get started (): boolean { return this.#pool !== null }
 
   submit (key: string, item: I): Promise<R> {
+    return this.#opened().then((p) => p.submit(key, item))
+  }
+
+  /** Starts the workers now (a benchmark's warm-up; a hub that wants them before its first batch). */
+  async start (): Promise<void> { await this.#opened() }
+
+  #opened (): Promise<VerifyPool<I, R>> {
     if (this.#pool === null) {
       const opening = this.#open()
       this.#pool = opening
       opening.catch((err: unknown) => { if (this.#pool === opening) this.#pool = null; this.#onFailure(err) })
     }
-    return this.#pool.then((p) => p.submit(key, item))
+    return this.#pool
   }
 
   async close (): Promise<void> {

@@ -62,4 +62,17 @@ L('a started hub holds no verify worker until a batch arrives; the batch is veri
   } finally { await hub.close(); tmp.cleanup() }
 })
 
+L('startVerifyWorkers starts them before any batch (a warm-up); a second call starts no more', async () => {
+  const tmp = tmpDir()
+  const hub = await Hub.start({ dataDir: join(tmp.path, 'hub'), port: await freePort(), approval: 'auto', workers: 2, control: false })
+  try {
+    const idle = threads()
+    await hub.startVerifyWorkers()
+    const warm = threads()
+    assert.ok(warm >= idle + 2, `${idle} threads before, ${warm} after`)
+    await hub.startVerifyWorkers()
+    assert.is(threads(), warm)
+  } finally { await hub.close(); tmp.cleanup() }
+})
+
 L.run()
