@@ -13,19 +13,16 @@ import * as assert from 'uvu/assert'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import {
-  Identity, stampEvent, verifyChain, signingBytes, finishEvent, toBase64, stringifyJson, profileUpgradePayload, crypto,
-  type AissEvent, type ChainProblem, type IdentityDocument, type ProfilePolicy, type UnsignedEvent
+  Identity, stampEvent, verifyChain, signingBytes, finishEvent, toBase64, profileUpgradePayload, crypto,
+  type AissEvent, type IdentityDocument, type ProfilePolicy, type UnsignedEvent
 } from '../runtime/aiss2-entry.js'
 import { encodeRecord } from '../runtime/record.js'
-import { Hub } from '../hub/hub.js'
-import { createVigilApi } from '../hub/vigil/http.js'
+import { withEveryPath, fields } from './support/every-path.js'
 import { kindOf } from '../hub/vigil/chain-risk.js'
-import { freePort } from './support/hub-helpers.js'
-import { tmpDir, ROOT } from './helpers.js'
+import { ROOT } from './helpers.js'
 
 const E = suite('aiss2-every-path')
 const T0 = 1700000000
-const TOKEN = 'test-token-0123456789abcdef'
 const POLICY: ProfilePolicy = { default: 'AISS-2.0', event_types: { telemetry: 'AISS-1.0' } }
 const V = JSON.parse(readFileSync(join(ROOT, 'test', 'vectors', 'aiss2_vectors.json'), 'utf8'))
 type Profile = 'AISS-1.0' | 'AISS-2.0'
@@ -132,15 +129,9 @@ const HOSTILE: Fault[] = [
   { name: 'upgraded: an AISS-1.0 telemetry (the policy allows it) with a signature of other bytes', kind: 'upgraded', code: 'SIGNATURE_INVALID', field: 'signature', make: (c) => altered(c, (e) => { e.signature = (c.events[0] as unknown as Loose).signature }, { event_type: 'telemetry', i: 3 }, 'AISS-1.0') }
 ]
 
-/** The fields every user must agree on. */
-const fields = (p: Partial<ChainProblem> | undefined): Record<string, unknown> =>
-  ({ code: p?.code, index: p?.index, field: p?.field, expected: p?.expected, actual: p?.actual, message: p?.message })
 
 E('each AISS-2 fault: the same problem from ChainVerifier, hub ingest, the HTTP record route and Vigil', async () => {
-  const tmp = tmpDir()
-  const hub = await Hub.start({ dataDir: join(tmp.path, 'hub'), port: await freePort(), approval: 'auto', workers: 1, control: false })
-  const api = await createVigilApi({ vigil: hub.vigil!, chain: hub.chain, metrics: hub.metrics, token: TOKEN })
-  try {
+  await withEveryPath(async ({ hub, offerRecord }) => {
     for (const [hostile, fault] of [...FAULTS.map((f) => [false, f] as const), ...HOSTILE.map((f) => [true, f] as const)]) {
       // Each path gets its own agent: Vigil counts one (code, index) of an agent once.
       const chains = [chainOf(fault.kind), chainOf(fault.kind)]
@@ -172,8 +163,8 @@ E('each AISS-2 fault: the same problem from ChainVerifier, hub ingest, the HTTP 
 
       // 3. The HTTP record route, for real over fastify.
       const h = chains[1]!
-      const r = await api.inject({ method: 'POST', url: `/api/agent/${h.id.agentId}/record`, payload: stringifyJson(bad[1]!), headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' } })
-      assert.is(r.statusCode, 422, `${fault.name}: ${r.body}`)
+      const r = await offerRecord(h.id.agentId, bad[1]!)
+      assert.is(r.status, 422, `${fault.name}: ${r.body}`)
       assert.equal(fields(JSON.parse(r.body).problems[0]), fields(want[1]), `${fault.name}: HTTP record route`)
 
       // 4. Vigil's chain risk, fed by both paths; nothing for hostile input.
@@ -189,11 +180,7 @@ E('each AISS-2 fault: the same problem from ChainVerifier, hub ingest, the HTTP 
       for (const c of chains) assert.is(hub.chain.status(c.id.agentId)!.headHash, c.head, `${fault.name}: head unchanged`)
       for (const c of chains) c.id.destroy()
     }
-  } finally {
-    await api.close()
-    await hub.close()
-    tmp.cleanup()
-  }
+  })
 })
 
 E('the faults are made from real events: unchanged, each event 3 verifies on every kind of chain', () => {

@@ -6,21 +6,16 @@
 // field, expected, actual and message.
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { join } from 'node:path'
 import {
-  Identity, stampEvent, eventHash, verifyChain, signingBytes, toBase64, stringifyJson, type AissEvent, type ChainProblem
+  Identity, stampEvent, eventHash, verifyChain, signingBytes, toBase64, type AissEvent
 } from '../runtime/index.js'
 import { chainStep, type ChainState, type StepFacts } from '../runtime/chain-step.js'
 import { encodeRecord } from '../runtime/record.js'
-import { Hub } from '../hub/hub.js'
-import { createVigilApi } from '../hub/vigil/http.js'
+import { withEveryPath, fields } from './support/every-path.js'
 import { kindOf } from '../hub/vigil/chain-risk.js'
-import { freePort } from './support/hub-helpers.js'
-import { tmpDir } from './helpers.js'
 
 const Step = suite('chain step')
 const T0 = 1700000000
-const TOKEN = 'test-token-0123456789abcdef'
 
 function sign (id: Identity, unsigned: Record<string, unknown>): AissEvent {
   const ev = unsigned as unknown as AissEvent
@@ -55,9 +50,6 @@ const FAULTS: Fault[] = [
   { name: 'a rotation the chain cannot follow', code: 'ROTATION_INVALID', field: 'payload', make: (id, _g, head) => sign(id, { ...base(id, head), payload: { event_type: 'key_rotation', previous_agent_id: 'nobody' } }) }
 ]
 
-/** The fields every user must agree on. */
-const fields = (p: Partial<ChainProblem> | undefined): Record<string, unknown> =>
-  ({ code: p?.code, index: p?.index, field: p?.field, expected: p?.expected, actual: p?.actual, message: p?.message })
 
 Step('the step allocates no problem list for a good event and leaves a refused one to the caller', () => {
   const id = Identity.generate({ now: T0 })
@@ -77,10 +69,7 @@ Step('the step allocates no problem list for a good event and leaves a refused o
 })
 
 Step('each fault: the same problem from ChainVerifier, hub ingest, the HTTP record route and Vigil', async () => {
-  const tmp = tmpDir()
-  const hub = await Hub.start({ dataDir: join(tmp.path, 'hub'), port: await freePort(), approval: 'auto', workers: 1, control: false })
-  const api = await createVigilApi({ vigil: hub.vigil!, chain: hub.chain, metrics: hub.metrics, token: TOKEN })
-  try {
+  await withEveryPath(async ({ hub, offerRecord }) => {
     for (const fault of FAULTS) {
       // Each path gets its own agent: Vigil counts one (code, index) of an agent once.
       const viaMqtt = Identity.generate({ now: T0 }); const viaHttp = Identity.generate({ now: T0 })
@@ -110,8 +99,8 @@ Step('each fault: the same problem from ChainVerifier, hub ingest, the HTTP reco
 
       // 3. The HTTP record route, for real over fastify.
       const h = chains[1]!
-      const r = await api.inject({ method: 'POST', url: `/api/agent/${h.id.agentId}/record`, payload: stringifyJson(bad[1]!), headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' } })
-      assert.is(r.statusCode, 422, `${fault.name}: ${r.body}`)
+      const r = await offerRecord(h.id.agentId, bad[1]!)
+      assert.is(r.status, 422, `${fault.name}: ${r.body}`)
       assert.equal(fields(JSON.parse(r.body).problems[0]), fields(want[1]), `${fault.name}: HTTP record route`)
 
       // 4. Vigil's chain risk, fed by both paths: the same code, index and message, under a kind.
@@ -123,11 +112,7 @@ Step('each fault: the same problem from ChainVerifier, hub ingest, the HTTP reco
       // Refused everywhere means stored nowhere: both chains still end at the good prefix.
       for (const c of chains) assert.is(hub.chain.status(c.id.agentId)!.headHash, c.head, `${fault.name}: head unchanged`)
     }
-  } finally {
-    await api.close()
-    await hub.close()
-    tmp.cleanup()
-  }
+  })
 })
 
 Step.run()
