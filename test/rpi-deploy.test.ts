@@ -52,7 +52,8 @@ function runFan (home: string, extra: Record<string, string>, readings: number):
     }, 300)
     child.stdout.on('data', (d) => { out += d })
     child.stderr.on('data', (d) => { out += d })
-    child.on('error', reject)
+    // A spawn that fails (no install to run: the pack step failed) must not leave the poll running.
+    child.on('error', (err) => { clearInterval(poll); reject(err) })
     child.on('exit', (code) => { clearInterval(poll); resolve({ code, out, hwmKiB }) })
   })
 }
