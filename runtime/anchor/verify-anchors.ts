@@ -33,14 +33,18 @@ export class AnchorVerifier {
   #timestamps: number[] = []
   #anchors: Array<{ index: number, event: AissEvent }> = []
   #trustRoots: Uint8Array[]
+  /** TokenCheck.crls: when given, every anchor's TSA path is checked for revocation at its genTime. */
+  #crls: Uint8Array[] | undefined
   /** Chain position of the first event pushed: a hub checks one anchor from its range, not the chain from 0. */
   readonly #start: number
 
-  constructor (opts: { trustRoots: Uint8Array[], start?: number }) {
+  constructor (opts: { trustRoots: Uint8Array[], crls?: Uint8Array[], start?: number }) {
     if (!Array.isArray(opts.trustRoots)) throw new TypeError('"trustRoots" expected an array of DER certificates')
+    if (opts.crls !== undefined && !Array.isArray(opts.crls)) throw new TypeError('"crls" expected an array of DER CRLs')
     const start = opts.start ?? 0
     if (!Number.isSafeInteger(start) || start < 0) throw new RangeError(`"start" expected a chain position, got ${String(opts.start)}`)
     this.#trustRoots = opts.trustRoots
+    this.#crls = opts.crls
     this.#start = start
   }
 
@@ -73,7 +77,7 @@ export class AnchorVerifier {
     if (toHex(this.#hashes[a.to - s]!) !== a.toHash) return bad('ANCHOR_ROOT_MISMATCH', `anchors event ${a.to} with hash ${a.toHash}, but this chain's event ${a.to} has ${toHex(this.#hashes[a.to - s]!)}`, 'covered.to_hash')
     const root = merkleRoot(this.#hashes.slice(a.from - s, a.to + 1 - s))
     if (toHex(root) !== a.root) return bad('ANCHOR_ROOT_MISMATCH', `the RFC 6962 root over events ${a.from}..${a.to} is ${toHex(root)}, the anchor names ${a.root}`, 'merkle_root')
-    const v = await verifyTimestampToken(a.token, { imprint: root, trustRoots: this.#trustRoots, nonce: BigInt('0x' + a.nonce) })
+    const v = await verifyTimestampToken(a.token, { imprint: root, trustRoots: this.#trustRoots, nonce: BigInt('0x' + a.nonce), ...(this.#crls ? { crls: this.#crls } : {}) })
     if (!v.ok) return bad(v.code, `the anchor's token: ${v.message}`, v.field)
     const gen = v.genTime.getTime() / 1000
     let latest = -Infinity

@@ -2,7 +2,7 @@
 // Anchorer). A separate entry from runtime/browser.ts on purpose: pkijs + asn1js are ~400 KB minified,
 // eight times the AISS-1 verifier bundle, which must not absorb them (test/tsa-bundle.test.ts).
 export { verifyTimestampToken, type TokenCheck, type TokenVerdict } from './verify-token.js'
-export { parseTrustRoots } from './trust.js'
+export { parseTrustRoots, parseCrls } from './trust.js'
 export { AnchorVerifier, type AnchorVerdict } from '../anchor/verify-anchors.js'
 export { forkAfterFinalization, divergence, type FinalityFork } from '../anchor/finality.js'
 export { merkleRoot, inclusionProof, verifyInclusion } from '../merkle.js'

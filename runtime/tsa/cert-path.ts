@@ -1,12 +1,14 @@
 // The TSA certificate profile (RFC 3161 §2.3) and the path from it to a configured trust root
 // (RFC 5280 §6, reduced to what a TSA chain needs: signatures, name chaining, CA constraints on
-// issuers and validity at genTime). Revocation (CRL/OCSP) is not checked: see README "Trusted time".
+// issuers and validity at genTime). Revocation is revocation.ts's, over the path returned here.
 import * as asn1js from 'asn1js'
 import * as pkijs from 'pkijs'
 import { OID, findExtension } from './asn1.js'
 import type { TsaErrorCode } from './errors.js'
 
 export interface PathFailure { code: TsaErrorCode, message: string, field: string }
+/** The validated path: signer first, the configured trust root last. */
+export interface ValidPath { chain: pkijs.Certificate[] }
 
 const MAX_PATH = 8
 
@@ -52,8 +54,9 @@ async function signedBy (cert: pkijs.Certificate, issuer: pkijs.Certificate): Pr
  * a configured root ends the path, so a self-signed root shipped inside the token proves nothing.
  * Every certificate of the path, the root included, must be valid at genTime (tsa.md §8 step 9).
  */
-export async function validatePath (signer: pkijs.Certificate, intermediates: pkijs.Certificate[], roots: pkijs.Certificate[], at: Date): Promise<PathFailure | null> {
+export async function validatePath (signer: pkijs.Certificate, intermediates: pkijs.Certificate[], roots: pkijs.Certificate[], at: Date): Promise<PathFailure | ValidPath> {
   let current = signer
+  const chain = [signer]
   const used = new Set<pkijs.Certificate>([signer])
   for (let depth = 0; depth < MAX_PATH; depth++) {
     if (!validAt(current, at)) {
@@ -62,7 +65,7 @@ export async function validatePath (signer: pkijs.Certificate, intermediates: pk
     for (const root of roots) {
       if (await signedBy(current, root)) {
         if (!validAt(root, at)) return { code: 'TSA_CERT_EXPIRED', message: `trust root "${subjectCn(root)}" is not valid at genTime ${at.toISOString()}`, field: 'trustRoot' }
-        return null
+        return { chain: [...chain, root] }
       }
     }
     let next: pkijs.Certificate | undefined
@@ -72,6 +75,7 @@ export async function validatePath (signer: pkijs.Certificate, intermediates: pk
     }
     if (next === undefined) break
     used.add(next)
+    chain.push(next)
     current = next
   }
   return { code: 'TSA_CHAIN_UNTRUSTED', message: `the TSA certificate "${subjectCn(signer)}" does not chain to a configured trust root`, field: 'chain' }

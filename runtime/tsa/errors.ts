@@ -25,6 +25,10 @@ export const TsaErrorCodes = {
   TSA_NAME_MISMATCH: 'TSA_NAME_MISMATCH', // TSTInfo.tsa names someone else than the signer certificate's subject
   TSA_CERT_EXPIRED: 'TSA_CERT_EXPIRED', // a certificate of the path is not valid at genTime
   TSA_CHAIN_UNTRUSTED: 'TSA_CHAIN_UNTRUSTED', // no path from the signer to a configured trust root
+  // step 10, only when CRLs are given (runtime/tsa/revocation.ts)
+  TSA_CERT_REVOKED: 'TSA_CERT_REVOKED', // a CRL from its issuer lists a path certificate, revoked at or before genTime
+  TSA_CRL_INVALID: 'TSA_CRL_INVALID', // a CRL does not parse or verify with its issuer's key, is not valid at genTime, or has a critical extension
+  TSA_CRL_MISSING: 'TSA_CRL_MISSING', // CRLs given, but none from the issuer of a certificate of the path
   TSA_NO_TRUST_ROOTS: 'TSA_NO_TRUST_ROOTS', // verification asked with an empty trust-root set (configuration)
   TSA_TRUST_ROOT_INVALID: 'TSA_TRUST_ROOT_INVALID', // a configured trust root (PEM file/option) does not parse
   // the TSA client (runtime/tsa/client.ts)

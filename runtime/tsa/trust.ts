@@ -3,6 +3,7 @@
 // the caller's edge (trust-file.ts is the Node helper).
 import { TsaError } from './errors.js'
 import { certificate } from './verify-token.js'
+import { revocationList } from './revocation.js'
 
 const PEM_CERT = /-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/g
 
@@ -20,6 +21,26 @@ export function parseTrustRoots (pem: string, source = 'PEM'): Uint8Array[] {
   }
   if (out.length === 0) throw new TsaError('TSA_TRUST_ROOT_INVALID', `${source}: no "BEGIN CERTIFICATE" block`, { file: source })
   return out
+}
+
+const PEM_CRL = /-----BEGIN X509 CRL-----([\s\S]*?)-----END X509 CRL-----/g
+
+/**
+ * CRLs for TokenCheck.crls: every X509 CRL block of a PEM text (`openssl ca -gencrl` writes one), or the
+ * bytes of one DER CRL. Throws TSA_CRL_INVALID when one does not parse or there is none.
+ */
+export function parseCrls (input: string | Uint8Array, source = 'CRL'): Uint8Array[] {
+  if (typeof input !== 'string' && !(input instanceof Uint8Array)) throw new TypeError('"input" expected PEM text or DER bytes')
+  const ders: Uint8Array[] = []
+  if (input instanceof Uint8Array && input[0] === 0x30) ders.push(input)
+  else for (const m of (typeof input === 'string' ? input : new TextDecoder().decode(input)).matchAll(PEM_CRL)) ders.push(base64Decode(m[1]!.replace(/\s+/g, '')))
+  if (ders.length === 0) throw new TsaError('TSA_CRL_INVALID', `${source}: neither a DER CRL nor a "BEGIN X509 CRL" block`, { file: source })
+  for (const [i, der] of ders.entries()) {
+    try { revocationList(der) } catch (err) {
+      throw new TsaError('TSA_CRL_INVALID', `${source}: CRL #${i + 1} does not parse: ${(err as Error).message}`, { file: source, index: i, cause: err })
+    }
+  }
+  return ders
 }
 
 function base64Decode (s: string): Uint8Array {

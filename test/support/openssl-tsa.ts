@@ -3,6 +3,8 @@
 // `openssl ts -reply`. Nothing here is a stand-in: the bytes come from OpenSSL's TSA implementation.
 // `cmsSign` re-signs a TSTInfo with `openssl cms -sign -cades` (CAdES-BES adds signingCertificateV2),
 // to make tokens OpenSSL's TSA refuses to issue (a certificate without the timeStamping EKU).
+// `crl` has `openssl ca -gencrl` sign a CRL from an index.txt written here, so each revocation date is
+// chosen by the test (before or after a token's genTime) rather than taken from the clock.
 import { createServer, type Server } from 'node:http'
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
@@ -18,6 +20,11 @@ export async function opensslHasTs (): Promise<boolean> {
 }
 
 export interface CertFiles { cert: string, key: string, pem: string, der: Uint8Array }
+
+export interface CrlFile { file: string, pem: string, der: Uint8Array }
+
+/** openssl's index.txt time: YYMMDDHHMMSSZ (UTCTime). */
+const indexTime = (d: Date): string => d.toISOString().replace(/[-:T]/g, '').slice(2, 14) + 'Z'
 
 export interface LoopbackTsa {
   url: string
@@ -35,6 +42,10 @@ export interface LoopbackTsa {
   reply: (queryDer: Uint8Array, signer?: CertFiles) => Promise<Uint8Array>
   /** TSTInfo DER re-signed as CMS SignedData (a bare TimeStampToken) by `signer`. */
   cmsSign: (tstInfo: Uint8Array, signer: CertFiles, opts?: { cades?: boolean }) => Promise<Uint8Array>
+  /** A CRL by `issuer` (`openssl ca -gencrl`, thisUpdate = now) listing each `revoked` certificate with its revocation date. */
+  crl: (issuer: CertFiles, revoked?: Array<{ cert: CertFiles, at: Date }>) => Promise<CrlFile>
+  /** A self-signed certificate with `of`'s subject and a fresh key: an issuer name without the issuer's key. */
+  impostor: (of: CertFiles) => Promise<CertFiles>
   /** The same key and serial as `cert`, certified again with another subject (certificate substitution). */
   reissue: (cert: CertFiles, subject: string) => Promise<CertFiles>
   close: () => Promise<void>
@@ -110,6 +121,32 @@ export async function startLoopbackTsa (): Promise<LoopbackTsa> {
     return { cert, key: of.key, pem, der: await pemToDer(pem) }
   }
 
+  const crl = async (issuer: CertFiles, revoked: Array<{ cert: CertFiles, at: Date }> = []): Promise<CrlFile> => {
+    const id = randomBytes(6).toString('hex')
+    const index = join(dir, `${id}.index`); const conf = join(dir, `${id}.cnf`); const number = join(dir, `${id}.crlnumber`); const file = join(dir, `${id}.crl.pem`)
+    const lines = await Promise.all(revoked.map(async ({ cert, at }) => {
+      const x = (await run('openssl', ['x509', '-in', cert.cert, '-noout', '-serial', '-subject', '-nameopt', 'compat'])).stdout.trim().split('\n')
+      const serialHex = x[0]!.split('=')[1]!; const subject = x[1]!.replace(/^subject=\s*/, '')
+      return `R\t491231000000Z\t${indexTime(at)}\t${serialHex}\tunknown\t${subject}\n`
+    }))
+    await writeFile(index, lines.join(''))
+    await writeFile(number, '01\n')
+    await writeFile(conf, `[ca]\ndefault_ca = crl_ca\n[crl_ca]\ndatabase = ${index}\ncrlnumber = ${number}\ndefault_md = sha256\ndefault_crl_days = 30\n`)
+    await run('openssl', ['ca', '-gencrl', '-config', conf, '-cert', issuer.cert, '-keyfile', issuer.key, '-out', file])
+    const pem = await readFile(file, 'utf8')
+    return { file, pem, der: await pemToDer(pem) }
+  }
+  const impostor = async (of: CertFiles): Promise<CertFiles> => {
+    const id = randomBytes(6).toString('hex')
+    const key = join(dir, `${id}.key`); const cert = join(dir, `${id}.pem`); const ext = join(dir, `${id}.ext`)
+    const subject = (await run('openssl', ['x509', '-in', of.cert, '-noout', '-subject', '-nameopt', 'compat'])).stdout.trim().replace(/^subject=\s*/, '')
+    await writeFile(ext, '[v3]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\n')
+    await run('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', key])
+    await run('openssl', ['req', '-new', '-x509', '-key', key, '-out', cert, '-days', '3650', '-subj', subject, '-config', ext, '-extensions', 'v3', '-set_serial', String(serial++)])
+    const pem = await readFile(cert, 'utf8')
+    return { cert, key, pem, der: await pemToDer(pem) }
+  }
+
   let served = 0
   const state = { failing: false }
   const server: Server = createServer((req, res) => {
@@ -128,7 +165,7 @@ export async function startLoopbackTsa (): Promise<LoopbackTsa> {
   const port = (server.address() as { port: number }).port
   return {
     url: `http://127.0.0.1:${port}/tsr`,
-    dir, root, tsa, issue, newRoot, reply, cmsSign, reissue,
+    dir, root, tsa, issue, newRoot, reply, cmsSign, reissue, crl, impostor,
     get served () { return served },
     get failing () { return state.failing },
     set failing (v: boolean) { state.failing = v },
