@@ -1,4 +1,4 @@
-// `pcp verify --tsa-roots/--against`: the trusted-time checks of an audit export (runtime/anchor/).
+// `pcp verify --tsa-roots/--tsa-crl/--against`: the trusted-time checks of an audit export (runtime/anchor/).
 // A second pass over the file, parsed whole: anchors need the covered hashes, and a second history
 // needs the first's. The streamed pass (runtime/audit-stream.ts) has already judged the chain itself.
 import { readFileSync } from 'node:fs'
@@ -21,12 +21,12 @@ function exportEvents (file: string): AissEvent[] {
   return Array.isArray(doc.events) ? doc.events as unknown as AissEvent[] : []
 }
 
-export async function exportAnchors (file: string, trustRoots: Uint8Array[] | undefined): Promise<ExportAnchors> {
+export async function exportAnchors (file: string, trustRoots: Uint8Array[] | undefined, crls?: Uint8Array[]): Promise<ExportAnchors> {
   const events = exportEvents(file)
   const hashes = events.map((e) => eventHash(e))
   const anchorCount = events.filter((e) => e?.payload?.event_type === ANCHOR_EVENT_TYPE).length
   if (trustRoots === undefined || anchorCount === 0) return { hashes, anchorCount, verdicts: [] }
-  const v = new AnchorVerifier({ trustRoots })
+  const v = new AnchorVerifier({ trustRoots, ...(crls ? { crls } : {}) })
   events.forEach((e, i) => v.push(i, e, hashes[i]!))
   return { hashes, anchorCount, verdicts: await v.finish() }
 }

@@ -9,8 +9,9 @@ export function registerVerifyCommands (program: Command): void {
       'exit 0 valid, 1 invalid, 2 unusable file')
     .option('--json', 'print {"valid","event_count","agent_id","chain_integrity_hash","errors":[{"code","index","message"}]}, or {"error":{"code","message"}} for an unusable file')
     .option('--tsa-roots <pem>', 'verify the chain\'s RFC 3161 anchors against these TSA trust roots (PEM file; default $PCP_TSA_ROOTS)')
+    .option('--tsa-crl <file>', 'with --tsa-roots: also check the TSA certificate and intermediates against these CRLs (DER or PEM, repeatable; default $PCP_TSA_CRLS); every certificate of the path then needs one', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--against <file>', 'a second export of the same agent: report where the histories diverge, FORK_AFTER_FINALIZATION if an anchor made that point final')
-    .action(action(async (file: string, opts: { json?: boolean, tsaRoots?: string, against?: string }) => {
+    .action(action(async (file: string, opts: { json?: boolean, tsaRoots?: string, tsaCrl: string[], against?: string }) => {
       // --json errors have the shape of every other command's: {"error":{"code","message"}}.
       const unusable = (reason: string, code: string): number => {
         if (opts.json) printJson({ error: { code, message: `${file}: ${reason}` } })
@@ -29,15 +30,19 @@ export function registerVerifyCommands (program: Command): void {
       // Loaded only when asked: pkijs/asn1js stay out of a plain `pcp verify`'s memory on a Pi.
       const rootsFile = opts.tsaRoots ?? process.env.PCP_TSA_ROOTS
       const va = rootsFile || opts.against ? await import('./verify-anchors.js') : undefined
-      const roots = rootsFile ? await (await import('../runtime/tsa/trust-file.js')).readTrustRootsFile(rootsFile) : undefined
-      const anchors = va ? await va.exportAnchors(file, roots) : undefined
+      const trustFile = rootsFile ? await import('../runtime/tsa/trust-file.js') : undefined
+      const roots = trustFile ? await trustFile.readTrustRootsFile(rootsFile!) : undefined
+      // CRLs make revocation checked for every anchor; none given keeps it unchecked (README "Trusted time").
+      const crlFiles = opts.tsaCrl.length ? opts.tsaCrl : process.env.PCP_TSA_CRLS ? [process.env.PCP_TSA_CRLS] : []
+      const crls = trustFile && crlFiles.length ? (await Promise.all(crlFiles.map((f) => trustFile.readCrlFile(f)))).flat() : undefined
+      const anchors = va ? await va.exportAnchors(file, roots, crls) : undefined
       const extra: Array<{ code: string, index: number, message: string, [k: string]: unknown }> = []
       for (const a of anchors?.verdicts ?? []) if (!a.ok) extra.push({ code: a.code!, index: a.index, message: a.message! })
       let fork: ReturnType<typeof CompareHistories> | undefined
       if (opts.against) {
         const other = verifyAuditExportFile(opts.against)
         if (!other.usable) return unusable(`--against ${opts.against}: ${other.reason}`, other.code)
-        fork = va!.compareHistories(anchors!, await va!.exportAnchors(opts.against, roots))
+        fork = va!.compareHistories(anchors!, await va!.exportAnchors(opts.against, roots, crls))
         for (const f of fork.faf) extra.push({ code: f.code, index: f.index, message: f.message, anchor_index: f.anchorIndex, anchored_to: f.anchoredTo, gen_time: f.genTime, held_by: f.heldBy })
       }
       const valid = r.valid && extra.length === 0

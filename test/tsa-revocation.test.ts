@@ -1,7 +1,7 @@
 // tsa.md §8 step 10 with CRLs (runtime/tsa/revocation.ts): a real OpenSSL CA on loopback signs the
 // CRLs (`openssl ca -gencrl`, test/support/openssl-tsa.ts), each with the revocation dates the test
 // picks. The CRLs are made before the tokens, so their thisUpdate is at or before genTime; one made
-// after is the stale-evidence case.
+// after is the stale-evidence case. Ends with `pcp verify --tsa-roots --tsa-crl` as a real process.
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createHash, randomBytes } from 'node:crypto'
@@ -117,6 +117,23 @@ Revocation('an intermediate on the path: checked against the root\'s CRL, revoke
   const revoked = await check([crl.subEmpty!.der, crl.subRevoked!.der], ctx.subToken, sub)
   assert.is(codeOfVerdict(revoked), 'TSA_CERT_REVOKED')
   assert.ok(!revoked.ok && revoked.field === 'chain' && revoked.message.includes('Test Sub CA'), JSON.stringify(revoked))
+})
+
+Revocation('pcp verify --tsa-roots --tsa-crl (repeatable, or $PCP_TSA_CRLS): every anchor checked for revocation', () => {
+  const ok = pcp(['verify', ctx.exportFile, '--tsa-roots', ctx.rootsFile, '--tsa-crl', crl.other!.file, '--tsa-crl', crl.empty!.file, '--json'])
+  assert.is(ok.status, 0, ok.stdout + ok.stderr)
+  const anchors = ok.json.anchors as { count: number, results: Array<{ ok: boolean }> }
+  assert.ok(anchors.count >= 1 && anchors.results.every((a) => a.ok))
+  const revoked = pcp(['verify', ctx.exportFile, '--tsa-roots', ctx.rootsFile, '--tsa-crl', crl.revokedBefore!.file, '--json'])
+  assert.is(revoked.status, 1, revoked.stdout)
+  const errors = revoked.json.errors as Array<{ code: string }>
+  assert.ok(errors.length >= 1 && errors.every((e) => e.code === 'TSA_CERT_REVOKED'), revoked.stdout)
+  const viaEnv = pcp(['verify', ctx.exportFile, '--tsa-roots', ctx.rootsFile], { PCP_TSA_CRLS: crl.other!.file })
+  assert.is(viaEnv.status, 1)
+  assert.match(viaEnv.stdout, /\[TSA_CRL_MISSING\]/)
+  const unreadable = pcp(['verify', ctx.exportFile, '--tsa-roots', ctx.rootsFile, '--tsa-crl', join(dir.path, 'none.crl'), '--json'])
+  assert.is(unreadable.status, 2)
+  assert.is((unreadable.json.error as { code: string }).code, 'TSA_CRL_INVALID')
 })
 
 Revocation.run()
