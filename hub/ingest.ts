@@ -96,6 +96,8 @@ interface Lane {
 }
 
 const RECENT = 8192
+/** How long a shared-store hub waits for another hub to store the events before a batch (then: GAP nack). */
+const SHARED_GAP_WAIT_MS = 500
 
 /** The keys (and AISS-2 profile state) a batch is verified under, guessed ahead of the lane's check. */
 interface Predicted { seq: number, agentId: string, publicKey: Uint8Array, pq: PqInForce | null }
@@ -253,7 +255,13 @@ export class Ingest {
       // Several hubs on one store: the batches before this one may have been stored by another hub. Ask
       // the store, not this lane, before sending the device back.
       await lane.lastWrite.catch(() => {})
-      const rec = await this.#resync(agentId, lane).catch(() => undefined)
+      let rec = await this.#resync(agentId, lane).catch(() => undefined)
+      // Round robin over a shared subscription: the batch before this one is often still being written
+      // by the other hub. A short wait for it beats sending the device back to resend both.
+      for (let waited = 0; rec && typeof input.from === 'number' && rec.count < input.from && waited < SHARED_GAP_WAIT_MS; waited += 20) {
+        await new Promise((resolve) => setTimeout(resolve, 20))
+        rec = await this.#resync(agentId, lane).catch(() => undefined)
+      }
       if (rec && rec.count > (out.nack.head?.seq ?? -1) + 1) out = await this.#check(agentId, lane, input, events, verified, used)
     }
     return { done: 'later' in out ? out.later : Promise.resolve(out) }

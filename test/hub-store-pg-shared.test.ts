@@ -10,6 +10,7 @@ import { Identity, stampEvent, type AissEvent } from '../runtime/index.js'
 import { encodeRecord } from '../runtime/record.js'
 import { PgHubStore } from '../hub/store/pg.js'
 import { Ingest, type BatchOutcome } from '../hub/ingest.js'
+import { verifyBatch } from '../hub/ingest-verify.js'
 import { Registry, newRecord } from '../hub/registry.js'
 import type { AgentRecord } from '../hub/store/types.js'
 import { until } from './support/hub-helpers.js'
@@ -127,6 +128,32 @@ S('a resend of a batch another hub stored meanwhile, to a hub whose lane is behi
     assert.ok('ack' in out, `acked as held events, got ${JSON.stringify(out)}`)
     assert.equal([(out as { ack: { head: { seq: number }, stored: number, duplicates: number } }).ack.head.seq, (out as { ack: { stored: number } }).ack.stored, (out as { ack: { duplicates: number } }).ack.duplicates], [5, 0, 3])
     assert.equal(hostile, [])
+    assert.is((await db.query('SELECT count(*)::int AS n FROM pcp_events')).rows[0].n, 6)
+  } finally { await s1.close(); await s2.close(); await db.drop() }
+})
+
+S('round robin: a batch reaching hub 2 while hub 1 is still writing the batch before it waits for that write, instead of a GAP nack and a resend of both', async () => {
+  const db = await createTestDb()
+  const [s1, s2] = [await PgHubStore.open(db.url), await PgHubStore.open(db.url)]
+  const now = (): number => 1_700_001_000
+  let release!: () => void
+  const held = new Promise<void>((resolve) => { release = resolve })
+  // Hub 1's verification is held back, so its write of batch 1 lands only after batch 2 reached hub 2.
+  const i1 = new Ingest({ store: s1, now, pool: { submit: async (_k, item) => { await held; return verifyBatch(item) } } })
+  const i2 = new Ingest({ store: s2, now })
+  try {
+    const a = Identity.generate()
+    await s1.putAgent(device(a, 'allowed'))
+    await s2.reload(a.agentId)
+    const c = chain(a, 6)
+    const batch = (from: number, to: number): { from: number, ids: string[], records: Uint8Array[], topic: string } =>
+      ({ from, ids: [a.agentId], records: c.slice(from, to).map((x) => encodeRecord(x.event, 0)), topic: 't' })
+    const first = i1.submit(a.agentId, batch(0, 3))
+    const second = i2.submit(a.agentId, batch(3, 6))
+    setTimeout(release, 100)
+    const head = (o: BatchOutcome): unknown => 'ack' in o ? ['ack', o.ack.head.seq, o.ack.stored] : ['nack', (o as { nack: { code: string } }).nack.code]
+    assert.equal(head(await first), ['ack', 2, 3])
+    assert.equal(head(await second), ['ack', 5, 3], 'hub 2 waited for hub 1\'s write, then stored its batch')
     assert.is((await db.query('SELECT count(*)::int AS n FROM pcp_events')).rows[0].n, 6)
   } finally { await s1.close(); await s2.close(); await db.drop() }
 })
