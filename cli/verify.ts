@@ -34,6 +34,8 @@ export function registerVerifyCommands (program: Command): void {
       const roots = trustFile ? await trustFile.readTrustRootsFile(rootsFile!) : undefined
       // CRLs make revocation checked for every anchor; none given keeps it unchecked (README "Trusted time").
       const crlFiles = opts.tsaCrl.length ? opts.tsaCrl : process.env.PCP_TSA_CRLS ? [process.env.PCP_TSA_CRLS] : []
+      // A CRL without roots would be read and never used: the user thinks revocation was checked.
+      if (opts.tsaCrl.length && !rootsFile) throw new PcpError('ARGUMENT_INVALID', '--tsa-crl needs --tsa-roots (or $PCP_TSA_ROOTS): without trust roots no anchor is verified, so no CRL would be checked', { field: 'tsa-crl' })
       const crls = trustFile && crlFiles.length ? (await Promise.all(crlFiles.map((f) => trustFile.readCrlFile(f)))).flat() : undefined
       const anchors = va ? await va.exportAnchors(file, roots, crls) : undefined
       const extra: Array<{ code: string, index: number, message: string, [k: string]: unknown }> = []

@@ -134,6 +134,10 @@ Revocation('pcp verify --tsa-roots --tsa-crl (repeatable, or $PCP_TSA_CRLS): eve
   const unreadable = pcp(['verify', ctx.exportFile, '--tsa-roots', ctx.rootsFile, '--tsa-crl', join(dir.path, 'none.crl'), '--json'])
   assert.is(unreadable.status, 2)
   assert.is((unreadable.json.error as { code: string }).code, 'TSA_CRL_INVALID')
+  // A CRL without trust roots would check nothing: refused, not silently ignored.
+  const alone = pcp(['verify', ctx.exportFile, '--tsa-crl', crl.empty!.file, '--json'])
+  assert.is(alone.status, 2)
+  assert.is((alone.json.error as { code: string }).code, 'ARGUMENT_INVALID')
 })
 
 Revocation.run()
