@@ -26,7 +26,7 @@ export async function checkRevocation (chain: pkijs.Certificate[], crlDers: Uint
     const own = crls.filter((c) => c.issuer.isEqual(issuer.subject))
     if (own.length === 0) return { code: 'TSA_CRL_MISSING', message: `no CRL from "${nameText(issuer.subject)}" for certificate "${nameText(cert.subject)}": with CRLs given, every certificate of the path is checked`, field }
     for (const crl of own) {
-      const bad = await crlProblem(crl, issuer, at)
+      const bad = await crlProblem(crl, issuer, cert, at)
       if (bad !== null) return { code: 'TSA_CRL_INVALID', message: `the CRL from "${nameText(issuer.subject)}" ${bad}`, field: 'crls' }
       const entry = crl.revokedCertificates?.find((r) => r.userCertificate.isEqual(cert.serialNumber))
       if (entry !== undefined && entry.revocationDate.value.getTime() <= at.getTime()) {
@@ -37,16 +37,19 @@ export async function checkRevocation (chain: pkijs.Certificate[], crlDers: Uint
   return null
 }
 
-/** Why `crl` cannot speak for `issuer`'s certificates at `at`, or null. */
-async function crlProblem (crl: pkijs.CertificateRevocationList, issuer: pkijs.Certificate, at: Date): Promise<string | null> {
+/** Why `crl` cannot speak for `cert` (issued by `issuer`) at `at`, or null. */
+async function crlProblem (crl: pkijs.CertificateRevocationList, issuer: pkijs.Certificate, cert: pkijs.Certificate, at: Date): Promise<string | null> {
   let ok = false
   try { ok = await crl.verify({ issuerCertificate: issuer }) } catch { ok = false }
   if (!ok) return 'has a signature that does not verify with the issuer\'s key'
   const t = at.getTime()
-  // A CRL issued after genTime cannot be the evidence "captured near genTime" the step asks for, and a
-  // stale one (nextUpdate passed) no longer vouches for anything.
-  if (crl.thisUpdate.value.getTime() > t) return `is not valid at genTime ${at.toISOString()}: thisUpdate ${crl.thisUpdate.value.toISOString()} is later`
-  if (crl.nextUpdate !== undefined && crl.nextUpdate.value.getTime() < t) return `is not valid at genTime ${at.toISOString()}: nextUpdate ${crl.nextUpdate.value.toISOString()} has passed`
+  const issued = crl.thisUpdate.value.getTime()
+  // One issued before genTime must still be current then (nextUpdate not passed). One issued later lists
+  // every revocation up to its issue, the earlier ones included (an auditor's current CRL), but only
+  // while the certificate had not expired: a CA drops expired certificates from its lists, so then only
+  // evidence captured near genTime can speak (tsa.md §8 step 10).
+  if (issued <= t && crl.nextUpdate !== undefined && crl.nextUpdate.value.getTime() < t) return `is not valid at genTime ${at.toISOString()}: nextUpdate ${crl.nextUpdate.value.toISOString()} had passed`
+  if (issued > t && issued > cert.notAfter.value.getTime()) return `was issued at ${crl.thisUpdate.value.toISOString()}, after certificate "${nameText(cert.subject)}" expired (${cert.notAfter.value.toISOString()}): it may no longer list it; use a CRL captured near genTime`
   // RFC 5280 §5.2/§5.3: a critical extension we do not process (issuingDistributionPoint of a partial
   // CRL, deltaCRLIndicator, an entry's certificateIssuer) means the list must not be used: it may be
   // silent about a revoked certificate.
