@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert'
 import { Identity, stampEvent, type AissEvent } from '../runtime/index.js'
 import { encodeRecord } from '../runtime/record.js'
 import { PgHubStore } from '../hub/store/pg.js'
-import { Ingest, type BatchOutcome } from '../hub/ingest.js'
+import { Ingest, type BatchOutcome, type IngestOptions } from '../hub/ingest.js'
 import { verifyBatch } from '../hub/ingest-verify.js'
 import { Registry, newRecord } from '../hub/registry.js'
 import type { AgentRecord } from '../hub/store/types.js'
@@ -87,75 +87,63 @@ S('an approval whose record another hub extended meanwhile is decided again on t
   } finally { await s1.close(); await s2.close(); await db.drop() }
 })
 
-S('ingest on a hub that missed batches another hub stored answers from the store: no gap nack, and its head answer is the store\'s', async () => {
+type Batch = { from: number, ids: string[], records: Uint8Array[], topic: string }
+interface TwoHubs { db: Awaited<ReturnType<typeof createTestDb>>, a: Identity, c: ReturnType<typeof chain>, batch: (from: number, to: number) => Batch }
+const NOW = (): number => 1_700_001_000
+const headOf = (o: BatchOutcome): unknown => 'ack' in o ? ['ack', o.ack.head.seq, o.ack.stored] : ['nack', (o as { nack: { code: string } }).nack.code]
+
+/** Two hubs' stores on a fresh database, an allowed agent both know, its chain of `n` events, and ingest for each (`opts` per hub). */
+async function twoHubs (n: number, opts: [Partial<IngestOptions>, Partial<IngestOptions>], fn: (w: TwoHubs, i1: Ingest, i2: Ingest) => Promise<void>): Promise<void> {
   const db = await createTestDb()
   const [s1, s2] = [await PgHubStore.open(db.url), await PgHubStore.open(db.url)]
-  const now = (): number => 1_700_001_000
-  const [i1, i2] = [new Ingest({ store: s1, now }), new Ingest({ store: s2, now })]
   try {
     const a = Identity.generate()
     await s1.putAgent(device(a, 'allowed'))
     await s2.reload(a.agentId)
-    const c = chain(a, 9)
-    const batch = (from: number, to: number): { from: number, ids: string[], records: Uint8Array[], topic: string } =>
-      ({ from, ids: [a.agentId], records: c.slice(from, to).map((x) => encodeRecord(x.event, 0)), topic: 't' })
-    const head = (o: BatchOutcome): unknown => 'ack' in o ? ['ack', o.ack.head.seq, o.ack.stored] : ['nack', (o as { nack: { code: string } }).nack.code]
-    // Round robin: batch 1 to hub 1, batch 2 to hub 2 (which has an empty lane), batch 3 to hub 1.
-    assert.equal(head(await i1.submit(a.agentId, batch(0, 3))), ['ack', 2, 3])
-    assert.equal(head(await i2.submit(a.agentId, batch(3, 6))), ['ack', 5, 3], 'hub 2 read the head hub 1 stored')
-    assert.equal(head(await i1.submit(a.agentId, batch(6, 9))), ['ack', 8, 3], 'hub 1 re-read its stale lane instead of nacking a gap')
-    assert.equal(await i2.head(a.agentId), { seq: 8, hash: c[8]!.hash }, 'the head question is answered from the store')
+    const c = chain(a, n)
+    const batch = (from: number, to: number): Batch => ({ from, ids: [a.agentId], records: c.slice(from, to).map((x) => encodeRecord(x.event, 0)), topic: 't' })
+    await fn({ db, a, c, batch }, new Ingest({ store: s1, now: NOW, ...opts[0] }), new Ingest({ store: s2, now: NOW, ...opts[1] }))
   } finally { await s1.close(); await s2.close(); await db.drop() }
+}
+
+S('ingest on a hub that missed batches another hub stored answers from the store: no gap nack, and its head answer is the store\'s', async () => {
+  await twoHubs(9, [{}, {}], async ({ a, c, batch }, i1, i2) => {
+    // Round robin: batch 1 to hub 1, batch 2 to hub 2 (which has an empty lane), batch 3 to hub 1.
+    assert.equal(headOf(await i1.submit(a.agentId, batch(0, 3))), ['ack', 2, 3])
+    assert.equal(headOf(await i2.submit(a.agentId, batch(3, 6))), ['ack', 5, 3], 'hub 2 read the head hub 1 stored')
+    assert.equal(headOf(await i1.submit(a.agentId, batch(6, 9))), ['ack', 8, 3], 'hub 1 re-read its stale lane instead of nacking a gap')
+    assert.equal(await i2.head(a.agentId), { seq: 8, hash: c[8]!.hash }, 'the head question is answered from the store')
+  })
 })
 
 S('a resend of a batch another hub stored meanwhile, to a hub whose lane is behind: duplicates, not a replay attack', async () => {
-  const db = await createTestDb()
-  const [s1, s2] = [await PgHubStore.open(db.url), await PgHubStore.open(db.url)]
-  const now = (): number => 1_700_001_000
   const hostile: string[] = []
-  const [i1, i2] = [new Ingest({ store: s1, now }), new Ingest({ store: s2, now, hooks: { rejected: (_id, p) => hostile.push(p.code) } })]
-  try {
-    const a = Identity.generate()
-    await s1.putAgent(device(a, 'allowed'))
-    await s2.reload(a.agentId)
-    const c = chain(a, 6)
-    const batch = (from: number, to: number): { from: number, ids: string[], records: Uint8Array[], topic: string } =>
-      ({ from, ids: [a.agentId], records: c.slice(from, to).map((x) => encodeRecord(x.event, 0)), topic: 't' })
+  await twoHubs(6, [{}, { hooks: { rejected: (_id, p) => hostile.push(p.code) } }], async ({ db, a, batch }, i1, i2) => {
     // Hub 2 stores 0..2 (its lane is at #3); hub 1 stores 3..5; the device, missing that ack, sends 3..5 to hub 2.
     assert.ok('ack' in await i2.submit(a.agentId, batch(0, 3)))
     assert.ok('ack' in await i1.submit(a.agentId, batch(3, 6)))
     const out = await i2.submit(a.agentId, batch(3, 6))
     assert.ok('ack' in out, `acked as held events, got ${JSON.stringify(out)}`)
-    assert.equal([(out as { ack: { head: { seq: number }, stored: number, duplicates: number } }).ack.head.seq, (out as { ack: { stored: number } }).ack.stored, (out as { ack: { duplicates: number } }).ack.duplicates], [5, 0, 3])
+    const { head, stored, duplicates } = (out as { ack: { head: { seq: number }, stored: number, duplicates: number } }).ack
+    assert.equal([head.seq, stored, duplicates], [5, 0, 3])
     assert.equal(hostile, [])
     assert.is((await db.query('SELECT count(*)::int AS n FROM pcp_events')).rows[0].n, 6)
-  } finally { await s1.close(); await s2.close(); await db.drop() }
+  })
 })
 
 S('round robin: a batch reaching hub 2 while hub 1 is still writing the batch before it waits for that write, instead of a GAP nack and a resend of both', async () => {
-  const db = await createTestDb()
-  const [s1, s2] = [await PgHubStore.open(db.url), await PgHubStore.open(db.url)]
-  const now = (): number => 1_700_001_000
   let release!: () => void
   const held = new Promise<void>((resolve) => { release = resolve })
   // Hub 1's verification is held back, so its write of batch 1 lands only after batch 2 reached hub 2.
-  const i1 = new Ingest({ store: s1, now, pool: { submit: async (_k, item) => { await held; return verifyBatch(item) } } })
-  const i2 = new Ingest({ store: s2, now })
-  try {
-    const a = Identity.generate()
-    await s1.putAgent(device(a, 'allowed'))
-    await s2.reload(a.agentId)
-    const c = chain(a, 6)
-    const batch = (from: number, to: number): { from: number, ids: string[], records: Uint8Array[], topic: string } =>
-      ({ from, ids: [a.agentId], records: c.slice(from, to).map((x) => encodeRecord(x.event, 0)), topic: 't' })
+  const slow: Partial<IngestOptions> = { pool: { submit: async (_k, item) => { await held; return verifyBatch(item) } } }
+  await twoHubs(6, [slow, {}], async ({ db, a, batch }, i1, i2) => {
     const first = i1.submit(a.agentId, batch(0, 3))
     const second = i2.submit(a.agentId, batch(3, 6))
     setTimeout(release, 100)
-    const head = (o: BatchOutcome): unknown => 'ack' in o ? ['ack', o.ack.head.seq, o.ack.stored] : ['nack', (o as { nack: { code: string } }).nack.code]
-    assert.equal(head(await first), ['ack', 2, 3])
-    assert.equal(head(await second), ['ack', 5, 3], 'hub 2 waited for hub 1\'s write, then stored its batch')
+    assert.equal(headOf(await first), ['ack', 2, 3])
+    assert.equal(headOf(await second), ['ack', 5, 3], 'hub 2 waited for hub 1\'s write, then stored its batch')
     assert.is((await db.query('SELECT count(*)::int AS n FROM pcp_events')).rows[0].n, 6)
-  } finally { await s1.close(); await s2.close(); await db.drop() }
+  })
 })
 
 if (pgSkipReason) console.log(`skip hub stores sharing one PostgreSQL database: ${pgSkipReason}`)
