@@ -58,6 +58,7 @@ export function registerHubCommands (program: Command): void {
     .option('--local-only', 'serve the HTTP APIs without tokens (loopback host only)')
     .option('--no-api', 'no HTTP APIs (ingest and the MQTT gate only)')
     .option('--tsa-roots <pem>', 'TSA trust roots (PEM; default $PCP_TSA_ROOTS): a fork at a position a held anchor made final is refused as FORK_AFTER_FINALIZATION')
+    .option('--tsa-crl <file>', 'with --tsa-roots: CRLs the anchors\' TSA certificates are checked against (DER or PEM, repeatable; default $PCP_TSA_CRLS)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--policy <file|profile>', 'TrustGate policy to activate when none is active (a YAML file, or anssi_strict, nist_balanced, ai_act_high_risk)', 'nist_balanced')
     .option('--log-level <level>', 'structured log on stderr (JSON lines, one stream with the HTTP request log): fatal, error, warn, info, debug, trace or silent (default: $PCP_LOG_LEVEL or info)')
     .option('--log-file <file>', 'append the structured log to this file (mode 0600) instead of stderr')
@@ -72,7 +73,12 @@ export function registerHubCommands (program: Command): void {
       const logger = await loggerFromOptions(o)
       const rootsFile = o.tsaRoots === undefined ? process.env.PCP_TSA_ROOTS || undefined : String(o.tsaRoots)
       // Only now: pkijs/asn1js stay out of a hub that does not check tokens.
-      const tsaRoots = rootsFile ? await (await import('../runtime/tsa/trust-file.js')).readTrustRootsFile(rootsFile) : undefined
+      const trustFile = rootsFile ? await import('../runtime/tsa/trust-file.js') : undefined
+      const tsaRoots = trustFile ? await trustFile.readTrustRootsFile(rootsFile!) : undefined
+      const crlOpt = (o.tsaCrl ?? []) as unknown as string[]
+      if (crlOpt.length && !rootsFile) throw new PcpError('ARGUMENT_INVALID', '--tsa-crl needs --tsa-roots (or $PCP_TSA_ROOTS): without trust roots no anchor is verified, so no CRL would be checked', { field: 'tsa-crl' })
+      const crlFiles = crlOpt.length ? crlOpt : process.env.PCP_TSA_CRLS ? [process.env.PCP_TSA_CRLS] : []
+      const tsaCrls = trustFile && crlFiles.length ? (await Promise.all(crlFiles.map((f) => trustFile.readCrlFile(f)))).flat() : undefined
       const services = await startHubServices({
         dataDir: dataDirOf(program, o),
         ...(o.mqttUrl ? { mqttUrl: String(o.mqttUrl) } : { host: String(o.host), port: port(String(o.port)) }),
@@ -81,7 +87,7 @@ export function registerHubCommands (program: Command): void {
         ...(o.shareGroup ? { shareGroup: String(o.shareGroup) } : {}),
         ...(o.store ? { store: storeUrl(String(o.store)) } : {}),
         approval: o.autoApprove ? 'auto' : 'manual',
-        ...(tsaRoots ? { tsaRoots } : {}),
+        ...(tsaRoots ? { tsaRoots } : {}), ...(tsaCrls ? { tsaCrls } : {}),
         ...(o.workers !== undefined ? { workers: Number(o.workers) } : {}),
         logger,
         initialPolicy,
@@ -90,7 +96,7 @@ export function registerHubCommands (program: Command): void {
       })
       const h = services.hub
       const info = {
-        mqtt: h.mqttUrl, embedded: h.broker !== null, data: h.dataDir, hubAgentId: h.agent.agentId, approval: h.registry.approval, tsaRoots: tsaRoots?.length ?? 0,
+        mqtt: h.mqttUrl, embedded: h.broker !== null, data: h.dataDir, hubAgentId: h.agent.agentId, approval: h.registry.approval, tsaRoots: tsaRoots?.length ?? 0, tsaCrls: tsaCrls?.length ?? 0,
         vigil: services.vigilUrl, dashboard: services.vigilUrl ? `${services.vigilUrl}/dashboard/` : null, trustgate: services.trustgateUrl
       }
       if (o.json) process.stdout.write(stringifyJson(info) + '\n')

@@ -20,12 +20,15 @@ export const FINALITY_MAX_SCAN = 100_000
  */
 export class FinalityCheck {
   readonly #roots: Uint8Array[]
+  readonly #crls: Uint8Array[] | undefined
   readonly #maxScan: number
   readonly #cacheSize: number
   readonly #verdicts = new Map<string, AnchorVerdict>()
 
-  constructor (opts: { trustRoots: Uint8Array[], maxScan?: number, cacheSize?: number }) {
+  /** `crls`: the TSA path is checked for revocation at genTime too (runtime/tsa/revocation.ts). */
+  constructor (opts: { trustRoots: Uint8Array[], crls?: Uint8Array[], maxScan?: number, cacheSize?: number }) {
     this.#roots = opts.trustRoots
+    this.#crls = opts.crls
     this.#maxScan = opts.maxScan ?? FINALITY_MAX_SCAN
     this.#cacheSize = opts.cacheSize ?? 1024
   }
@@ -52,7 +55,7 @@ export class FinalityCheck {
     const { from } = parseAnchorPayload(event.payload, at)
     // Loaded at the first fork that needs it: pkijs/asn1js stay out of a hub's memory until then.
     const { AnchorVerifier } = await import('../runtime/anchor/verify-anchors.js')
-    const check = new AnchorVerifier({ trustRoots: this.#roots, start: from })
+    const check = new AnchorVerifier({ trustRoots: this.#roots, start: from, ...(this.#crls ? { crls: this.#crls } : {}) })
     for await (const e of store.events(agentId, from, at + 1)) check.push(e.seq, e.event, eventHash(e.event))
     const verdict = (await check.finish()).find((v) => v.index === at)!
     if (this.#verdicts.size >= this.#cacheSize) this.#verdicts.delete(this.#verdicts.keys().next().value!)

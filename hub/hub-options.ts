@@ -45,6 +45,8 @@ export interface HubOptions {
    * (hub/finality.ts). Without: every fork is FORK_DETECTED (a token nobody checked proves nothing).
    */
   tsaRoots?: Uint8Array[]
+  /** With tsaRoots: CRLs (DER) the anchors' TSA paths are checked against; a revoked TSA finalizes nothing. */
+  tsaCrls?: Uint8Array[]
   /** Status file and inbox polling (default true). */
   control?: boolean
   /**

@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { Agent } from '../runtime/index.js'
 import { SyncAgent } from '../sync/agent.js'
 import { freePort, until } from './support/hub-helpers.js'
+import { startLoopbackTsa, type LoopbackTsa } from './support/openssl-tsa.js'
 import { tmpDir, ROOT } from './helpers.js'
 
 const Cli = suite('pcp hub / pcp sync')
@@ -38,22 +39,28 @@ Cli('hub start --share-group without --mqtt-url is refused: the embedded broker 
   } finally { tmp.cleanup() }
 })
 
-Cli('hub start --tsa-roots: an unreadable file is refused naming it (exit 2); a PEM root is loaded and counted in the start-up line', async () => {
+Cli('hub start --tsa-roots: an unreadable file is refused naming it (exit 2); a PEM root and its CRL are loaded and counted in the start-up line; --tsa-crl alone is refused', async () => {
   const tmp = tmpDir()
+  let tsa: LoopbackTsa | undefined
   try {
     const missing = join(tmp.path, 'no-roots.pem')
     const r = pcp('hub', 'start', '--data', join(tmp.path, 'hub'), '--port', '0', '--no-api', '--tsa-roots', missing)
     assert.is(r.code, 2, r.err)
     assert.ok(r.err.includes(missing) && r.err.includes('TSA_TRUST_ROOT_INVALID'), r.err)
-    const roots = join(tmp.path, 'roots.pem')
-    writeFileSync(roots, spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(tmp.path, 'r.key'), '-subj', '/CN=Root', '-days', '1'], { encoding: 'utf8' }).stdout)
-    const hub = spawn(process.execPath, ['--import', 'tsx', CLI, 'hub', 'start', '--data', join(tmp.path, 'hub'), '--port', '0', '--no-api', '--json', '--tsa-roots', roots], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+    // A CRL without roots would check nothing: refused before anything starts.
+    const lone = pcp('hub', 'start', '--data', join(tmp.path, 'hub'), '--port', '0', '--no-api', '--tsa-crl', join(tmp.path, 'x.crl'))
+    assert.is(lone.code, 2, lone.err)
+    assert.match(lone.err, /--tsa-crl needs --tsa-roots.*\[ARGUMENT_INVALID\]/)
+    tsa = await startLoopbackTsa()
+    const roots = join(tmp.path, 'roots.pem'); writeFileSync(roots, tsa.root.pem)
+    const crl = await tsa.crl(tsa.root)
+    const hub = spawn(process.execPath, ['--import', 'tsx', CLI, 'hub', 'start', '--data', join(tmp.path, 'hub'), '--port', '0', '--no-api', '--json', '--tsa-roots', roots, '--tsa-crl', crl.file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
     let out = ''; hub.stdout.on('data', (d) => { out += d })
     try {
       await until(() => out.includes('\n'), 30_000, 'hub start')
-      assert.is(JSON.parse(out).tsaRoots, 1)
+      assert.equal([JSON.parse(out).tsaRoots, JSON.parse(out).tsaCrls], [1, 1])
     } finally { hub.kill('SIGKILL') }
-  } finally { tmp.cleanup() }
+  } finally { await tsa?.close(); tmp.cleanup() }
 })
 
 Cli('hub start will not serve its HTTP APIs without tokens unless --local-only (exit 2, before listening)', async () => {

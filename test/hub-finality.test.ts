@@ -37,8 +37,8 @@ async function eventsOf (home: string): Promise<AissEvent[]> {
 }
 
 /** A hub holding chain `a`, then offered `other` from the first position where they differ. */
-async function forkOnHub (other: AissEvent[], tsaRoots: Uint8Array[] | undefined): Promise<{ code: string, message: string }> {
-  const hub = await Hub.start({ dataDir: join(dir.path, `hub-${Math.random().toString(36).slice(2)}`), port: await freePort(), approval: 'auto', workers: 1, control: false, ...(tsaRoots ? { tsaRoots } : {}) })
+async function forkOnHub (other: AissEvent[], tsaRoots: Uint8Array[] | undefined, tsaCrls?: Uint8Array[]): Promise<{ code: string, message: string }> {
+  const hub = await Hub.start({ dataDir: join(dir.path, `hub-${Math.random().toString(36).slice(2)}`), port: await freePort(), approval: 'auto', workers: 1, control: false, ...(tsaRoots ? { tsaRoots } : {}), ...(tsaCrls ? { tsaCrls } : {}) })
   try {
     const a = chains.a!
     const id = String(a[0]!.agent_id)
@@ -88,6 +88,14 @@ S('without roots, or with a root that did not certify the TSA, the same fork is 
   assert.is((await forkOnHub(chains.early!, undefined)).code, 'FORK_DETECTED')
   const other = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir.path, 'o.key'), '-subj', '/CN=Other', '-days', '1'], { encoding: 'utf8' }).stdout
   assert.is((await forkOnHub(chains.early!, parseTrustRoots(other))).code, 'FORK_DETECTED')
+})
+
+S('with CRLs: an anchor whose TSA was revoked before genTime finalizes nothing (FORK_DETECTED); an empty CRL keeps FORK_AFTER_FINALIZATION', async () => {
+  const roots = parseTrustRoots(tsa.root.pem)
+  const empty = await tsa.crl(tsa.root)
+  const revoked = await tsa.crl(tsa.root, [{ cert: tsa.tsa, at: new Date(Date.now() - 3_600_000) }])
+  assert.is((await forkOnHub(chains.early!, roots, [empty.der])).code, 'FORK_AFTER_FINALIZATION')
+  assert.is((await forkOnHub(chains.early!, roots, [revoked.der])).code, 'FORK_DETECTED')
 })
 
 S('a new event at the head chained onto an earlier event: FORK_DETECTED as the verifier says (not CHAIN_LINK_BROKEN), FORK_AFTER_FINALIZATION where that event is final', async () => {
