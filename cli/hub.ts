@@ -15,6 +15,7 @@ import { DEFAULT_DEVICE_ROLE } from '../hub/trustgate/gate-auth.js'
 import { readStatus, sendControl } from '../hub/control.js'
 import { action, printJson, hubDataDir, EXIT } from './common.js'
 import { loggerFromOptions } from './log.js'
+import { tsaTrustFromOptions } from './tsa-trust.js'
 import { brokerOptions } from './sync.js'
 import { registerVerifyStore } from './hub-verify-store.js'
 
@@ -71,14 +72,7 @@ export function registerHubCommands (program: Command): void {
       })
       const { startHubServices } = await loadHubServices()
       const logger = await loggerFromOptions(o)
-      const rootsFile = o.tsaRoots === undefined ? process.env.PCP_TSA_ROOTS || undefined : String(o.tsaRoots)
-      // Only now: pkijs/asn1js stay out of a hub that does not check tokens.
-      const trustFile = rootsFile ? await import('../runtime/tsa/trust-file.js') : undefined
-      const tsaRoots = trustFile ? await trustFile.readTrustRootsFile(rootsFile!) : undefined
-      const crlOpt = (o.tsaCrl ?? []) as unknown as string[]
-      if (crlOpt.length && !rootsFile) throw new PcpError('ARGUMENT_INVALID', '--tsa-crl needs --tsa-roots (or $PCP_TSA_ROOTS): without trust roots no anchor is verified, so no CRL would be checked', { field: 'tsa-crl' })
-      const crlFiles = crlOpt.length ? crlOpt : process.env.PCP_TSA_CRLS ? [process.env.PCP_TSA_CRLS] : []
-      const tsaCrls = trustFile && crlFiles.length ? (await Promise.all(crlFiles.map((f) => trustFile.readCrlFile(f)))).flat() : undefined
+      const trust = await tsaTrustFromOptions(o)
       const services = await startHubServices({
         dataDir: dataDirOf(program, o),
         ...(o.mqttUrl ? { mqttUrl: String(o.mqttUrl) } : { host: String(o.host), port: port(String(o.port)) }),
@@ -87,7 +81,7 @@ export function registerHubCommands (program: Command): void {
         ...(o.shareGroup ? { shareGroup: String(o.shareGroup) } : {}),
         ...(o.store ? { store: storeUrl(String(o.store)) } : {}),
         approval: o.autoApprove ? 'auto' : 'manual',
-        ...(tsaRoots ? { tsaRoots } : {}), ...(tsaCrls ? { tsaCrls } : {}),
+        ...(trust ? { tsaRoots: trust.roots } : {}), ...(trust?.crls ? { tsaCrls: trust.crls } : {}),
         ...(o.workers !== undefined ? { workers: Number(o.workers) } : {}),
         logger,
         initialPolicy,
@@ -96,7 +90,7 @@ export function registerHubCommands (program: Command): void {
       })
       const h = services.hub
       const info = {
-        mqtt: h.mqttUrl, embedded: h.broker !== null, data: h.dataDir, hubAgentId: h.agent.agentId, approval: h.registry.approval, tsaRoots: tsaRoots?.length ?? 0, tsaCrls: tsaCrls?.length ?? 0,
+        mqtt: h.mqttUrl, embedded: h.broker !== null, data: h.dataDir, hubAgentId: h.agent.agentId, approval: h.registry.approval, tsaRoots: trust?.roots.length ?? 0, tsaCrls: trust?.crls?.length ?? 0,
         vigil: services.vigilUrl, dashboard: services.vigilUrl ? `${services.vigilUrl}/dashboard/` : null, trustgate: services.trustgateUrl
       }
       if (o.json) process.stdout.write(stringifyJson(info) + '\n')

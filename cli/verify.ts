@@ -1,6 +1,7 @@
 import type { Command } from 'commander'
 import { verifyAuditExportFile, PcpError } from '../runtime/index.js'
 import { action, printJson, EXIT } from './common.js'
+import { tsaTrustFromOptions } from './tsa-trust.js'
 import type { compareHistories as CompareHistories } from './verify-anchors.js'
 
 export function registerVerifyCommands (program: Command): void {
@@ -26,31 +27,24 @@ export function registerVerifyCommands (program: Command): void {
       }
       if (!result.usable) return unusable(result.code === 'JSON_INVALID' ? `not JSON: ${result.reason}` : `not an audit export: ${result.reason}`, result.code)
       const r = result.report
-      // Trusted time (README "Trusted time"): each anchor's verdict is one more error when it fails.
-      // Loaded only when asked: pkijs/asn1js stay out of a plain `pcp verify`'s memory on a Pi.
-      const rootsFile = opts.tsaRoots ?? process.env.PCP_TSA_ROOTS
-      const va = rootsFile || opts.against ? await import('./verify-anchors.js') : undefined
-      const trustFile = rootsFile ? await import('../runtime/tsa/trust-file.js') : undefined
-      const roots = trustFile ? await trustFile.readTrustRootsFile(rootsFile!) : undefined
-      // CRLs make revocation checked for every anchor; none given keeps it unchecked (README "Trusted time").
-      const crlFiles = opts.tsaCrl.length ? opts.tsaCrl : process.env.PCP_TSA_CRLS ? [process.env.PCP_TSA_CRLS] : []
-      // A CRL without roots would be read and never used: the user thinks revocation was checked.
-      if (opts.tsaCrl.length && !rootsFile) throw new PcpError('ARGUMENT_INVALID', '--tsa-crl needs --tsa-roots (or $PCP_TSA_ROOTS): without trust roots no anchor is verified, so no CRL would be checked', { field: 'tsa-crl' })
-      const crls = trustFile && crlFiles.length ? (await Promise.all(crlFiles.map((f) => trustFile.readCrlFile(f)))).flat() : undefined
-      const anchors = va ? await va.exportAnchors(file, roots, crls) : undefined
+      // Trusted time (README "Trusted time"): each anchor's verdict is one more error when it fails; CRLs
+      // make revocation checked for every anchor, none keeps it unchecked.
+      const trust = await tsaTrustFromOptions(opts)
+      const va = trust || opts.against ? await import('./verify-anchors.js') : undefined
+      const anchors = va ? await va.exportAnchors(file, trust?.roots, trust?.crls) : undefined
       const extra: Array<{ code: string, index: number, message: string, [k: string]: unknown }> = []
       for (const a of anchors?.verdicts ?? []) if (!a.ok) extra.push({ code: a.code!, index: a.index, message: a.message! })
       let fork: ReturnType<typeof CompareHistories> | undefined
       if (opts.against) {
         const other = verifyAuditExportFile(opts.against)
         if (!other.usable) return unusable(`--against ${opts.against}: ${other.reason}`, other.code)
-        fork = va!.compareHistories(anchors!, await va!.exportAnchors(opts.against, roots, crls))
+        fork = va!.compareHistories(anchors!, await va!.exportAnchors(opts.against, trust?.roots, trust?.crls))
         for (const f of fork.faf) extra.push({ code: f.code, index: f.index, message: f.message, anchor_index: f.anchorIndex, anchored_to: f.anchoredTo, gen_time: f.genTime, held_by: f.heldBy })
       }
       const valid = r.valid && extra.length === 0
       const anchorJson = anchors === undefined
         ? {}
-        : { anchors: { count: anchors.anchorCount, verified: roots !== undefined, results: anchors.verdicts.map((a) => ({ index: a.index, from: a.from, to: a.to, ok: a.ok, ...(a.code ? { code: a.code } : {}), ...(a.genTime ? { gen_time: a.genTime.toISOString(), tsa: a.tsa } : {}) })) } }
+        : { anchors: { count: anchors.anchorCount, verified: trust !== undefined, results: anchors.verdicts.map((a) => ({ index: a.index, from: a.from, to: a.to, ok: a.ok, ...(a.code ? { code: a.code } : {}), ...(a.genTime ? { gen_time: a.genTime.toISOString(), tsa: a.tsa } : {}) })) } }
       const forkJson = fork === undefined ? {} : { against: { file: opts.against, diverges_at: fork.divergence } }
       if (opts.json) {
         printJson({ valid, event_count: r.event_count, agent_id: r.agent_id, chain_integrity_hash: r.chain_integrity_hash, errors: [...r.errors.map((e) => ({ code: e.code, index: e.index, message: e.message })), ...extra], ...anchorJson, ...forkJson })
@@ -58,7 +52,7 @@ export function registerVerifyCommands (program: Command): void {
       }
       if (anchors) {
         const ok = anchors.verdicts.filter((a) => a.ok)
-        process.stdout.write(roots === undefined
+        process.stdout.write(trust === undefined
           ? `anchors: ${anchors.anchorCount}, not verified (no --tsa-roots)\n`
           : `anchors: ${ok.length} of ${anchors.anchorCount} verified${ok.length ? `, final up to event ${Math.max(...ok.map((a) => a.to))} (genTime ${ok[ok.length - 1]!.genTime!.toISOString()})` : ''}\n`)
       }
