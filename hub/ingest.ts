@@ -21,7 +21,7 @@ import { pqFromJSON, pqToJSON } from '../runtime/profile.js'
 import { parseIdentityDocument } from '../runtime/identity.js'
 import { equalBytes } from '../runtime/encoding.js'
 import { ErrorCodes } from '../runtime/errors.js'
-import type { ChainProblem } from '../runtime/verify.js'
+import { nonceKey, type ChainProblem } from '../runtime/verify.js'
 import type { AissEvent } from '../runtime/types.js'
 import { NACK_CODES, MAX_BATCH_RECORDS, notAllowedNack, type AckEnvelope, type NackEnvelope, type WireHead } from '../sync/wire.js'
 import { verifyBatch, checkEvent, SIG, type CheckState, type VerifyItem, type VerifyResult } from './ingest-verify.js'
@@ -315,7 +315,7 @@ export class Ingest {
     for (let j = 0; j < fresh.length; j++) {
       const i = skip + j
       const ev = fresh[j]!
-      const nk = `${String(ev?.agent_id)}\u0000${String(ev?.nonce)}`
+      const nk = nonceKey(ev ?? {})
       const signer = state.agentId
       // Only what the key in force signed can say anything about this agent (issue 14, item 1).
       const unsigned = unsignedReason(ev === null && i !== over ? SIG.UNDECODABLE : result.sig[i]!)
@@ -345,8 +345,7 @@ export class Ingest {
       accepted.push({ event: ev!, hash: result.hashes[i]!, keyIndex: keys.findIndex((k) => k.agentId === signer) })
     }
     if (behind) {
-      for (const a of accepted) lane.pendingNonces.delete(`${a.event.agent_id}\u0000${a.event.nonce}`)
-      lane.check = null; this.#resetPrediction(lane)
+      this.#forget(lane, accepted)
       const h = this.#store.agent(agentId)?.head
       return { nack: { code: NACK_CODES.GAP, message: `the hub's view of ${agentId} was behind its store: resend from the hub's head`, head: h ? { seq: h.seq, hash: h.hash } : null, retry: true } }
     }
@@ -354,8 +353,7 @@ export class Ingest {
     if (accepted.length > 0 && current !== 'allowed') {
       // Revoked (on this hub, or on another one sharing the store) while the batch was being checked: the
       // caller's check is stale, and nothing the agent signed is taken after the hub knows.
-      for (const a of accepted) lane.pendingNonces.delete(`${a.event.agent_id}\u0000${a.event.nonce}`)
-      lane.check = null; this.#resetPrediction(lane)
+      this.#forget(lane, accepted)
       const { code, retry } = notAllowedNack(current)
       return { nack: { code, message: `agent ${agentId} became ${current} while its batch was checked`, head: null, retry } }
     }
@@ -368,7 +366,7 @@ export class Ingest {
       if (state.pq != null || next.profile !== undefined) next.profile = pqToJSON(state.pq ?? null)
       const write = this.#store.append([{ agentId, expectedSeq, events: accepted, record: next }])
       lane.lastWrite = write.then(() => {
-        for (const a of accepted) lane.pendingNonces.delete(`${a.event.agent_id}\u0000${a.event.nonce}`)
+        for (const a of accepted) lane.pendingNonces.delete(nonceKey(a.event))
         this.#hooks.stored?.(agentId, accepted.map((a) => a.event), next)
       }, (err) => { lane.broken = true; throw err })
     }
@@ -443,6 +441,12 @@ export class Ingest {
       return out(HOSTILE.REPLAYED_EVENT, `event ${seq}: is event #${usedAt}, which the hub already holds`)
     }
     return null
+  }
+
+  /** A checked batch that is not written: its nonces are free again, and the lane starts again from the store. */
+  #forget (lane: Lane, accepted: ReadonlyArray<{ event: AissEvent }>): void {
+    for (const a of accepted) lane.pendingNonces.delete(nonceKey(a.event))
+    lane.check = null; lane.predicted = null
   }
 
   #resetPrediction (lane: Lane): void {
