@@ -92,7 +92,7 @@ export async function openAgentParts (ref: AgentRef, opts: AgentOpenOptions): Pr
     }
     const keyOpts = { ...(opts.passphrase ? { passphrase: opts.passphrase } : {}), ...(opts.scryptN ? { scryptN: opts.scryptN } : {}) }
     if (opts.unlockedKey !== undefined) {
-      if (!await exists(join(dir, IDENTITY_FILE))) throw new PcpError(ErrorCodes.IDENTITY_NOT_FOUND, `agent "${name}" has no identity in ${dir}: an unlocked key opens an existing agent only`, { agent: name, file: join(dir, IDENTITY_FILE) })
+      // Opens an existing agent only: without identity.json this is IDENTITY_NOT_FOUND, never a new agent.
       identity = await loadAgentIdentity(home, name, { unlocked: { text: opts.unlockedKey, source: `the unlocked key of agent "${name}"` } })
     } else if (opts.create !== false && !await exists(join(dir, IDENTITY_FILE))) {
       identity = await createAgentIdentity(home, name, { ...keyOpts, ...(opts.clock ? { now: Math.floor(opts.clock() / 1000) } : {}), ...(opts.profile === AISS2_VERSION ? { pq: true } : {}) })
