@@ -131,7 +131,7 @@ const HOSTILE: Fault[] = [
 
 
 E('each AISS-2 fault: the same problem from ChainVerifier, hub ingest, the HTTP record route and Vigil', async () => {
-  await withEveryPath(async ({ hub, offerRecord }) => {
+  await withEveryPath(async ({ hub, offerIngest, offerRecord }) => {
     for (const [hostile, fault] of [...FAULTS.map((f) => [false, f] as const), ...HOSTILE.map((f) => [true, f] as const)]) {
       // Each path gets its own agent: Vigil counts one (code, index) of an agent once.
       const chains = [chainOf(fault.kind), chainOf(fault.kind)]
@@ -153,8 +153,7 @@ E('each AISS-2 fault: the same problem from ChainVerifier, hub ingest, the HTTP 
       const vigilBefore = chains.map((c) => hub.vigil!.vrs(c.id.agentId)!.components.chain.recent.length)
 
       // 2. Hub ingest (the MQTT path).
-      const m = chains[0]!
-      const out = await hub.ingest.submit(m.id.agentId, { from: 'head', ids: [m.id.agentId], records: [encodeRecord(bad[0]!, 0)], topic: 'test' })
+      const out = await offerIngest(chains[0]!.id.agentId, bad[0]!)
       if (hostile) assert.ok('hostile' in out && out.index === 3, `${fault.name}: ingest counts it as hostile (${JSON.stringify(out)})`)
       else {
         assert.ok('nack' in out, `${fault.name}: ingest refuses (${JSON.stringify(out)})`)

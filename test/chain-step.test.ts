@@ -69,7 +69,7 @@ Step('the step allocates no problem list for a good event and leaves a refused o
 })
 
 Step('each fault: the same problem from ChainVerifier, hub ingest, the HTTP record route and Vigil', async () => {
-  await withEveryPath(async ({ hub, offerRecord }) => {
+  await withEveryPath(async ({ hub, offerIngest, offerRecord }) => {
     for (const fault of FAULTS) {
       // Each path gets its own agent: Vigil counts one (code, index) of an agent once.
       const viaMqtt = Identity.generate({ now: T0 }); const viaHttp = Identity.generate({ now: T0 })
@@ -90,10 +90,7 @@ Step('each fault: the same problem from ChainVerifier, hub ingest, the HTTP reco
       }
 
       // 2. Hub ingest (the MQTT path): the batch's nack carries the problem.
-      const m = chains[0]!
-      const ev = bad[0]!
-      const ids = ev.agent_id === m.id.agentId ? [m.id.agentId] : [m.id.agentId, String(ev.agent_id)]
-      const out = await hub.ingest.submit(m.id.agentId, { from: 'head', ids, records: [encodeRecord(ev, ids.length - 1)], topic: 'test' })
+      const out = await offerIngest(chains[0]!.id.agentId, bad[0]!)
       assert.ok('nack' in out, `${fault.name}: ingest refuses (${JSON.stringify(out)})`)
       assert.equal(fields('nack' in out ? out.problem : undefined), fields(want[0]), `${fault.name}: ingest`)
 
