@@ -13,6 +13,7 @@ import { writeAuditExport } from './memory.js'
 import { readRotatedIdentityDocument } from './home.js'
 import { openAgentParts, warnDurability, loadProfile, recordRepairs, MAX_EVENT_BYTES, type AgentOpenOptions, type AgentRef } from './agent-open.js'
 import { StampPipeline } from './agent-stamp.js'
+import { checkPayload } from './event.js'
 import { rotateKey, upgradeProfile, type KeyContext } from './agent-keys.js'
 import type { AissEvent, IdentityDocument, Stamper } from './types.js'
 import type { JsonObject, JsonValue } from './value.js'
@@ -98,6 +99,7 @@ export class Agent extends EventEmitter implements Stamper, StatementSigner {
    */
   stamp (eventType: string, payload: Record<string, JsonValue> = {}, opts: { meta?: Record<string, unknown> } = {}): Promise<AissEvent> {
     if (typeof eventType !== 'string' || eventType.length === 0) throw new TypeError('"eventType" expected a non-empty string')
+    checkPayload(payload)
     return this.#chain.stamp(eventType, payload, opts, undefined)
   }
 

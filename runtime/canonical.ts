@@ -78,6 +78,18 @@ export function tooDeep (path: string, limit = MAX_DEPTH): PcpError {
   return new PcpError(ErrorCodes.CANONICAL_TOO_DEEP, `value nests deeper than ${limit} arrays/objects at ${path.length > 80 ? path.slice(0, 80) + '…' : path}`, { field: path.slice(0, 200), limit })
 }
 
+/**
+ * Refuses an object JSON would write as something other than its own enumerable keys, or as nothing: a
+ * Date, Map, typed array, RegExp, Error (`{}`: an audit record of an error would say nothing), a boxed
+ * `new String('x')` (`{"0":"x"}`). Plain objects and class instances (own keys, as JSON.stringify) pass.
+ */
+export function notJsonObject (v: object, path: string): PcpError | null {
+  const proto = Object.getPrototypeOf(v)
+  if (proto === Object.prototype || proto === null || Object.prototype.toString.call(v) === '[object Object]') return null
+  const kind = (v as { constructor?: { name?: unknown } }).constructor?.name
+  return new PcpError(ErrorCodes.CANONICAL_UNSUPPORTED, `cannot canonicalise ${typeof kind === 'string' && kind ? kind : Object.prototype.toString.call(v).slice(8, -1)} at ${path}; convert it to JSON values first`, { field: path })
+}
+
 function write (v: unknown, path: string, depth: number): string {
   switch (typeof v) {
     case 'string': return writeString(v, path)
@@ -92,9 +104,8 @@ function write (v: unknown, path: string, depth: number): string {
         for (let i = 0; i < v.length; i++) out += (i ? ',' : '') + write(v[i], `${path}[${i}]`, depth + 1)
         return out + ']'
       }
-      if (ArrayBuffer.isView(v) || v instanceof Map || v instanceof Set || v instanceof Date) {
-        throw new PcpError(ErrorCodes.CANONICAL_UNSUPPORTED, `cannot canonicalise ${v.constructor.name} at ${path}; convert it to JSON values first`, { field: path })
-      }
+      const refused = notJsonObject(v, path)
+      if (refused) throw refused
       const obj = v as Record<string, unknown>
       let out = '{'; let first = true
       for (const k of sortKeys(Object.keys(obj))) {

@@ -1,5 +1,6 @@
 // AISS-1 events: what is signed and hashed (protocol.md §3.1) and how a new one is stamped.
 import { canonicalBytes } from './canonical.js'
+import { plainCopy } from './snapshot.js'
 import { crypto, sha256Hex } from './crypto.js'
 import { toBase64, toHex } from './encoding.js'
 import { AISS_VERSION, type Identity } from './identity.js'
@@ -58,6 +59,13 @@ export interface StampOptions {
   profile?: 'AISS-1.0' | 'AISS-2.0'
 }
 
+/** A payload is a JSON object: refused before anything spreads it ({ ...[1, 2] } is {"0":1,"1":2}). */
+export function checkPayload (payload: unknown): void {
+  if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) {
+    throw new TypeError(`"payload" expected a plain object, got ${payload === null ? 'null' : Array.isArray(payload) ? 'an array' : typeof payload}`)
+  }
+}
+
 export interface PreparedEvent { unsigned: UnsignedEvent, bytes: Uint8Array, hash: string }
 
 /**
@@ -65,9 +73,7 @@ export interface PreparedEvent { unsigned: UnsignedEvent, bytes: Uint8Array, has
  * the next event can be chained before this one is signed: signing can then happen elsewhere (a worker).
  */
 export function prepareEvent (agentId: string, payload: Record<string, JsonValue>, opts: StampOptions): PreparedEvent {
-  if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) {
-    throw new TypeError(`"payload" expected a plain object, got ${payload === null ? 'null' : Array.isArray(payload) ? 'an array' : typeof payload}`)
-  }
+  checkPayload(payload)
   const timestamp = opts.timestamp ?? Math.floor(Date.now() / 1000)
   if (!Number.isSafeInteger(timestamp) || timestamp < 0) throw new RangeError(`"timestamp" expected whole Unix seconds, got ${timestamp}`)
   const nonce = opts.nonce ?? crypto().randomUUID()
@@ -79,7 +85,8 @@ export function prepareEvent (agentId: string, payload: Record<string, JsonValue
     agent_id: agentId,
     timestamp,
     nonce,
-    payload,
+    // Copied, not referenced: the record is encoded after signing (runtime/snapshot.ts).
+    payload: plainCopy(payload, '$.payload', 1),
     previous_hash: opts.previousHash
   }
   const bytes = canonicalBytes(unsigned)

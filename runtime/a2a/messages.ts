@@ -5,6 +5,7 @@
 // reference never does (gaps.md #27): an expiry window, an optional addressee, the responder echoing the
 // initiator as peer_agent_id, a verifier for the confirmation, and capabilities in a canonical order (#28).
 import { canonicalBytes, depthOf } from '../canonical.js'
+import { plainCopy } from '../snapshot.js'
 import { crypto } from '../crypto.js'
 import { toBase58, fromBase58 } from '../encoding.js'
 import { hashValue } from '../privacy.js'
@@ -80,7 +81,9 @@ export function messageHash (message: JsonObject): string {
   return hashValue(body)
 }
 
-function sign<T extends JsonObject> (signer: A2ASigner, body: JsonObject): T {
+function sign<T extends JsonObject> (signer: A2ASigner, content: JsonObject): T {
+  // A copy: the caller's metadata changed later must not change a message already signed (../snapshot.ts).
+  const body = plainCopy(content)
   const bytes = canonicalBytes(body)
   if (bytes.length > MAX_MESSAGE_BYTES) throw new RangeError(`handshake message is ${bytes.length} bytes, over ${MAX_MESSAGE_BYTES}`)
   return { ...body, signature: toBase58(signer.sign(bytes)) } as unknown as T
