@@ -5,21 +5,22 @@ import { buildAuditExport, type AuditExport } from '../../runtime/audit.js'
 import type { AissEvent } from '../../runtime/types.js'
 import type { JsonObject } from '../../runtime/value.js'
 import { ServiceErrorCodes } from './errors.js'
-import { journalEntryOf, type HubChain } from './journal.js'
+import { journalEntryOf } from './journal.js'
+import type { JournalReader } from './state.js'
 
 export interface AuditQuery { agent_id?: string, outcome?: string, limit?: number }
 export interface AuditEntry { seq: number, timestamp: number, type: string, payload: JsonObject }
 export interface AuditReport { total: number, chain_valid: boolean | null, entries: AuditEntry[] }
 
-export async function readJournal (hub: HubChain): Promise<AissEvent[]> {
-  if (hub.events === undefined) throw new PcpError(ServiceErrorCodes.JOURNAL_UNAVAILABLE, 'the hub chain cannot be read back (the hub stamper has no events())')
+export async function readJournal (hub: JournalReader): Promise<AissEvent[]> {
+  if (hub.events === undefined) throw new PcpError(ServiceErrorCodes.JOURNAL_UNAVAILABLE, 'the hub chain cannot be read back (the journal has no events())')
   const out: AissEvent[] = []
   for await (const ev of hub.events()) out.push(ev)
   return out
 }
 
 /** Journal entries, newest first, filtered; `chain_valid` is the hub chain's full verification. */
-export async function auditJournal (hub: HubChain, q: AuditQuery = {}): Promise<AuditReport> {
+export async function auditJournal (hub: JournalReader, q: AuditQuery = {}): Promise<AuditReport> {
   const events = await readJournal(hub)
   const entries: AuditEntry[] = []
   events.forEach((ev, seq) => {
@@ -37,7 +38,7 @@ export async function auditJournal (hub: HubChain, q: AuditQuery = {}): Promise<
   return { total: entries.length, chain_valid: chainValid, entries: limited }
 }
 
-export async function exportJournal (hub: HubChain, now: number): Promise<AuditExport> {
-  if (hub.firstIdentityDocument === undefined) throw new PcpError(ServiceErrorCodes.JOURNAL_UNAVAILABLE, 'the hub stamper has no identity document to export')
+export async function exportJournal (hub: JournalReader, now: number): Promise<AuditExport> {
+  if (hub.firstIdentityDocument === undefined) throw new PcpError(ServiceErrorCodes.JOURNAL_UNAVAILABLE, 'the journal has no identity document to export')
   return buildAuditExport(await hub.firstIdentityDocument(), await readJournal(hub), { now })
 }

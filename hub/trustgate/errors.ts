@@ -26,5 +26,7 @@ export const ServiceErrorCodes = {
   PRINCIPAL_AUTH_FAILED: 'PRINCIPAL_AUTH_FAILED',
   REQUEST_INVALID: 'REQUEST_INVALID',
   JOURNAL_UNAVAILABLE: 'JOURNAL_UNAVAILABLE', // the hub chain cannot be read back (audit, export)
+  JOURNAL_CONFLICT: 'JOURNAL_CONFLICT', // another hub appended to the shared journal first (retried; surfaces only after many in a row)
+  TRUSTGATE_IDENTITY_MISMATCH: 'TRUSTGATE_IDENTITY_MISMATCH', // a hub whose key is not the one that signs the shared journal
   SIMULATE_BUSY: 'SIMULATE_BUSY' // too many /api/policy/simulate requests waiting for the simulation worker
 } as const

@@ -19,9 +19,10 @@ import { withSimulateCeilings } from './simulate-task.js'
 import { Simulator } from './simulator.js'
 import { parsePolicy } from '../../policy/load.js'
 import { loadProfile, type ProfileName } from './profiles.js'
-import { PolicyVersionStore, type ActivationRecord } from './versions.js'
+import type { ActivationRecord } from './versions.js'
 import { ApprovalQueue, approvalTerms, type PendingApproval, type Resolution } from './queue.js'
-import { StamperJournal, activationEntry, decisionEntry, type HubChain } from './journal.js'
+import { activationEntry, decisionEntry, type HubChain } from './journal.js'
+import { FileTrustGateState, type PolicyVersions, type TrustGateState } from './state.js'
 import { auditJournal, exportJournal, readJournal, type AuditQuery, type AuditReport } from './audit.js'
 import { AgentStates, type AgentState, type AgentStateUpdate } from './agent-states.js'
 import { clearanceRank, type Clearance, type Principal } from './principals.js'
@@ -29,7 +30,7 @@ import { PrincipalStore } from './principal-store.js'
 import { ServiceErrorCodes, TrustGateErrorCodes } from './errors.js'
 import { DecisionRecords, type DecisionRecord } from './decision-records.js'
 import { evaluationContext, type EvaluateInput } from './context.js'
-import { restoreFromJournal } from './restore.js'
+import { applyJournal, restoreFromJournal, type ReplayTarget } from './restore.js'
 import type { Decision, EscalationState, EvaluationContext, LoadedPolicy } from '../../policy/types.js'
 
 export { ServiceErrorCodes } from './errors.js'
@@ -42,6 +43,8 @@ export interface TrustGateServiceOptions {
   /** State directory: policy versions (versions/, activations.jsonl) and principals.json. */
   dir: string
   hub: HubChain
+  /** Where versions and the journal live; default FileTrustGateState(dir, hub). The service closes it. */
+  state?: TrustGateState
   principals?: PrincipalStore
   /** Milliseconds since the epoch. */
   clock?: () => number
@@ -57,12 +60,15 @@ export interface TrustGateServiceOptions {
   onDecided?: (d: { source: string, outcome: string, seconds: number, decision: Decision }) => void
 }
 
+// A shared journal that keeps moving under a hub this many times in a row fails the operation (the caller
+// gets JOURNAL_CONFLICT, fails closed, and may ask again).
+const MAX_ATTEMPTS = 50
+
 export class TrustGateService extends EventEmitter {
-  readonly versions: PolicyVersionStore
+  readonly versions: PolicyVersions
   readonly principals: PrincipalStore
   readonly queue: ApprovalQueue
-  readonly journal: StamperJournal
-  readonly #hub: HubChain
+  readonly state: TrustGateState
   readonly #clock: () => number
   readonly #opts: TrustGateServiceOptions
   #active: { record: ActivationRecord, policy: LoadedPolicy } | null = null
@@ -71,25 +77,28 @@ export class TrustGateService extends EventEmitter {
   readonly #simulator = new Simulator()
   readonly #records = new DecisionRecords()
   readonly #agents: AgentStates
+  readonly #target: ReplayTarget
   #timer: NodeJS.Timeout | undefined
+  // Shared state only: operations run one at a time, so none decides on a view another one is changing.
+  #tail: Promise<unknown> = Promise.resolve()
 
   private constructor (opts: TrustGateServiceOptions) {
     super()
     this.#opts = opts
-    this.#hub = opts.hub
     this.#clock = opts.clock ?? Date.now
-    this.versions = PolicyVersionStore.open(opts.dir)
+    this.state = opts.state ?? new FileTrustGateState(opts.dir, opts.hub)
+    this.versions = this.state.versions
     this.principals = opts.principals ?? PrincipalStore.open(opts.dir)
-    this.journal = new StamperJournal(opts.hub)
     this.#agents = new AgentStates(opts.agentStateTtlSeconds ?? 120)
     this.queue = new ApprovalQueue({
       principals: this.principals,
       clock: () => this.now(),
       onRecord: async (entry) => {
-        const ev = await this.journal.record(entry)
+        const ev = await this.state.append(entry)
         this.#records.noteEvent(entry.type, String(entry.payload.decision_id ?? (entry.payload.decision as JsonObject | undefined)?.decision_id), ev)
       }
     })
+    this.#target = { records: this.#records, queue: this.queue, pending: (item) => this.#markPending(item), resolved: (res) => this.#markResolved(res) }
   }
 
   /** Whole Unix seconds, from the injected clock. */
@@ -103,9 +112,11 @@ export class TrustGateService extends EventEmitter {
     if (s.#active === null && opts.initialPolicy !== undefined) {
       const ip = opts.initialPolicy
       const bytes = typeof ip === 'object' && !(ip instanceof Uint8Array) ? new TextEncoder().encode(loadProfile(ip.profile).text) : ip
-      await s.#activate(bytes, 'hub', 'initial policy')
+      await s.#activate(bytes, 'hub', 'initial policy', true)
     }
-    await s.#ensureAttestation()
+    await s.#op(() => s.#ensureAttestation())
+    // Another hub appended (or may have: the connection was lost meanwhile): read it now, not at the next call.
+    s.state.onChange(() => { s.sync().catch((err) => s.emit('error', err)) })
     const every = opts.expiryIntervalMs ?? 1000
     if (every > 0) {
       s.#timer = setInterval(() => { s.expire().catch((err) => s.emit('error', err)) }, every)
@@ -114,11 +125,54 @@ export class TrustGateService extends EventEmitter {
     return s
   }
 
-  /** Rebuilds queue, recent decisions, escalation state and the policy attestation from the hub chain. */
+  /** Rebuilds queue, recent decisions, escalation state and the policy attestation from the journal. */
   async #restore (): Promise<void> {
-    const restored = await restoreFromJournal(this.#hub, this.#records, this.queue, { pending: (item) => this.#markPending(item), resolved: (res) => this.#markResolved(res) })
+    // A shared journal is read through readNew, which then continues where the restore ended.
+    const restored = await restoreFromJournal(this.state.shared ? undefined : this.state.events?.(), this.#target)
     this.#escalation = restored.escalation
     this.#attestation = restored.attestation
+    if (this.state.shared) await this.#catchUp()
+  }
+
+  /**
+   * Shared state: runs `fn` alone, and again after reading what the other hubs appended whenever its
+   * journal append lost the race (JOURNAL_CONFLICT), so every decision is taken on the journal as it is.
+   * One hub: `fn` as it is, concurrently (the hub's own chain orders the stamps).
+   */
+  async #op<T> (fn: () => Promise<T>): Promise<T> {
+    if (!this.state.shared) return await fn()
+    return await this.#exclusive(async () => {
+      for (let attempt = 1; ; attempt++) {
+        try { return await fn() } catch (err) {
+          if (!(err instanceof PcpError && err.code === ServiceErrorCodes.JOURNAL_CONFLICT) || attempt >= MAX_ATTEMPTS) throw err
+          await this.#catchUp()
+        }
+      }
+    })
+  }
+
+  #exclusive<T> (fn: () => Promise<T>): Promise<T> {
+    const run = this.#tail.then(fn, fn)
+    this.#tail = run.catch(() => undefined)
+    return run
+  }
+
+  /** Applies what the other hubs appended to the shared journal since this hub last read or wrote it. */
+  async #catchUp (): Promise<void> {
+    const events = await this.state.readNew()
+    if (events.length === 0) return
+    const r = applyJournal(events, this.#target, { escalation: this.#escalation, attestation: this.#attestation })
+    this.#escalation = r.escalation
+    this.#attestation = r.attestation
+    if (r.activated) {
+      this.#active = this.versions.active()
+      if (this.#active !== null) this.emit('policy', this.#active.record)
+    }
+  }
+
+  /** Shared state: reads what other hubs appended (the API calls it before answering). One hub: nothing to read. */
+  async sync (): Promise<void> {
+    if (this.state.shared) await this.#exclusive(() => this.#catchUp())
   }
 
   #markPending (item: PendingApproval): void { this.#records.pending(item) }
@@ -152,25 +206,28 @@ export class TrustGateService extends EventEmitter {
   /** Stores a new version (never overwriting anything: gaps.md #52) and makes it active. */
   async activatePolicy (bytes: Uint8Array | string, by: { principal: Principal | undefined, comment?: string }): Promise<{ record: ActivationRecord, created: boolean, warnings: readonly string[] }> {
     const p = this.requireAdmin(by.principal)
-    return await this.#activate(bytes, p.id, by.comment ?? '')
+    return (await this.#activate(bytes, p.id, by.comment ?? ''))!
   }
 
-  async #activate (bytes: Uint8Array | string, principal: string, comment: string): Promise<{ record: ActivationRecord, created: boolean, warnings: readonly string[] }> {
-    const { id, policy, created } = this.versions.add(bytes, 'submitted policy')
-    // The activation log line is written before the journal event, which needs its seq and link; a
-    // crash in between leaves an activation without its journal event, re-attested at the next start.
-    const record = this.versions.activate(id, { principal, comment, at: this.now() })
-    this.#attestation = await this.journal.record(activationEntry(record))
-    this.#active = { record, policy }
-    this.emit('policy', record)
-    return { record, created, warnings: policy.warnings }
+  async #activate (bytes: Uint8Array | string, principal: string, comment: string, onlyIfNone = false): Promise<{ record: ActivationRecord, created: boolean, warnings: readonly string[] } | null> {
+    const { id, policy, created } = await this.state.addVersion(bytes, 'submitted policy')
+    return await this.#op(async () => {
+      if (onlyIfNone && this.#active !== null) return null // another hub of a shared store was first
+      // The activation log line is written before the journal event, which needs its seq and link; a
+      // crash in between leaves an activation without its journal event, re-attested at the next start.
+      const record = await this.state.activationRecord(id, { principal, comment, at: this.now() })
+      this.#attestation = await this.state.append(activationEntry(record))
+      this.#active = { record, policy }
+      this.emit('policy', record)
+      return { record, created, warnings: policy.warnings }
+    })
   }
 
   /** After a restart the latest activation's event may be missing from the chain (or unreadable): re-sign. */
   async #ensureAttestation (): Promise<void> {
     const a = this.#active
     if (a === null || (this.#attestation !== null && this.#attestation.payload.version === a.record.version)) return
-    this.#attestation = await this.journal.record({
+    this.#attestation = await this.state.append({
       type: 'trustgate.policy_attested',
       payload: { version: a.record.version, policy_version: a.record.policy_version, seq: a.record.seq, at: this.now() }
     })
@@ -195,16 +252,25 @@ export class TrustGateService extends EventEmitter {
    */
   async evaluate (input: EvaluateInput, opts: { source: string, decisionId?: string }): Promise<DecisionRecord> {
     const t0 = performance.now()
-    const policy = this.#requirePolicy()
+    this.#requirePolicy()
     const decisionId = opts.decisionId ?? 'dec-' + randomBytes(20).toString('hex')
     const existing = this.lookup(decisionId)
     if (existing !== undefined) return existing
-    const { decision, escalation } = evaluateAndRecord(this.#context(input, decisionId), policy, this.#escalation)
-    this.#escalation = escalation
-    const entry = decisionEntry(decision)
-    const ev = await this.journal.record({ type: entry.type, payload: { ...entry.payload, source: opts.source } })
-    const rec = this.#records.decided(decision, ev)
-    if (decision.outcome === 'REQUIRE_HUMAN') this.#markPending(await this.queue.submit(decision, approvalTerms(policy)))
+    const made = await this.#op(async () => {
+      // Shared: another hub may have decided this request (a resend that reached it) since the look above.
+      const known = this.lookup(decisionId)
+      if (known !== undefined) return { rec: known, policy: null }
+      const policy = this.#requirePolicy()
+      const { decision, escalation } = evaluateAndRecord(this.#context(input, decisionId), policy, this.#escalation)
+      const entry = decisionEntry(decision)
+      const ev = await this.state.append({ type: entry.type, payload: { ...entry.payload, source: opts.source } })
+      this.#escalation = escalation
+      return { rec: this.#records.decided(decision, ev), policy }
+    })
+    const { rec, policy } = made
+    if (policy === null) return rec
+    const decision = rec.decision
+    if (decision.outcome === 'REQUIRE_HUMAN') this.#markPending(await this.#op(() => this.queue.submit(decision, approvalTerms(policy))))
     this.#opts.onDecided?.({ source: opts.source, outcome: decision.outcome, seconds: (performance.now() - t0) / 1000, decision })
     return rec
   }
@@ -245,7 +311,7 @@ export class TrustGateService extends EventEmitter {
   async #answer (id: string, principal: Principal | undefined, text: string, how: 'approve' | 'reject'): Promise<DecisionRecord> {
     if (principal === undefined) throw new PcpError(ServiceErrorCodes.PRINCIPAL_AUTH_REQUIRED, `to ${how} a decision, authenticate as a principal (X-TrustGate-Principal header)`)
     try {
-      const res = how === 'approve' ? await this.queue.approve(id, principal.id, text) : await this.queue.reject(id, principal.id, text)
+      const res = await this.#op(() => how === 'approve' ? this.queue.approve(id, principal.id, text) : this.queue.reject(id, principal.id, text))
       this.#markResolved(res)
     } finally {
       await this.#afterExpiry() // the call may have timed the request out instead
@@ -257,7 +323,8 @@ export class TrustGateService extends EventEmitter {
 
   /** Applies on_timeout to every lapsed request (the timer calls this; tests call it with their clock). */
   async expire (): Promise<void> {
-    const changed = await this.queue.expire(this.now())
+    // Shared: what the others appended first (this is also the poll when a notification was lost).
+    const changed = await this.#op(async () => { if (this.state.shared) await this.#catchUp(); return await this.queue.expire(this.now()) })
     for (const c of changed) {
       if ('state' in c) this.#markResolved(c)
       else this.#markPending(c)
@@ -275,7 +342,8 @@ export class TrustGateService extends EventEmitter {
 
   /** Resolves with the record once it is no longer PENDING, or as it is after `ms`. */
   async waitForResolution (id: string, ms: number): Promise<DecisionRecord | undefined> {
-    const rec = this.lookup(id)
+    let rec = this.lookup(id)
+    if (rec === undefined && this.state.shared) { await this.sync(); rec = this.lookup(id) } // decided through another hub
     if (rec === undefined || rec.state !== 'PENDING' || ms <= 0) return rec
     return await new Promise((resolve) => {
       const done = (): void => { clearTimeout(timer); this.off('resolved', onResolved); resolve(this.lookup(id)) }
@@ -296,19 +364,21 @@ export class TrustGateService extends EventEmitter {
 
   // ---- audit ----
 
-  async journalEvents (): Promise<AissEvent[]> { return await readJournal(this.#hub) }
+  async journalEvents (): Promise<AissEvent[]> { return await readJournal(this.state) }
 
   /** Journal entries, newest first, filtered; `chain_valid` is the hub chain's full verification. */
-  async audit (q: AuditQuery = {}): Promise<AuditReport> { return await auditJournal(this.#hub, q) }
+  async audit (q: AuditQuery = {}): Promise<AuditReport> { return await auditJournal(this.state, q) }
 
   /** The whole hub chain as an audit export (protocol.md §14): `pcp verify` checks it like any chain. */
-  async auditExport (): Promise<AuditExport> { return await exportJournal(this.#hub, this.now()) }
+  async auditExport (): Promise<AuditExport> { return await exportJournal(this.state, this.now()) }
 
   async close (): Promise<void> {
     await this.#simulator.close()
     if (this.#timer !== undefined) clearInterval(this.#timer)
     this.#timer = undefined
     this.removeAllListeners('resolved')
+    await this.#tail
+    await this.state.close()
   }
 }
 
