@@ -32,19 +32,15 @@ export function registerVerifyCommands (program: Command): void {
       const trust = await tsaTrustFromOptions(opts)
       const va = trust || opts.against ? await import('./verify-anchors.js') : undefined
       const anchors = va ? await va.exportAnchors(file, trust?.roots, trust?.crls) : undefined
-      const extra: Array<{ code: string, index: number, message: string, [k: string]: unknown }> = []
-      for (const a of anchors?.verdicts ?? []) if (!a.ok) extra.push({ code: a.code!, index: a.index, message: a.message! })
       let fork: ReturnType<typeof CompareHistories> | undefined
       if (opts.against) {
         const other = verifyAuditExportFile(opts.against)
         if (!other.usable) return unusable(`--against ${opts.against}: ${other.reason}`, other.code)
         fork = va!.compareHistories(anchors!, await va!.exportAnchors(opts.against, trust?.roots, trust?.crls))
-        for (const f of fork.faf) extra.push({ code: f.code, index: f.index, message: f.message, anchor_index: f.anchorIndex, anchored_to: f.anchoredTo, gen_time: f.genTime, held_by: f.heldBy })
       }
+      const extra = anchors ? va!.anchorProblems(anchors, fork) : []
       const valid = r.valid && extra.length === 0
-      const anchorJson = anchors === undefined
-        ? {}
-        : { anchors: { count: anchors.anchorCount, verified: trust !== undefined, results: anchors.verdicts.map((a) => ({ index: a.index, from: a.from, to: a.to, ok: a.ok, ...(a.code ? { code: a.code } : {}), ...(a.genTime ? { gen_time: a.genTime.toISOString(), tsa: a.tsa } : {}) })) } }
+      const anchorJson = anchors === undefined ? {} : { anchors: va!.anchorsJson(anchors, trust !== undefined) }
       const forkJson = fork === undefined ? {} : { against: { file: opts.against, diverges_at: fork.divergence } }
       if (opts.json) {
         printJson({ valid, event_count: r.event_count, agent_id: r.agent_id, chain_integrity_hash: r.chain_integrity_hash, errors: [...r.errors.map((e) => ({ code: e.code, index: e.index, message: e.message })), ...extra], ...anchorJson, ...forkJson })
