@@ -9,7 +9,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { parseJson, stringifyJson, type AissEvent } from '../runtime/index.js'
 import { startVigilApi } from '../hub/vigil/http.js'
-import { buildVerifierBundle } from '../hub/vigil/verifier-bundle.js'
+import { buildVerifierBundle, buildAnchorsBundle } from '../hub/vigil/verifier-bundle.js'
 import { makeHub, auth, tampered, TOKEN } from './vigil-http-helpers.js'
 import { ROOT, tmpDir } from './helpers.js'
 
@@ -25,7 +25,12 @@ D('the verifier bundle builds for the browser (no Node built-ins) and matches sc
   try {
     execFileSync(process.execPath, [join(ROOT, 'scripts', 'build-dashboard.mjs'), out.path], { stdio: 'pipe' })
     assert.is(readFileSync(join(out.path, 'verifier.js'), 'utf8'), text)
-    for (const f of ['index.html', 'app.js', 'plot.js', 'style.css', 'verify.html', 'verify.js']) assert.ok(existsSync(join(out.path, f)), f)
+    for (const f of ['index.html', 'app.js', 'plot.js', 'style.css', 'verify.html', 'verify.js', 'export-check.js']) assert.ok(existsSync(join(out.path, f)), f)
+    // The anchor checker is its own classic script (window.PcpAnchors), the same bytes from both builds.
+    const anchors = readFileSync(join(out.path, 'anchors.js'), 'utf8')
+    assert.is(anchors, await buildAnchorsBundle())
+    assert.ok(anchors.includes('PcpAnchors'))
+    assert.not.match(anchors, /require\(["']|from ?["']node:/)
   } finally { out.cleanup() }
 })
 

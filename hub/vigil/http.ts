@@ -37,6 +37,8 @@ export interface VigilApiOptions {
   now?: () => number
   /** A prebuilt verifier bundle to serve instead of building runtime/browser.ts with esbuild. */
   verifierBundle?: string
+  /** A prebuilt anchor bundle (anchors.js) to serve instead of building runtime/tsa/browser.ts. */
+  anchorsBundle?: string
   /** The hub's pino logger (cli/log.ts): fastify's request log goes to its child { component: 'http', api: 'vigil' }, in the same stream. `true`: fastify's own. Default off. */
   logger?: boolean | Logger
 }
@@ -93,7 +95,7 @@ export async function createVigilApi (opts: VigilApiOptions): Promise<FastifyIns
   registerSummaryRoutes(app, ctx)
   registerAlertRoutes(app, ctx)
   registerAgentRoutes(app, ctx)
-  registerDashboardRoutes(app, { verifierBundle: opts.verifierBundle })
+  registerDashboardRoutes(app, { verifierBundle: opts.verifierBundle, anchorsBundle: opts.anchorsBundle })
   return app
 }
 

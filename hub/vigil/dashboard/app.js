@@ -248,18 +248,8 @@ function start () {
   $('#btn-export').addEventListener('click', downloadExport)
   $('#btn-verify-hub').addEventListener('click', verifyHubExport)
   $('#btn-print').addEventListener('click', () => window.print())
-  $('#audit-file').addEventListener('change', async (e) => {
-    const file = e.target.files[0]
-    if (!file) return
-    const out = $('#audit-result')
-    out.className = ''
-    out.textContent = 'verifying…'
-    try {
-      const d = describe(await verifyText(await file.text()))
-      out.className = d.ok ? 'ok' : 'error'
-      out.textContent = d.text
-    } catch (err) { out.className = 'error'; out.textContent = err.message }
-  })
+  // The auditor's own files: export-check.js runs the chain and (lazily, with anchors.js) its anchors.
+  window.PcpExportCheck.bind({ file: $('#audit-file'), roots: $('#audit-roots'), crls: $('#audit-crls'), against: $('#audit-against') }, $('#audit-out'), loadVerifier)
   window.addEventListener('hashchange', route)
   route()
   timer = setInterval(() => { if (!$('#main').hidden) refresh() }, REFRESH_MS)

@@ -4,7 +4,7 @@
 // token and keeps it in sessionStorage. A strict CSP: scripts only from this origin, no inline code.
 import { readFileSync } from 'node:fs'
 import type { FastifyInstance } from 'fastify'
-import { loadVerifierBundle } from '../verifier-bundle.js'
+import { loadVerifierBundle, loadAnchorsBundle } from '../verifier-bundle.js'
 import { httpError } from './context.js'
 
 const FILES: Record<string, { file: string, type: string }> = {
@@ -13,11 +13,14 @@ const FILES: Record<string, { file: string, type: string }> = {
   '/dashboard/plot.js': { file: 'plot.js', type: 'text/javascript; charset=utf-8' },
   '/dashboard/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
   '/dashboard/verify.html': { file: 'verify.html', type: 'text/html; charset=utf-8' },
-  '/dashboard/verify.js': { file: 'verify.js', type: 'text/javascript; charset=utf-8' }
+  '/dashboard/verify.js': { file: 'verify.js', type: 'text/javascript; charset=utf-8' },
+  '/dashboard/export-check.js': { file: 'export-check.js', type: 'text/javascript; charset=utf-8' }
 }
 const BUNDLE_PATH = '/dashboard/verifier.js'
+/** The anchor checker (pkijs): the pages ask for it only for a chain with anchors. */
+const ANCHORS_PATH = '/dashboard/anchors.js'
 
-export const DASHBOARD_PUBLIC_PATHS: readonly string[] = ['/', '/dashboard', ...Object.keys(FILES), BUNDLE_PATH]
+export const DASHBOARD_PUBLIC_PATHS: readonly string[] = ['/', '/dashboard', ...Object.keys(FILES), BUNDLE_PATH, ANCHORS_PATH]
 
 export const DASHBOARD_CSP = [
   "default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", "connect-src 'self'",
@@ -26,7 +29,7 @@ export const DASHBOARD_CSP = [
 
 const DIR = new URL('../dashboard/', import.meta.url)
 
-export function registerDashboardRoutes (app: FastifyInstance, opts: { verifierBundle?: string | undefined }): void {
+export function registerDashboardRoutes (app: FastifyInstance, opts: { verifierBundle?: string | undefined, anchorsBundle?: string | undefined }): void {
   const redirect = async (_req: unknown, reply: { redirect: (url: string) => unknown }): Promise<unknown> => reply.redirect('/dashboard/')
   app.get('/', redirect)
   app.get('/dashboard', redirect)
@@ -36,16 +39,21 @@ export function registerDashboardRoutes (app: FastifyInstance, opts: { verifierB
       .header('Content-Type', type).header('Content-Security-Policy', DASHBOARD_CSP).header('Cache-Control', 'no-cache')
       .send(body))
   }
-  // Built on first request (esbuild, ~0.3 s) unless a prebuilt bundle exists; a failed build is retried.
+  // Built on first request (esbuild, ~0.3 s; the anchor bundle ~1 s) unless prebuilt; a failed build is retried.
+  serveBundle(app, BUNDLE_PATH, 'verifier', () => loadVerifierBundle(opts.verifierBundle))
+  serveBundle(app, ANCHORS_PATH, 'anchor', () => loadAnchorsBundle(opts.anchorsBundle))
+}
+
+function serveBundle (app: FastifyInstance, path: string, what: string, load: () => Promise<string>): void {
   let bundle: Promise<string> | null = null
-  app.get(BUNDLE_PATH, async (_req, reply) => {
-    bundle ??= loadVerifierBundle(opts.verifierBundle)
+  app.get(path, async (_req, reply) => {
+    bundle ??= load()
     let text: string
     try {
       text = await bundle
     } catch (err) {
       bundle = null
-      throw httpError(503, 'VERIFIER_UNAVAILABLE', `the browser verifier bundle could not be built: ${(err as Error).message.split('\n')[0]}`)
+      throw httpError(503, 'VERIFIER_UNAVAILABLE', `the browser ${what} bundle could not be built: ${(err as Error).message.split('\n')[0]}`)
     }
     return reply.header('Content-Type', 'text/javascript; charset=utf-8').header('Cache-Control', 'no-cache')
       .send(text)
