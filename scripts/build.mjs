@@ -7,7 +7,7 @@ import { cpSync, mkdirSync, rmSync, existsSync, readdirSync, readFileSync, write
 import { join, dirname, relative, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { buildBundles, CORE_BUDGET_BYTES } from './bundles.mjs'
+import { buildBundles, CORE_BUDGET_BYTES, VERIFIER_BUDGET_BYTES, ANCHORS_BUDGET_BYTES } from './bundles.mjs'
 import { buildVendor, DEPLOY_TARGETS } from './vendor.mjs'
 import { buildDeploy } from './deploy.mjs'
 
@@ -50,8 +50,11 @@ for (const t of targets) {
 }
 const kb = (n) => (n / 1024).toFixed(1) + ' KB'
 console.log(`core bundle     ${kb(sizes.core.bytes)} minified, ${kb(sizes.core.gzip)} gzip   (budget ${kb(CORE_BUDGET_BYTES)})  dist/bundle/pcp-core.node.mjs`)
-console.log(`browser verifier ${kb(sizes.browser.bytes)} minified, ${kb(sizes.browser.gzip)} gzip   dist/bundle/pcp-verify.browser.mjs`)
+console.log(`browser verifier ${kb(sizes.browser.bytes)} minified, ${kb(sizes.browser.gzip)} gzip   (budget ${kb(VERIFIER_BUDGET_BYTES)})  dist/bundle/pcp-verify.browser.mjs`)
+console.log(`browser anchors ${kb(sizes.anchors.bytes)} minified, ${kb(sizes.anchors.gzip)} gzip   (budget ${kb(ANCHORS_BUDGET_BYTES)})  dist/bundle/pcp-anchors.browser.mjs`)
 if (sizes.core.bytes > CORE_BUDGET_BYTES) { console.error('core bundle is over its budget'); process.exitCode = 1 }
+if (sizes.browser.bytes > VERIFIER_BUDGET_BYTES) { console.error('browser verifier bundle is over its budget'); process.exitCode = 1 }
+if (sizes.anchors.bytes > ANCHORS_BUDGET_BYTES) { console.error('browser anchor bundle is over its budget'); process.exitCode = 1 }
 
 function * walk (dir) {
   for (const e of readdirSync(dir, { withFileTypes: true })) {

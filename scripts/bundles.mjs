@@ -1,6 +1,8 @@
-// The two esbuild bundles, shared by `npm run build` and test/build.test.ts:
+// The three esbuild bundles, shared by `npm run build` and test/build.test.ts:
 //   pcp-core.node.mjs     the protocol core + device store for Node (native LevelDB stays external)
 //   pcp-verify.browser.mjs  the verifier with portable crypto, no Node built-ins (the dashboard loads it)
+//   pcp-anchors.browser.mjs  trusted time for the browser (runtime/tsa/browser.ts: RFC 3161 tokens, anchors,
+//                           finality); the verifier pages load it only for a chain with anchors
 import { build } from 'esbuild'
 import { gzipSync } from 'node:zlib'
 import { readFileSync } from 'node:fs'
@@ -23,6 +25,18 @@ import { BANNER, nativePlugin, NATIVE_EXTERNAL, copyPrebuilds } from './vendor.m
 // module seams, measured), the unlocked-key open (issue 17 #5) and the inspection socket's search (#6).
 export const CORE_BUDGET_BYTES = 240 * 1024
 
+// The browser verifier: 86.0 KB on 2026-12-04 (esbuild metafile, minified): @noble/hashes 15 KB,
+// ML-DSA-65 (@noble/post-quantum) 13 KB, @noble/ed25519 7 KB, lossless-json 6 KB, @scure/base 5 KB, the
+// chain rules (verify, chain-step, profile, rotation, AISS-2 event) ~20 KB. Every page that checks an
+// export loads it, so trusted time (pkijs) stays out: test/tsa-bundle.test.ts checks that too.
+export const VERIFIER_BUDGET_BYTES = 92 * 1024
+// The anchor bundle: 418.0 KB on 2026-12-04: pkijs 295 KB, asn1js 57 KB, bytestreamjs 16 KB and
+// @peculiar/utils 13 KB (pkijs's own dependencies), runtime/tsa 15 KB (token, path, ESS, CRL checks),
+// @noble/hashes 12 KB (SHA-256 for the Merkle tree, SHA-1 for ESSCertID), runtime/anchor + merkle 7 KB.
+// Loaded only for a chain with anchors and roots to check them against. pkijs is the bulk and cannot be
+// split by feature (its schema classes reference each other); the headroom is for revocation work.
+export const ANCHORS_BUDGET_BYTES = 440 * 1024
+
 /** The core for Node, with everything bundled but the native addon: classic-level's prebuilt .node files
  *  go in prebuilds/ beside it (scripts/vendor.mjs), so its folder runs with no node_modules at all. */
 export async function buildCoreBundle (root, outfile) {
@@ -44,13 +58,16 @@ export async function buildBundles (root, outDir, { prebuilds = [hostPrebuild()]
   const common = COMMON
   const core = join(outDir, 'pcp-core.node.mjs')
   const browser = join(outDir, 'pcp-verify.browser.mjs')
+  const anchors = join(outDir, 'pcp-anchors.browser.mjs')
   await buildCoreBundle(root, core)
   copyPrebuilds(root, outDir, prebuilds)
-  const result = await build({ ...common, entryPoints: [join(root, 'runtime/browser.ts')], outfile: browser, platform: 'browser' })
-  const nodeInputs = Object.keys(result.metafile.inputs).filter((f) => f.startsWith('node:') || /^(fs|path|crypto|os)$/.test(f))
-  if (nodeInputs.length) throw new Error(`browser bundle pulls Node built-ins: ${nodeInputs.join(', ')}`)
+  for (const [entry, outfile] of [['runtime/browser.ts', browser], ['runtime/tsa/browser.ts', anchors]]) {
+    const result = await build({ ...common, entryPoints: [join(root, entry)], outfile, platform: 'browser' })
+    const nodeInputs = Object.keys(result.metafile.inputs).filter((f) => f.startsWith('node:') || /^(fs|path|crypto|os)$/.test(f))
+    if (nodeInputs.length) throw new Error(`browser bundle ${entry} pulls Node built-ins: ${nodeInputs.join(', ')}`)
+  }
   const size = (f) => { const b = readFileSync(f); return { file: f, bytes: b.length, gzip: gzipSync(b).length } }
-  return { core: size(core), browser: size(browser) }
+  return { core: size(core), browser: size(browser), anchors: size(anchors) }
 }
 
 export function hostPrebuild () {

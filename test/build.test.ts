@@ -3,21 +3,38 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { readFileSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
+import { join } from 'node:path'
 import { tmpDir, ROOT, readFixture } from './helpers.js'
 // @ts-expect-error: a plain .mjs build helper without types
-import { buildBundles, CORE_BUDGET_BYTES } from '../scripts/bundles.mjs'
+import { buildBundles, CORE_BUDGET_BYTES, VERIFIER_BUDGET_BYTES, ANCHORS_BUDGET_BYTES } from '../scripts/bundles.mjs'
 
 const Build = suite('build')
 // Outside the repo: the core bundle carries its store and finds the LevelDB addon in prebuilds/ beside it.
 const out = tmpDir()
-let sizes: { core: { file: string, bytes: number }, browser: { file: string, bytes: number } }
+type Sized = { file: string, bytes: number }
+let sizes: { core: Sized, browser: Sized, anchors: Sized }
 
-Build('bundles build within budget; the browser one has no Node built-ins', async () => {
+Build('bundles build within budget; the browser ones have no Node built-ins', async () => {
   sizes = await buildBundles(ROOT, out.path)
   assert.ok(sizes.core.bytes < CORE_BUDGET_BYTES, `core ${sizes.core.bytes} bytes`)
-  const browser = readFileSync(sizes.browser.file, 'utf8')
-  assert.not.match(browser, /from\s*["']node:/)
-  assert.not.match(browser, /require\(["'](fs|crypto|path)["']\)/)
+  assert.ok(sizes.browser.bytes < VERIFIER_BUDGET_BYTES, `browser verifier ${sizes.browser.bytes} bytes`)
+  assert.ok(sizes.anchors.bytes < ANCHORS_BUDGET_BYTES, `browser anchors ${sizes.anchors.bytes} bytes`)
+  console.log(`  core ${(sizes.core.bytes / 1024).toFixed(1)} KB, browser verifier ${(sizes.browser.bytes / 1024).toFixed(1)} KB, anchors ${(sizes.anchors.bytes / 1024).toFixed(1)} KB`)
+  for (const f of [sizes.browser.file, sizes.anchors.file]) {
+    const text = readFileSync(f, 'utf8')
+    assert.not.match(text, /from\s*["']node:/)
+    assert.not.match(text, /require\(["'](fs|crypto|path)["']\)/)
+  }
+})
+
+Build('the anchor bundle runs on its own: a forged token is TSA_TOKEN_MALFORMED, an export without anchors needs no check', async () => {
+  const anchors = await import(pathToFileURL(sizes.anchors.file).href)
+  const vectors = JSON.parse(readFileSync(join(ROOT, '..', 'shared', 'spec', 'tsa_vectors.json'), 'utf8'))
+  const roots = anchors.parseTrustRoots(vectors.tsa_root_ca_pem)
+  const forged = await anchors.verifyTimestampToken(new Uint8Array([0x30, 0x00]), { imprint: new Uint8Array(32), trustRoots: roots })
+  assert.is(forged.code, 'TSA_TOKEN_MALFORMED')
+  const none = await anchors.exportAnchors([{ payload: { event_type: 'tick' }, timestamp: 1 }], ['00'.repeat(32)], { trustRoots: roots })
+  assert.equal(anchors.anchorsJson(none, true), { count: 0, verified: true, results: [] })
 })
 
 Build('ML-DSA is not in the core bundle, which refuses AISS-2 events it cannot check; the browser bundle verifies them', async () => {
