@@ -48,7 +48,7 @@
     if (!((count > 0 && withRoots) || input.against)) return out
     // pkijs checks signatures with WebCrypto, which browsers give only to secure contexts (HTTPS,
     // localhost, file://): without it every token would fail for a reason that is not the token's.
-    if (!(globalThis.crypto && globalThis.crypto.subtle)) return { ...out, trustError: { code: 'WEBCRYPTO_UNAVAILABLE', message: 'this page has no WebCrypto (crypto.subtle): open it over HTTPS, from localhost, or from disk to check anchors' } }
+    if (!(globalThis.crypto && globalThis.crypto.subtle)) return { ...out, trustError: { message: 'this page has no WebCrypto (crypto.subtle): open it over HTTPS, from localhost, or from disk to check anchors' } }
     const A = await loadAnchors()
     let trust
     try {
@@ -93,7 +93,8 @@
   function render (out, r) {
     const pre = resultPre(out)
     if (!r.usable) {
-      pre.className = 'error'; pre.textContent = `NOT AN AUDIT EXPORT: ${r.reason}`
+      // A bundle that did not load is no verdict on the file.
+      pre.className = 'error'; pre.textContent = r.failed ? `NOT CHECKED: ${r.reason}` : `NOT AN AUDIT EXPORT: ${r.reason}`
       out.replaceChildren(pre)
       return
     }
@@ -105,7 +106,7 @@
     pre.textContent = lines.join('\n')
     const nodes = [pre]
     if (r.trustError) {
-      nodes.push(h('p', { class: 'error', 'data-testid': 'anchor-summary' }, `anchors: ${r.anchors.count}, not checked: ${r.trustError.code}: ${r.trustError.message}`))
+      nodes.push(h('p', { class: 'error', 'data-testid': 'anchor-summary' }, `anchors: ${r.anchors.count}, not checked: ${r.trustError.code ? r.trustError.code + ': ' : ''}${r.trustError.message}`))
       out.replaceChildren(...nodes)
       return
     }
@@ -143,11 +144,11 @@
     const files = (el) => el ? Array.from(el.files || []) : []
     const go = async () => {
       const file = files(els.file)[0]
-      if (!file) return
       const mine = ++run
+      out.removeAttribute('data-done')
+      if (!file) { out.replaceChildren(resultPre(out)); return }
       const roots = files(els.roots); const crls = files(els.crls); const against = files(els.against)[0]
       const key = [file.name, roots.map((f) => f.name).join(','), crls.map((f) => f.name).join(','), against ? against.name : ''].join('|')
-      out.removeAttribute('data-done')
       const wait = resultPre(out); wait.textContent = 'verifying…'
       out.replaceChildren(wait)
       let r
@@ -160,7 +161,7 @@
           against: against ? { name: against.name, text: await against.text() } : null
         }
         r = await check(v, input)
-      } catch (err) { r = { usable: false, reason: err.message } }
+      } catch (err) { r = { usable: false, failed: true, reason: err.message } }
       if (mine !== run) return
       render(out, r)
       out.setAttribute('data-done', key)
