@@ -82,9 +82,14 @@ export interface HubChild {
   close (): Promise<void>
 }
 
-/** A hub (hub/hub.ts options) in a child process, with --expose-gc for heap figures (bench/hub-child.ts). */
+/**
+ * A hub (hub/hub.ts options) in a child process, with --expose-gc for heap figures (bench/hub-child.ts).
+ * $PCP_BENCH_HUB_NODE_FLAGS: more node flags for it, e.g. `--cpu-prof --cpu-prof-dir=prof` (which
+ * NODE_OPTIONS does not take) to profile the hub alone.
+ */
 export async function startHubChild (opts: object): Promise<HubChild> {
-  const child: ChildProcess = fork(new URL('./hub-child.ts', import.meta.url), [JSON.stringify(opts)], { execArgv: ['--expose-gc', '--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
+  const flags = process.env.PCP_BENCH_HUB_NODE_FLAGS?.split(' ').filter(Boolean) ?? []
+  const child: ChildProcess = fork(new URL('./hub-child.ts', import.meta.url), [JSON.stringify(opts)], { execArgv: ['--expose-gc', '--import', 'tsx', ...flags], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   const waiting = new Map<number, { resolve: (v: unknown) => void, reject: (e: Error) => void }>()
   let next = 1

@@ -305,7 +305,7 @@ export class Ingest {
     }
     const fresh = events.slice(skip)
     const nonces = await this.#store.noncesUsed(agentId, fresh.map((ev) => ({ signer: String(ev?.agent_id), nonce: String(ev?.nonce) })))
-    const accepted: Array<{ event: AissEvent, hash: string, keyIndex: number }> = []
+    const accepted: Array<{ event: AissEvent, hash: string, keyIndex: number, record: Uint8Array }> = []
     const keys = [...rec.keys]
     let refused: { i: number, problem: ChainProblem } | null = null
     let hostile: { i: number, reason: HostileReason, message: string, problem?: ChainProblem | undefined } | null = null
@@ -342,7 +342,8 @@ export class Ingest {
       lane.pendingNonces.set(nk, state.seq - 1)
       lane.recent.set(state.seq - 1, result.hashes[i]!)
       lane.recent.delete(state.seq - 1 - RECENT)
-      accepted.push({ event: ev!, hash: result.hashes[i]!, keyIndex: keys.findIndex((k) => k.agentId === signer) })
+      // The bytes as received and verified are what is stored (hub/store/types.ts ChainAppend), not a re-encoding.
+      accepted.push({ event: ev!, hash: result.hashes[i]!, keyIndex: keys.findIndex((k) => k.agentId === signer), record: input.records[i]! })
     }
     if (behind) {
       this.#forget(lane, accepted)

@@ -53,6 +53,29 @@ export function encodeRecord (event: AissEvent, agentIndex: number, signatureByt
   return encodeCbor(rec)
 }
 
+/**
+ * `bytes` (a record that decodeRecord read) with its identity index set to `agentIndex`, without decoding
+ * or encoding anything else, so a hub stores the record exactly as it was received and verified. Only
+ * for the shape encodeRecord writes (a definite array of 6–8 items whose first item is a one-byte unsigned
+ * integer, 0–23): anything else gives null, and the caller encodes the decoded event instead (so a record
+ * with items past the 8th, which decodeRecord ignores, is not kept with them).
+ * The same bytes when the index is already right; a copy otherwise (`bytes` may be a view of a message).
+ */
+export function withAgentIndex (bytes: Uint8Array, agentIndex: number): Uint8Array | null {
+  if (!Number.isInteger(agentIndex) || agentIndex < 0 || agentIndex > 23) return null
+  const head = bytes[0]
+  if (head === undefined || head < 0x86 || head > 0x88 || bytes.length < 2 || bytes[1]! > 0x17) return null
+  if (bytes[1] === agentIndex) return bytes
+  const out = Uint8Array.from(bytes)
+  out[1] = agentIndex
+  return out
+}
+
+/** What a store keeps for `event`: its received `record` with the index set (withAgentIndex), else a fresh encoding. */
+export function storedRecord (event: AissEvent, agentIndex: number, record?: Uint8Array): Uint8Array {
+  return (record !== undefined ? withAgentIndex(record, agentIndex) : null) ?? encodeRecord(event, agentIndex)
+}
+
 /** Inverse of encodeRecord. Throws on bytes that are not a record; callers name the key. */
 export function decodeRecord (bytes: Uint8Array, agentIds: readonly string[]): AissEvent {
   const rec = decodeCbor<unknown[]>(bytes)

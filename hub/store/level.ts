@@ -17,7 +17,7 @@
 import { openLevelLocked, closeLevelLocked, writeBatch } from '../../runtime/level-open.js'
 import { Level } from 'level'
 import { PcpError, ErrorCodes } from '../../runtime/errors.js'
-import { encodeRecord, decodeRecord, encodeValue, decodeValue } from '../../runtime/record.js'
+import { decodeRecord, encodeValue, decodeValue, storedRecord } from '../../runtime/record.js'
 import { writeError, noSpaceError, spaceShortfall } from '../../runtime/store-space.js'
 import type { AissEvent } from '../../runtime/types.js'
 import type { AgentRecord, ChainAppend, Evidence, HubStore } from './types.js'
@@ -211,9 +211,9 @@ export class LevelHubStore implements HubStore {
           { agent: item.agentId, expected: item.expectedSeq, actual: seq })
       }
       let s = seq
-      for (const { event, keyIndex } of item.events) {
+      for (const { event, keyIndex, record } of item.events) {
         s++
-        ops.push({ type: 'put', key: eKey(item.agentId, s), value: encodeRecord(event, keyIndex) })
+        ops.push({ type: 'put', key: eKey(item.agentId, s), value: storedRecord(event, keyIndex, record) })
         ops.push({ type: 'put', key: `n!${event.agent_id}!${event.nonce}`, value: encodeValue(s) })
       }
       if (item.record.head?.seq !== s) throw new RangeError(`"record.head.seq" expected ${s} after ${item.events.length} events, got ${item.record.head?.seq}`)

@@ -16,7 +16,7 @@
 // by all within a round trip (and, after the listening connection was lost, by re-reading every agent).
 import { randomBytes } from 'node:crypto'
 import { PcpError, ErrorCodes } from '../../runtime/errors.js'
-import { encodeRecord, decodeRecord, encodeValue, decodeValue } from '../../runtime/record.js'
+import { storedRecord, decodeRecord, encodeValue, decodeValue } from '../../runtime/record.js'
 import type { AissEvent } from '../../runtime/types.js'
 import type { Pool, Client, DatabaseError, Notification } from 'pg'
 import type { AgentRecord, ChainAppend, Evidence, HubStore } from './types.js'
@@ -255,9 +255,9 @@ export class PgHubStore implements HubStore {
     const w = this.#empty([])
     for (const item of items) {
       let s = item.expectedSeq
-      for (const { event, keyIndex } of item.events) {
+      for (const { event, keyIndex, record } of item.events) {
         s++
-        w.events.push({ agent: item.agentId, seq: s, rec: encodeRecord(event, keyIndex) })
+        w.events.push({ agent: item.agentId, seq: s, rec: storedRecord(event, keyIndex, record) })
         w.nonces.push({ signer: event.agent_id, nonce: event.nonce })
       }
       if (item.record.head?.seq !== s) throw new RangeError(`"record.head.seq" expected ${s} after ${item.events.length} events, got ${item.record.head?.seq}`)

@@ -49,8 +49,12 @@ export interface ChainAppend {
   agentId: string
   /** The head seq the caller checked against (-1: empty chain). Mismatch → STORE_CONFLICT. */
   expectedSeq: number
-  /** Consecutive from expectedSeq + 1. `keyIndex` points into `record.keys`. */
-  events: Array<{ event: AissEvent, hash: string, keyIndex: number }>
+  /**
+   * Consecutive from expectedSeq + 1. `keyIndex` points into `record.keys`. `record`: the event's record
+   * (runtime/record.ts) as it arrived, which decodes to `event` (its identity index may point elsewhere:
+   * the store sets it to `keyIndex`); stored as it is instead of encoding `event` again.
+   */
+  events: Array<{ event: AissEvent, hash: string, keyIndex: number, record?: Uint8Array }>
   record: AgentRecord
 }
 
