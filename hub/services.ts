@@ -13,6 +13,9 @@ import { DEFAULT_DEVICE_ROLE, type GateDevices } from './trustgate/gate-auth.js'
 import type { ProfileName } from './trustgate/profiles.js'
 import { GATE_KINDS } from '../sync/gate-wire.js'
 import { checkAuthConfig } from './http-common.js'
+import { isPostgresUrl } from './store/pg.js'
+import type { TrustGateState } from './trustgate/state.js'
+import { loadAgentIdentity, readIdentityDocument } from '../runtime/home.js'
 import { silentLogger } from '../sync/log.js'
 
 export interface ApiOptions { host?: string, port?: number, token?: string | undefined, localOnly?: boolean }
@@ -59,8 +62,10 @@ export async function startHubServices (opts: HubServicesOptions): Promise<HubSe
   const close = async (): Promise<void> => { for (const c of closers.splice(0).reverse()) await c().catch(() => {}) }
   try {
     const decisionSeconds = hubHistogram(metrics, HUB_HISTOGRAMS.gateDecision)
+    const state = opts.store !== undefined && isPostgresUrl(opts.store) ? await sharedTrustGateState(opts) : undefined
     trustgate = await createTrustGateService({
       dir: join(opts.dataDir, 'trustgate'), hub: hub.agent, initialPolicy: initialPolicy ?? { profile: 'nist_balanced' },
+      ...(state ? { state } : {}),
       onDecided: (d) => {
         decisionSeconds.observe({ source: d.source, outcome: d.outcome }, d.seconds)
         // Every decision is in the signed journal already; the log line is for following the hub live.
@@ -70,6 +75,10 @@ export async function startHubServices (opts: HubServicesOptions): Promise<HubSe
     })
     const tg = trustgate
     closers.push(() => tg.close())
+    // The expiry timer and, on a shared store, catching up with the other hubs run on their own: a failure
+    // there (the database gone a moment, a journal row that does not verify) is logged and the next call
+    // meets it again and fails closed; it does not end the hub.
+    tg.on('error', (err: Error & { code?: string }) => gateLog.error({ event: 'trustgate_error', code: err.code ?? null, reason: err.message }, `trustgate: ${err.message}`))
     // The gate asks the registry who a device is: its state, its current key, the role set at approval.
     const devices: GateDevices = {
       device (agentId) {
@@ -99,4 +108,16 @@ export async function startHubServices (opts: HubServicesOptions): Promise<HubSe
     await close()
     throw err
   }
+}
+
+/**
+ * On the PostgreSQL store TrustGate's versions, queue and journal are the store's (hub/trustgate/pg-state.ts),
+ * signed by the hub's key, which every hub on the store must share (a device pins one hub key).
+ */
+async function sharedTrustGateState (opts: HubServicesOptions): Promise<TrustGateState> {
+  const { PgTrustGateState } = await import('./trustgate/pg-state.js')
+  const document = await readIdentityDocument(opts.dataDir, 'hub')
+  const identity = await loadAgentIdentity(opts.dataDir, 'hub', opts.passphrase ? { passphrase: opts.passphrase } : {})
+  // open() owns the identity from here, and destroys it when it fails.
+  return await PgTrustGateState.open({ url: opts.store!, identity, document })
 }

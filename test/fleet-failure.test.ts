@@ -21,6 +21,7 @@ import { verifyStore } from '../hub/store/verify-store.js'
 import { readStatus } from '../hub/control.js'
 import { tmpDir, ROOT } from './helpers.js'
 import { createTestDb, pgSkipReason } from './support/pg.js'
+import { shareHubIdentity } from './support/hub-helpers.js'
 
 const S = suite('fleet: 3 hubs, one PostgreSQL, one shared subscription, under failure')
 const CLI = join(ROOT, 'test/support/hub-cli.ts')
@@ -87,6 +88,8 @@ S('20 devices sync through 3 hubs while hubs are killed and restarted and the da
   const devices: Agent[] = []
   const syncs: SyncAgent[] = []
   try {
+    // One hub key for the three, as docs/scaling.md tells operators: it signs their shared TrustGate journal.
+    await shareHubIdentity([0, 1, 2].map((i) => join(tmp.path, `hub${i}`)))
     hubs.push(...await Promise.all([0, 1, 2].map((i) => startHub(join(tmp.path, `hub${i}`), db.url, prefix, group))))
     for (let d = 0; d < DEVICES; d++) devices.push(await Agent.open({ name: `dev${d}` }, { home: join(tmp.path, `dev${d}`) }))
     for (const dev of devices) syncs.push(await SyncAgent.start({ url: MQTT_URL!, prefix, agents: [dev], ackTimeoutMs: 2000, batchSize: 8, maxInFlight: 3, statusFile: false }))

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto'
 import { Agent } from '../runtime/index.js'
 import { SyncAgent } from '../sync/agent.js'
 import { startHubServices, type HubServices } from '../hub/services.js'
-import { until } from './support/hub-helpers.js'
+import { shareHubIdentity, until } from './support/hub-helpers.js'
 import { tmpDir } from './helpers.js'
 import { createTestDb, pgSkipReason } from './support/pg.js'
 
@@ -35,6 +35,7 @@ S('approval through one hub is seen by the other; the Vigil and TrustGate APIs o
   const agent = await Agent.open({ name: 'arm' }, { home: join(tmp.path, 'dev') })
   let sync: SyncAgent | undefined
   try {
+    await shareHubIdentity([0, 1].map((i) => join(tmp.path, `hub${i}`))) // one key signs their shared TrustGate journal
     for (const i of [0, 1]) {
       hubs.push(await startHubServices({
         dataDir: join(tmp.path, `hub${i}`), store: db.url, mqttUrl: MQTT_URL!, shareGroup: group, prefix, workers: 0, now: () => NOW, control: false,

@@ -153,6 +153,28 @@ BEGIN
   DELETE FROM pcp_evidence e USING unnest(x_agent, x_n) t(agent_id, n) WHERE e.agent_id = t.agent_id AND e.n <= t.n - x_keep;
 END
 $fn$;`
+  },
+  {
+    version: 5,
+    name: 'trustgate',
+    // TrustGate's state for several hubs (hub/trustgate/pg-state.ts): the identity that signs the journal,
+    // the journal as one chain (the primary key on seq is what keeps two hubs from forking it), and the
+    // policy versions by the hash of their bytes. Rows are only ever inserted.
+    sql: `
+CREATE TABLE pcp_tg_identity (
+  one      boolean PRIMARY KEY DEFAULT true CHECK (one),
+  agent_id text NOT NULL,
+  document text NOT NULL
+);
+CREATE TABLE pcp_tg_journal (
+  seq   bigint PRIMARY KEY CHECK (seq >= 0),
+  hash  text NOT NULL,
+  event text NOT NULL
+);
+CREATE TABLE pcp_tg_policies (
+  version text PRIMARY KEY,
+  bytes   bytea NOT NULL
+);`
   }
 ]
 

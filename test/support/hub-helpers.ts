@@ -1,11 +1,13 @@
 // Plumbing for the hub and sync tests: free ports, hub and broker child processes, reading a hub's
-// stored chain back, and waiting for a condition.
+// stored chain back, waiting for a condition, and one hub identity for hubs that share a store.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { ROOT } from '../helpers.js'
 import { LevelHubStore } from '../../hub/store/level.js'
 import { eventHash, type AissEvent } from '../../runtime/index.js'
+import { copyFileSync, mkdirSync } from 'node:fs'
+import { agentDir, createAgentIdentity, IDENTITY_FILE, PLAIN_KEY_FILE } from '../../runtime/home.js'
 
 export function freePort (): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -61,5 +63,20 @@ export async function until (cond: () => boolean | Promise<boolean>, ms = 10_000
   while (!(await cond())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
     await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
+/**
+ * Gives every hub data directory in `dirs` one hub identity, as an operator does for hubs sharing a
+ * PostgreSQL store (their TrustGate journal is signed by that one key: docs/scaling.md).
+ */
+export async function shareHubIdentity (dirs: readonly string[]): Promise<void> {
+  const [first, ...rest] = dirs
+  if (first === undefined) return
+  const identity = await createAgentIdentity(first, 'hub')
+  identity.destroy()
+  for (const d of rest) {
+    mkdirSync(agentDir(d, 'hub'), { recursive: true, mode: 0o700 })
+    for (const f of [IDENTITY_FILE, PLAIN_KEY_FILE]) copyFileSync(join(agentDir(first, 'hub'), f), join(agentDir(d, 'hub'), f))
   }
 }

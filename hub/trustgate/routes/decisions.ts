@@ -24,6 +24,7 @@ export function decisionRoutes (app: FastifyInstance, service: TrustGateService)
 
   app.get('/api/decisions/:id', async (req) => {
     const id = (req.params as { id: string }).id
+    await service.sync() // several hubs: what the others decided meanwhile
     const rec = service.lookup(id)
     if (rec === undefined) throw new PcpError(TrustGateErrorCodes.DECISION_NOT_FOUND, `no decision ${id}`, { key: id })
     return decisionView(rec)

@@ -6,6 +6,7 @@ import { contextSchema, principalOf } from './common.js'
 
 export function policyRoutes (app: FastifyInstance, service: TrustGateService): void {
   app.get('/api/policy', async (_req, reply) => {
+    await service.sync() // several hubs: an activation through another one
     const p = service.policy; const a = service.activation
     if (p === null || a === null) return await reply.code(503).send({ error: 'NO_ACTIVE_POLICY', code: 'NO_ACTIVE_POLICY', message: 'no policy is active' })
     return {
@@ -25,6 +26,7 @@ export function policyRoutes (app: FastifyInstance, service: TrustGateService): 
   })
 
   app.get('/api/policy/versions', async () => {
+    await service.sync()
     const history = service.versions.history()
     return { active: service.activation?.version ?? null, versions: service.versions.versions(), history }
   })

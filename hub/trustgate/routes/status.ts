@@ -11,7 +11,7 @@ export function statusRoutes (app: FastifyInstance, service: TrustGateService): 
   // Public, so a load balancer can probe it: says nothing beyond "up", the policy id and a count.
   app.get('/health', async () => ({ status: 'ok', policy: service.policy?.versionId ?? null, pending: service.pending().length, timestamp: service.now() }))
 
-  app.get('/api/status', async () => ({
+  app.get('/api/status', async () => (await service.sync(), {
     service: 'trust_gate', version: API_VERSION, policy: service.policy?.versionId ?? null, policy_hash: service.policy?.hash ?? null,
     pending_decisions: service.pending().length, principals: service.principals.list().length, agents: service.agents().length,
     timestamp: service.now()
