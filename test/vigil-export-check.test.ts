@@ -96,7 +96,8 @@ test('the dashboard and verify.html give pcp verify\'s verdicts on anchored AISS
   const profile = tmpDir('pcp-chromium-')
   const ctx = await chromium.launchPersistentContext(profile.path, {
     executablePath: CHROMIUM, headless: true, viewport: { width: 1400, height: 1000 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
+    // vigil.test resolves to loopback: the same hub under a name that is not a secure context.
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--host-resolver-rules=MAP vigil.test 127.0.0.1']
   })
   const problems: string[] = []
   try {
@@ -170,6 +171,17 @@ test('the dashboard and verify.html give pcp verify\'s verdicts on anchored AISS
     await page.goto(`file://${join(site, 'verify.html')}`)
     const offline = { file: '#file', roots: '#roots', crls: '#crls', against: '#against', out: '#out' }
     for (const k of [0, 4, 5]) assertSame(`verify.html: ${cases[k]!.name}`, await pageVerdict(page, offline, cases[k]!.in), cli[k]!)
+    // A dashboard served over plain HTTP to another host has no WebCrypto: it says so and judges no anchor.
+    await page.goto(`${server.url.replace('127.0.0.1', 'vigil.test')}/dashboard/?refresh=300`)
+    assert.is(await page.evaluate(() => (globalThis as any).isSecureContext), false)
+    await page.waitForSelector('#login:not([hidden])')
+    await page.fill('#token', TOKEN)
+    await page.click('#login-form button')
+    await page.waitForSelector('[data-testid=agents-table] tbody tr')
+    const insecure = await pageVerdict(page, dash, cases[0]!.in)
+    assert.ok(insecure.text.startsWith('VALID\n'), insecure.text)
+    assert.match(insecure.summary ?? '', /^anchors: \d+, not checked: this page has no WebCrypto/)
+    assert.is(insecure.summaryClass, 'error')
     assert.equal(problems, [])
   } finally {
     await ctx.close()
