@@ -15,7 +15,7 @@ import { DEFAULT_DEVICE_ROLE } from '../hub/trustgate/gate-auth.js'
 import { readStatus, sendControl } from '../hub/control.js'
 import { action, printJson, hubDataDir, EXIT } from './common.js'
 import { loggerFromOptions } from './log.js'
-import { tsaTrustFromOptions } from './tsa-trust.js'
+import { tsaTrustFromOptions, registerTsaTrustOptions } from './tsa-trust.js'
 import { brokerOptions } from './sync.js'
 import { registerVerifyStore } from './hub-verify-store.js'
 
@@ -37,7 +37,7 @@ function storeUrl (v: string): string {
 export function registerHubCommands (program: Command): void {
   const hub = program.command('hub').description('the fleet hub: MQTT ingest, verification and storage of every device\'s chain')
 
-  hub.command('start')
+  const start = hub.command('start')
     .description('run the hub in the foreground (embedded MQTT broker and LevelDB store unless told otherwise)')
     .option('--data <dir>', 'data directory (default: <home>/hub)')
     .option('--host <host>', 'embedded broker listen address', '127.0.0.1')
@@ -58,9 +58,8 @@ export function registerHubCommands (program: Command): void {
     .option('--trustgate-port <port>', 'TrustGate API port (token: $TRUSTGATE_TOKEN)', '8422')
     .option('--local-only', 'serve the HTTP APIs without tokens (loopback host only)')
     .option('--no-api', 'no HTTP APIs (ingest and the MQTT gate only)')
-    .option('--tsa-roots <pem>', 'TSA trust roots (PEM; default $PCP_TSA_ROOTS): a fork at a position a held anchor made final is refused as FORK_AFTER_FINALIZATION')
-    .option('--tsa-crl <file>', 'with --tsa-roots: CRLs the anchors\' TSA certificates are checked against (DER or PEM, repeatable; default $PCP_TSA_CRLS)', (v: string, acc: string[]) => [...acc, v], [] as string[])
-    .option('--policy <file|profile>', 'TrustGate policy to activate when none is active (a YAML file, or anssi_strict, nist_balanced, ai_act_high_risk)', 'nist_balanced')
+  registerTsaTrustOptions(start, 'a fork at a position a held anchor made final is refused as FORK_AFTER_FINALIZATION')
+  start.option('--policy <file|profile>', 'TrustGate policy to activate when none is active (a YAML file, or anssi_strict, nist_balanced, ai_act_high_risk)', 'nist_balanced')
     .option('--log-level <level>', 'structured log on stderr (JSON lines, one stream with the HTTP request log): fatal, error, warn, info, debug, trace or silent (default: $PCP_LOG_LEVEL or info)')
     .option('--log-file <file>', 'append the structured log to this file (mode 0600) instead of stderr')
     .option('--json', 'print the start-up line as one line of JSON')
@@ -81,7 +80,7 @@ export function registerHubCommands (program: Command): void {
         ...(o.shareGroup ? { shareGroup: String(o.shareGroup) } : {}),
         ...(o.store ? { store: storeUrl(String(o.store)) } : {}),
         approval: o.autoApprove ? 'auto' : 'manual',
-        ...(trust ? { tsaRoots: trust.roots } : {}), ...(trust?.crls ? { tsaCrls: trust.crls } : {}),
+        ...(trust ? { tsaRoots: trust.roots, tsaCrls: trust.revocation.crls, tsaOcsp: trust.revocation.ocsp, tsaFetchRevocation: trust.revocation.fetchRevocation === true } : {}),
         ...(o.workers !== undefined ? { workers: Number(o.workers) } : {}),
         logger,
         initialPolicy,
@@ -90,7 +89,7 @@ export function registerHubCommands (program: Command): void {
       })
       const h = services.hub
       const info = {
-        mqtt: h.mqttUrl, embedded: h.broker !== null, data: h.dataDir, hubAgentId: h.agent.agentId, approval: h.registry.approval, tsaRoots: trust?.roots.length ?? 0, tsaCrls: trust?.crls?.length ?? 0,
+        mqtt: h.mqttUrl, embedded: h.broker !== null, data: h.dataDir, hubAgentId: h.agent.agentId, approval: h.registry.approval, tsaRoots: trust?.roots.length ?? 0, tsaCrls: trust?.revocation.crls?.length ?? 0, tsaOcsp: trust?.revocation.ocsp?.length ?? 0, tsaFetch: trust?.revocation.fetchRevocation === true,
         vigil: services.vigilUrl, dashboard: services.vigilUrl ? `${services.vigilUrl}/dashboard/` : null, trustgate: services.trustgateUrl
       }
       if (o.json) process.stdout.write(stringifyJson(info) + '\n')

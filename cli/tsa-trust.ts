@@ -1,19 +1,40 @@
-// The TSA trust `pcp verify` and `pcp hub start` take: --tsa-roots (default $PCP_TSA_ROOTS) and
-// --tsa-crl, repeatable (default $PCP_TSA_CRLS). Loaded only when asked: pkijs/asn1js stay out of a
-// plain command's memory on a Pi.
+// The TSA trust `pcp verify` and `pcp hub start` take: --tsa-roots (default $PCP_TSA_ROOTS), --tsa-crl,
+// repeatable (default $PCP_TSA_CRLS), --tsa-ocsp, repeatable (default $PCP_TSA_OCSP, a list split like
+// $PATH) and --tsa-fetch (default $PCP_TSA_FETCH=1). Loaded only when asked: pkijs/asn1js stay out of a
+// plain command's memory on a Pi. registerTsaTrustOptions declares them once for both commands.
+import type { Command } from 'commander'
+import { delimiter } from 'node:path'
 import { PcpError } from '../runtime/index.js'
+import type { RevocationSources } from '../runtime/tsa/revocation-check.js'
 
-export interface TsaTrust { roots: Uint8Array[], crls: Uint8Array[] | undefined }
+export interface TsaTrust { roots: Uint8Array[], revocation: RevocationSources }
 
-/** The trust roots and CRLs the options name, or undefined without roots; a CRL without roots is refused (it would check nothing). */
+const collect = (v: string, acc: string[]): string[] => [...acc, v]
+
+/** `what` ends the --tsa-roots help: what the roots do for this command. */
+export function registerTsaTrustOptions (cmd: Command, what: string): Command {
+  return cmd
+    .option('--tsa-roots <pem>', `TSA trust roots (PEM file; default $PCP_TSA_ROOTS): ${what}`)
+    .option('--tsa-crl <file>', 'with --tsa-roots: check the TSA certificate and intermediates for revocation against these CRLs (DER or PEM, repeatable; default $PCP_TSA_CRLS); every certificate of the path then needs a CRL or an OCSP response', collect, [] as string[])
+    .option('--tsa-ocsp <file>', 'with --tsa-roots: OCSP responses (DER, as `openssl ocsp -respout` writes; repeatable; default $PCP_TSA_OCSP, a list separated like $PATH), used like --tsa-crl', collect, [] as string[])
+    .option('--tsa-fetch', 'with --tsa-roots: fetch the status --tsa-crl/--tsa-ocsp leave uncovered from the certificates\' OCSP responders and CRL distribution points (http: only; default $PCP_TSA_FETCH=1). Off by default: the verdict then depends on the network, not only on the archive')
+}
+
+/** The trust roots and revocation sources the options name, or undefined without roots; revocation options without roots are refused (they would check nothing). */
 export async function tsaTrustFromOptions (o: Record<string, unknown>): Promise<TsaTrust | undefined> {
   const rootsFile = o.tsaRoots !== undefined ? String(o.tsaRoots) : process.env.PCP_TSA_ROOTS || undefined
   const crlFlags = Array.isArray(o.tsaCrl) ? o.tsaCrl.map(String) : []
-  if (crlFlags.length && !rootsFile) throw new PcpError('ARGUMENT_INVALID', '--tsa-crl needs --tsa-roots (or $PCP_TSA_ROOTS): without trust roots no anchor is verified, so no CRL would be checked', { field: 'tsa-crl' })
+  const ocspFlags = Array.isArray(o.tsaOcsp) ? o.tsaOcsp.map(String) : []
+  const fetch = o.tsaFetch === true || process.env.PCP_TSA_FETCH === '1'
+  for (const [given, flag] of [[crlFlags.length > 0, 'tsa-crl'], [ocspFlags.length > 0, 'tsa-ocsp'], [o.tsaFetch === true, 'tsa-fetch']] as const) {
+    if (given && !rootsFile) throw new PcpError('ARGUMENT_INVALID', `--${flag} needs --tsa-roots (or $PCP_TSA_ROOTS): without trust roots no anchor is verified, so no revocation would be checked`, { field: flag })
+  }
   if (!rootsFile) return undefined
-  const { readTrustRootsFile, readCrlFile } = await import('../runtime/tsa/trust-file.js')
+  const { readTrustRootsFile, readCrlFile, readOcspFile } = await import('../runtime/tsa/trust-file.js')
   const crlFiles = crlFlags.length ? crlFlags : process.env.PCP_TSA_CRLS ? [process.env.PCP_TSA_CRLS] : []
+  const ocspFiles = ocspFlags.length ? ocspFlags : (process.env.PCP_TSA_OCSP ?? '').split(delimiter).filter((f) => f !== '')
   const roots = await readTrustRootsFile(rootsFile)
   const crls = crlFiles.length ? (await Promise.all(crlFiles.map((f) => readCrlFile(f)))).flat() : undefined
-  return { roots, crls }
+  const ocsp = ocspFiles.length ? await Promise.all(ocspFiles.map((f) => readOcspFile(f))) : undefined
+  return { roots, revocation: { crls, ocsp, fetchRevocation: fetch || undefined } }
 }

@@ -1,4 +1,4 @@
-// `pcp verify --tsa-roots/--tsa-crl/--against`: the trusted-time checks of an audit export (runtime/anchor/).
+// `pcp verify --tsa-roots/--tsa-crl/--tsa-ocsp/--tsa-fetch/--against`: the trusted-time checks of an audit export (runtime/anchor/).
 // A second pass over the file, parsed whole: anchors need the covered hashes, and a second history
 // needs the first's. The streamed pass (runtime/audit-stream.ts) has already judged the chain itself.
 // The checks are runtime/anchor/export-anchors.ts, which the browser verifier page runs too.
@@ -7,6 +7,7 @@ import { parseJson } from '../runtime/json.js'
 import { eventHash } from '../runtime/event.js'
 import { exportAnchors as checkAnchors, type ExportAnchors } from '../runtime/anchor/export-anchors.js'
 import type { AissEvent } from '../runtime/types.js'
+import type { TsaTrust } from './tsa-trust.js'
 
 export { compareHistories, anchorProblems, anchorsJson, type ExportAnchors } from '../runtime/anchor/export-anchors.js'
 
@@ -15,7 +16,7 @@ function exportEvents (file: string): AissEvent[] {
   return Array.isArray(doc.events) ? doc.events as unknown as AissEvent[] : []
 }
 
-export async function exportAnchors (file: string, trustRoots: Uint8Array[] | undefined, crls?: Uint8Array[]): Promise<ExportAnchors> {
+export async function exportAnchors (file: string, trust: TsaTrust | undefined): Promise<ExportAnchors> {
   const events = exportEvents(file)
-  return checkAnchors(events, events.map((e) => eventHash(e)), trustRoots === undefined ? undefined : { trustRoots, crls })
+  return checkAnchors(events, events.map((e) => eventHash(e)), trust === undefined ? undefined : { trustRoots: trust.roots, ...trust.revocation })
 }

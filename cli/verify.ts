@@ -1,18 +1,17 @@
 import type { Command } from 'commander'
 import { verifyAuditExportFile, PcpError } from '../runtime/index.js'
 import { action, printJson, EXIT } from './common.js'
-import { tsaTrustFromOptions } from './tsa-trust.js'
+import { tsaTrustFromOptions, registerTsaTrustOptions } from './tsa-trust.js'
 import type { compareHistories as CompareHistories } from './verify-anchors.js'
 
 export function registerVerifyCommands (program: Command): void {
-  program.command('verify <file>')
+  const cmd = program.command('verify <file>')
     .description('verify an audit export: every signature, link, timestamp, nonce, the agent_id binding and chain_integrity_hash.\n' +
       'exit 0 valid, 1 invalid, 2 unusable file')
     .option('--json', 'print {"valid","event_count","agent_id","chain_integrity_hash","errors":[{"code","index","message"}]}, or {"error":{"code","message"}} for an unusable file')
-    .option('--tsa-roots <pem>', 'verify the chain\'s RFC 3161 anchors against these TSA trust roots (PEM file; default $PCP_TSA_ROOTS)')
-    .option('--tsa-crl <file>', 'with --tsa-roots: also check the TSA certificate and intermediates against these CRLs (DER or PEM, repeatable; default $PCP_TSA_CRLS); every certificate of the path then needs one', (v: string, acc: string[]) => [...acc, v], [] as string[])
-    .option('--against <file>', 'a second export of the same agent: report where the histories diverge, FORK_AFTER_FINALIZATION if an anchor made that point final')
-    .action(action(async (file: string, opts: { json?: boolean, tsaRoots?: string, tsaCrl: string[], against?: string }) => {
+  registerTsaTrustOptions(cmd, 'verify the chain\'s RFC 3161 anchors against them')
+  cmd.option('--against <file>', 'a second export of the same agent: report where the histories diverge, FORK_AFTER_FINALIZATION if an anchor made that point final')
+    .action(action(async (file: string, opts: { json?: boolean, tsaRoots?: string, tsaCrl: string[], tsaOcsp: string[], tsaFetch?: boolean, against?: string }) => {
       // --json errors have the shape of every other command's: {"error":{"code","message"}}.
       const unusable = (reason: string, code: string): number => {
         if (opts.json) printJson({ error: { code, message: `${file}: ${reason}` } })
@@ -27,16 +26,16 @@ export function registerVerifyCommands (program: Command): void {
       }
       if (!result.usable) return unusable(result.code === 'JSON_INVALID' ? `not JSON: ${result.reason}` : `not an audit export: ${result.reason}`, result.code)
       const r = result.report
-      // Trusted time (README "Trusted time"): each anchor's verdict is one more error when it fails; CRLs
-      // make revocation checked for every anchor, none keeps it unchecked.
+      // Trusted time (README "Trusted time"): each anchor's verdict is one more error when it fails; CRLs,
+      // OCSP responses or --tsa-fetch make revocation checked for every anchor, none keeps it unchecked.
       const trust = await tsaTrustFromOptions(opts)
       const va = trust || opts.against ? await import('./verify-anchors.js') : undefined
-      const anchors = va ? await va.exportAnchors(file, trust?.roots, trust?.crls) : undefined
+      const anchors = va ? await va.exportAnchors(file, trust) : undefined
       let fork: ReturnType<typeof CompareHistories> | undefined
       if (opts.against) {
         const other = verifyAuditExportFile(opts.against)
         if (!other.usable) return unusable(`--against ${opts.against}: ${other.reason}`, other.code)
-        fork = va!.compareHistories(anchors!, await va!.exportAnchors(opts.against, trust?.roots, trust?.crls))
+        fork = va!.compareHistories(anchors!, await va!.exportAnchors(opts.against, trust))
       }
       const extra = anchors ? va!.anchorProblems(anchors, fork) : []
       const valid = r.valid && extra.length === 0

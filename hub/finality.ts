@@ -6,6 +6,7 @@
 // Reads the store only on a fork (a refusal path), and at most `maxScan` events past the position.
 import { eventHash } from '../runtime/event.js'
 import type { AnchorVerdict } from '../runtime/anchor/verify-anchors.js'
+import type { RevocationSources } from '../runtime/tsa/revocation-check.js'
 import { ANCHOR_EVENT_TYPE, parseAnchorPayload } from '../runtime/anchor/payload.js'
 import type { AissEvent } from '../runtime/types.js'
 import type { HubStore } from './store/types.js'
@@ -20,15 +21,15 @@ export const FINALITY_MAX_SCAN = 100_000
  */
 export class FinalityCheck {
   readonly #roots: Uint8Array[]
-  readonly #crls: Uint8Array[] | undefined
+  readonly #revocation: RevocationSources
   readonly #maxScan: number
   readonly #cacheSize: number
   readonly #verdicts = new Map<string, AnchorVerdict>()
 
-  /** `crls`: the TSA path is checked for revocation at genTime too (runtime/tsa/revocation.ts). */
-  constructor (opts: { trustRoots: Uint8Array[], crls?: Uint8Array[], maxScan?: number, cacheSize?: number }) {
+  /** crls, ocsp, fetchRevocation: the TSA path is checked for revocation at genTime too, as by `pcp verify` (runtime/tsa/revocation-check.ts). */
+  constructor (opts: { trustRoots: Uint8Array[], maxScan?: number, cacheSize?: number } & RevocationSources) {
     this.#roots = opts.trustRoots
-    this.#crls = opts.crls
+    this.#revocation = { crls: opts.crls, ocsp: opts.ocsp, fetchRevocation: opts.fetchRevocation }
     this.#maxScan = opts.maxScan ?? FINALITY_MAX_SCAN
     this.#cacheSize = opts.cacheSize ?? 1024
   }
@@ -55,7 +56,7 @@ export class FinalityCheck {
     const { from } = parseAnchorPayload(event.payload, at)
     // Loaded at the first fork that needs it: pkijs/asn1js stay out of a hub's memory until then.
     const { AnchorVerifier } = await import('../runtime/anchor/verify-anchors.js')
-    const check = new AnchorVerifier({ trustRoots: this.#roots, start: from, ...(this.#crls ? { crls: this.#crls } : {}) })
+    const check = new AnchorVerifier({ trustRoots: this.#roots, start: from, ...this.#revocation })
     for await (const e of store.events(agentId, from, at + 1)) check.push(e.seq, e.event, eventHash(e.event))
     const verdict = (await check.finish()).find((v) => v.index === at)!
     if (this.#verdicts.size >= this.#cacheSize) this.#verdicts.delete(this.#verdicts.keys().next().value!)

@@ -47,6 +47,10 @@ export interface HubOptions {
   tsaRoots?: Uint8Array[]
   /** With tsaRoots: CRLs (DER) the anchors' TSA paths are checked against; a revoked TSA finalizes nothing. */
   tsaCrls?: Uint8Array[]
+  /** With tsaRoots: OCSP responses (DER) covering the anchors' TSA paths, like tsaCrls (TokenCheck.ocsp). */
+  tsaOcsp?: Uint8Array[]
+  /** With tsaRoots: fetch what tsaCrls/tsaOcsp leave uncovered from the certificates' OCSP/CRL URLs, at each fork check (TokenCheck.fetchRevocation). */
+  tsaFetchRevocation?: boolean
   /** Status file and inbox polling (default true). */
   control?: boolean
   /**

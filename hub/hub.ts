@@ -92,7 +92,7 @@ export class Hub {
     this.#ackSeconds = hubHistogram(this.metrics, HUB_HISTOGRAMS.ack)
     const verifySeconds = hubHistogram(this.metrics, HUB_HISTOGRAMS.verifyBatch)
     this.registry = new Registry(this.store, { approval: opts.approval ?? 'manual', now: this.#now })
-    const finality = opts.tsaRoots?.length ? new FinalityCheck({ trustRoots: opts.tsaRoots, ...(opts.tsaCrls ? { crls: opts.tsaCrls } : {}) }) : null
+    const finality = opts.tsaRoots?.length ? new FinalityCheck({ trustRoots: opts.tsaRoots, crls: opts.tsaCrls, ocsp: opts.tsaOcsp, fetchRevocation: opts.tsaFetchRevocation }) : null
     this.ingest = new Ingest({
       store: this.store,
       ...(this.#pool ? { pool: this.#pool } : {}),

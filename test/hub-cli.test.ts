@@ -9,6 +9,7 @@ import { Agent } from '../runtime/index.js'
 import { SyncAgent } from '../sync/agent.js'
 import { freePort, until } from './support/hub-helpers.js'
 import { startLoopbackTsa, type LoopbackTsa } from './support/openssl-tsa.js'
+import { respond } from './support/openssl-ocsp.js'
 import { tmpDir, ROOT } from './helpers.js'
 
 const Cli = suite('pcp hub / pcp sync')
@@ -39,7 +40,7 @@ Cli('hub start --share-group without --mqtt-url is refused: the embedded broker 
   } finally { tmp.cleanup() }
 })
 
-Cli('hub start --tsa-roots: an unreadable file is refused naming it (exit 2); a PEM root and its CRL are loaded and counted in the start-up line; --tsa-crl alone is refused', async () => {
+Cli('hub start --tsa-roots: an unreadable file is refused naming it (exit 2); a PEM root, its CRL and an OCSP response are loaded and counted in the start-up line, --tsa-fetch shown; --tsa-crl or --tsa-ocsp alone is refused', async () => {
   const tmp = tmpDir()
   let tsa: LoopbackTsa | undefined
   try {
@@ -51,14 +52,19 @@ Cli('hub start --tsa-roots: an unreadable file is refused naming it (exit 2); a 
     const lone = pcp('hub', 'start', '--data', join(tmp.path, 'hub'), '--port', '0', '--no-api', '--tsa-crl', join(tmp.path, 'x.crl'))
     assert.is(lone.code, 2, lone.err)
     assert.match(lone.err, /--tsa-crl needs --tsa-roots.*\[ARGUMENT_INVALID\]/)
+    const loneOcsp = pcp('hub', 'start', '--data', join(tmp.path, 'hub'), '--port', '0', '--no-api', '--tsa-ocsp', join(tmp.path, 'x.der'))
+    assert.is(loneOcsp.code, 2, loneOcsp.err)
+    assert.match(loneOcsp.err, /--tsa-ocsp needs --tsa-roots.*\[ARGUMENT_INVALID\]/)
     tsa = await startLoopbackTsa()
     const roots = join(tmp.path, 'roots.pem'); writeFileSync(roots, tsa.root.pem)
     const crl = await tsa.crl(tsa.root)
-    const hub = spawn(process.execPath, ['--import', 'tsx', CLI, 'hub', 'start', '--data', join(tmp.path, 'hub'), '--port', '0', '--no-api', '--json', '--tsa-roots', roots, '--tsa-crl', crl.file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+    const ocsp = await respond(tsa, tsa.root, tsa.tsa, [{ cert: tsa.tsa }])
+    const hub = spawn(process.execPath, ['--import', 'tsx', CLI, 'hub', 'start', '--data', join(tmp.path, 'hub'), '--port', '0', '--no-api', '--json', '--tsa-roots', roots, '--tsa-crl', crl.file, '--tsa-ocsp', ocsp.file, '--tsa-fetch'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
     let out = ''; hub.stdout.on('data', (d) => { out += d })
     try {
       await until(() => out.includes('\n'), 30_000, 'hub start')
       assert.equal([JSON.parse(out).tsaRoots, JSON.parse(out).tsaCrls], [1, 1])
+      assert.equal([JSON.parse(out).tsaOcsp, JSON.parse(out).tsaFetch], [1, true])
     } finally { hub.kill('SIGKILL') }
   } finally { await tsa?.close(); tmp.cleanup() }
 })

@@ -17,6 +17,7 @@ import { Hub } from '../hub/hub.js'
 import type { BatchOutcome } from '../hub/ingest.js'
 import { stampN } from './support/anchored.js'
 import { startLoopbackTsa, opensslHasTs, type LoopbackTsa } from './support/openssl-tsa.js'
+import { respond } from './support/openssl-ocsp.js'
 import { freePort } from './support/hub-helpers.js'
 import { tmpDir } from './helpers.js'
 
@@ -37,8 +38,8 @@ async function eventsOf (home: string): Promise<AissEvent[]> {
 }
 
 /** A hub holding chain `a`, then offered `other` from the first position where they differ. */
-async function forkOnHub (other: AissEvent[], tsaRoots: Uint8Array[] | undefined, tsaCrls?: Uint8Array[]): Promise<{ code: string, message: string }> {
-  const hub = await Hub.start({ dataDir: join(dir.path, `hub-${Math.random().toString(36).slice(2)}`), port: await freePort(), approval: 'auto', workers: 1, control: false, ...(tsaRoots ? { tsaRoots } : {}), ...(tsaCrls ? { tsaCrls } : {}) })
+async function forkOnHub (other: AissEvent[], tsaRoots: Uint8Array[] | undefined, tsaCrls?: Uint8Array[], tsaOcsp?: Uint8Array[]): Promise<{ code: string, message: string }> {
+  const hub = await Hub.start({ dataDir: join(dir.path, `hub-${Math.random().toString(36).slice(2)}`), port: await freePort(), approval: 'auto', workers: 1, control: false, ...(tsaRoots ? { tsaRoots } : {}), ...(tsaCrls ? { tsaCrls } : {}), ...(tsaOcsp ? { tsaOcsp } : {}) })
   try {
     const a = chains.a!
     const id = String(a[0]!.agent_id)
@@ -96,6 +97,17 @@ S('with CRLs: an anchor whose TSA was revoked before genTime finalizes nothing (
   const revoked = await tsa.crl(tsa.root, [{ cert: tsa.tsa, at: new Date(Date.now() - 3_600_000) }])
   assert.is((await forkOnHub(chains.early!, roots, [empty.der])).code, 'FORK_AFTER_FINALIZATION')
   assert.is((await forkOnHub(chains.early!, roots, [revoked.der])).code, 'FORK_DETECTED')
+})
+
+S('with OCSP responses (HubOptions.tsaOcsp): revoked before genTime finalizes nothing; good keeps FORK_AFTER_FINALIZATION; one for another certificate covers nothing', async () => {
+  const roots = parseTrustRoots(tsa.root.pem)
+  const good = await respond(tsa, tsa.root, tsa.tsa, [{ cert: tsa.tsa }])
+  const revoked = await respond(tsa, tsa.root, tsa.tsa, [{ cert: tsa.tsa, revokedAt: new Date(Date.now() - 3_600_000) }])
+  const other = await respond(tsa, tsa.root, tsa.root, [{ cert: tsa.root }])
+  assert.is((await forkOnHub(chains.early!, roots, undefined, [good.der])).code, 'FORK_AFTER_FINALIZATION')
+  assert.is((await forkOnHub(chains.early!, roots, undefined, [revoked.der])).code, 'FORK_DETECTED')
+  assert.is((await forkOnHub(chains.early!, roots, undefined, [other.der])).code, 'FORK_DETECTED')
+  assert.is((await forkOnHub(chains.early!, roots, [], [good.der])).code, 'FORK_AFTER_FINALIZATION', 'either a CRL or an OCSP response covers')
 })
 
 S('a new event at the head chained onto an earlier event: FORK_DETECTED as the verifier says (not CHAIN_LINK_BROKEN), FORK_AFTER_FINALIZATION where that event is final', async () => {

@@ -8,6 +8,7 @@ import { AnchorVerifier, type AnchorVerdict } from './verify-anchors.js'
 import { ANCHOR_EVENT_TYPE } from './payload.js'
 import { forkAfterFinalization, divergence, type FinalityFork } from './finality.js'
 import type { AissEvent } from '../types.js'
+import type { RevocationSources } from '../tsa/revocation-check.js'
 
 export interface ExportAnchors {
   hashes: readonly string[]
@@ -16,7 +17,8 @@ export interface ExportAnchors {
   verdicts: AnchorVerdict[]
 }
 
-export interface AnchorTrust { trustRoots: Uint8Array[], crls?: Uint8Array[] | undefined }
+/** The roots, and the revocation sources (crls, ocsp, fetchRevocation) that make step 10 part of each verdict. */
+export interface AnchorTrust extends RevocationSources { trustRoots: Uint8Array[] }
 
 /** One problem in `pcp verify --json`'s `errors` (and the page's list): a failed anchor or a final fork. */
 export interface AnchorProblem { code: string, index: number, message: string, [k: string]: unknown }
@@ -35,7 +37,7 @@ export async function exportAnchors (events: readonly AissEvent[], hashes: reado
   if (!Array.isArray(hashes) || hashes.length !== events.length) throw new RangeError(`"hashes" expected one hash per event (${events.length}), got ${Array.isArray(hashes) ? hashes.length : typeof hashes}`)
   const anchorCount = countAnchors(events)
   if (trust === undefined || anchorCount === 0) return { hashes, anchorCount, verdicts: [] }
-  const v = new AnchorVerifier({ trustRoots: trust.trustRoots, ...(trust.crls ? { crls: trust.crls } : {}) })
+  const v = new AnchorVerifier({ trustRoots: trust.trustRoots, crls: trust.crls, ocsp: trust.ocsp, fetchRevocation: trust.fetchRevocation })
   events.forEach((e, i) => v.push(i, e, hashes[i]!))
   return { hashes, anchorCount, verdicts: await v.finish() }
 }

@@ -9,6 +9,7 @@ import { merkleRoot } from '../merkle.js'
 import { fromHex, toHex } from '../encoding.js'
 import { verifyTimestampToken } from '../tsa/verify-token.js'
 import { TsaError } from '../tsa/errors.js'
+import type { RevocationSources } from '../tsa/revocation-check.js'
 import { ANCHOR_EVENT_TYPE, parseAnchorPayload, type AnchorRecord } from './payload.js'
 
 /** Device clocks drift (a Pi without RTC): AISS-1's ±300 s (RFC AISS §8.1). */
@@ -33,18 +34,19 @@ export class AnchorVerifier {
   #timestamps: number[] = []
   #anchors: Array<{ index: number, event: AissEvent }> = []
   #trustRoots: Uint8Array[]
-  /** TokenCheck.crls: when given, every anchor's TSA path is checked for revocation at its genTime. */
-  #crls: Uint8Array[] | undefined
+  /** TokenCheck's crls/ocsp/fetchRevocation: when given, every anchor's TSA path is checked for revocation at its genTime. */
+  #revocation: RevocationSources
   /** Chain position of the first event pushed: a hub checks one anchor from its range, not the chain from 0. */
   readonly #start: number
 
-  constructor (opts: { trustRoots: Uint8Array[], crls?: Uint8Array[], start?: number }) {
+  constructor (opts: { trustRoots: Uint8Array[], start?: number } & RevocationSources) {
     if (!Array.isArray(opts.trustRoots)) throw new TypeError('"trustRoots" expected an array of DER certificates')
     if (opts.crls !== undefined && !Array.isArray(opts.crls)) throw new TypeError('"crls" expected an array of DER CRLs')
+    if (opts.ocsp !== undefined && !Array.isArray(opts.ocsp)) throw new TypeError('"ocsp" expected an array of DER OCSP responses')
     const start = opts.start ?? 0
     if (!Number.isSafeInteger(start) || start < 0) throw new RangeError(`"start" expected a chain position, got ${String(opts.start)}`)
     this.#trustRoots = opts.trustRoots
-    this.#crls = opts.crls
+    this.#revocation = { crls: opts.crls, ocsp: opts.ocsp, fetchRevocation: opts.fetchRevocation }
     this.#start = start
   }
 
@@ -60,6 +62,8 @@ export class AnchorVerifier {
 
   async finish (): Promise<AnchorVerdict[]> {
     const out: AnchorVerdict[] = []
+    // One fetcher for every anchor of the run: anchors by the same TSA fetch its status once.
+    if (this.#revocation.fetchRevocation === true) this.#revocation.fetchRevocation = (await import('../tsa/revocation-fetch.js')).httpRevocationFetcher()
     for (const { index, event } of this.#anchors) out.push(await this.#check(index, event))
     return out
   }
@@ -77,7 +81,7 @@ export class AnchorVerifier {
     if (toHex(this.#hashes[a.to - s]!) !== a.toHash) return bad('ANCHOR_ROOT_MISMATCH', `anchors event ${a.to} with hash ${a.toHash}, but this chain's event ${a.to} has ${toHex(this.#hashes[a.to - s]!)}`, 'covered.to_hash')
     const root = merkleRoot(this.#hashes.slice(a.from - s, a.to + 1 - s))
     if (toHex(root) !== a.root) return bad('ANCHOR_ROOT_MISMATCH', `the RFC 6962 root over events ${a.from}..${a.to} is ${toHex(root)}, the anchor names ${a.root}`, 'merkle_root')
-    const v = await verifyTimestampToken(a.token, { imprint: root, trustRoots: this.#trustRoots, nonce: BigInt('0x' + a.nonce), ...(this.#crls ? { crls: this.#crls } : {}) })
+    const v = await verifyTimestampToken(a.token, { imprint: root, trustRoots: this.#trustRoots, nonce: BigInt('0x' + a.nonce), ...this.#revocation })
     if (!v.ok) return bad(v.code, `the anchor's token: ${v.message}`, v.field)
     const gen = v.genTime.getTime() / 1000
     let latest = -Infinity

@@ -25,10 +25,14 @@ export const TsaErrorCodes = {
   TSA_NAME_MISMATCH: 'TSA_NAME_MISMATCH', // TSTInfo.tsa names someone else than the signer certificate's subject
   TSA_CERT_EXPIRED: 'TSA_CERT_EXPIRED', // a certificate of the path is not valid at genTime
   TSA_CHAIN_UNTRUSTED: 'TSA_CHAIN_UNTRUSTED', // no path from the signer to a configured trust root
-  // step 10, only when CRLs are given (runtime/tsa/revocation.ts)
-  TSA_CERT_REVOKED: 'TSA_CERT_REVOKED', // a CRL from its issuer lists a path certificate, revoked at or before genTime
+  // step 10, only when CRLs or OCSP responses are given or fetching is asked (runtime/tsa/revocation-check.ts)
+  TSA_CERT_REVOKED: 'TSA_CERT_REVOKED', // a CRL from its issuer or an OCSP response says a path certificate was revoked at or before genTime
   TSA_CRL_INVALID: 'TSA_CRL_INVALID', // a CRL does not parse or verify with its issuer's key, is not valid at genTime, or has a critical extension
-  TSA_CRL_MISSING: 'TSA_CRL_MISSING', // CRLs given, but none from the issuer of a certificate of the path
+  TSA_CRL_MISSING: 'TSA_CRL_MISSING', // only CRLs given, but none from the issuer of a certificate of the path
+  TSA_OCSP_INVALID: 'TSA_OCSP_INVALID', // an OCSP response does not parse, is not successful, is signed by neither the issuer nor its delegated responder, is not valid at genTime, or a fetched one names another certificate
+  TSA_OCSP_UNKNOWN: 'TSA_OCSP_UNKNOWN', // the issuer's OCSP responder says the status of a path certificate is unknown
+  TSA_REVOCATION_MISSING: 'TSA_REVOCATION_MISSING', // OCSP or fetching asked, but neither a CRL nor an OCSP response covers a certificate of the path
+  TSA_REVOCATION_UNAVAILABLE: 'TSA_REVOCATION_UNAVAILABLE', // fetching asked: every OCSP responder / CRL distribution point of an uncovered certificate failed (unreachable, timeout, HTTP status, size cap); the message names each URL
   TSA_NO_TRUST_ROOTS: 'TSA_NO_TRUST_ROOTS', // verification asked with an empty trust-root set (configuration)
   TSA_TRUST_ROOT_INVALID: 'TSA_TRUST_ROOT_INVALID', // a configured trust root (PEM file/option) does not parse
   // the TSA client (runtime/tsa/client.ts)

@@ -4,6 +4,7 @@
 import { TsaError } from './errors.js'
 import { certificate } from './verify-token.js'
 import { revocationList } from './revocation.js'
+import { ocspResponse } from './ocsp.js'
 
 const PEM_CERT = /-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/g
 
@@ -41,6 +42,18 @@ export function parseCrls (input: string | Uint8Array, source = 'CRL'): Uint8Arr
     }
   }
   return ders
+}
+
+/**
+ * One OCSP response for TokenCheck.ocsp: the DER OCSPResponse `openssl ocsp -respout` writes (a
+ * responder's reply as is). Throws TSA_OCSP_INVALID when it does not parse or is not successful.
+ */
+export function parseOcspResponse (der: Uint8Array, source = 'OCSP response'): Uint8Array {
+  if (!(der instanceof Uint8Array)) throw new TypeError('"der" expected the bytes of a DER OCSPResponse')
+  try { ocspResponse(der) } catch (err) {
+    throw new TsaError('TSA_OCSP_INVALID', `${source}: not a usable OCSP response: ${(err as Error).message}`, { file: source, cause: err })
+  }
+  return der
 }
 
 function base64Decode (s: string): Uint8Array {

@@ -7,10 +7,10 @@ import * as pkijs from 'pkijs'
 import { OID, STRONG_HASHES, SHA256_OID, bytesEqual, toHex, arrayBuffer, decodeDer, embeddedCertificates, nameText, sha1Digest } from './asn1.js'
 import { checkTsaProfile, validatePath } from './cert-path.js'
 import { checkEssBinding } from './ess.js'
-import { checkRevocation } from './revocation.js'
+import { checkRevocation, revocationRequested, type RevocationSources } from './revocation-check.js'
 import type { TsaErrorCode } from './errors.js'
 
-export interface TokenCheck {
+export interface TokenCheck extends RevocationSources {
   /** The hash the token must cover (for an anchor: the RFC 6962 root, 32 bytes). */
   imprint: Uint8Array
   /** OID of the hash that made `imprint`; SHA-256 by default. */
@@ -23,12 +23,7 @@ export interface TokenCheck {
   nonce?: bigint
   /** Accepted TSA policy OIDs; any when absent. */
   policies?: string[]
-  /**
-   * CRLs, DER (runtime/tsa/trust.ts reads PEM), never fetched. When given, the TSA certificate and every
-   * intermediate of the path must be covered by one from its issuer (§8 step 10); absent, revocation is
-   * not checked.
-   */
-  crls?: Uint8Array[]
+  // crls, ocsp, fetchRevocation: step 10 (RevocationSources, runtime/tsa/revocation-check.ts).
 }
 
 export interface TokenInfo {
@@ -54,6 +49,7 @@ export async function verifyTimestampToken (token: Uint8Array, check: TokenCheck
   if (!(check.imprint instanceof Uint8Array)) throw new TypeError('"check.imprint" expected a Uint8Array')
   if (!Array.isArray(check.trustRoots)) throw new TypeError('"check.trustRoots" expected an array of DER certificates')
   if (check.crls !== undefined && (!Array.isArray(check.crls) || !check.crls.every((c) => c instanceof Uint8Array))) throw new TypeError('"check.crls" expected an array of DER CRLs (Uint8Array)')
+  if (check.ocsp !== undefined && (!Array.isArray(check.ocsp) || !check.ocsp.every((c) => c instanceof Uint8Array))) throw new TypeError('"check.ocsp" expected an array of DER OCSP responses (Uint8Array)')
   try {
     return await verify(token, check)
   } catch (err) {
@@ -151,9 +147,9 @@ async function verify (token: Uint8Array, check: TokenCheck): Promise<TokenVerdi
   try { roots = check.trustRoots.map(certificate) } catch (err) { return fail('TSA_TRUST_ROOT_INVALID', `a configured trust root does not parse: ${(err as Error).message}`, 'trustRoots') }
   const path = await validatePath(signer.cert, certs.map((c) => c.cert).filter((c) => c !== signer.cert), roots, tst.genTime)
   if ('code' in path) return fail(path.code, path.message, path.field)
-  // step 10, only when asked: CRLs the caller holds (an offline verifier has nothing else to go on).
-  if (check.crls !== undefined) {
-    const revoked = await checkRevocation(path.chain, check.crls, tst.genTime)
+  // step 10, only when asked: CRLs and OCSP responses the caller holds, and fetching if opted in.
+  if (revocationRequested(check)) {
+    const revoked = await checkRevocation(path.chain, check, tst.genTime)
     if (revoked !== null) return fail(revoked.code, revoked.message, revoked.field)
   }
 

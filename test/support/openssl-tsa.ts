@@ -35,6 +35,8 @@ export interface LoopbackTsa {
   readonly served: number
   /** While true the server answers 503 (a TSA that is down but reachable). */
   failing: boolean
+  /** Who signs the server's tokens (default `tsa`): another TSA certificate of this CA, e.g. one naming OCSP/CRL URLs. */
+  signer: CertFiles
   /** Make a certificate signed by this root (or `issuer`), with the given extension lines. */
   issue: (name: string, ext: string[], issuer?: CertFiles) => Promise<CertFiles>
   newRoot: (name: string) => Promise<CertFiles>
@@ -148,14 +150,14 @@ export async function startLoopbackTsa (): Promise<LoopbackTsa> {
   }
 
   let served = 0
-  const state = { failing: false }
+  const state = { failing: false, signer: tsa }
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = []
     req.on('data', (c: Buffer) => chunks.push(c))
     req.on('end', () => {
       if (req.method !== 'POST' || req.headers['content-type'] !== 'application/timestamp-query') { res.writeHead(400).end(); return }
       if (state.failing) { res.writeHead(503).end(); return }
-      reply(new Uint8Array(Buffer.concat(chunks))).then((der) => {
+      reply(new Uint8Array(Buffer.concat(chunks)), state.signer).then((der) => {
         served++
         res.writeHead(200, { 'content-type': 'application/timestamp-reply' }).end(der)
       }, (err) => { res.writeHead(500).end(String(err)) })
@@ -169,6 +171,8 @@ export async function startLoopbackTsa (): Promise<LoopbackTsa> {
     get served () { return served },
     get failing () { return state.failing },
     set failing (v: boolean) { state.failing = v },
+    get signer () { return state.signer },
+    set signer (v: CertFiles) { state.signer = v },
     close: async () => {
       server.closeAllConnections()
       await new Promise<void>((resolve) => server.close(() => resolve()))
