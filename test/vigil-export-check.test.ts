@@ -17,6 +17,7 @@ import * as assert from 'uvu/assert'
 import { startVigilApi } from '../hub/vigil/http.js'
 import { makeHub, TOKEN } from './vigil-http-helpers.js'
 import { makeAnchorExports, type AnchorExports } from './support/anchor-exports.js'
+import { anchorPayload } from '../runtime/anchor/payload.js'
 import { startLoopbackTsa, opensslHasTs } from './support/openssl-tsa.js'
 import { ROOT, tmpDir } from './helpers.js'
 
@@ -164,6 +165,14 @@ test('the dashboard and verify.html give pcp verify\'s verdicts on anchored AISS
       assert.is(p.summaryClass, 'error')
       assert.equal(p.rows, [])
     }
+
+    // The hub's own export, checked on the agent's printable report: its anchors are counted and said to
+    // be unverified (the page has no roots of the auditor's there), never passed over in silence.
+    const arm = hub.agents[0]!
+    await hub.stampAndIngest(arm, 'anchor', anchorPayload({ from: 0, to: 0, toHash: '0'.repeat(64), root: '0'.repeat(64), token: new Uint8Array([0x30, 0x00]), nonce: '1', url: 'http://tsa.invalid/', genTime: '' }))
+    await page.goto(`${server.url}/dashboard/#report/${arm.agentId}`)
+    await page.waitForFunction(() => /^(VALID|INVALID|NOT)/.test((globalThis as any).document.querySelector('[data-testid=report-verdict]')?.textContent ?? ''))
+    assert.match(await page.textContent('[data-testid=report-verdict]') ?? '', /^VALID\n[\s\S]*\nanchors: 1, not verified \(no trust roots given\)/)
 
     // verify.html from a built folder, opened from disk: anchors.js beside it, WebCrypto in a file:// page.
     const site = join(dir.path, 'site')

@@ -157,12 +157,12 @@ function loadVerifier () {
   return verifier
 }
 
-/** Verifies export text in this browser: lossless parse (floats stay floats), then every check. */
+/**
+ * Verifies the hub's export in this browser (export-check.js, with no trust roots: the hub's own
+ * checks are not the auditor's): lossless parse, every chain check, and its anchors counted.
+ */
 async function verifyText (text) {
-  const v = await loadVerifier()
-  let doc
-  try { doc = v.parseJson(text, 'export') } catch (err) { return { usable: false, reason: err.message } }
-  return v.verifyAuditExport(doc)
+  return window.PcpExportCheck.check(await loadVerifier(), { name: 'export', text, roots: [], crls: [], against: null })
 }
 
 function describe (r) {
@@ -171,6 +171,8 @@ function describe (r) {
   const lines = [rep.valid ? 'VALID' : 'INVALID', `agent_id ${rep.agent_id}`, `${rep.event_count} events`, `chain_integrity_hash ${rep.chain_integrity_hash}`]
   for (const e of rep.errors.slice(0, 20)) lines.push(`${e.code} (event ${e.index}): ${e.message}`)
   if (rep.errors.length > 20) lines.push(`… ${rep.errors.length - 20} more`)
+  // Never silent about trusted time: anchors here are unverified until checked with the auditor's roots.
+  if (r.anchors.count) lines.push(`${window.PcpExportCheck.anchorSummary(r.anchors).text} (load the export with your TSA roots in "Verify an exported chain")`)
   return { ok: rep.valid, text: lines.join('\n') }
 }
 

@@ -169,5 +169,5 @@
     for (const el of [els.file, els.roots, els.crls, els.against]) if (el) el.addEventListener('change', go)
   }
 
-  window.PcpExportCheck = { check, render, bind, loadAnchors }
+  window.PcpExportCheck = { check, render, bind, loadAnchors, anchorSummary }
 })()
