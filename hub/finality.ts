@@ -59,6 +59,8 @@ export class FinalityCheck {
     const check = new AnchorVerifier({ trustRoots: this.#roots, start: from, ...this.#revocation })
     for await (const e of store.events(agentId, from, at + 1)) check.push(e.seq, e.event, eventHash(e.event))
     const verdict = (await check.finish()).find((v) => v.index === at)!
+    // A responder that was down says nothing about the token: the next fork asks again.
+    if (verdict.code === 'TSA_REVOCATION_UNAVAILABLE') return verdict
     if (this.#verdicts.size >= this.#cacheSize) this.#verdicts.delete(this.#verdicts.keys().next().value!)
     this.#verdicts.set(key, verdict)
     return verdict

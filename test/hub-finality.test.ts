@@ -17,7 +17,7 @@ import { Hub } from '../hub/hub.js'
 import type { BatchOutcome } from '../hub/ingest.js'
 import { stampN } from './support/anchored.js'
 import { startLoopbackTsa, opensslHasTs, type LoopbackTsa } from './support/openssl-tsa.js'
-import { respond } from './support/openssl-ocsp.js'
+import { respond, startRevocationServer } from './support/openssl-ocsp.js'
 import { freePort } from './support/hub-helpers.js'
 import { tmpDir } from './helpers.js'
 
@@ -108,6 +108,40 @@ S('with OCSP responses (HubOptions.tsaOcsp): revoked before genTime finalizes no
   assert.is((await forkOnHub(chains.early!, roots, undefined, [revoked.der])).code, 'FORK_DETECTED')
   assert.is((await forkOnHub(chains.early!, roots, undefined, [other.der])).code, 'FORK_DETECTED')
   assert.is((await forkOnHub(chains.early!, roots, [], [good.der])).code, 'FORK_AFTER_FINALIZATION', 'either a CRL or an OCSP response covers')
+})
+
+S('with --tsa-fetch (HubOptions.tsaFetchRevocation): the anchor\'s status is fetched from its TSA certificate\'s OCSP responder at the fork; a responder that is down finalizes nothing and is asked again at the next fork', async () => {
+  const srv = await startRevocationServer(tsa)
+  try {
+    const aia = await tsa.issue('AIA TSA', ['basicConstraints=critical,CA:FALSE', 'keyUsage=critical,digitalSignature', 'extendedKeyUsage=critical,timeStamping', `authorityInfoAccess=OCSP;URI:${srv.base}/ocsp`])
+    srv.ocsp.index = [{ cert: aia }]
+    const a = join(dir.path, 'fa'); const early = join(dir.path, 'fearly')
+    await stampN(tsa, a, 3, 'common', false)
+    cpSync(a, early, { recursive: true })
+    tsa.signer = aia
+    try { await stampN(tsa, a, 9, 'a', true) } finally { tsa.signer = tsa.tsa }
+    await stampN(tsa, early, 6, 'early', false)
+    const held = await eventsOf(a); const other = await eventsOf(early)
+    const agent = await Agent.open({ name: 'bot' }, { home: a }); const ownIdentity = agent.identityDocument(); await agent.close()
+    const roots = parseTrustRoots(tsa.root.pem)
+    const hub = await Hub.start({ dataDir: join(dir.path, 'hub-fetch'), port: await freePort(), approval: 'auto', workers: 1, control: false, tsaRoots: roots, tsaFetchRevocation: true })
+    try {
+      const id = String(held[0]!.agent_id)
+      await hub.registry.onIdentity(id, ownIdentity)
+      assert.ok('ack' in await hub.ingest.submit(id, { from: 0, ids: [id], records: held.map((e) => encodeRecord(e, 0)), topic: 't' }))
+      const fork = async (): Promise<string> => {
+        const out = await hub.ingest.submit(id, { from: 3, ids: [id], records: other.slice(3).map((e) => encodeRecord(e, 0)), topic: 't' })
+        return (out as { problem?: { code: string } }).problem?.code ?? JSON.stringify(out)
+      }
+      srv.modes['/ocsp'] = '503'
+      assert.is(await fork(), 'FORK_DETECTED', 'responder down: the anchor is not known to be unrevoked')
+      const asked = srv.hits['/ocsp'] ?? 0
+      assert.ok(asked >= 1)
+      srv.modes = {}
+      assert.is(await fork(), 'FORK_AFTER_FINALIZATION', 'responder back: asked again, the anchor finalizes')
+      assert.ok((srv.hits['/ocsp'] ?? 0) > asked)
+    } finally { await hub.close() }
+  } finally { await srv.close() }
 })
 
 S('a new event at the head chained onto an earlier event: FORK_DETECTED as the verifier says (not CHAIN_LINK_BROKEN), FORK_AFTER_FINALIZATION where that event is final', async () => {

@@ -72,13 +72,13 @@ export async function checkRevocation (chain: pkijs.Certificate[], sources: Revo
 async function fetchedEvidence (cert: pkijs.Certificate, issuer: pkijs.Certificate, fetcher: RevocationFetcher, at: Date, field: string, what: string): Promise<PathFailure | null> {
   const urls = (await import('./revocation-fetch.js')).revocationUrls(cert)
   const tried: string[] = []
-  const at_ = (url: string, f: PathFailure): PathFailure => ({ ...f, message: `${url}: ${f.message}` })
+  const fromUrl = (url: string, f: PathFailure): PathFailure => ({ ...f, message: `${url}: ${f.message}` })
   for (const url of urls.ocsp) {
     let basic: pkijs.BasicOCSPResponse
     try { basic = ocspResponse(await fetcher.ocsp(url, ocspRequest(cert, issuer))) } catch (err) { tried.push(message(err, url)); continue }
     const e = await ocspEvidence(cert, issuer, [basic], at, field)
     if (e === 'none') return { code: 'TSA_OCSP_INVALID', message: `the OCSP responder ${url} answered for another certificate than ${what}`, field: 'ocsp' }
-    if (e !== 'good') return at_(url, e)
+    if (e !== 'good') return fromUrl(url, e)
     return null
   }
   for (const url of urls.crl) {
@@ -86,7 +86,7 @@ async function fetchedEvidence (cert: pkijs.Certificate, issuer: pkijs.Certifica
     try { list = parseCrls(await fetcher.crl(url), url).map(revocationList) } catch (err) { tried.push(message(err, url)); continue }
     const e = await crlEvidence(cert, issuer, list, at, field)
     if (e === 'none') return { code: 'TSA_CRL_INVALID', message: `the CRL at ${url} is not from "${nameText(issuer.subject)}", the issuer of ${what}`, field: 'crls' }
-    if (e !== 'good') return at_(url, e)
+    if (e !== 'good') return fromUrl(url, e)
     return null
   }
   const skipped = urls.skipped.length ? ` (not fetched, not http: ${urls.skipped.join(', ')})` : ''
