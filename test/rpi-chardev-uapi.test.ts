@@ -59,6 +59,24 @@ t('ioctl request numbers, flag bits and ids equal the header macros', () => {
     [real.ids.ATTR_FLAGS, real.ids.ATTR_OUTPUT_VALUES, real.ids.ATTR_DEBOUNCE, real.ids.RISING_EDGE, real.ids.FALLING_EDGE])
 })
 
+// uAPI v2 was designed with no compat ioctl: every u64 is __aligned_u64 and the padding explicit ("Must
+// be a multiple of 8 to ensure 32/64-bit alignment of structs", <linux/gpio.h>), so 32-bit Raspberry Pi
+// OS packs exactly what 64-bit does. Checked: the same C program built by Debian's armhf and arm64 cross
+// compilers against their own <linux/gpio.h>, run under qemu-user, prints this host's layout and ioctls.
+const cross = [['arm-linux-gnueabihf-gcc', 'qemu-arm-static', '/usr/arm-linux-gnueabihf'], ['aarch64-linux-gnu-gcc', 'qemu-aarch64-static', '/usr/aarch64-linux-gnu']] as const
+const crossWhy = why || cross.map(([gcc, qemu]) => spawnSync(gcc, ['--version']).error ? gcc : spawnSync(qemu, ['--version']).error ? qemu : '').filter(Boolean).join(', ')
+if (crossWhy) console.log(`rpi-chardev-uapi: 32/64-bit check SKIPPED: missing ${crossWhy} (apt-get install gcc-arm-linux-gnueabihf gcc-aarch64-linux-gnu qemu-user-static)`)
+;(crossWhy ? Uapi.skip : Uapi)('armhf (32-bit) and arm64 builds of the layout program print the same offsets, sizes and ioctl numbers', () => {
+  real ??= compileAndRun()
+  for (const [gcc, qemu, sysroot] of cross) {
+    const exe = join(tmp.path, `layout-${gcc}`)
+    execFileSync(gcc, ['-std=c11', '-Wall', '-Werror', '-o', exe, join(ROOT, 'test/fixtures/gpio-uapi-layout.c')])
+    const theirs = JSON.parse(execFileSync(qemu, ['-L', sysroot, exe], { encoding: 'utf8' })) as Real
+    assert.equal(theirs.layout, real!.layout, `${gcc}: layout`)
+    assert.equal(theirs.ioctl, real!.ioctl, `${gcc}: ioctl numbers (they encode the struct sizes)`)
+  }
+})
+
 t('a packed gpio_v2_line_request reads back through the header struct', () => {
   const flags = LineFlag.INPUT | LineFlag.ACTIVE_LOW | LineFlag.EDGE_RISING | LineFlag.EDGE_FALLING | LineFlag.BIAS_PULL_UP
   const bytes = packLineRequest({

@@ -13,7 +13,7 @@ import { tmpDir } from './helpers.js'
 
 const Chardev = suite('rpi character-device backend (host side)')
 const built = addonCandidates().some((p) => { try { closeSync(openSync(p, 'r')); return true } catch { return false } })
-if (!built) console.log('rpi-chardev: addon tests SKIPPED: rpi/native addon not built (npm run build:gpiochip)')
+if (!built) console.log('rpi-chardev: addon tests SKIPPED: no gpiochip addon for this platform (no prebuild in rpi/native/prebuilds/; npm run build:gpiochip)')
 
 Chardev('default backend: onoff where <sysfs>/export exists, the character device where it does not', () => {
   const tmp = tmpDir('pcp-chardev-')

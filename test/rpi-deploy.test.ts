@@ -4,6 +4,7 @@
 // encrypted key's passphrase handed over as a systemd-style credential ($CREDENTIALS_DIRECTORY). The
 // chain it leaves is exported and verified with the installed `pcp`. Also checks the systemd unit runs
 // that same file, takes the passphrase by LoadCredential= and waits for time sync. Prints peak RSS.
+// The character-device GPIO backend loads its prebuilt addon there (nothing compiled at install).
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { spawn, spawnSync } from 'node:child_process'
@@ -31,6 +32,25 @@ Deploy('npm pack, then npm install --omit=dev of the tarball into an empty direc
   assert.is(r.status, 0, r.out)
   for (const dev of ['tsx', 'typescript', 'esbuild', 'uvu', 'onoff']) assert.not.ok(existsSync(join(app, 'node_modules', dev)), `${dev} is not installed`)
   assert.ok(existsSync(join(app, EXAMPLE)), 'the built example is in the package')
+})
+
+Deploy('the character-device backend loads its prebuilt addon from that install: no compiler, no local build', () => {
+  const pkg = join(app, 'node_modules/pcp-edge')
+  assert.not.ok(existsSync(join(pkg, 'rpi/native/build')), 'nothing was built at install')
+  // Through the public API: resolvePin loads the addon, then finds no chip in the empty devRoot (a
+  // missing addon would be GPIO_BACKEND_MISSING instead); then the loader says which file it took.
+  const check = `import { chardevBackend } from 'pcp-edge/rpi'
+import { loadGpiochipAddon, gpiochipAddonPath } from './node_modules/pcp-edge/dist/rpi/chardev/addon.js'
+import { openSync } from 'node:fs'
+let code; try { chardevBackend({ devRoot: process.argv[2] }).resolvePin(17) } catch (e) { code = e.code }
+let errno; try { loadGpiochipAddon().ioctl(openSync('/dev/null', 'r'), 0x8044b401, new Uint8Array(68)) } catch (e) { errno = e.code }
+console.log(JSON.stringify({ code, errno, from: gpiochipAddonPath() }))`
+  writeFileSync(join(app, 'check-addon.mjs'), check)
+  const devRoot = join(work.path, 'no-chips'); mkdirSync(devRoot)
+  const r = spawnSync(process.execPath, ['check-addon.mjs', devRoot], { cwd: app, env: { ...env, PCP_GPIOCHIP_ADDON: '' }, encoding: 'utf8' })
+  assert.is(r.status, 0, r.stderr)
+  const o = JSON.parse(r.stdout)
+  assert.equal(o, { code: 'GPIO_CHIP_NOT_FOUND', errno: 'ENOTTY', from: join(pkg, `rpi/native/prebuilds/linux-${process.arch}/pcp_gpiochip.node`) })
 })
 
 /** Runs the example until `readings` readings are stamped, SIGTERMs it; returns its output and peak RSS (VmHWM). */
