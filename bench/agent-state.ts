@@ -76,14 +76,15 @@ async function addAgents (url: string, ids: Identity[], events: number, clients:
   }))
 }
 
-export async function benchAgentState (opts: { agents?: number, events?: number } = {}): Promise<AgentState> {
+/** `hub`: more Hub.start options (e.g. `{ vigil: false }`, to see what Vigil's part is). */
+export async function benchAgentState (opts: { agents?: number, events?: number, hub?: object } = {}): Promise<AgentState> {
   const n = opts.agents ?? 512
   const events = opts.events ?? 4
   const dir = mkdtempSync(join(tmpdir(), 'pcp-bench-agents-'))
   const clients: MqttClient[] = []
   let child: HubChild | undefined
   try {
-    child = await startHubChild({ dataDir: join(dir, 'hub'), port: 0, approval: 'auto', workers: 2, control: false })
+    child = await startHubChild({ dataDir: join(dir, 'hub'), port: 0, approval: 'auto', workers: 2, control: false, ...opts.hub })
     // A first 64 agents outside the measurement: compiled code, pools, the broker's and the store's first allocations.
     await addAgents(child.url, Array.from({ length: 64 }, () => Identity.generate()), events, clients)
     const before = await child.ask<Heap>('heap')

@@ -26,6 +26,7 @@ import type { AissEvent } from '../runtime/types.js'
 import { NACK_CODES, MAX_BATCH_RECORDS, notAllowedNack, type AckEnvelope, type NackEnvelope, type WireHead } from '../sync/wire.js'
 import { verifyBatch, checkEvent, SIG, type CheckState, type VerifyItem, type VerifyResult } from './ingest-verify.js'
 import { unsignedReason, unsignedProblem, HOSTILE, type HostileReason } from './hostile.js'
+import { RecentHashes } from './recent-hashes.js'
 import type { AgentRecord, Evidence, HubStore } from './store/types.js'
 
 export interface VerifySubmitter { submit (key: string, item: VerifyItem): Promise<VerifyResult> }
@@ -87,15 +88,16 @@ interface Lane {
   predicted: Predicted | null
   /** Nonces of events checked but maybe not durable yet (the store's index does not have them yet). */
   pendingNonces: Map<string, number>
-  /** Hashes of the newest events, for resend comparison without a store read. */
-  recent: Map<number, string>
+  /** Hashes of the newest events (checked, maybe not durable yet), for resend comparison without a store read. */
+  recent: RecentHashes
   /** Events of this agent accepted but not yet stored (its share of `#queued`). */
   queued: number
   lastWrite: Promise<void>
   broken: boolean
 }
 
-const RECENT = 8192
+/** How far back a new event chained onto a held event other than the head is named a fork (FORK_DETECTED). */
+const FORK_REACH = 8192
 /** How long a shared-store hub waits for another hub to store the events before a batch (then: GAP nack). */
 const SHARED_GAP_WAIT_MS = 500
 
@@ -153,7 +155,7 @@ export class Ingest {
   #lane (agentId: string): Lane {
     let lane = this.#lanes.get(agentId)
     if (!lane) {
-      lane = { tail: Promise.resolve(), check: null, predicted: null, pendingNonces: new Map(), recent: new Map(), queued: 0, lastWrite: Promise.resolve(), broken: false }
+      lane = { tail: Promise.resolve(), check: null, predicted: null, pendingNonces: new Map(), recent: new RecentHashes(), queued: 0, lastWrite: Promise.resolve(), broken: false }
       this.#lanes.set(agentId, lane)
     }
     return lane
@@ -288,7 +290,7 @@ export class Ingest {
     const skip = Math.min(state.seq - from, events.length)
     for (let i = 0; i < skip; i++) {
       const seq = from + i
-      const held = lane.recent.get(seq) ?? await this.#storedHash(agentId, seq)
+      const held = lane.recent.get(seq) ?? await this.#heldHash(agentId, lane, seq)
       if (result.hashes[i] !== held) {
         const forged = await this.#forkForged(agentId, lane, input, i, seq, events[i] ?? null)
         if (forged) return forged
@@ -325,12 +327,13 @@ export class Ingest {
       // Held at or past the position the lane expects it: the lane is behind the store (another hub stored
       // it, several hubs on one store), and this is a resend, not a replay: asked again from the store.
       if (usedAt !== undefined && usedAt >= state.seq) { behind = true; break }
-      if (usedAt !== undefined && (lane.recent.get(usedAt) ?? await this.#storedHash(agentId, usedAt)) === result.hashes[i]) {
+      if (usedAt !== undefined && (lane.recent.get(usedAt) ?? await this.#heldHash(agentId, lane, usedAt)) === result.hashes[i]) {
         // The agent's own event, already held at #usedAt, sent again at another position: a replay by
         // whoever copied it, not something the agent did twice.
         hostile = { i, reason: HOSTILE.REPLAYED_EVENT, message: `event ${state.seq}: is event #${usedAt}, which the hub already holds` }; break
       }
-      const claimedBy = this.#claimedBy(lane, state, ev)
+      const prev = ev?.previous_hash
+      const claimedBy = typeof prev !== 'string' || state.headHash === null || prev === state.headHash ? undefined : await this.#claimedBy(agentId, lane, state, prev, accepted)
       const problems = checkEvent(state, ev, result.sig[i]!, result.hashes[i]!, usedAt !== undefined, result.faults[i] ?? null, claimedBy)
       if (problems.length > 0) {
         const p = problems[0]!
@@ -341,7 +344,6 @@ export class Ingest {
       if (state.agentId !== signer) keys.push({ agentId: state.agentId, publicKey: state.publicKey })
       lane.pendingNonces.set(nk, state.seq - 1)
       lane.recent.set(state.seq - 1, result.hashes[i]!)
-      lane.recent.delete(state.seq - 1 - RECENT)
       // The bytes as received and verified are what is stored (hub/store/types.ts ChainAppend), not a re-encoding.
       accepted.push({ event: ev!, hash: result.hashes[i]!, keyIndex: keys.findIndex((k) => k.agentId === signer), record: input.records[i]! })
     }
@@ -397,15 +399,32 @@ export class Ingest {
   }
 
   /**
-   * An event whose previous_hash names a held event other than the head: the position of the event that
-   * chained onto that one first (the verifier's FORK_DETECTED). Only the lane's recent hashes are known
-   * (the store keeps no index by hash); an older one stays CHAIN_LINK_BROKEN. Only on the failure path.
+   * An event whose previous_hash `prev` names a held event other than the head: the position of the event
+   * that chained onto that one first (the verifier's FORK_DETECTED), looked for among the FORK_REACH newest
+   * positions: the lane's recent hashes, this batch's accepted events, then the store (which keeps no index
+   * by hash: its events are hashed, once what the lane wrote before is durable). Further back, or not
+   * found, it stays CHAIN_LINK_BROKEN. Only on the failure path, for an event the agent's key signed.
    */
-  #claimedBy (lane: Lane, state: CheckState, ev: AissEvent | null): number | undefined {
-    const prev = ev?.previous_hash
-    if (typeof prev !== 'string' || state.headHash === null || prev === state.headHash) return undefined
-    for (const [seq, hash] of lane.recent) if (hash === prev && seq + 1 < state.seq) return seq + 1
+  async #claimedBy (agentId: string, lane: Lane, state: CheckState, prev: string, accepted: ReadonlyArray<{ hash: string }>): Promise<number | undefined> {
+    const first = (seq: number | undefined): number | undefined => seq !== undefined && seq + 1 < state.seq ? seq + 1 : undefined
+    const inRing = lane.recent.find(prev)
+    if (inRing !== undefined) return first(inRing)
+    const k = accepted.findIndex((a) => a.hash === prev)
+    if (k >= 0) return first(state.seq - accepted.length + k)
+    const from = Math.max(0, state.seq - FORK_REACH)
+    const to = Math.min(lane.recent.oldest, state.seq - accepted.length)
+    if (from >= to) return undefined
+    await lane.lastWrite.catch(() => {})
+    try {
+      for await (const { seq, event } of this.#store.events(agentId, from, to)) if (eventHash(event) === prev) return first(seq)
+    } catch { /* a store that cannot be read names no fork: the link is broken either way */ }
     return undefined
+  }
+
+  /** The hash held at `seq` once what the lane checked before is durable ('' when none). */
+  async #heldHash (agentId: string, lane: Lane, seq: number): Promise<string> {
+    await lane.lastWrite.catch(() => {})
+    return this.#storedHash(agentId, seq)
   }
 
   /** A fork where the histories part at `seq`: FORK_AFTER_FINALIZATION when a verified anchor the hub holds made `seq` final. */

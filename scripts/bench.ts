@@ -283,7 +283,8 @@ async function ingestRows (): Promise<void> {
     cpuRow('hub process CPU per ingested event, external broker (one run)', [r.hubCpuUsPerEvent!], [(v0.cpuUs + v1.cpuUs) / 2], r.where)
   } else log('  hub ingest on an external broker: skipped (set PCP_BENCH_MQTT_URL or PCP_TEST_MQTT_URL)')
   const st = await benchAgentState({ agents: quick ? 128 : 512, events: 4 })
-  row({ figure: `hub heap per agent (${st.agents} agents, ${st.events} events each, after a full GC)`, value: st.heapPerAgent / 1024, unit: 'KB', limit: 20, limitName: 'goal 20 KB', ratio: st.heapPerAgent / 1024 / 20, targetMax: 1, note: `heap + external ${fmt(st.heapAndExternalPerAgent / 1024)} KB, RSS ${fmt(st.rssPerAgent / 1024)} KB per agent (LevelDB's caches included); hub in its own process, 64 devices per MQTT connection` })
+  // Heap and external memory (the lane's window of recent hashes is a Buffer, allocated whole at an agent's first event, hub/recent-hashes.ts).
+  row({ figure: `hub memory per agent (${st.agents} agents, ${st.events} events each, V8 heap + external after a full GC)`, value: st.heapAndExternalPerAgent / 1024, unit: 'KB', limit: 20, limitName: 'goal 20 KB', ratio: st.heapAndExternalPerAgent / 1024 / 20, targetMax: 1, note: `V8 heap alone ${fmt(st.heapPerAgent / 1024)} KB; RSS ${fmt(st.rssPerAgent / 1024)} KB per agent (LevelDB's memtable and caches, allocator slack); hub in its own process, 64 devices per MQTT connection` })
   const bi = { eventsPerSec: m.figure.median }
   const admin = process.env.PCP_BENCH_PG_URL ?? process.env.PCP_TEST_PG_URL
   if (!admin) { log('  hub ingest with the PostgreSQL store: skipped (set PCP_BENCH_PG_URL or PCP_TEST_PG_URL)'); return }
