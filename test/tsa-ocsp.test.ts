@@ -10,10 +10,11 @@ import { spawnSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { delimiter, join } from 'node:path'
 import { Agent } from '../runtime/index.js'
-import { verifyTimestampToken, type TokenCheck, type TokenVerdict } from '../runtime/tsa/verify-token.js'
+import { verifyTimestampToken, certificate, type TokenCheck, type TokenVerdict } from '../runtime/tsa/verify-token.js'
 import { buildTimestampRequest } from '../runtime/tsa/request.js'
 import { parseTrustRoots, parseOcspResponse } from '../runtime/tsa/trust.js'
 import { readOcspFile } from '../runtime/tsa/trust-file.js'
+import { ocspResponse, ocspEvidence } from '../runtime/tsa/ocsp.js'
 import { startLoopbackTsa, opensslHasTs, type LoopbackTsa, type CertFiles } from './support/openssl-tsa.js'
 import { respond } from './support/openssl-ocsp.js'
 import { stampN } from './support/anchored.js'
@@ -130,6 +131,15 @@ Ocsp('status unknown: TSA_OCSP_UNKNOWN; a response whose CertID names another ce
 
 Ocsp('an answer made after genTime (an auditor\'s current one) speaks while the certificate has not expired', async () => {
   assert.is(codeOf(await check([r.late!.der])), 'ok')
+})
+
+Ocsp('judged at a genTime past its nextUpdate (30 days, -ndays 30), an answer made before it no longer speaks: TSA_OCSP_INVALID', async () => {
+  const root = certificate(tsa.root.der); const me = certificate(tsa.tsa.der)
+  const basic = ocspResponse(r.good!.der)
+  const single = basic.tbsResponseData.responses[0]!
+  assert.is(await ocspEvidence(me, root, [basic], new Date(single.thisUpdate.getTime() + 29 * 86400_000), 'signer'), 'good')
+  const stale = await ocspEvidence(me, root, [basic], new Date(single.nextUpdate!.getTime() + 1000), 'signer')
+  assert.ok(typeof stale === 'object' && stale.code === 'TSA_OCSP_INVALID' && /nextUpdate .* had passed/.test(stale.message), JSON.stringify(stale))
 })
 
 Ocsp('bytes that are no OCSP response, or a response that is not successful: TSA_OCSP_INVALID', async () => {

@@ -37,9 +37,9 @@ const check = (token: Uint8Array, extra: Partial<TokenCheck> = { fetchRevocation
 const hits = (path: string): number => srv.hits[path] ?? 0
 const reset = (): void => { srv.modes = {}; srv.ocsp = { issuer: tsa.root, index: Object.values(cert).map((c) => ({ cert: c })), opts: {} }; srv.files['root.crl'] = ctx.crl }
 
-function pcp (args: string[]): Promise<{ status: number | null, json: Record<string, unknown>, stdout: string }> {
+function pcp (args: string[], env: Record<string, string> = {}): Promise<{ status: number | null, json: Record<string, unknown>, stdout: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'cli/main.ts'), ...args], { cwd: ROOT, env: { ...process.env, PCP_TSA_ROOTS: '', PCP_TSA_CRLS: '', PCP_TSA_OCSP: '', PCP_TSA_FETCH: '' } })
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'cli/main.ts'), ...args], { cwd: ROOT, env: { ...process.env, PCP_TSA_ROOTS: '', PCP_TSA_CRLS: '', PCP_TSA_OCSP: '', PCP_TSA_FETCH: '', ...env } })
     let stdout = ''
     child.stdout.on('data', (d) => { stdout += d })
     child.stderr.resume()
@@ -175,7 +175,7 @@ Fetch('evidence given offline is used first: nothing fetched; one fetcher asks e
   assert.is(hits('/ocsp') - o, 1)
 })
 
-Fetch('pcp verify --tsa-fetch: the anchors\' status fetched from the AIA responder; revoked there, the anchors fail', async () => {
+Fetch('pcp verify --tsa-fetch (or $PCP_TSA_FETCH=1): the anchors\' status fetched from the AIA responder; revoked there, the anchors fail', async () => {
   reset()
   const o = hits('/ocsp')
   const ok = await pcp(['verify', ctx.exportFile, '--tsa-roots', ctx.rootsFile, '--tsa-fetch', '--json'])
@@ -186,6 +186,9 @@ Fetch('pcp verify --tsa-fetch: the anchors\' status fetched from the AIA respond
   const noFetch = await pcp(['verify', ctx.exportFile, '--tsa-roots', ctx.rootsFile, '--json'])
   assert.is(noFetch.status, 0)
   assert.is(hits('/ocsp') - o, 1, 'without --tsa-fetch nothing is asked')
+  const viaEnv = await pcp(['verify', ctx.exportFile, '--tsa-roots', ctx.rootsFile, '--json'], { PCP_TSA_FETCH: '1' })
+  assert.is(viaEnv.status, 0, viaEnv.stdout)
+  assert.is(hits('/ocsp') - o, 2, '$PCP_TSA_FETCH=1 fetches like --tsa-fetch')
   srv.ocsp.index = [{ cert: cert.aia!, revokedAt: hourAgo() }]
   const revoked = await pcp(['verify', ctx.exportFile, '--tsa-roots', ctx.rootsFile, '--tsa-fetch', '--json'])
   assert.is(revoked.status, 1, revoked.stdout)
