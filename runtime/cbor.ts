@@ -12,7 +12,7 @@
 //   60001 KeyedObject     an object with an own "__proto__" key, as [key, value, key, value, ...]
 //   60002 JsonText        a subtree at CBOR_NEST levels deep, as its lossless JSON text (runtime/json.ts)
 // Values deeper than MAX_DEPTH are refused with CANONICAL_TOO_DEEP, as canonical JSON refuses them.
-import { Encoder, addExtension } from 'cbor-x'
+import { Decoder, Encoder, addExtension } from 'cbor-x'
 import { Float, setOwnKey } from './value.js'
 import { parseJson, stringifyJson } from './json.js'
 
@@ -58,6 +58,13 @@ addExtension({
 })
 
 const cbor = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false, variableMapSize: true })
+// Decoding has its own Decoder, with no `structures`: an Encoder keeps one array of cbor-x record
+// structures for its whole life, and its decode() lets a record definition (tag 0xdfff) in one message
+// change how a later message's tag 0xe000.. reads. Decoding must be a function of the bytes alone: the
+// hub verifies a record, stores it as received and reads it again after a restart, in another thread or
+// process, and each read must give the event that was verified. This Decoder starts every decode with
+// no structures (cbor-x resets them when the instance has none).
+const decoder = new Decoder({ useRecords: false, mapsAsObjects: true })
 
 /** `v`, rewritten where cbor-x would lose something; the same object when nothing needs it. */
 function prepare (v: unknown, depth: number): unknown {
@@ -93,4 +100,4 @@ function prepare (v: unknown, depth: number): unknown {
 export function encodeCbor (v: unknown): Uint8Array { return cbor.encode(prepare(v, 0)) }
 
 /** Inverse of encodeCbor. Throws on bytes that are not CBOR (callers turn that into a verdict or a code). */
-export function decodeCbor<T = unknown> (bytes: Uint8Array): T { return cbor.decode(bytes) as T }
+export function decodeCbor<T = unknown> (bytes: Uint8Array): T { return decoder.decode(bytes) as T }
