@@ -15,6 +15,7 @@ import { GATE_KINDS } from '../sync/gate-wire.js'
 import { checkAuthConfig } from './http-common.js'
 import { isPostgresUrl } from './store/pg.js'
 import type { TrustGateState } from './trustgate/state.js'
+import { PrincipalStore } from './trustgate/principal-store.js'
 import { loadAgentIdentity, readIdentityDocument } from '../runtime/home.js'
 import { silentLogger } from '../sync/log.js'
 
@@ -119,5 +120,5 @@ async function sharedTrustGateState (opts: HubServicesOptions): Promise<TrustGat
   const document = await readIdentityDocument(opts.dataDir, 'hub')
   const identity = await loadAgentIdentity(opts.dataDir, 'hub', opts.passphrase ? { passphrase: opts.passphrase } : {})
   // open() owns the identity from here, and destroys it when it fails.
-  return await PgTrustGateState.open({ url: opts.store!, identity, document })
+  return await PgTrustGateState.open({ url: opts.store!, identity, document, principalsFile: PrincipalStore.open(join(opts.dataDir, 'trustgate')) })
 }

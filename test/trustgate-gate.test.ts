@@ -106,7 +106,7 @@ for (const spec of brokerTargets()) {
     const w = await world(spec)
     const http = await createTrustGateHttp(w.service, { host: '127.0.0.1', port: 0, token: 'tok-0123456789abcdef' })
     try {
-      const { token } = w.service.principals.create({ name: 'alice', clearance: 'L2', createdBy: 'test', now: w.service.now() })
+      const { token } = await w.service.principals.create({ name: 'alice', clearance: 'L2', createdBy: 'test', now: w.service.now() })
       w.service.ingestAgentState({ agent_id: w.device.agentId, vrs: 0.7, tsi_state: 'STABLE' }) // Vigil says: risky
       const gate = await DeviceGate.open({ client: w.deviceClient, agent: w.device, hub: w.hub.identityDocument(), prefix: w.target.prefix })
       const api = (path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> => fetch(`http://127.0.0.1:${http.port}${path}`, {
@@ -145,7 +145,7 @@ for (const spec of brokerTargets()) {
   Gate('require-human without waiting: PENDING is denied; a rejection later is seen by wait()', async () => {
     const w = await world(spec)
     try {
-      const { principal } = w.service.principals.create({ name: 'bob', clearance: 'L3', createdBy: 'test', now: w.service.now() })
+      const { principal } = await w.service.principals.create({ name: 'bob', clearance: 'L3', createdBy: 'test', now: w.service.now() })
       w.service.ingestAgentState({ agent_id: w.device.agentId, vrs: 0.7, tsi_state: 'STABLE' })
       const gate = await DeviceGate.open({ client: w.deviceClient, agent: w.device, hub: w.hub.identityDocument(), prefix: w.target.prefix })
       const first = await gate.check('move_arm', { joint: 1 })

@@ -6,6 +6,7 @@ import { readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { verifyAuditExport, parseJson, Float, type Agent } from '../runtime/index.js'
 import type { TrustGateService } from '../hub/trustgate/service.js'
+import type { PrincipalStore } from '../hub/trustgate/principal-store.js'
 import { tmpDir } from './helpers.js'
 import { startTrustGateApi } from './trustgate-helpers.js'
 
@@ -39,9 +40,10 @@ async function start (dir?: string): Promise<Ctx> {
   const clock = { ms: 1_800_000_000_000 }
   const api = await startTrustGateApi({ home: tmp.path, dir: join(tmp.path, 'tg'), token: TOKEN, clock: () => clock.ms, initialPolicy: POLICY })
   const { hub, service } = api
+  const principals = service.principals as PrincipalStore // this service runs on the file store: its answers are synchronous
   const mk = (name: string, clearance: 'L1' | 'L2' | 'L3'): string => {
-    const existing = service.principals.list().find((p) => p.name === name)
-    return existing ? service.principals.rotateToken(existing.id) : service.principals.create({ name, clearance, createdBy: 'test', now: service.now() }).token
+    const existing = principals.list().find((p) => p.name === name)
+    return existing ? principals.rotateToken(existing.id) : principals.create({ name, clearance, createdBy: 'test', now: service.now() }).token
   }
   const call = async (method: string, path: string, body?: unknown, principal?: string, token: string | null = TOKEN): Promise<{ status: number, body: any }> => {
     const headers: Record<string, string> = {}

@@ -8,7 +8,6 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { join } from 'node:path'
-import { copyFileSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import mqtt from 'mqtt'
 import { Agent, Identity, findForks, verifyAuditExport, type AissEvent } from '../runtime/index.js'
@@ -17,6 +16,7 @@ import { DeviceGate } from '../sync/gate.js'
 import { hubKeyOf, verifyHubEvent } from '../sync/gate-wire.js'
 import { startHubServices, type HubServices } from '../hub/services.js'
 import { PgTrustGateState } from '../hub/trustgate/pg-state.js'
+import { PrincipalStore } from '../hub/trustgate/principal-store.js'
 import { PcpError } from '../runtime/errors.js'
 import { shareHubIdentity, until } from './support/hub-helpers.js'
 import { tmpDir } from './helpers.js'
@@ -46,7 +46,7 @@ interface World {
   a: HubServices
   b: HubServices
   prefix: string
-  /** An L3 principal known to both hubs (principals.json is per hub: copied, as an operator would). */
+  /** An L3 principal, created through hub A (the principals are the store's too). */
   token: string
   close: () => Promise<void>
 }
@@ -68,8 +68,8 @@ async function start (): Promise<World> {
     }))
   }
   const [a, b] = hubs as [HubServices, HubServices]
-  const { token } = a.trustgate.principals.create({ name: 'alice', clearance: 'L3', createdBy: 'test', now: a.trustgate.now() })
-  copyFileSync(join(dirs[0]!, 'trustgate', 'principals.json'), join(dirs[1]!, 'trustgate', 'principals.json'))
+  const { principal, token } = await a.trustgate.principals.create({ name: 'alice', clearance: 'L3', createdBy: 'test', now: a.trustgate.now() })
+  await until(() => b.trustgate.principals.get(principal.id) !== undefined, 3000, 'hub B knows alice')
   return {
     db, tmp, a, b, prefix, token,
     async close () { for (const h of hubs) await h.close(); tmp.cleanup(); await db.drop() }
@@ -153,6 +153,8 @@ S('decisions from both hubs at once make one journal: no fork, every entry once,
   const t0 = performance.now()
   await Promise.all(asks)
   const ms = performance.now() - t0
+  const lost = [a, b].map((h) => (h.trustgate.state as PgTrustGateState).conflicts)
+  assert.ok(lost[0]! + lost[1]! > 0, 'the hubs raced for the journal head (the path that re-reads and decides again ran)')
   const journal = await b.trustgate.journalEvents()
   const decisions = journal.slice(before).filter((e) => e.payload.event_type === 'trustgate.decision')
   assert.is(decisions.length, 2 * N, 'every decision journalled once')
@@ -162,7 +164,7 @@ S('decisions from both hubs at once make one journal: no fork, every entry once,
   assert.is(exported.report.event_count, journal.length)
   assert.is((await a.trustgate.audit()).chain_valid, true)
   assert.equal((await api(a, '/api/decisions')).json, (await api(b, '/api/decisions')).json, 'the same queue from both hubs')
-  console.log(`  ${2 * N} decisions from 2 hubs at once in ${Math.round(ms)} ms (${Math.round(2 * N / (ms / 1000))}/s), one journal of ${journal.length} entries`)
+  console.log(`  ${2 * N} decisions from 2 hubs at once in ${Math.round(ms)} ms (${Math.round(2 * N / (ms / 1000))}/s), one journal of ${journal.length} entries; appends that lost the race and were decided again: ${lost.join(' + ')}`)
 })
 
 S('a policy activated through hub A is the one hub B shows and evaluates with', async () => {
@@ -204,11 +206,29 @@ S('after the server ended every connection of both hubs, a decision queued on B 
   assert.equal(findForks(await a.trustgate.journalEvents() as AissEvent[]), [])
 })
 
+S('principals are the same on both hubs: one deactivated through A cannot answer through B; one added to a hub\'s principals.json (the bootstrap path) is known to both', async () => {
+  const { a, b, token, tmp } = world!
+  const made = await api(a, '/api/principals', { name: 'bob', clearance: 'L2' }, token)
+  assert.is(made.status, 201, JSON.stringify(made.json))
+  const bob = String(made.json.token)
+  assert.equal((await api(b, '/api/principals')).json, (await api(a, '/api/principals')).json, 'the same principals from both hubs')
+  const q = await api(a, '/api/evaluate', risky('arm-3'))
+  const id = String(q.json.decision_id)
+  assert.is((await api(a, `/api/principals/${String(made.json.id)}/deactivate`, {}, token)).status, 200)
+  const refused = await api(b, `/api/decisions/${id}/approve`, { justification: 'bob tries' }, bob)
+  assert.is(refused.json.code, 'PRINCIPAL_INACTIVE', 'hub B refuses a principal deactivated through hub A at once')
+  assert.is((await api(b, `/api/decisions/${id}/reject`, { reason: 'no' }, token)).status, 200)
+  // As `pcp trustgate principal add` does on the hub's machine: straight into hub B's file.
+  const file = PrincipalStore.open(join(tmp.path, 'hub1', 'trustgate'))
+  const carol = file.create({ name: 'carol', clearance: 'L1', createdBy: 'cli', now: 0 })
+  await until(() => a.trustgate.principals.get(carol.principal.id) !== undefined, 5000, 'hub A knows the principal added to hub B\'s file')
+})
+
 S('a hub with another key cannot sign the store\'s journal: TRUSTGATE_IDENTITY_MISMATCH', async () => {
   const { db } = world!
   const other = Identity.generate()
   try {
-    await PgTrustGateState.open({ url: db.url, identity: other, document: other.document() })
+    await PgTrustGateState.open({ url: db.url, identity: other, document: other.document(), principalsFile: PrincipalStore.open(join(world!.tmp.path, 'other')) })
     assert.unreachable('opened')
   } catch (err) {
     assert.instance(err, PcpError)

@@ -175,6 +175,18 @@ CREATE TABLE pcp_tg_policies (
   version text PRIMARY KEY,
   bytes   bytea NOT NULL
 );`
+  },
+  {
+    version: 6,
+    name: 'trustgate principals',
+    // The humans who answer for TrustGate, one row each (hub/trustgate/pg-principals.ts): the record the
+    // file store keeps, token hash included, never the token. Names are unique across every hub.
+    sql: `
+CREATE TABLE pcp_tg_principals (
+  id   text PRIMARY KEY,
+  name text NOT NULL UNIQUE,
+  doc  text NOT NULL
+);`
   }
 ]
 

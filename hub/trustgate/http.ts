@@ -63,6 +63,13 @@ export function buildTrustGateApp (service: TrustGateService, opts: TrustGateHtt
   })
   installBearerAuth(app, { token: opts.token, localOnly: opts.localOnly, host, publicPaths: ['/health'], tokenName: 'TRUSTGATE_TOKEN' })
   app.addHook('onSend', async (_req, reply) => { reply.header('X-TrustGate-Version', API_VERSION) })
+  // Several hubs on one store: a principal made, deactivated or re-keyed through another hub a moment ago
+  // is read before a request that presents a principal token, or asks about principals, is answered.
+  if (service.principals.refresh !== undefined) {
+    app.addHook('preHandler', async (req) => {
+      if (req.headers['x-trustgate-principal'] !== undefined || req.url.startsWith('/api/principals') || req.url.startsWith('/api/status')) await service.principals.refresh?.()
+    })
+  }
   app.setErrorHandler(async (err, _req, reply) => {
     const e = err as Error & { validation?: unknown, statusCode?: number, code?: string }
     if (e.validation !== undefined) return await reply.code(400).send({ error: 'Bad Request', code: 'REQUEST_INVALID', message: e.message })

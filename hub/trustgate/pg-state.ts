@@ -27,6 +27,8 @@ import { ServiceErrorCodes } from './errors.js'
 import { JOURNAL_TYPES, type JournalEntry } from './queue.js'
 import type { ActivationRecord } from './versions.js'
 import { PgPolicyVersions, lineHash } from './pg-versions.js'
+import { PgPrincipals } from './pg-principals.js'
+import type { PrincipalStore } from './principal-store.js'
 import type { TrustGateState } from './state.js'
 
 export interface PgTrustGateStateOptions {
@@ -38,6 +40,8 @@ export interface PgTrustGateStateOptions {
   clock?: () => number
   /** How often to look for entries whose notification was lost. Default 1000 ms. */
   pollMs?: number
+  /** This hub's principals.json: its principals are added to the shared table (the bootstrap path). */
+  principalsFile: PrincipalStore
 }
 
 const PAGE = 5000
@@ -46,6 +50,7 @@ type Head = { seq: number, hash: string, timestamp: number }
 export class PgTrustGateState implements TrustGateState {
   readonly shared = true
   readonly versions: PgPolicyVersions
+  readonly principals: PgPrincipals
   readonly #pool: Pool
   readonly #o: PgTrustGateStateOptions
   readonly #Client: typeof Client
@@ -54,11 +59,13 @@ export class PgTrustGateState implements TrustGateState {
   #timers = new Set<NodeJS.Timeout>()
   #poll: NodeJS.Timeout | undefined
   #closed = false
+  #conflicts = 0
   readonly #onChange: Array<() => void> = []
 
   private constructor (pool: Pool, ClientCtor: typeof Client, o: PgTrustGateStateOptions) {
     this.#pool = pool; this.#Client = ClientCtor; this.#o = o
     this.versions = new PgPolicyVersions(pool)
+    this.principals = new PgPrincipals(pool, o.principalsFile)
   }
 
   static async open (o: PgTrustGateStateOptions): Promise<PgTrustGateState> {
@@ -69,6 +76,7 @@ export class PgTrustGateState implements TrustGateState {
     try {
       await s.#claimIdentity()
       await s.versions.load()
+      await s.principals.refresh()
       await s.#listen()
       const every = o.pollMs ?? 1000
       if (every > 0) { s.#poll = setInterval(() => s.#changed(), every); s.#poll.unref() }
@@ -101,12 +109,18 @@ export class PgTrustGateState implements TrustGateState {
       // The notification leaves at commit, in the same statement: one round trip.
       await this.#pool.query("WITH ins AS (INSERT INTO pcp_tg_journal (seq, hash, event) VALUES ($1, $2, $3) RETURNING seq) SELECT pg_notify('pcp_tg_journal', seq::text) FROM ins", [seq, hash, stringifyJson(event)])
     } catch (err) {
-      if ((err as { code?: string }).code === '23505') throw new PcpError(ServiceErrorCodes.JOURNAL_CONFLICT, `another hub appended journal entry #${seq} first`, { index: seq })
+      if ((err as { code?: string }).code === '23505') {
+        this.#conflicts++
+        throw new PcpError(ServiceErrorCodes.JOURNAL_CONFLICT, `another hub appended journal entry #${seq} first`, { index: seq })
+      }
       throw err // the outcome is unknown: readNew brings the entry back if it was committed
     }
     this.#took(seq, hash, event)
     return event
   }
+
+  /** Appends that lost the race to another hub (each was decided again on the entries it had missed). */
+  get conflicts (): number { return this.#conflicts }
 
   #took (seq: number, hash: string, ev: AissEvent): void {
     this.#head = { seq, hash, timestamp: ev.timestamp }
@@ -182,7 +196,13 @@ export class PgTrustGateState implements TrustGateState {
 
   onChange (listener: () => void): void { this.#onChange.push(listener) }
 
-  #changed (): void { if (!this.#closed) for (const l of this.#onChange) l() }
+  #changed (): void {
+    if (this.#closed) return
+    for (const l of this.#onChange) l()
+    this.#principalsChanged()
+  }
+
+  #principalsChanged (): void { if (!this.#closed) this.principals.refresh().catch(() => {}) } // the next read meets the failure again
 
   async #listen (): Promise<void> {
     const c = new this.#Client({ connectionString: this.#o.url, application_name: 'pcp-hub-trustgate-listen' })
@@ -194,8 +214,11 @@ export class PgTrustGateState implements TrustGateState {
       if (this.#listener === c) { this.#listener = null; this.#relisten(250) }
     }
     c.on('error', onLost); c.on('end', onLost)
-    c.on('notification', (n) => { if (Number(n.payload) > (this.#head?.seq ?? -1)) this.#changed() })
-    try { await c.connect(); await c.query('LISTEN pcp_tg_journal') } catch (err) { lost = true; await c.end().catch(() => {}); throw err }
+    c.on('notification', (n) => {
+      if (n.channel === 'pcp_tg_principals') this.#principalsChanged()
+      else if (Number(n.payload) > (this.#head?.seq ?? -1)) { for (const l of this.#onChange) l() }
+    })
+    try { await c.connect(); await c.query('LISTEN pcp_tg_journal'); await c.query('LISTEN pcp_tg_principals') } catch (err) { lost = true; await c.end().catch(() => {}); throw err }
     this.#listener = c
   }
 

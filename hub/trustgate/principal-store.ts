@@ -37,7 +37,52 @@ const TOKEN = /^tgp_(PRINCIPAL-[0-9A-F]{12})_([A-Za-z0-9_-]{43})$/
 export const PRINCIPAL_NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/
 const hashToken = (token: string): Buffer => createHash('sha256').update(token, 'utf8').digest()
 
-export class PrincipalStore implements PrincipalDirectory {
+/** What the service and its routes need of a principal store: this file's, or the shared one (pg-principals.ts). */
+export interface Principals extends PrincipalDirectory {
+  authenticate (token: unknown): Principal | undefined
+  summary (id: string): PrincipalSummary | undefined
+  list (): PrincipalSummary[]
+  create (input: { name: string, clearance: Clearance, createdBy: string, now: number }): { principal: PrincipalSummary, token: string } | Promise<{ principal: PrincipalSummary, token: string }>
+  setActive (id: string, active: boolean): PrincipalSummary | Promise<PrincipalSummary>
+  rotateToken (id: string): string | Promise<string>
+  /** Shared store: reads what other hubs changed (before a principal's answer is taken). */
+  refresh? (): Promise<void>
+}
+
+/** A new principal's record and its token (shown once): the same scheme for every store. */
+export function mintPrincipal (input: { name: string, clearance: Clearance, createdBy: string, now: number }, random: (n: number) => Uint8Array, taken: (id: string) => boolean): { stored: StoredPrincipal, token: string } {
+  if (typeof input?.name !== 'string' || !PRINCIPAL_NAME.test(input.name)) throw new TypeError(`"name" expected 1-64 of [A-Za-z0-9._@-] starting with a letter or digit, got ${JSON.stringify(input?.name)}`)
+  clearanceRank(input.clearance)
+  if (typeof input.createdBy !== 'string' || input.createdBy === '') throw new TypeError('"createdBy" expected a non-empty string')
+  let id: string
+  do id = 'PRINCIPAL-' + Buffer.from(random(6)).toString('hex').toUpperCase(); while (taken(id))
+  const token = newToken(id, random)
+  return { stored: { id, name: input.name, clearance: input.clearance, active: true, created_at: input.now, created_by: input.createdBy, token_hash: tokenHash(token) }, token }
+}
+
+export const newToken = (id: string, random: (n: number) => Uint8Array): string => `tgp_${id}_${Buffer.from(random(32)).toString('base64url')}`
+export const tokenHash = (token: string): string => hashToken(token).toString('hex')
+
+/** The principal `token` proves among `byId`, in constant time whether or not its id exists. */
+export function authenticateIn (byId: ReadonlyMap<string, StoredPrincipal>, token: unknown): Principal | undefined {
+  if (typeof token !== 'string') return undefined
+  const m = TOKEN.exec(token)
+  const p = m === null ? undefined : byId.get(m[1]!)
+  // Hash and compare even when the id is unknown, so timing does not tell which ids exist.
+  const expected = p === undefined ? Buffer.alloc(32) : Buffer.from(p.token_hash, 'hex')
+  const ok = timingSafeEqual(expected, hashToken(token))
+  return ok && p !== undefined ? toPrincipal(p) : undefined
+}
+
+/** A stored principal as read back (a file, a database row), or null when it is malformed. */
+export function parseStoredPrincipal (p: unknown): StoredPrincipal | null {
+  const q = p as StoredPrincipal
+  if (typeof q?.id !== 'string' || typeof q.name !== 'string' || !(CLEARANCES as readonly string[]).includes(q.clearance) ||
+    typeof q.active !== 'boolean' || typeof q.token_hash !== 'string' || !/^[0-9a-f]{64}$/.test(q.token_hash)) return null
+  return Object.freeze({ ...q })
+}
+
+export class PrincipalStore implements Principals {
   #byId = new Map<string, StoredPrincipal>()
   #stamp = ''
   readonly #random: (n: number) => Uint8Array
@@ -69,11 +114,9 @@ export class PrincipalStore implements PrincipalDirectory {
     if (doc?.version !== 1 || !Array.isArray(doc.principals)) throw new PcpError(PrincipalErrorCodes.PRINCIPAL_STORE_CORRUPTED, `${this.file} is not a principal store (version 1)`, { file: this.file })
     const next = new Map<string, StoredPrincipal>()
     doc.principals.forEach((p, i) => {
-      if (typeof p?.id !== 'string' || typeof p.name !== 'string' || !(CLEARANCES as readonly string[]).includes(p.clearance) ||
-        typeof p.active !== 'boolean' || typeof p.token_hash !== 'string' || !/^[0-9a-f]{64}$/.test(p.token_hash)) {
-        throw new PcpError(PrincipalErrorCodes.PRINCIPAL_STORE_CORRUPTED, `${this.file}: principal ${i} is malformed`, { file: this.file, index: i })
-      }
-      next.set(p.id, Object.freeze({ ...p }))
+      const q = parseStoredPrincipal(p)
+      if (q === null) throw new PcpError(PrincipalErrorCodes.PRINCIPAL_STORE_CORRUPTED, `${this.file}: principal ${i} is malformed`, { file: this.file, index: i })
+      next.set(q.id, q)
     })
     this.#byId = next
     this.#stamp = stamp
@@ -88,20 +131,12 @@ export class PrincipalStore implements PrincipalDirectory {
   /** Creates a principal. The token is returned once and never stored in clear. */
   create (input: { name: string, clearance: Clearance, createdBy: string, now: number }): { principal: PrincipalSummary, token: string } {
     if (typeof input?.name !== 'string' || !PRINCIPAL_NAME.test(input.name)) throw new TypeError(`"name" expected 1-64 of [A-Za-z0-9._@-] starting with a letter or digit, got ${JSON.stringify(input?.name)}`)
-    clearanceRank(input.clearance)
-    if (typeof input.createdBy !== 'string' || input.createdBy === '') throw new TypeError('"createdBy" expected a non-empty string')
     this.#reload()
     if ([...this.#byId.values()].some((p) => p.name === input.name)) {
       throw new PcpError(PrincipalErrorCodes.PRINCIPAL_EXISTS, `a principal named ${input.name} already exists`, { key: input.name })
     }
-    let id: string
-    do id = 'PRINCIPAL-' + Buffer.from(this.#random(6)).toString('hex').toUpperCase(); while (this.#byId.has(id))
-    const token = `tgp_${id}_${Buffer.from(this.#random(32)).toString('base64url')}`
-    const stored: StoredPrincipal = {
-      id, name: input.name, clearance: input.clearance, active: true, created_at: input.now, created_by: input.createdBy,
-      token_hash: hashToken(token).toString('hex')
-    }
-    this.#byId.set(id, Object.freeze(stored))
+    const { stored, token } = mintPrincipal(input, this.#random, (id) => this.#byId.has(id))
+    this.#byId.set(stored.id, Object.freeze(stored))
     this.#save()
     return { principal: summary(stored), token }
   }
@@ -109,8 +144,8 @@ export class PrincipalStore implements PrincipalDirectory {
   /** A new token for `id` (the old one stops working at once). */
   rotateToken (id: string): string {
     const p = this.#require(id)
-    const token = `tgp_${id}_${Buffer.from(this.#random(32)).toString('base64url')}`
-    this.#byId.set(id, Object.freeze({ ...p, token_hash: hashToken(token).toString('hex') }))
+    const token = newToken(id, this.#random)
+    this.#byId.set(id, Object.freeze({ ...p, token_hash: tokenHash(token) }))
     this.#save()
     return token
   }
@@ -128,14 +163,14 @@ export class PrincipalStore implements PrincipalDirectory {
    * the approval queue refuse them with PRINCIPAL_INACTIVE, which is a clearer answer than "bad token").
    */
   authenticate (token: unknown): Principal | undefined {
-    if (typeof token !== 'string') return undefined
-    const m = TOKEN.exec(token)
     this.#reload()
-    const p = m === null ? undefined : this.#byId.get(m[1]!)
-    // Hash and compare even when the id is unknown, so timing does not tell which ids exist.
-    const expected = p === undefined ? Buffer.alloc(32) : Buffer.from(p.token_hash, 'hex')
-    const ok = timingSafeEqual(expected, hashToken(token))
-    return ok && p !== undefined ? toPrincipal(p) : undefined
+    return authenticateIn(this.#byId, token)
+  }
+
+  /** Every principal as stored (with its token hash): what a shared store imports (pg-principals.ts). */
+  stored (): StoredPrincipal[] {
+    this.#reload()
+    return [...this.#byId.values()]
   }
 
   get (id: string): Principal | undefined {
@@ -163,7 +198,7 @@ export class PrincipalStore implements PrincipalDirectory {
   }
 }
 
-function summary (p: StoredPrincipal): PrincipalSummary {
+export function summary (p: StoredPrincipal): PrincipalSummary {
   const { token_hash: _h, ...rest } = p
   return rest
 }

@@ -26,7 +26,7 @@ import { FileTrustGateState, type PolicyVersions, type TrustGateState } from './
 import { auditJournal, exportJournal, readJournal, type AuditQuery, type AuditReport } from './audit.js'
 import { AgentStates, type AgentState, type AgentStateUpdate } from './agent-states.js'
 import { clearanceRank, type Clearance, type Principal } from './principals.js'
-import { PrincipalStore } from './principal-store.js'
+import { PrincipalStore, type Principals } from './principal-store.js'
 import { ServiceErrorCodes, TrustGateErrorCodes } from './errors.js'
 import { DecisionRecords, type DecisionRecord } from './decision-records.js'
 import { evaluationContext, type EvaluateInput } from './context.js'
@@ -45,7 +45,7 @@ export interface TrustGateServiceOptions {
   hub: HubChain
   /** Where versions and the journal live; default FileTrustGateState(dir, hub). The service closes it. */
   state?: TrustGateState
-  principals?: PrincipalStore
+  principals?: Principals
   /** Milliseconds since the epoch. */
   clock?: () => number
   /** Activated (by principal "hub") only when no version is active yet. */
@@ -66,7 +66,7 @@ const MAX_ATTEMPTS = 50
 
 export class TrustGateService extends EventEmitter {
   readonly versions: PolicyVersions
-  readonly principals: PrincipalStore
+  readonly principals: Principals
   readonly queue: ApprovalQueue
   readonly state: TrustGateState
   readonly #clock: () => number
@@ -88,7 +88,7 @@ export class TrustGateService extends EventEmitter {
     this.#clock = opts.clock ?? Date.now
     this.state = opts.state ?? new FileTrustGateState(opts.dir, opts.hub)
     this.versions = this.state.versions
-    this.principals = opts.principals ?? PrincipalStore.open(opts.dir)
+    this.principals = opts.principals ?? this.state.principals ?? PrincipalStore.open(opts.dir)
     this.#agents = new AgentStates(opts.agentStateTtlSeconds ?? 120)
     this.queue = new ApprovalQueue({
       principals: this.principals,
@@ -205,7 +205,8 @@ export class TrustGateService extends EventEmitter {
 
   /** Stores a new version (never overwriting anything: gaps.md #52) and makes it active. */
   async activatePolicy (bytes: Uint8Array | string, by: { principal: Principal | undefined, comment?: string }): Promise<{ record: ActivationRecord, created: boolean, warnings: readonly string[] }> {
-    const p = this.requireAdmin(by.principal)
+    await this.principals.refresh?.()
+    const p = this.requireAdmin(by.principal === undefined ? undefined : this.principals.get(by.principal.id) ?? by.principal)
     return (await this.#activate(bytes, p.id, by.comment ?? ''))!
   }
 
@@ -310,6 +311,7 @@ export class TrustGateService extends EventEmitter {
 
   async #answer (id: string, principal: Principal | undefined, text: string, how: 'approve' | 'reject'): Promise<DecisionRecord> {
     if (principal === undefined) throw new PcpError(ServiceErrorCodes.PRINCIPAL_AUTH_REQUIRED, `to ${how} a decision, authenticate as a principal (X-TrustGate-Principal header)`)
+    await this.principals.refresh?.() // shared: deactivated through another hub a moment ago?
     try {
       const res = await this.#op(() => how === 'approve' ? this.queue.approve(id, principal.id, text) : this.queue.reject(id, principal.id, text))
       this.#markResolved(res)
@@ -342,8 +344,8 @@ export class TrustGateService extends EventEmitter {
 
   /** Resolves with the record once it is no longer PENDING, or as it is after `ms`. */
   async waitForResolution (id: string, ms: number): Promise<DecisionRecord | undefined> {
-    let rec = this.lookup(id)
-    if (rec === undefined && this.state.shared) { await this.sync(); rec = this.lookup(id) } // decided through another hub
+    if (this.state.shared) await this.sync() // decided, or answered, through another hub
+    const rec = this.lookup(id)
     if (rec === undefined || rec.state !== 'PENDING' || ms <= 0) return rec
     return await new Promise((resolve) => {
       const done = (): void => { clearTimeout(timer); this.off('resolved', onResolved); resolve(this.lookup(id)) }

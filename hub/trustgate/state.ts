@@ -10,6 +10,7 @@ import type { LoadedPolicy } from '../../policy/types.js'
 import { PolicyVersionStore, type ActivationRecord, type IntegrityProblem, type PolicyChange } from './versions.js'
 import { StamperJournal, type HubChain } from './journal.js'
 import type { JournalEntry } from './queue.js'
+import type { Principals } from './principal-store.js'
 
 /** The version store's reads, which the HTTP API and the service make synchronously. */
 export interface PolicyVersions {
@@ -34,6 +35,8 @@ export interface TrustGateState extends JournalReader {
   /** True when other hubs write the same state (the service then serialises and catches up). */
   readonly shared: boolean
   readonly versions: PolicyVersions
+  /** The principals, when this state keeps them (shared); otherwise the service's principals.json. */
+  readonly principals?: Principals
   /** Stores a policy's bytes (validated; idempotent, never overwriting). */
   addVersion (bytes: Uint8Array | string, source: string): Promise<{ id: string, policy: LoadedPolicy, created: boolean }>
   /**

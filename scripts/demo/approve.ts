@@ -8,8 +8,8 @@ import type { Clearance } from '../../hub/trustgate/principals.js'
 export interface Approver { id: string, name: string, clearance: Clearance, token: string }
 
 /** Creates the principal in the hub's principal store (the bootstrap path needs the hub's files). */
-export function createApprover (service: TrustGateService, name: string, clearance: Clearance): Approver {
-  const { principal, token } = service.principals.create({ name, clearance, createdBy: 'demo', now: service.now() })
+export async function createApprover (service: TrustGateService, name: string, clearance: Clearance): Promise<Approver> {
+  const { principal, token } = await service.principals.create({ name, clearance, createdBy: 'demo', now: service.now() })
   return { id: principal.id, name: principal.name, clearance: principal.clearance, token }
 }
 

@@ -127,7 +127,7 @@ export async function runSteps (d: Demo): Promise<void> {
   })
 
   await rep.step('TrustGate again: the robot is risky now, a human decides', async () => {
-    const alice = createApprover(s.trustgate, 'alice', 'L2')
+    const alice = await createApprover(s.trustgate, 'alice', 'L2')
     const asked = robotGate.check('move_arm', { joint: 2, angle_deg: 45 }, { role: 'trusted', approvalWaitMs: 10_000 })
     const a = await approveNextPending(s.trustgateUrl!, robot.agentId, alice)
     const human = await asked

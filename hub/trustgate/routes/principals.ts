@@ -39,13 +39,13 @@ export function principalRoutes (app: FastifyInstance, service: TrustGateService
     const admin = service.requireAdmin(principalOf(req, service))
     const b = req.body as { name: string, clearance: Clearance }
     if (!PRINCIPAL_NAME.test(b.name)) throw new PcpError(ServiceErrorCodes.REQUEST_INVALID, 'name must be 1-64 of [A-Za-z0-9._@-]', { field: 'name' })
-    const { principal, token } = service.principals.create({ name: b.name, clearance: b.clearance, createdBy: admin.id, now: service.now() })
+    const { principal, token } = await service.principals.create({ name: b.name, clearance: b.clearance, createdBy: admin.id, now: service.now() })
     // The only time the token is shown: give it to the principal, it is not stored in clear.
     return await reply.code(201).send({ ...principal, token })
   })
 
   app.post('/api/principals/:id/deactivate', async (req) => {
     service.requireAdmin(principalOf(req, service))
-    return service.principals.setActive((req.params as { id: string }).id, false)
+    return await service.principals.setActive((req.params as { id: string }).id, false)
   })
 }
