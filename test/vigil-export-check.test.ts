@@ -5,7 +5,7 @@
 // and `openssl ts -reply` on loopback). Cases: a mixed AISS-1/AISS-2 chain with good anchors and trusted
 // roots; the same without roots (counted, never "trusted time"); a token for another imprint; an
 // untrusted root; a signed attribute altered; the forged "MAA="; a downgrade (ML-DSA signature stripped);
-// a CRL revoking the TSA; two histories diverging before an anchored point. The anchor bundle is loaded
+// a CRL revoking the TSA; OCSP responses (good, revoked); two histories diverging before an anchored point. The anchor bundle is loaded
 // only once a chain has anchors and roots; roots or CRLs the CLI refuses are refused with its code;
 // verify.html opened from disk does the same.
 // Without Chromium or `openssl ts` the test is SKIPPED and says why.
@@ -27,7 +27,7 @@ const skip = !existsSync(CHROMIUM) ? `no Chromium at ${CHROMIUM} (apt-get instal
 if (skip) console.log(`SKIPPED the browser anchor test: ${skip}`)
 const test = skip ? S.skip : S
 
-interface Inputs { file: string, roots?: string, crls?: string, against?: string }
+interface Inputs { file: string, roots?: string, crls?: string, ocsp?: string, against?: string }
 interface CliJson {
   valid: boolean, agent_id: string, event_count: number, chain_integrity_hash: string
   errors: Array<{ code: string, index: number, message: string }>
@@ -38,8 +38,8 @@ interface CliJson {
 }
 
 function pcpVerify (i: Inputs): CliJson {
-  const args = ['verify', i.file, '--json', ...(i.roots ? ['--tsa-roots', i.roots] : []), ...(i.crls ? ['--tsa-crl', i.crls] : []), ...(i.against ? ['--against', i.against] : [])]
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'cli/main.ts'), ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000, env: { ...process.env, PCP_TSA_ROOTS: '', PCP_TSA_CRLS: '' } })
+  const args = ['verify', i.file, '--json', ...(i.roots ? ['--tsa-roots', i.roots] : []), ...(i.crls ? ['--tsa-crl', i.crls] : []), ...(i.ocsp ? ['--tsa-ocsp', i.ocsp] : []), ...(i.against ? ['--against', i.against] : [])]
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'cli/main.ts'), ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000, env: { ...process.env, PCP_TSA_ROOTS: '', PCP_TSA_CRLS: '', PCP_TSA_OCSP: '', PCP_TSA_FETCH: '' } })
   assert.ok(r.status === 0 || r.status === 1 || r.status === 2, `pcp ${args.join(' ')}: exit ${r.status}\n${r.stderr}`)
   return JSON.parse(r.stdout) as CliJson
 }
@@ -48,13 +48,14 @@ interface PageVerdict { text: string, summary: string | null, summaryClass: stri
 type Page = import('playwright-core').Page
 
 /** Sets the page's inputs (the export last), waits until it has judged exactly these files, reads the verdict. */
-async function pageVerdict (page: Page, ids: { file: string, roots: string, crls: string, against: string, out: string }, i: Inputs): Promise<PageVerdict> {
+async function pageVerdict (page: Page, ids: { file: string, roots: string, crls: string, ocsp: string, against: string, out: string }, i: Inputs): Promise<PageVerdict> {
   await page.setInputFiles(ids.file, [])
   await page.setInputFiles(ids.roots, i.roots ? [i.roots] : [])
   await page.setInputFiles(ids.crls, i.crls ? [i.crls] : [])
+  await page.setInputFiles(ids.ocsp, i.ocsp ? [i.ocsp] : [])
   await page.setInputFiles(ids.against, i.against ? [i.against] : [])
   await page.setInputFiles(ids.file, i.file)
-  const key = [basename(i.file), i.roots ? basename(i.roots) : '', i.crls ? basename(i.crls) : '', i.against ? basename(i.against) : ''].join('|')
+  const key = [basename(i.file), i.roots ? basename(i.roots) : '', i.crls ? basename(i.crls) : '', i.against ? basename(i.against) : '', i.ocsp ? basename(i.ocsp) : ''].join('|')
   await page.waitForSelector(`${ids.out}[data-done="${key}"]`, { timeout: 30_000 })
   // The callback runs in the page (DOM types are not in this project's tsconfig).
   return page.$eval(ids.out, (out: any) => {
@@ -115,6 +116,8 @@ test('the dashboard and verify.html give pcp verify\'s verdicts on anchored AISS
       { name: 'the forged MAA= token', in: { file: x.forged, roots: x.roots }, check: (c) => assert.equal(codes(c), ['TSA_TOKEN_MALFORMED']) },
       { name: 'a downgrade: an AISS-2.0 event without its ML-DSA signature', in: { file: x.downgrade, roots: x.roots }, check: (c) => assert.ok(codes(c).includes('PROFILE_MISMATCH'), codes(c).join()) },
       { name: 'a CRL revoking the TSA before genTime', in: { file: x.good, roots: x.roots, crls: x.revokedCrl }, check: (c) => { assert.ok(c.errors.length >= 2); assert.ok(codes(c).every((k) => k === 'TSA_CERT_REVOKED')) } },
+      { name: 'an OCSP response: the TSA good at genTime', in: { file: x.good, roots: x.roots, ocsp: x.ocspGood }, check: (c) => { assert.ok(c.valid, codes(c).join()); assert.ok(c.anchors!.results.every((r) => r.ok)) } },
+      { name: 'an OCSP response: the TSA revoked before genTime', in: { file: x.good, roots: x.roots, ocsp: x.ocspRevoked }, check: (c) => { assert.ok(c.errors.length >= 2); assert.ok(codes(c).every((k) => k === 'TSA_CERT_REVOKED')) } },
       { name: 'two histories diverging before an anchored point', in: { file: x.early, roots: x.roots, against: x.good }, check: (c) => { assert.is(c.against!.diverges_at, 3); assert.equal(codes(c), ['FORK_AFTER_FINALIZATION']) } }
     ]
     const cli = cases.map((k) => { const c = pcpVerify(k.in); k.check(c); return c })
@@ -132,7 +135,7 @@ test('the dashboard and verify.html give pcp verify\'s verdicts on anchored AISS
     await page.fill('#token', TOKEN)
     await page.click('#login-form button')
     await page.waitForSelector('[data-testid=agents-table] tbody tr')
-    const dash = { file: '#audit-file', roots: '#audit-roots', crls: '#audit-crls', against: '#audit-against', out: '#audit-out' }
+    const dash = { file: '#audit-file', roots: '#audit-roots', crls: '#audit-crls', ocsp: '#audit-ocsp', against: '#audit-against', out: '#audit-out' }
     const anchorsLoaded = async (): Promise<boolean> => requested.some((u) => u.endsWith('/anchors.js')) || await page.evaluate(() => 'PcpAnchors' in globalThis)
 
     // No anchors, or anchors but no roots: nothing for the anchor bundle to do, so it is not fetched.
@@ -157,7 +160,7 @@ test('the dashboard and verify.html give pcp verify\'s verdicts on anchored AISS
 
     // Trust input the CLI refuses (exit 2) is refused by the page with the same code, and no anchor is judged.
     writeFileSync(join(dir.path, 'not-a-root.pem'), 'no certificate here\n')
-    for (const [name, i] of [['an unusable roots file', { file: x.good, roots: join(dir.path, 'not-a-root.pem') }], ['a CRL without roots', { file: x.good, crls: x.revokedCrl }]] as const) {
+    for (const [name, i] of [['an unusable roots file', { file: x.good, roots: join(dir.path, 'not-a-root.pem') }], ['a CRL without roots', { file: x.good, crls: x.revokedCrl }], ['an OCSP response without roots', { file: x.good, ocsp: x.ocspGood }]] as const) {
       const ref = pcpVerify(i)
       assert.ok(ref.error, `${name}: the CLI refuses it`)
       const p = await pageVerdict(page, dash, i)
@@ -178,7 +181,7 @@ test('the dashboard and verify.html give pcp verify\'s verdicts on anchored AISS
     const site = join(dir.path, 'site')
     execFileSync(process.execPath, [join(ROOT, 'scripts', 'build-dashboard.mjs'), site], { stdio: 'pipe' })
     await page.goto(`file://${join(site, 'verify.html')}`)
-    const offline = { file: '#file', roots: '#roots', crls: '#crls', against: '#against', out: '#out' }
+    const offline = { file: '#file', roots: '#roots', crls: '#crls', ocsp: '#ocsp', against: '#against', out: '#out' }
     for (const k of [0, 4, 5]) assertSame(`verify.html: ${cases[k]!.name}`, await pageVerdict(page, offline, cases[k]!.in), cli[k]!)
     // A dashboard served over plain HTTP to another host has no WebCrypto: it says so and judges no anchor.
     await page.goto(`${server.url.replace('127.0.0.1', 'vigil.test')}/dashboard/?refresh=300`)

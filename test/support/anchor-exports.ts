@@ -3,7 +3,8 @@
 // anchored by the loopback OpenSSL TSA; then copies of its home that each append one signed anchor event
 // whose token is bad in one way (a real token for another imprint, a real token with a signed attribute
 // altered, the forged "MAA="), a downgrade (an AISS-2.0 event stripped of its ML-DSA signature), a second
-// history that diverges before an anchored point, an untrusted root and a CRL revoking the TSA.
+// history that diverges before an anchored point, an untrusted root, a CRL revoking the TSA, and OCSP
+// responses (made before the tokens, as tsa-ocsp.test.ts does) saying it was good or revoked.
 import { cpSync, readFileSync, writeFileSync } from 'node:fs'
 import { randomBytes, createHash } from 'node:crypto'
 import { join } from 'node:path'
@@ -14,6 +15,7 @@ import { merkleRoot } from '../../runtime/merkle.js'
 import { buildTimestampRequest } from '../../runtime/tsa/request.js'
 import { parseTrustRoots } from '../../runtime/tsa/trust.js'
 import type { LoopbackTsa } from './openssl-tsa.js'
+import { respond } from './openssl-ocsp.js'
 
 /** telemetry stays AISS-1.0, every other event type (anchors included) is AISS-2.0 after the upgrade. */
 const POLICY = { default: 'AISS-2.0' as const, event_types: { telemetry: 'AISS-1.0' as const } }
@@ -24,6 +26,9 @@ export interface AnchorExports {
   otherRoot: string
   /** A CRL of the root revoking the TSA certificate an hour ago (before every genTime). */
   revokedCrl: string
+  /** OCSP responses by the root about the TSA certificate: good, and revoked an hour before the tokens. */
+  ocspGood: string
+  ocspRevoked: string
   /** The exports (file paths). */
   good: string
   wrongImprint: string
@@ -66,6 +71,8 @@ export async function makeAnchorExports (tsa: LoopbackTsa, dir: string): Promise
   const f = (name: string): string => join(dir, name)
   writeFileSync(f('roots.pem'), tsa.root.pem)
   writeFileSync(f('other-root.pem'), (await tsa.newRoot('Other Root CA')).pem)
+  writeFileSync(f('good.ocsp.der'), (await respond(tsa, tsa.root, tsa.tsa, [{ cert: tsa.tsa }])).der)
+  writeFileSync(f('revoked.ocsp.der'), (await respond(tsa, tsa.root, tsa.tsa, [{ cert: tsa.tsa, revokedAt: new Date(Date.now() - 3_600_000) }])).der)
   const home = f('home')
   let agent = await Agent.open({ name: 'bot' }, { home })
   for (let i = 0; i < 3; i++) await agent.stamp('telemetry', { i })
@@ -117,7 +124,7 @@ export async function makeAnchorExports (tsa: LoopbackTsa, dir: string): Promise
   const plain = await exportOf(f('plain-home'), f('plain.audit.json'))
 
   return {
-    roots: f('roots.pem'), otherRoot: f('other-root.pem'), revokedCrl: f('revoked.crl.pem'),
+    roots: f('roots.pem'), otherRoot: f('other-root.pem'), revokedCrl: f('revoked.crl.pem'), ocspGood: f('good.ocsp.der'), ocspRevoked: f('revoked.ocsp.der'),
     good, wrongImprint, tamperedAttrs, forged, downgrade: f('downgrade.audit.json'), early, plain
   }
 }

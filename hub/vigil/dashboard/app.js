@@ -251,7 +251,7 @@ function start () {
   $('#btn-verify-hub').addEventListener('click', verifyHubExport)
   $('#btn-print').addEventListener('click', () => window.print())
   // The auditor's own files: export-check.js runs the chain and (lazily, with anchors.js) its anchors.
-  window.PcpExportCheck.bind({ file: $('#audit-file'), roots: $('#audit-roots'), crls: $('#audit-crls'), against: $('#audit-against') }, $('#audit-out'), loadVerifier)
+  window.PcpExportCheck.bind({ file: $('#audit-file'), roots: $('#audit-roots'), crls: $('#audit-crls'), ocsp: $('#audit-ocsp'), against: $('#audit-against') }, $('#audit-out'), loadVerifier)
   window.addEventListener('hashchange', route)
   route()
   timer = setInterval(() => { if (!$('#main').hidden) refresh() }, REFRESH_MS)

@@ -4,8 +4,9 @@
 // when there is something for it to do: a chain with anchor events and trust roots to check them
 // against, or a second history to compare. The verdict is what `pcp verify --json --tsa-roots R
 // [--tsa-crl C] [--against B]` prints for the same files (runtime/anchor/export-anchors.ts is the code of
-// both): the same errors, the same anchors object. Without roots the anchors are counted, never shown
-// as trusted time. A classic script (window.PcpExportCheck) so that verify.html also runs from file://.
+// both): the same errors, the same anchors object. Revocation comes from the files given (CRLs, OCSP
+// responses) only: the page never fetches status (--tsa-fetch), so its verdict depends on the files
+// alone. Without roots the anchors are counted, never shown as trusted time. A classic script (window.PcpExportCheck) so that verify.html also runs from file://.
 (function () {
   'use strict'
   const BASE = document.currentScript ? document.currentScript.src : location.href
@@ -33,7 +34,7 @@
   }
 
   /**
-   * input: { name, text, roots: [{ name, text }], crls: [{ name, bytes }], against: { name, text } | null }.
+   * input: { name, text, roots: [{ name, text }], crls: [{ name, bytes }], ocsp?: [{ name, bytes }], against: { name, text } | null }.
    * Resolves with { usable: false, reason } | { usable: true, valid, report, errors, anchors, against? }
    * | { usable: true, trustError: { code, message } } when the roots or CRLs cannot be used.
    */
@@ -44,7 +45,8 @@
     const count = events.filter(isAnchor).length
     const withRoots = input.roots.length > 0
     const out = { usable: true, report: first.report, valid: first.report.valid, errors: first.report.errors.slice(), anchors: { count, verified: withRoots, results: [] } }
-    if (input.crls.length && !withRoots) return { ...out, trustError: { code: 'ARGUMENT_INVALID', message: 'CRLs need trust roots: without them no anchor is verified, so no CRL would be checked' } }
+    const ocspIn = input.ocsp || []
+    if ((input.crls.length || ocspIn.length) && !withRoots) return { ...out, trustError: { code: 'ARGUMENT_INVALID', message: `${input.crls.length ? 'CRLs' : 'OCSP responses'} need trust roots: without them no anchor is verified, so no revocation would be checked` } }
     if (!((count > 0 && withRoots) || input.against)) return out
     // pkijs checks signatures with WebCrypto, which browsers give only to secure contexts (HTTPS,
     // localhost, file://): without it every token would fail for a reason that is not the token's.
@@ -54,7 +56,8 @@
     try {
       if (withRoots) {
         const crls = input.crls.flatMap((c) => A.parseCrls(c.bytes, c.name))
-        trust = { trustRoots: input.roots.flatMap((r) => A.parseTrustRoots(r.text, r.name)), ...(crls.length ? { crls } : {}) }
+        const ocsp = ocspIn.map((o) => A.parseOcspResponse(o.bytes, o.name))
+        trust = { trustRoots: input.roots.flatMap((r) => A.parseTrustRoots(r.text, r.name)), ...(crls.length ? { crls } : {}), ...(ocsp.length ? { ocsp } : {}) }
       }
     } catch (err) { return { ...out, trustError: { code: err.code || 'ERROR', message: err.message } } }
     const ea = await A.exportAnchors(events, events.map((e) => v.eventHash(e)), trust)
@@ -135,9 +138,9 @@
   }
 
   /**
-   * Wires the inputs ({ file, roots, crls, against }: file inputs; roots, crls and against optional) to
-   * `out`: any change re-runs the check, and only the latest run writes. When it has, `out` carries
-   * data-done = the file names it judged ("export|roots,…|crls,…|against"), so a reader knows which.
+   * Wires the inputs ({ file, roots, crls, ocsp, against }: file inputs, all but file optional) to `out`:
+   * any change re-runs the check, and only the latest run writes. When it has, `out` carries data-done =
+   * the file names it judged ("export|roots,…|crls,…|against|ocsp,…"), so a reader knows which.
    */
   function bind (els, out, getVerifier) {
     let run = 0
@@ -147,8 +150,8 @@
       const mine = ++run
       out.removeAttribute('data-done')
       if (!file) { out.replaceChildren(resultPre(out)); return }
-      const roots = files(els.roots); const crls = files(els.crls); const against = files(els.against)[0]
-      const key = [file.name, roots.map((f) => f.name).join(','), crls.map((f) => f.name).join(','), against ? against.name : ''].join('|')
+      const roots = files(els.roots); const crls = files(els.crls); const ocsp = files(els.ocsp); const against = files(els.against)[0]
+      const key = [file.name, roots.map((f) => f.name).join(','), crls.map((f) => f.name).join(','), against ? against.name : '', ocsp.map((f) => f.name).join(',')].join('|')
       const wait = resultPre(out); wait.textContent = 'verifying…'
       out.replaceChildren(wait)
       let r
@@ -158,6 +161,7 @@
           name: file.name, text: await file.text(),
           roots: await Promise.all(roots.map(async (f) => ({ name: f.name, text: await f.text() }))),
           crls: await Promise.all(crls.map(async (f) => ({ name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) }))),
+          ocsp: await Promise.all(ocsp.map(async (f) => ({ name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) }))),
           against: against ? { name: against.name, text: await against.text() } : null
         }
         r = await check(v, input)
@@ -166,7 +170,7 @@
       render(out, r)
       out.setAttribute('data-done', key)
     }
-    for (const el of [els.file, els.roots, els.crls, els.against]) if (el) el.addEventListener('change', go)
+    for (const el of [els.file, els.roots, els.crls, els.ocsp, els.against]) if (el) el.addEventListener('change', go)
   }
 
   window.PcpExportCheck = { check, render, bind, loadAnchors, anchorSummary }
