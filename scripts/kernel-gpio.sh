@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Boots a real Debian kernel under QEMU/KVM with a gpio-sim chip labelled like a Pi's header chip, and
-# runs the character-device GPIO checks (test/rpi-chardev-kernel-guest.ts) against it. This machine has no
+# runs the character-device GPIO checks (test/rpi-chardev-kernel-guest.ts) against it, then the audited
+# I2C helpers (rpi/i2c.ts on the real i2c-bus) against the kernel's i2c-stub. This machine has no
 # GPIO and cannot load modules, so the VM is how a real kernel gpiochip (the real uAPI, not a mock) is had.
 #
 #   scripts/kernel-gpio.sh build   download (apt-get download) + build the image into the cache (once, ~2 min)
@@ -16,8 +17,8 @@
 # unsigned (the kernel taints but loads it: MODULE_SIG_FORCE is unset).
 #
 # The guest has no disk: a busybox initramfs loads the modules, mounts this host's / read-only over
-# virtio-9p and chroots into it, so it runs the host's node, the repo's node_modules (tsx) and the built
-# addon exactly as the host would.
+# virtio-9p and chroots into it, so it runs the host's node, the repo's node_modules (tsx, i2c-bus) and the
+# gpiochip addon (rpi/native/prebuilds/linux-x64) exactly as the host would.
 set -euo pipefail
 
 KPKG_VERSION="${PCP_KERNEL_PKG_VERSION:-6.12.118-1~deb12u1}"

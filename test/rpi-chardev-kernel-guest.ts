@@ -4,10 +4,12 @@
 // "pinctrl-bcm2711" with 58 lines — so finding the header by label is tested, then runs the shared
 // conformance checks and the character-device-only ones (bias, active-low, kernel edge timestamps,
 // debounce, EBUSY, release). The probe reads the kernel's own views, not our code: gpio-sim's sysfs
-// (sim_gpioN/value and pull) and debugfs's list of requested lines.
+// (sim_gpioN/value and pull) and debugfs's list of requested lines. Then AuditedI2c on the real i2c-bus
+// against i2c-stub.
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { join } from 'node:path'
-import { AuditedGpio, chardevBackend, onoffBackend, type BinaryValue } from '../rpi/index.js'
+import { AuditedGpio, AuditedI2c, chardevBackend, onoffBackend, type BinaryValue } from '../rpi/index.js'
 import { loadGpiochipAddon } from '../rpi/chardev/addon.js'
 import { lineInfo } from '../rpi/chardev/chips.js'
 import { gpioConformance, type Check } from './rpi-gpio-conformance.js'
@@ -150,11 +152,53 @@ async function main (): Promise<void> {
     const sysChecks = await gpioConformance(sysBackend, sysProbe, sysChain)
     out('PCPK-SYSFS', { base: sysBase, checks: sysChecks })
   }
-  // i2c-stub (chip_addr=0x50,0x48) and i2c-dev are loaded for the I2C helpers' kernel check; report its bus.
+  // i2c-stub (chip_addr=0x50,0x48) and i2c-dev are loaded for the I2C helpers: report the bus, then run them.
   const i2c = existsSync('/sys/bus/i2c/devices') ? readdirSync('/sys/bus/i2c/devices').filter((d) => /^i2c-\d+$/.test(d))
     .map((d) => ({ bus: d, name: readFileSync(`/sys/bus/i2c/devices/${d}/name`, 'utf8').trim(), dev: existsSync(`/dev/${d}`) })) : []
   out('PCPK-I2C', i2c)
+  const stub = i2c.find((b) => b.name === 'SMBus stub driver')
+  if (stub) out('PCPK-I2C-AUDIT', await i2cChecks(Number(stub.bus.slice(4))))
   out('PCPK-DONE', { kernel: readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim(), node: process.version })
+}
+
+// AuditedI2c on the real i2c-bus package against the kernel's i2c-stub. The device's side is read back
+// through a second, plain i2c-bus handle (not through AuditedI2c), so a write that only reached our
+// stamp and not the chip fails here.
+async function i2cChecks (busNumber: number): Promise<Check[]> {
+  const checks: Check[] = []
+  const check = (name: string, ok: boolean, detail: unknown): void => { checks.push({ name, ok, detail: JSON.stringify(detail) }) }
+  const chain = await openTestChain('kernel-i2c')
+  const i2c = await AuditedI2c.open(busNumber, { audit: chain, label: 'i2c-stub' })
+  const raw = (createRequire(import.meta.url)('i2c-bus') as { openSync: (n: number) => { readByteSync: (a: number, r: number) => number, closeSync: () => void } }).openSync(busNumber)
+  await i2c.writeRegister(0x50, 0x10, [0xde, 0xad, 0xbe, 0xef])
+  check('i2c write: the stub EEPROM at 0x50 holds de ad be ef from 0x10 (read by plain i2c-bus)', [0x10, 0x11, 0x12, 0x13].map((r) => raw.readByteSync(0x50, r)).join() === '222,173,190,239', [0x10, 0x11, 0x12, 0x13].map((r) => raw.readByteSync(0x50, r)))
+  const back = await i2c.readRegister(0x50, 0x10, 4)
+  check('i2c read: the block reads back de ad be ef', back.toString('hex') === 'deadbeef', back.toString('hex'))
+  await i2c.writeRegister(0x48, 0x01, [0x60, 0xa0])
+  const second = await i2c.readRegister(0x48, 0x01, 2)
+  check('i2c: the second stub device at 0x48 keeps its own registers', second.toString('hex') === '60a0' && raw.readByteSync(0x50, 0x01) !== 0x60, second.toString('hex'))
+  raw.closeSync()
+  let missing: { code?: string, message?: string } = {}
+  try { await i2c.readRegister(0x51, 0x00, 1) } catch (err) { missing = err as typeof missing }
+  // i2c-stub's stub_xfer answers an address it does not emulate with -ENODEV (a real bus NAKs: ENXIO/EREMOTEIO).
+  check('i2c: a read at 0x51 (no device) fails with i2c-stub\'s ENODEV', missing.code === 'ENODEV', missing)
+  await i2c.close()
+  check('i2c stamps: setup, write, read, write, read, error, cleanup in that order', chain.types().join() === 'rpi_i2c_setup,rpi_i2c_write,rpi_i2c_read,rpi_i2c_write,rpi_i2c_read,rpi_i2c_error,rpi_i2c_cleanup', chain.types())
+  const [setup] = chain.payloads('rpi_i2c_setup')
+  check('i2c setup stamp: bus, /dev node, backend i2c-bus (not injected)', setup?.bus === busNumber && setup.device === `/dev/i2c-${busNumber}` && setup.backend === 'i2c-bus' && setup.label === 'i2c-stub', setup)
+  const pick = (p: Record<string, unknown> | undefined, keys: string[]): string => JSON.stringify(keys.map((k) => p?.[k]))
+  const [w1, w2] = chain.payloads('rpi_i2c_write')
+  const [r1, r2] = chain.payloads('rpi_i2c_read')
+  const [e1] = chain.payloads('rpi_i2c_error')
+  check('i2c write stamps: bus, address, register, length, bytes exactly', pick(w1, ['bus', 'address', 'register', 'length', 'bytes']) === JSON.stringify([busNumber, '0x50', '0x10', 4, 'deadbeef']) &&
+    pick(w2, ['bus', 'address', 'register', 'length', 'bytes']) === JSON.stringify([busNumber, '0x48', '0x01', 2, '60a0']), [w1, w2])
+  check('i2c read stamps: bus, address, register, length, bytes_read, bytes exactly', pick(r1, ['bus', 'address', 'register', 'length', 'bytes_read', 'bytes']) === JSON.stringify([busNumber, '0x50', '0x10', 4, 4, 'deadbeef']) &&
+    pick(r2, ['bus', 'address', 'register', 'length', 'bytes_read', 'bytes']) === JSON.stringify([busNumber, '0x48', '0x01', 2, 2, '60a0']), [r1, r2])
+  check('i2c error stamp: the missing device\'s address, register, op read, and the errno code thrown', pick(e1, ['bus', 'address', 'register', 'op', 'length', 'error_code']) === JSON.stringify([busNumber, '0x51', '0x00', 'read', 1, missing.code]) &&
+    typeof e1?.message_hash === 'string' && !('bytes' in (e1 ?? {})), e1)
+  const report = await chain.verify()
+  check('i2c chain verifies', report.valid === true, { valid: report.valid, events: chain.events.length })
+  return checks
 }
 
 main().then(() => process.exit(0), (err: Error) => { out('PCPK-FATAL', { message: err.message, stack: err.stack, code: (err as { code?: string }).code }); process.exit(1) })

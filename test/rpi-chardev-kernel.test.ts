@@ -2,8 +2,9 @@
 // 6.12 kernel under QEMU with gpio-sim (the kernel's simulated GPIO chip, real uAPI v2, real cdev code),
 // and test/rpi-chardev-kernel-guest.ts runs inside it: the shared conformance checks and the chardev-only
 // ones for the character device, then the same conformance checks through real onoff on that kernel's
-// sysfs GPIO. This suite parses the serial console. Skipped, with the reason, when qemu, the VM image
-// (scripts/kernel-gpio.sh build) or the gpiochip addon (npm run build:gpiochip) is missing.
+// sysfs GPIO, then AuditedI2c on the real i2c-bus package against the kernel's i2c-stub. This suite
+// parses the serial console. Skipped, with the reason, when qemu, the VM image (scripts/kernel-gpio.sh
+// build) or a gpiochip addon for this platform (the shipped prebuild, or npm run build:gpiochip) is missing.
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { spawnSync } from 'node:child_process'
@@ -21,7 +22,7 @@ function skipReason (): string {
   const info = spawnSync(SCRIPT, ['info'], { encoding: 'utf8' })
   const [cache, state] = info.stdout.trim().split('\n')
   if (state !== 'complete') return `no VM image in ${cache}: run scripts/kernel-gpio.sh build (downloads Debian's linux-image/-headers/-source 6.12 with apt-get download, builds gpio-sim.ko)`
-  if (!addonCandidates().some((p) => existsSync(p))) return 'the gpiochip addon is not built: npm run build:gpiochip'
+  if (!addonCandidates().some((p) => existsSync(p))) return 'no gpiochip addon for this platform (no prebuild in rpi/native/prebuilds/): npm run build:gpiochip'
   return ''
 }
 
@@ -67,11 +68,16 @@ t('onoff over the same kernel\'s sysfs GPIO passes the same conformance checks',
   console.log(`rpi-chardev-kernel: sysfs/onoff ${sysfs!.checks.filter((c) => c.ok).length}/${sysfs!.checks.length} checks passed (header chip base ${sysfs!.base})`)
 })
 
-t('i2c-stub is loaded in the same VM (for the I2C helpers\' kernel check)', () => {
+t('AuditedI2c on real i2c-bus against the kernel\'s i2c-stub: bytes reach the chip and read back, stamps exact, a missing device is a stamped error', () => {
   const buses = tagged<Array<{ bus: string, name: string, dev: boolean }>>('PCPK-I2C')
   assert.ok(buses, 'PCPK-I2C line on the console')
   const stub = buses!.find((b) => b.name === 'SMBus stub driver')
   assert.ok(stub && stub.dev, `an i2c-stub bus with its /dev node: ${JSON.stringify(buses)}`)
+  const checks = tagged<Check[]>('PCPK-I2C-AUDIT')
+  assert.ok(checks, 'PCPK-I2C-AUDIT line on the console')
+  for (const c of checks!) assert.ok(c.ok, `${c.name}: ${c.detail}`)
+  assert.ok(checks!.length >= 10, `only ${checks!.length} I2C checks ran`)
+  console.log(`rpi-chardev-kernel: i2c-stub on ${stub!.bus}: AuditedI2c ${checks!.filter((c) => c.ok).length}/${checks!.length} checks passed`)
 })
 
 Kernel.run()
