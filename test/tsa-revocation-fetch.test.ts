@@ -89,6 +89,8 @@ Fetch('the AIA responder answers good: ok, from one OCSP request and no CRL; off
   assert.is(codeOf(await check(tok.aia!, {})), 'ok')
   assert.is(codeOf(await check(tok.aia!, { fetchRevocation: false, crls: [] })), 'TSA_CRL_MISSING')
   assert.is(hits('/ocsp') - o, 1, 'nothing fetched unless asked')
+  // a programmer's mistake, not a verdict
+  try { await check(tok.aia!, { fetchRevocation: { ocsp: () => Promise.resolve(new Uint8Array()) } as never }); assert.unreachable('accepted a fetcher without crl()') } catch (err) { assert.instance(err, TypeError) }
 })
 
 Fetch('the responder says revoked before genTime: TSA_CERT_REVOKED; revoked after: ok', async () => {

@@ -4,7 +4,8 @@
 // the network today cannot be reproduced from the archive tomorrow. Only http: URLs (RFC 5280: https
 // and ldap would need their own trust and client); only URLs of certificates that already chain to a
 // configured root are ever asked (step 10 runs after step 9), so a token cannot make us fetch at will.
-// globalThis.fetch, no Node built-ins: what comes back is judged exactly as offline evidence.
+// globalThis.fetch, no Node built-ins. Redirects are followed (distribution points sit behind CDNs):
+// what comes back is trusted for its signature, never its origin, and judged exactly as offline evidence.
 import * as pkijs from 'pkijs'
 import { findExtension } from './asn1.js'
 import { TsaError } from './errors.js'

@@ -50,6 +50,8 @@ export async function verifyTimestampToken (token: Uint8Array, check: TokenCheck
   if (!Array.isArray(check.trustRoots)) throw new TypeError('"check.trustRoots" expected an array of DER certificates')
   if (check.crls !== undefined && (!Array.isArray(check.crls) || !check.crls.every((c) => c instanceof Uint8Array))) throw new TypeError('"check.crls" expected an array of DER CRLs (Uint8Array)')
   if (check.ocsp !== undefined && (!Array.isArray(check.ocsp) || !check.ocsp.every((c) => c instanceof Uint8Array))) throw new TypeError('"check.ocsp" expected an array of DER OCSP responses (Uint8Array)')
+  const f = check.fetchRevocation
+  if (f !== undefined && typeof f !== 'boolean' && (typeof f?.ocsp !== 'function' || typeof f?.crl !== 'function')) throw new TypeError('"check.fetchRevocation" expected a boolean or a RevocationFetcher { ocsp, crl }')
   try {
     return await verify(token, check)
   } catch (err) {
