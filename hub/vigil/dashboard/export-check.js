@@ -36,7 +36,8 @@
   /**
    * input: { name, text, roots: [{ name, text }], crls: [{ name, bytes }], ocsp?: [{ name, bytes }], against: { name, text } | null }.
    * Resolves with { usable: false, reason } | { usable: true, valid, report, errors, anchors, against? }
-   * | { usable: true, trustError: { code, message } } when the roots or CRLs cannot be used.
+   * | { usable: true, trustError: { code?, message } } when the roots, CRLs or OCSP responses cannot be
+   * used, or the page has no WebCrypto.
    */
   async function check (v, input) {
     const first = chainOf(v, input.text, input.name)
@@ -47,6 +48,8 @@
     const out = { usable: true, report: first.report, valid: first.report.valid, errors: first.report.errors.slice(), anchors: { count, verified: withRoots, results: [] } }
     const ocspIn = input.ocsp || []
     if ((input.crls.length || ocspIn.length) && !withRoots) return { ...out, trustError: { code: 'ARGUMENT_INVALID', message: `${input.crls.length ? 'CRLs' : 'OCSP responses'} need trust roots: without them no anchor is verified, so no revocation would be checked` } }
+    // Nothing to check: anchors.js stays unloaded, so the roots are not parsed either (pcp verify reads
+    // them first and refuses an unusable file even for a chain without anchors).
     if (!((count > 0 && withRoots) || input.against)) return out
     // pkijs checks signatures with WebCrypto, which browsers give only to secure contexts (HTTPS,
     // localhost, file://): without it every token would fail for a reason that is not the token's.
