@@ -29,6 +29,8 @@ export interface BenchIngestOptions {
   bareVerifyPerSec?: number
   /** Run the hub in a process of its own (bench/hub-child.ts) and measure its CPU. */
   hubProcess?: boolean
+  /** With `hubProcess`: called with the hub's pid just before and just after the timed window. */
+  onHubWindow?: (pid: number, edge: 'start' | 'end') => void
   /** An external broker (mqtt://) for the hub and the devices, on a fresh topic prefix. Default: the hub's embedded one. */
   mqttUrl?: string
 }
@@ -77,6 +79,7 @@ export async function bareVerifyPerSec (n: number, threads: number): Promise<num
 
 export interface HubChild {
   url: string
+  pid: number
   ask<T = unknown> (what: 'cpu' | 'stats' | 'heap' | 'close'): Promise<T>
   /** Closes the hub and waits for the process to exit (killed after 20 s). */
   close (): Promise<void>
@@ -104,6 +107,7 @@ export async function startHubChild (opts: object): Promise<HubChild> {
   const ask = <T>(what: string): Promise<T> => new Promise<T>((resolve, reject) => { const id = next++; waiting.set(id, { resolve: resolve as (v: unknown) => void, reject }); child.send({ id, ask: what }) })
   return {
     url,
+    pid: child.pid!,
     ask,
     async close () {
       const timer = setTimeout(() => child.kill('SIGKILL'), 20_000)
@@ -140,12 +144,14 @@ export async function benchIngest (opts: BenchIngestOptions = {}): Promise<Bench
     // The workers start at the hub's first batch (hub/lazy-pool.ts): a warm-up, outside the measurement.
     let url: string
     if (opts.hubProcess) { child = await startHubChild(hubOpts); url = child.url } else { hub = await Hub.start(hubOpts); await hub.startVerifyWorkers(); url = hub.mqttUrl }
+    if (child) opts.onHubWindow?.(child.pid, 'start')
     const cpu0 = await child?.ask<{ user: number, system: number }>('cpu')
     const t = performance.now()
     sync = await SyncAgent.start({ url, ...prefix, agents, maxEventsPerSec: Infinity, batchSize: opts.batchSize ?? 512, maxInFlight: 4, statusFile: false })
     await sync.flush(300_000)
     const seconds = (performance.now() - t) / 1000
     const cpu1 = await child?.ask<{ user: number, system: number }>('cpu')
+    if (child) opts.onHubWindow?.(child.pid, 'end')
     const ingested = child ? (await child.ask<{ ingested: number }>('stats')).ingested : hub!.stats().ingested
     if (ingested !== total) throw new Error(`bench: the hub stored ${ingested} of ${total} events`)
     const eventsPerSec = total / seconds

@@ -37,7 +37,13 @@ export function formatNumber (v: number | bigint | Float): string {
   return pyFloatRepr(v)
 }
 
+// A string of printable ASCII but `"` and `\` is what JSON.stringify writes between quotes (it escapes only
+// those two, controls and lone surrogates): the common case (keys, ids, hashes, nonces), and one native
+// test instead of two calls (a quarter of signingBytes' time on a typical event).
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/
+
 function writeString (s: string, path: string): string {
+  if (PLAIN.test(s)) return '"' + s + '"'
   // Python's encoder raises on lone surrogates; JSON.stringify would escape them into different bytes.
   if (!(s as unknown as { isWellFormed (): boolean }).isWellFormed()) {
     throw new PcpError(ErrorCodes.CANONICAL_UNSUPPORTED, `lone surrogate in string at ${path}`, { field: path })

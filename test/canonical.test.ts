@@ -68,4 +68,21 @@ Canonical('property: 3000 random documents round-trip byte-identically', () => {
   }
 })
 
+// The printable-ASCII fast path of string writing (runtime/canonical.ts PLAIN) against JSON.stringify, for
+// every UTF-16 code unit alone, as a key, and between plain text; lone surrogates stay refused.
+Canonical('strings: every code unit is written as JSON.stringify writes it, as a value and as a key', () => {
+  for (let c = 0; c < 0x10000; c++) {
+    const ch = String.fromCharCode(c)
+    if (c >= 0xd800 && c <= 0xdfff) {
+      assert.throws(() => canonicalize(ch), (e: unknown) => (e as PcpError).code === 'CANONICAL_UNSUPPORTED')
+      continue
+    }
+    for (const s of [ch, `ab${ch}cd`, `${ch}${ch}`]) {
+      assert.is(canonicalize(s), JSON.stringify(s), `U+${c.toString(16)}`)
+      assert.is(canonicalize({ [s]: s }), `{${JSON.stringify(s)}:${JSON.stringify(s)}}`, `key U+${c.toString(16)}`)
+    }
+  }
+  assert.is(canonicalize('\u{1F600} plain "quoted" back\\slash'), JSON.stringify('\u{1F600} plain "quoted" back\\slash'))
+})
+
 Canonical.run()
