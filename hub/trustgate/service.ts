@@ -42,7 +42,8 @@ export type { EvaluateInput } from './context.js'
 export interface TrustGateServiceOptions {
   /** State directory: policy versions (versions/, activations.jsonl) and principals.json. */
   dir: string
-  hub: HubChain
+  /** The hub's chain: the journal, unless `state` keeps it. */
+  hub?: HubChain
   /** Where versions and the journal live; default FileTrustGateState(dir, hub). The service closes it. */
   state?: TrustGateState
   principals?: Principals
@@ -86,7 +87,7 @@ export class TrustGateService extends EventEmitter {
     super()
     this.#opts = opts
     this.#clock = opts.clock ?? Date.now
-    this.state = opts.state ?? new FileTrustGateState(opts.dir, opts.hub)
+    this.state = opts.state ?? new FileTrustGateState(opts.dir, opts.hub!)
     this.versions = this.state.versions
     this.principals = opts.principals ?? this.state.principals ?? PrincipalStore.open(opts.dir)
     this.#agents = new AgentStates(opts.agentStateTtlSeconds ?? 120)
@@ -105,7 +106,7 @@ export class TrustGateService extends EventEmitter {
   now (): number { return Math.floor(this.#clock() / 1000) }
 
   static async open (opts: TrustGateServiceOptions): Promise<TrustGateService> {
-    if (typeof opts?.hub?.stamp !== 'function') throw new TypeError('"hub" expected a Stamper (the hub\'s Agent)')
+    if (opts?.state === undefined && typeof opts?.hub?.stamp !== 'function') throw new TypeError('"hub" expected a Stamper (the hub\'s Agent)')
     const s = new TrustGateService(opts)
     await s.#restore()
     s.#active = s.versions.active()
@@ -135,13 +136,15 @@ export class TrustGateService extends EventEmitter {
   }
 
   /**
-   * Shared state: runs `fn` alone, and again after reading what the other hubs appended whenever its
-   * journal append lost the race (JOURNAL_CONFLICT), so every decision is taken on the journal as it is.
-   * One hub: `fn` as it is, concurrently (the hub's own chain orders the stamps).
+   * Shared state: runs `fn` alone, on the journal as read just before (an answer through this hub to a
+   * request queued through another a moment ago finds it), and again after reading what the other hubs
+   * appended whenever its append lost the race (JOURNAL_CONFLICT), so every decision is taken on the
+   * journal as it is. One hub: `fn` as it is, concurrently (the hub's own chain orders the stamps).
    */
   async #op<T> (fn: () => Promise<T>): Promise<T> {
     if (!this.state.shared) return await fn()
     return await this.#exclusive(async () => {
+      await this.#catchUp()
       for (let attempt = 1; ; attempt++) {
         try { return await fn() } catch (err) {
           if (!(err instanceof PcpError && err.code === ServiceErrorCodes.JOURNAL_CONFLICT) || attempt >= MAX_ATTEMPTS) throw err
@@ -326,7 +329,7 @@ export class TrustGateService extends EventEmitter {
   /** Applies on_timeout to every lapsed request (the timer calls this; tests call it with their clock). */
   async expire (): Promise<void> {
     // Shared: what the others appended first (this is also the poll when a notification was lost).
-    const changed = await this.#op(async () => { if (this.state.shared) await this.#catchUp(); return await this.queue.expire(this.now()) })
+    const changed = await this.#op(async () => await this.queue.expire(this.now()))
     for (const c of changed) {
       if ('state' in c) this.#markResolved(c)
       else this.#markPending(c)
