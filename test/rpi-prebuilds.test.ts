@@ -8,7 +8,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { execFileSync, spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { mkdirSync, readFileSync, symlinkSync } from 'node:fs'
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { arch } from 'node:os'
 import { join } from 'node:path'
 import { build } from 'esbuild'
@@ -80,6 +80,15 @@ P(`this host (${arch()}) loads its prebuild, no local build; a fresh process's f
     const o = JSON.parse(r.stdout)
     assert.equal([o.ioctl.code, o.blk.code, o.size.name, o.callsBeforeWrite, o.calls, o.pollErr], ['ENOTTY', 'ENOTTY', 'RangeError', 0, 1, null])
   }
+})
+
+P('a candidate that exists but does not load falls through to the next: the prebuild', () => {
+  const junk = join(tmp.path, 'junk.node')
+  writeFileSync(junk, 'not an ELF file')
+  const script = "import { loadGpiochipAddon, gpiochipAddonPath } from './rpi/chardev/addon.ts'; loadGpiochipAddon(); console.log(gpiochipAddonPath())"
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, env: { ...process.env, PCP_GPIOCHIP_ADDON: junk }, encoding: 'utf8', timeout: 20_000 })
+  assert.is(r.status, 0, r.stderr)
+  assert.is(r.stdout.trim(), join(ROOT, PREBUILD))
 })
 
 for (const [debArch, nodeArch, target] of [['arm64', 'arm64', 'linux-arm64'], ['armhf', 'arm', 'linux-arm']] as const) {
