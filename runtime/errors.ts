@@ -66,6 +66,8 @@ export const ErrorCodes = {
   // audit exports
   EXPORT_MALFORMED: 'EXPORT_MALFORMED',
   EXPORT_HASH_MISMATCH: 'EXPORT_HASH_MISMATCH',
+  // files written whole or not at all (runtime/fsutil.ts): exports, state files, key output
+  FILE_WRITE_FAILED: 'FILE_WRITE_FAILED', // could not be written in full (disk full, read-only, limit): `file` names it, `cause` the errno; nothing was replaced
   // device store
   STORE_LOCKED: 'STORE_LOCKED',
   STORE_CORRUPTED: 'STORE_CORRUPTED',

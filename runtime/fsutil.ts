@@ -1,22 +1,44 @@
 // Small durable-file helpers. A key file or identity half-written by a power cut must never replace a
 // good one: write a temp file, fsync it, rename over, fsync the directory.
-import { open, rename, mkdir, unlink, stat } from 'node:fs/promises'
+import { open, rename, mkdir, unlink, stat, type FileHandle } from 'node:fs/promises'
 import { dirname, join, basename } from 'node:path'
+import { ErrorCodes, PcpError } from './errors.js'
+
+/** FILE_WRITE_FAILED naming `file`; the errno stays the cause (isNoSpace() still sees ENOSPC through it). */
+export function fileWriteError (file: string, err: unknown): PcpError {
+  if (err instanceof PcpError && err.code === ErrorCodes.FILE_WRITE_FAILED) return err
+  const e = err as NodeJS.ErrnoException
+  return new PcpError(ErrorCodes.FILE_WRITE_FAILED, `${file}: could not be written in full (${e?.code ?? 'error'}: ${e?.message ?? String(err)}); nothing was replaced`, { file, cause: err })
+}
+
+/**
+ * FileHandle.write() returns after a short write without an error: at a full disk (tmpfs, ext4) the
+ * kernel writes what fits and reports the count, and only the next write fails. A caller that ignores
+ * the count renames a truncated file into place as if it were whole.
+ */
+export async function writeAll (fh: FileHandle, data: string | Uint8Array): Promise<void> {
+  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data
+  for (let at = 0; at < bytes.length;) {
+    const { bytesWritten } = await fh.write(bytes, at, bytes.length - at)
+    if (bytesWritten <= 0) throw Object.assign(new Error('write made no progress'), { code: 'EIO' })
+    at += bytesWritten
+  }
+}
 
 export async function writeFileAtomic (path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`)
-  const fh = await open(tmp, 'wx', mode)
+  let fh: FileHandle
+  try { fh = await open(tmp, 'wx', mode) } catch (err) { throw fileWriteError(path, err) }
   try {
-    await fh.writeFile(data)
+    await writeAll(fh, data)
     await fh.sync()
-  } finally {
     await fh.close()
-  }
-  try {
     await rename(tmp, path)
   } catch (err) {
+    // A temp file left at every failed attempt would fill a full disk further with each retry.
+    await fh.close().catch(() => {})
     await unlink(tmp).catch(() => {})
-    throw err
+    throw fileWriteError(path, err)
   }
   await syncDir(dirname(path))
 }

@@ -9,7 +9,7 @@ import { agentDir, listAgentNames, readIdentityDocument, readRotatedIdentityDocu
 import { AUDIT_SPEC, EXPORTER } from './audit.js'
 import { eventHash, chainIntegrityHash } from './event.js'
 import { stringifyJson } from './json.js'
-import { syncDir } from './fsutil.js'
+import { syncDir, writeAll, fileWriteError } from './fsutil.js'
 import type { AissEvent, IdentityDocument } from './types.js'
 
 /** Reading never creates: an unknown name is IDENTITY_NOT_FOUND, not a new empty store under a typo. */
@@ -54,7 +54,7 @@ export async function writeAuditExport (store: Pick<StoreReader, 'head' | 'event
   await store.flush()
   const total = (store.head?.seq ?? -1) + 1
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`)
-  const fh = await open(tmp, 'w', 0o644)
+  const fh = await open(tmp, 'w', 0o644).catch((err: unknown) => { throw fileWriteError(path, err) })
   const hashes: string[] = []
   let first: number | null = null; let last: number | null = null
   try {
@@ -65,12 +65,12 @@ export async function writeAuditExport (store: Pick<StoreReader, 'head' | 'event
       hashes.push(eventHash(event))
       first ??= event.timestamp; last = event.timestamp
       chunk += (n ? ',' : '') + '\n    ' + indent(stringifyJson(event as AissEvent, 2), 4)
-      if (++n % 1000 === 0) { await fh.write(chunk); chunk = ''; opts.onProgress?.(n, total) }
+      if (++n % 1000 === 0) { await writeAll(fh, chunk); chunk = ''; opts.onProgress?.(n, total) }
     }
     const cih = chainIntegrityHash(hashes)
     const metadata = { event_count: n, first_timestamp: first, last_timestamp: last, exporter: EXPORTER }
     chunk += `${n ? '\n  ' : ''}],\n  "chain_integrity_hash": ${JSON.stringify(cih)},\n  "exported_at": ${opts.now ?? Math.floor(Date.now() / 1000)},\n  "metadata": ${indent(stringifyJson(metadata, 2), 2)}\n}\n`
-    await fh.write(chunk)
+    await writeAll(fh, chunk)
     await fh.sync()
     opts.onProgress?.(n, total)
     await fh.close()
@@ -80,7 +80,8 @@ export async function writeAuditExport (store: Pick<StoreReader, 'head' | 'event
   } catch (err) {
     await fh.close().catch(() => {})
     await unlink(tmp).catch(() => {})
-    throw err
+    // A failure reading the store is the store's error; one writing the file names the file.
+    throw err instanceof PcpError ? err : fileWriteError(path, err)
   }
 }
 
