@@ -1,9 +1,11 @@
 // pcp sync status | run
 import type { Command } from 'commander'
 import { readFile } from 'node:fs/promises'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { PcpError, pcpHome, agentDir, listAgentNames, openAgentStore, firstIdentityDocument, loadAgentIdentity, statementSigner, type Identity, type StatementSigner } from '../runtime/index.js'
+import { parseJson, type IdentityDocument, PcpError, pcpHome, agentDir, listAgentNames, openAgentStore, firstIdentityDocument, loadAgentIdentity, statementSigner, type Identity, type StatementSigner } from '../runtime/index.js'
 import { SyncAgent, type SyncSource, type SyncStatus } from '../sync/agent.js'
+import { pinnedHubKey } from '../sync/gate.js'
 import type { MqttConnectOptions } from '../sync/connect.js'
 import { pidAlive } from '../hub/control.js'
 import { action, printJson, EXIT } from './common.js'
@@ -82,6 +84,7 @@ export function registerSyncCommands (program: Command): void {
     .option('--ca <file>', 'CA certificate (PEM)')
     .option('--cert <file>', 'client certificate (PEM)')
     .option('--key <file>', 'client key (PEM)')
+    .option('--hub <identity>', 'pin the hub key: its identity.json (<hub data>/agents/hub/identity.json) or its base64 public key; answers the hub did not sign are ignored (needed on a broker without the ACL of docs/brokers.md)')
     .option('--rate <n>', 'most events per second per agent while draining a backlog', '5000')
     .option('--until-synced', 'exit once the hub has acknowledged everything')
     .option('--timeout <seconds>', 'with --until-synced: give up after this long', '300')
@@ -118,6 +121,7 @@ export function registerSyncCommands (program: Command): void {
         url: String(o.url), agents: sources, prefix: String(o.prefix), maxEventsPerSec: Number(o.rate),
         statusFile: join(home(), 'sync', 'status.json'),
         ...creds,
+        ...(o.hub !== undefined ? { hub: readHubPin(String(o.hub)) } : {}),
         ...(logger ? { logger } : {})
       })
       if (logger === undefined || o.logFile !== undefined) {
@@ -136,4 +140,14 @@ export function registerSyncCommands (program: Command): void {
       }
       return EXIT.OK
     }))
+}
+
+/** `--hub`: a file holding the hub's identity document, else the base64 of its public key. */
+function readHubPin (value: string): IdentityDocument | string {
+  let pin: IdentityDocument | string = value
+  if (existsSync(value)) {
+    try { pin = parseJson(readFileSync(value, 'utf8'), value) as unknown as IdentityDocument } catch (err) { throw new PcpError('ARGUMENT_INVALID', `--hub ${value}: ${(err as Error).message}`, { file: value }) }
+  }
+  try { pinnedHubKey(pin) } catch (err) { throw new PcpError('ARGUMENT_INVALID', `--hub ${value}: ${(err as Error).message}`, { field: 'hub' }) }
+  return pin
 }

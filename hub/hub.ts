@@ -15,7 +15,7 @@ import { Agent, PcpError, type AissEvent, type ChainProblem } from '../runtime/i
 import { ensureDir } from '../runtime/fsutil.js'
 import { downTopic, hubFilter, DEFAULT_PREFIX } from '../sync/topics.js'
 import { whenConnected } from '../sync/connect.js'
-import { encodeEnvelope } from '../sync/wire.js'
+import { encodeEnvelope, syncAnswerStatement, SYNC_ANSWER_STATEMENT } from '../sync/wire.js'
 import type { EmbeddedBroker } from './broker.js'
 import { VerifyPool, taskModule } from './verify-pool.js'
 import { LazyPool } from './lazy-pool.js'
@@ -213,6 +213,10 @@ export class Hub {
 
   #reply (agentId: string, out: object, t0: number): void {
     if (this.#closed) return
+    // Sync answers are signed (sync/wire.ts): on an open broker anyone can publish on `down`. Gate answers
+    // carry signed journal events instead (sync/gate-wire.ts).
+    const statement = syncAnswerStatement(agentId, out as Record<string, unknown>)
+    if (statement !== null) out = { ...out, sig: this.agent.signStatement(SYNC_ANSWER_STATEMENT, statement) }
     this.client.publish(downTopic(agentId, this.prefix), Buffer.from(encodeEnvelope(out)), { qos: 1 })
     if ((out as { kind?: unknown }).kind === 'ack') this.#ackSeconds.observe(undefined, (performance.now() - t0) / 1000)
   }

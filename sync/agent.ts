@@ -27,7 +27,9 @@ import { connectMqtt, type MqttConnectOptions } from './connect.js'
 import { loginCredentials } from './broker-login.js'
 import { loginKeys, followRotations } from './login-keys.js'
 import type { StatementSigner } from '../runtime/statement.js'
-import { encodeEnvelope, parseDown, MAX_BATCH_RECORDS, type WireHead } from './wire.js'
+import { encodeEnvelope, parseDown, syncAnswerStatement, MAX_BATCH_RECORDS, SYNC_ANSWER_STATEMENT, type WireHead } from './wire.js'
+import { verifyStatement, type IdentityDocument as HubIdentity } from '../runtime/index.js'
+import { pinnedHubKey } from './gate.js'
 import { Outbox, type OutboxConfig, type Phase } from './outbox.js'
 import { SyncErrorCodes } from './errors.js'
 import { silentLogger, type Logger } from './log.js'
@@ -48,6 +50,13 @@ export interface SyncSource {
 export interface SyncOptions extends Omit<MqttConnectOptions, 'url'> {
   url: string
   agents: SyncSource[]
+  /**
+   * The hub's key, pinned (its identity document, or its 32-byte public key, raw or base64): answers on
+   * `down` that it did not sign are ignored. Needed on any broker that lets others publish on a device's
+   * `down` topic (one without the ACL of docs/brokers.md); without it, whoever can publish there can
+   * answer for the hub.
+   */
+  hub?: HubIdentity | Uint8Array | string
   prefix?: string
   /** Events per batch (default 256, at most MAX_BATCH_RECORDS). */
   batchSize?: number
@@ -98,6 +107,9 @@ export class SyncAgent extends EventEmitter {
   readonly #clock: () => number
   readonly #log: Logger
   readonly #statusFile: string | null
+  readonly #hubKey: Uint8Array | null
+  /** Per agent: unsigned answers ignored, and when the last warning about them was given. */
+  readonly #forged = new Map<string, { count: number, warnedAt: number }>()
   readonly #timers: NodeJS.Timeout[] = []
   #statusDirty = false
   #closed = false
@@ -109,6 +121,7 @@ export class SyncAgent extends EventEmitter {
     this.#clock = opts.clock ?? Date.now
     this.#log = (opts.logger ?? silentLogger).child({ component: 'sync' })
     const home = opts.agents[0]?.dir ? dirname(dirname(opts.agents[0].dir)) : null
+    this.#hubKey = opts.hub === undefined ? null : pinnedHubKey(opts.hub)
     this.#statusFile = opts.statusFile === false ? null : (opts.statusFile ?? (home ? join(home, 'sync', 'status.json') : null))
   }
 
@@ -213,8 +226,23 @@ export class SyncAgent extends EventEmitter {
     const box = this.#outboxes.get(t.agentId)
     const env = parseDown(payload)
     if (!box || env === null) return
+    if (this.#hubKey !== null && env.kind !== 'hello') {
+      const statement = syncAnswerStatement(t.agentId, env as unknown as Record<string, unknown>)
+      if (statement === null || !verifyStatement((env as { sig?: unknown }).sig, SYNC_ANSWER_STATEMENT, statement, this.#hubKey)) return this.#forgedAnswer(box.name, t.agentId, env.kind)
+    }
     // A store error in a handler must not become an unhandled rejection that ends the robot's process.
     await box.onDown(env).catch((err: Error) => this.#warn({ agent: box.name, agentId: box.chainId, code: (err as { code?: string }).code ?? SyncErrorCodes.SYNC_STORE_UNREADABLE, message: err.message }))
+  }
+
+  // Counted and warned about at most every 10 s per agent: a flood of forgeries must not flood the log.
+  #forgedAnswer (agent: string, agentId: string, kind: string): void {
+    const f = this.#forged.get(agentId) ?? { count: 0, warnedAt: -Infinity }
+    f.count++
+    this.#forged.set(agentId, f)
+    const now = this.#clock()
+    if (now - f.warnedAt < 10_000) return
+    f.warnedAt = now
+    this.#warn({ agent, agentId, code: SyncErrorCodes.SYNC_ANSWER_UNAUTHENTICATED, message: `ignored ${f.count} answer(s) on the down topic of ${agent} not signed by the pinned hub key (last: ${kind}); someone else publishes there` })
   }
 
   status (): SyncStatus {

@@ -13,5 +13,7 @@ export const SyncErrorCodes = {
   /** One event is larger than a sync message may be; it can only leave the device in an export. */
   SYNC_EVENT_TOO_LARGE: 'SYNC_EVENT_TOO_LARGE',
   /** The local store could not be read (it is reopening after a write error): handshaking again later. A warning. */
-  SYNC_STORE_UNREADABLE: 'SYNC_STORE_UNREADABLE'
+  SYNC_STORE_UNREADABLE: 'SYNC_STORE_UNREADABLE',
+  /** An answer on `down` without a valid signature of the pinned hub key (a forgery on an open broker): ignored. A warning. */
+  SYNC_ANSWER_UNAUTHENTICATED: 'SYNC_ANSWER_UNAUTHENTICATED'
 } as const

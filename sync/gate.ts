@@ -85,7 +85,7 @@ export class DeviceGate {
 
   private constructor (o: DeviceGateOptions) {
     this.#o = { timeoutMs: 2000, approvalWaitMs: 0, role: 'operator', prefix: DEFAULT_PREFIX, ...o }
-    this.#hub = hubKeyOf(pinnedKey(o.hub))
+    this.#hub = hubKeyOf(pinnedHubKey(o.hub))
     this.#cache = new PolicyCache(this.#hub, o.cacheFile)
     this.#requests = new GateRequests({
       client: o.client, agent: o.agent, prefix: this.#o.prefix, policyHash: () => this.#cache.policy?.hash ?? null,
@@ -233,7 +233,8 @@ function closed (decisionId: string, why: string): Verdict {
   return { allowed: false, outcome: 'BLOCK', reason: `${why} — blocked (fail-closed)`, source: 'fail_closed', decisionId, state: 'DECIDED', rule: null, policyHash: null, hubEventHash: null, role: null }
 }
 
-function pinnedKey (hub: DeviceGateOptions['hub']): Uint8Array {
+/** A pinned hub key as given (identity document, raw 32 bytes or their base64): its public key. */
+export function pinnedHubKey (hub: DeviceGateOptions['hub']): Uint8Array {
   if (hub instanceof Uint8Array) return hub
   if (typeof hub === 'string') {
     const k = fromBase64Strict(hub)

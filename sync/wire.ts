@@ -13,6 +13,11 @@
 //   head      { state, head }          the registry state and the hub's stored head ({ seq, hash } | null)
 //   ack       { head, stored, duplicates }   the batch is verified AND durable on the hub
 //   nack      { code, message, head, retry } nothing at or after the first refused event was stored
+// Each of the three carries `sig`: the hub's key over syncAnswerStatement() (runtime/statement.ts, purpose
+// SYNC_ANSWER_STATEMENT). On a broker without the ACL of docs/brokers.md anyone reads the `up` topic, so
+// knows every `corr`, and may publish on `down`: a device that pins the hub key (SyncOptions.hub) acts
+// only on signed answers, so a forged ack or head cannot mark as synced what no hub stored, and a forged
+// nack or "revoked" cannot stop it. `hello` is unsigned: all it can cause is a handshake.
 //
 // Why records and not JSON events: a record is ~40% of the JSON size and round-trips to the same
 // canonical bytes (test/record.test.ts), so signatures still verify; the hub keeps the record bytes of a
@@ -23,6 +28,8 @@ import { encodeRecord, decodeRecord } from '../runtime/record.js'
 import { isAgentIdShape } from './topics.js'
 import { scanCbor, type ScanLimits } from './cbor-scan.js'
 import type { AissEvent, IdentityDocument } from '../runtime/types.js'
+import type { JsonObject } from '../runtime/value.js'
+import { toHex } from '../runtime/encoding.js'
 
 export const WIRE_VERSION = 1
 
@@ -169,6 +176,25 @@ export function eventsEnvelope (corr: Uint8Array, from: number, events: readonly
 export function rawEventsEnvelope (corr: Uint8Array, from: number, identities: readonly string[], records: Uint8Array[]): EventsEnvelope {
   if (identities.length > 0 && identities.length <= 16) return { v: 1, kind: 'events', corr, from, ids: [...identities], records }
   return eventsEnvelope(corr, from, records.map((r) => decodeRecord(r, identities)))
+}
+
+/** Purpose of the hub's signature on a `head`, `ack` or `nack` (never valid as a login or gate request). */
+export const SYNC_ANSWER_STATEMENT = 'pcp.sync-answer'
+
+/**
+ * What the hub signs of a sync answer to `agentId`: every field the device acts on, normalised as
+ * parseDown() reads them, and the agent (so an answer to one device is no answer to another). Null for
+ * any other kind.
+ */
+export function syncAnswerStatement (agentId: string, env: Record<string, unknown>): JsonObject | null {
+  const corr = env.corr
+  if (!isCorr(corr)) return null
+  const head = (h: unknown): JsonObject | null => isWireHead(h) ? { seq: h.seq, hash: h.hash } : null
+  const base: JsonObject = { agent: agentId, kind: String(env.kind), corr: toHex(corr) }
+  if (env.kind === 'head') return { ...base, state: String(env.state), head: head(env.head) }
+  if (env.kind === 'ack') return { ...base, head: head(env.head), stored: Number(env.stored ?? 0), duplicates: Number(env.duplicates ?? 0) }
+  if (env.kind === 'nack') return { ...base, code: String(env.code), message: String(env.message ?? ''), head: head(env.head), retry: env.retry === true }
+  return null
 }
 
 /** Reads a `down` envelope addressed to a device; null for anything it should ignore. */
