@@ -1,6 +1,7 @@
 import type { Command } from 'commander'
 import { verifyAuditExportFile, PcpError } from '../runtime/index.js'
 import { action, printJson, EXIT } from './common.js'
+import { ANCHOR_EVENT_TYPE } from '../runtime/anchor/payload.js'
 import { tsaTrustFromOptions, registerTsaTrustOptions } from './tsa-trust.js'
 import type { compareHistories as CompareHistories } from './verify-anchors.js'
 
@@ -20,7 +21,11 @@ export function registerVerifyCommands (program: Command): void {
       }
       // Streamed: memory stays bounded whatever the export's length (runtime/audit-stream.ts).
       let result
-      try { result = verifyAuditExportFile(file) } catch (err) {
+      // Counted in the same pass: an export's anchors prove no time unless roots are given, and the user
+      // must be told they were not checked, not left to think the chain's "valid" covers them.
+      let anchorEvents = 0
+      const onEvent = (e: unknown): void => { if ((e as { payload?: { event_type?: unknown } } | null)?.payload?.event_type === ANCHOR_EVENT_TYPE) anchorEvents++ }
+      try { result = verifyAuditExportFile(file, { onEvent }) } catch (err) {
         if (err instanceof PcpError || typeof (err as NodeJS.ErrnoException).code !== 'string') throw err
         return unusable(`cannot read (${(err as NodeJS.ErrnoException).code})`, 'FILE_UNREADABLE')
       }
@@ -39,12 +44,13 @@ export function registerVerifyCommands (program: Command): void {
       }
       const extra = anchors ? va!.anchorProblems(anchors, fork) : []
       const valid = r.valid && extra.length === 0
-      const anchorJson = anchors === undefined ? {} : { anchors: va!.anchorsJson(anchors, trust !== undefined) }
+      const anchorJson = anchors !== undefined ? { anchors: va!.anchorsJson(anchors, trust !== undefined) } : anchorEvents > 0 ? { anchors: { count: anchorEvents, verified: false, results: [] } } : {}
       const forkJson = fork === undefined ? {} : { against: { file: opts.against, diverges_at: fork.divergence } }
       if (opts.json) {
         printJson({ valid, event_count: r.event_count, agent_id: r.agent_id, chain_integrity_hash: r.chain_integrity_hash, errors: [...r.errors.map((e) => ({ code: e.code, index: e.index, message: e.message })), ...extra], ...anchorJson, ...forkJson })
         return valid ? EXIT.OK : EXIT.INVALID
       }
+      if (!anchors && anchorEvents > 0) process.stdout.write(`anchors: ${anchorEvents}, not verified (no --tsa-roots)\n`)
       if (anchors) {
         const ok = anchors.verdicts.filter((a) => a.ok)
         process.stdout.write(trust === undefined

@@ -212,6 +212,8 @@ export interface StreamOptions {
   chunkSize?: number
   /** Replaces the replay/fork indexes' keyed hash, for tests that force fingerprint collisions. */
   fingerprint?: (key: string) => number
+  /** Sees each event once, in order, as parsed (pcp verify counts the anchors it was given no roots for). */
+  onEvent?: (event: unknown) => void
 }
 
 export function verifyAuditExportFile (path: string, opts: StreamOptions = {}): ExportFileVerdict {
@@ -219,7 +221,7 @@ export function verifyAuditExportFile (path: string, opts: StreamOptions = {}): 
   try {
     return verifyOpen(fd, opts)
   } catch (err) {
-    if (err instanceof Fallback) return verifyWhole(path)
+    if (err instanceof Fallback) return verifyWhole(path, opts)
     if (err instanceof Syntax || (err instanceof PcpError && (err.code === ErrorCodes.CANONICAL_TOO_DEEP || err.code === ErrorCodes.JSON_INVALID))) {
       return { usable: false, code: 'JSON_INVALID', reason: err.message }
     }
@@ -228,12 +230,14 @@ export function verifyAuditExportFile (path: string, opts: StreamOptions = {}): 
 }
 
 /** The whole-file path, for layouts the scanner does not take on (not an object, repeated keys). */
-function verifyWhole (path: string): ExportFileVerdict {
+function verifyWhole (path: string, opts: StreamOptions): ExportFileVerdict {
   let doc: unknown
   try { doc = parseJson(readFileSync(path, 'utf8'), path) } catch (err) {
     return { usable: false, code: 'JSON_INVALID', reason: (err as Error).message.replace(`${path} is not valid JSON: `, '') }
   }
   const r = verifyAuditExport(doc)
+  const events = (doc as { events?: unknown } | null)?.events
+  if (r.usable && opts.onEvent && Array.isArray(events)) events.forEach((e) => opts.onEvent!(e))
   return r.usable ? r : { usable: false, code: 'EXPORT_MALFORMED', reason: r.reason }
 }
 
@@ -265,7 +269,7 @@ function verifyOpen (fd: number, opts: StreamOptions): ExportFileVerdict {
         else deferred = p
         p = elements(r, p, (s, e) => {
           const ev = parseAt(r, s, e)
-          if (chain) chain.push(ev, s); else eventCount++
+          if (chain) { chain.push(ev, s); opts.onEvent?.(ev) } else eventCount++
         })
       } else {
         const end = r.valueEnd(p, 1)
@@ -288,7 +292,7 @@ function verifyOpen (fd: number, opts: StreamOptions): ExportFileVerdict {
     // The identity came after the events (or is only under "identity"): a second pass over them.
     chain = new StreamChain(fd, shape.identity, opts.fingerprint)
     const again = new Reader(fd, deferred!, opts.chunkSize)
-    elements(again, deferred!, (s, e) => { chain!.push(parseAt(again, s, e), s) })
+    elements(again, deferred!, (s, e) => { const ev = parseAt(again, s, e); chain!.push(ev, s); opts.onEvent?.(ev) })
     if (chain.count !== eventCount) throw new Error('events changed between the two passes')
   }
   return { usable: true, report: exportReport(top, shape.identity, chain.result()) }

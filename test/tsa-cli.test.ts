@@ -59,6 +59,12 @@ Cli('anchors in an export verify with --tsa-roots; without roots they are counte
   assert.is(anchors.results[0]!.from, 0)
   const text = pcp('verify', files.a!, '--tsa-roots', files.roots!)
   assert.match(text.stdout, /anchors: \d+ of \d+ verified, final up to event \d+ \(genTime /)
+  // Without roots (and no --against) the anchors are counted in the same pass and said to be unchecked;
+  // before, the output said nothing about them.
+  const bare = pcp('verify', files.a!, '--json')
+  assert.is(bare.status, 0, bare.stdout)
+  assert.equal(bare.json.anchors, { count: anchors.count, verified: false, results: [] })
+  assert.match(pcp('verify', files.a!).stdout, new RegExp(`anchors: ${anchors.count}, not verified \\(no --tsa-roots\\)`))
   const other = join(dir.path, 'other.pem')
   writeFileSync(other, spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir.path, 'o.key'), '-subj', '/CN=Other', '-days', '1'], { encoding: 'utf8' }).stdout)
   const untrusted = pcp('verify', files.a!, '--tsa-roots', other, '--json')
