@@ -77,6 +77,15 @@ Tsa('a token from the loopback TSA verifies: nonce echoed, genTime now, OpenSSL 
   assert.match(stdout, /Verification: OK/)
 })
 
+Tsa('without WebCrypto the verdict says so (TSA_CRYPTO_UNAVAILABLE), not TSA_SIGNATURE_INVALID of a good token', async () => {
+  const desc = Object.getOwnPropertyDescriptor(globalThis, 'crypto')!
+  Object.defineProperty(globalThis, 'crypto', { value: undefined, configurable: true })
+  let v
+  try { v = await verifyTimestampToken(ctx.reply, { imprint: ctx.imprint, trustRoots: ctx.roots, nonce: ctx.nonce }) } finally { Object.defineProperty(globalThis, 'crypto', desc) }
+  assert.is(codeOfVerdict(v), 'TSA_CRYPTO_UNAVAILABLE')
+  assert.is(codeOfVerdict(await verifyTimestampToken(ctx.reply, { imprint: ctx.imprint, trustRoots: ctx.roots, nonce: ctx.nonce })), 'ok')
+})
+
 Tsa('wrong imprint → TSA_IMPRINT_MISMATCH', async () => {
   const other = ctx.imprint.slice(); other[31]! ^= 1
   assert.is(codeOfVerdict(await verifyTimestampToken(ctx.reply, { imprint: other, trustRoots: ctx.roots })), 'TSA_IMPRINT_MISMATCH')

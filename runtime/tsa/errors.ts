@@ -33,6 +33,7 @@ export const TsaErrorCodes = {
   TSA_OCSP_UNKNOWN: 'TSA_OCSP_UNKNOWN', // the issuer's OCSP responder says the status of a path certificate is unknown
   TSA_REVOCATION_MISSING: 'TSA_REVOCATION_MISSING', // OCSP or fetching asked, but neither a CRL nor an OCSP response covers a certificate of the path
   TSA_REVOCATION_UNAVAILABLE: 'TSA_REVOCATION_UNAVAILABLE', // fetching asked: every OCSP responder / CRL distribution point of an uncovered certificate failed (unreachable, timeout, HTTP status, size cap); the message names each URL
+  TSA_CRYPTO_UNAVAILABLE: 'TSA_CRYPTO_UNAVAILABLE', // no WebCrypto (crypto.subtle) to check a token's signature with (environment, not the token)
   TSA_NO_TRUST_ROOTS: 'TSA_NO_TRUST_ROOTS', // verification asked with an empty trust-root set (configuration)
   TSA_TRUST_ROOT_INVALID: 'TSA_TRUST_ROOT_INVALID', // a configured trust root (PEM file/option) does not parse
   // the TSA client (runtime/tsa/client.ts)

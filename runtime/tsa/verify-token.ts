@@ -62,6 +62,9 @@ export async function verifyTimestampToken (token: Uint8Array, check: TokenCheck
 
 async function verify (token: Uint8Array, check: TokenCheck): Promise<TokenVerdict> {
   if (check.trustRoots.length === 0) return fail('TSA_NO_TRUST_ROOTS', 'no TSA trust root is configured: a token cannot be trusted without one', 'trustRoots')
+  // pkijs checks signatures with WebCrypto; without it every good token would read TSA_SIGNATURE_INVALID
+  // (a browser page served over plain HTTP has no crypto.subtle). Say what is missing instead.
+  if (typeof globalThis.crypto?.subtle?.verify !== 'function') return fail('TSA_CRYPTO_UNAVAILABLE', 'no WebCrypto (crypto.subtle) here, so no token signature can be checked: in a browser, open the page over HTTPS, from localhost or from disk', 'crypto')
   const top = decodeDer(token)
   if (!(top instanceof asn1js.Sequence) || top.valueBlock.value.length === 0) return fail('TSA_TOKEN_MALFORMED', `the token is not a DER TimeStampResp or TimeStampToken (${token.length} bytes)`)
   // §8 step 1: a TimeStampResp starts with PKIStatusInfo (a SEQUENCE), a bare token with an OID.
