@@ -13,3 +13,4 @@ export {
 } from './principals.js'
 export { StamperJournal, decisionEntry, activationEntry, journalEntries } from './journal.js'
 export { PROFILE_NAMES, profilePath, loadProfile, type ProfileName } from './profiles.js'
+export { FileTrustGateState, type TrustGateState, type PolicyVersions, type JournalReader } from './state.js'
