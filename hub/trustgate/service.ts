@@ -1,6 +1,7 @@
-// Over 300 lines (318): every operation here stamps the journal before it answers, and keeping them
+// Over 300 lines (370): every operation here stamps the journal before it answers, and keeping them
 // together keeps that order visible; what is not ordering lives beside it (context.ts, restore.ts,
-// decision-records.ts, simulator.ts, journal.ts, queue.ts, versions.ts, agent-states.ts, audit.ts).
+// decision-records.ts, simulator.ts, journal.ts, queue.ts, versions.ts, agent-states.ts, audit.ts,
+// state.ts and shared-ops.ts for where the journal lives and how several hubs take turns on it).
 // The TrustGate service: what the HTTP API, the MQTT gate handler and the hub share. It owns the active
 // policy (from the version store), the escalation state, the approval queue with its expiry timer, the
 // journal (a PCP chain of the hub's own identity: every decision, queue transition and activation is
@@ -31,6 +32,7 @@ import { ServiceErrorCodes, TrustGateErrorCodes } from './errors.js'
 import { DecisionRecords, type DecisionRecord } from './decision-records.js'
 import { evaluationContext, type EvaluateInput } from './context.js'
 import { applyJournal, restoreFromJournal, type ReplayTarget } from './restore.js'
+import { SharedOps } from './shared-ops.js'
 import type { Decision, EscalationState, EvaluationContext, LoadedPolicy } from '../../policy/types.js'
 
 export { ServiceErrorCodes } from './errors.js'
@@ -61,10 +63,6 @@ export interface TrustGateServiceOptions {
   onDecided?: (d: { source: string, outcome: string, seconds: number, decision: Decision }) => void
 }
 
-// A shared journal that keeps moving under a hub this many times in a row fails the operation (the caller
-// gets JOURNAL_CONFLICT, fails closed, and may ask again).
-const MAX_ATTEMPTS = 50
-
 export class TrustGateService extends EventEmitter {
   readonly versions: PolicyVersions
   readonly principals: Principals
@@ -80,8 +78,8 @@ export class TrustGateService extends EventEmitter {
   readonly #agents: AgentStates
   readonly #target: ReplayTarget
   #timer: NodeJS.Timeout | undefined
-  // Shared state only: operations run one at a time, so none decides on a view another one is changing.
-  #tail: Promise<unknown> = Promise.resolve()
+  // Shared state: operations run one at a time, each on the journal as the other hubs left it.
+  readonly #ops: SharedOps
 
   private constructor (opts: TrustGateServiceOptions) {
     super()
@@ -89,6 +87,7 @@ export class TrustGateService extends EventEmitter {
     this.#clock = opts.clock ?? Date.now
     this.state = opts.state ?? new FileTrustGateState(opts.dir, opts.hub!)
     this.versions = this.state.versions
+    this.#ops = new SharedOps(this.state.shared, () => this.#catchUp())
     this.principals = opts.principals ?? this.state.principals ?? PrincipalStore.open(opts.dir)
     this.#agents = new AgentStates(opts.agentStateTtlSeconds ?? 120)
     this.queue = new ApprovalQueue({
@@ -135,30 +134,8 @@ export class TrustGateService extends EventEmitter {
     if (this.state.shared) await this.#catchUp()
   }
 
-  /**
-   * Shared state: runs `fn` alone, on the journal as read just before (an answer through this hub to a
-   * request queued through another a moment ago finds it), and again after reading what the other hubs
-   * appended whenever its append lost the race (JOURNAL_CONFLICT), so every decision is taken on the
-   * journal as it is. One hub: `fn` as it is, concurrently (the hub's own chain orders the stamps).
-   */
-  async #op<T> (fn: () => Promise<T>): Promise<T> {
-    if (!this.state.shared) return await fn()
-    return await this.#exclusive(async () => {
-      await this.#catchUp()
-      for (let attempt = 1; ; attempt++) {
-        try { return await fn() } catch (err) {
-          if (!(err instanceof PcpError && err.code === ServiceErrorCodes.JOURNAL_CONFLICT) || attempt >= MAX_ATTEMPTS) throw err
-          await this.#catchUp()
-        }
-      }
-    })
-  }
-
-  #exclusive<T> (fn: () => Promise<T>): Promise<T> {
-    const run = this.#tail.then(fn, fn)
-    this.#tail = run.catch(() => undefined)
-    return run
-  }
+  /** An operation that journals (shared-ops.ts): on a shared journal, alone and on the journal as it is. */
+  async #op<T> (fn: () => Promise<T>): Promise<T> { return await this.#ops.run(fn) }
 
   /** Applies what the other hubs appended to the shared journal since this hub last read or wrote it. */
   async #catchUp (): Promise<void> {
@@ -175,7 +152,7 @@ export class TrustGateService extends EventEmitter {
 
   /** Shared state: reads what other hubs appended (the API calls it before answering). One hub: nothing to read. */
   async sync (): Promise<void> {
-    if (this.state.shared) await this.#exclusive(() => this.#catchUp())
+    if (this.state.shared) await this.#ops.exclusive(() => this.#catchUp())
   }
 
   #markPending (item: PendingApproval): void { this.#records.pending(item) }
@@ -382,7 +359,7 @@ export class TrustGateService extends EventEmitter {
     if (this.#timer !== undefined) clearInterval(this.#timer)
     this.#timer = undefined
     this.removeAllListeners('resolved')
-    await this.#tail
+    await this.#ops.idle()
     await this.state.close()
   }
 }
