@@ -3,7 +3,7 @@ import {
   pcpHome, createAgentIdentity, listAgentNames, readIdentityDocument, secureAgentKey, isKeyEncrypted, agentDir, Agent, PcpError, openAgentStore, stringifyJson, unlockedKeyText
 } from '../runtime/index.js'
 import { existsSync } from 'node:fs'
-import { writeFile } from 'node:fs/promises'
+import { writeNewFile } from '../runtime/fsutil.js'
 import { join } from 'node:path'
 import { action, printJson, passphrase, EXIT } from './common.js'
 
@@ -83,7 +83,8 @@ export function registerIdentityCommands (program: Command): void {
       if (!pw) throw new PcpError('KEY_PASSPHRASE_REQUIRED', 'a passphrase is needed: set PCP_PASSPHRASE or run in a terminal')
       const text = await unlockedKeyText(home, name, pw)
       if (opts.output === '-') { process.stdout.write(text); return }
-      await writeFile(opts.output, text, { mode: 0o600, flag: 'wx' }).catch((err: NodeJS.ErrnoException) => {
+      await writeNewFile(opts.output, text, 0o600).catch((err: NodeJS.ErrnoException) => {
+        if (err instanceof PcpError) throw err // FILE_WRITE_FAILED: nothing left behind
         throw new PcpError('ARGUMENT_INVALID', `-o ${opts.output}: ${err.code === 'EEXIST' ? 'exists; an unlocked key is never written over a file' : err.message}`, { field: 'output', file: opts.output })
       })
       if (opts.json) printJson({ name, output: opts.output })

@@ -43,6 +43,25 @@ export async function writeFileAtomic (path: string, data: string | Uint8Array, 
   await syncDir(dirname(path))
 }
 
+/**
+ * Creates `path` (never over an existing file: EEXIST as Node raises it) with all of `data`, fsynced. A
+ * failure after the create removes the part-file, so a retry is not refused as "exists" by a file this
+ * call left, and no part of a secret lingers; then FILE_WRITE_FAILED naming the file.
+ */
+export async function writeNewFile (path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
+  const fh = await open(path, 'wx', mode)
+  try {
+    await writeAll(fh, data)
+    await fh.sync()
+    await fh.close()
+  } catch (err) {
+    await fh.close().catch(() => {})
+    await shred(path).catch(() => unlink(path)).catch(() => {})
+    throw fileWriteError(path, err)
+  }
+  await syncDir(dirname(path)).catch(() => {})
+}
+
 export async function syncDir (dir: string): Promise<void> {
   const fh = await open(dir, 'r')
   try { await fh.sync() } catch { /* some filesystems refuse fsync on directories */ } finally { await fh.close() }

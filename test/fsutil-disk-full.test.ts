@@ -16,7 +16,7 @@ const T = why ? F.skip : F
 type Failure = { code: string, file?: string, cause?: string }
 let child: Promise<{ mnt: string, out: Record<string, unknown> }> | undefined
 function run (): Promise<{ mnt: string, out: Record<string, unknown> }> {
-  child ??= inTmpfs(8, join(ROOT, 'test/support/short-write-child.ts'), ['short'], { cwd: ROOT }).then((r) => {
+  child ??= inTmpfs(8, join(ROOT, 'test/support/short-write-child.ts'), ['short', join(ROOT, 'bin/pcp.js')], { cwd: ROOT }).then((r) => {
     assert.is(r.code, 0, `child exited ${r.code}: ${r.stderr.slice(-2000)}`)
     return { mnt: r.mnt, out: JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Record<string, unknown> }
   })
@@ -62,6 +62,14 @@ T('pcp export onto a full disk fails naming the file, leaves nothing that looks 
   refused(out.exportWhileFull, join(mnt, 'd.audit.json'))
   assert.equal(out.exportTemps, [])
   assert.is(out.exportAfter, 30)
+})
+
+T('pcp identity unlock -o onto a full disk: FILE_WRITE_FAILED, no part-file left, so the retry with space writes the key', async () => {
+  const { out } = await run()
+  assert.is(out.unlockLeft, false, 'no file left at -o after a write that did not fit') // the old code: an empty file, and the retry refused as "exists"
+  assert.equal(out.unlockWhileFull, { status: 2, code: 'FILE_WRITE_FAILED' })
+  assert.equal(out.unlockAfter, { status: 0 })
+  assert.ok((out.unlockBytes as number) > 0)
 })
 
 F.run()

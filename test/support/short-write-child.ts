@@ -6,14 +6,15 @@ import { mkdtemp, readdir, readFile, rm, writeFile, unlink } from 'node:fs/promi
 import { existsSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Agent } from '../../runtime/index.js'
+import { spawnSync } from 'node:child_process'
+import { Agent, createAgentIdentity, secureAgentKey } from '../../runtime/index.js'
 import { writeFileAtomic } from '../../runtime/fsutil.js'
 import { writeFileAtomic as writeFileAtomicSync } from '../../hub/trustgate/fsutil.js'
 import { PolicyVersionStore } from '../../hub/trustgate/versions.js'
 import { profilePath } from '../../hub/trustgate/profiles.js'
 import { fillDisk } from './disk-full.js'
 
-const [, mnt] = process.argv.slice(2) as [string, string]
+const [, mnt, pcpBin] = process.argv.slice(2) as [string, string, string]
 const out: Record<string, unknown> = {}
 const err = (e: unknown): { code: string, file?: string, cause?: string } => ({ code: (e as { code: string }).code, file: (e as { file?: string }).file, cause: ((e as Error).cause as { code?: string } | undefined)?.code })
 const temps = async (dir: string): Promise<string[]> => (await readdir(dir)).filter((f) => f.endsWith('.tmp'))
@@ -72,6 +73,24 @@ async function fillLeaving (pages: number): Promise<{ free: () => Promise<void> 
     await disk.free()
     out.exportAfter = (await a.export(path)).eventCount
     await a.close()
+  } finally { await rm(home, { recursive: true, force: true }) }
+}
+
+{ // pcp identity unlock -o onto a full disk: no part-file left to block the retry as "exists"
+  const home = await mkdtemp(join(tmpdir(), 'pcp-short-'))
+  try {
+    await createAgentIdentity(home, 'k'); await secureAgentKey(home, 'k', 'pw', { scryptN: 1024 })
+    const key = join(mnt, 'k.key')
+    const unlock = (): { status: number | null, code?: string } => {
+      const r = spawnSync(process.execPath, [pcpBin, 'identity', 'unlock', 'k', '-o', key], { env: { ...process.env, PCP_HOME: home, PCP_PASSPHRASE: 'pw', PCP_SCRYPT_N: '1024' }, encoding: 'utf8' })
+      return { status: r.status, code: /\[([A-Z_]+)\]\s*$/.exec(r.stderr)?.[1] }
+    }
+    const disk = await fillLeaving(0)
+    out.unlockWhileFull = unlock()
+    out.unlockLeft = existsSync(key)
+    await disk.free()
+    out.unlockAfter = unlock()
+    out.unlockBytes = existsSync(key) ? readFileSync(key).length : 0
   } finally { await rm(home, { recursive: true, force: true }) }
 }
 
