@@ -8,7 +8,11 @@ import { PcpError } from '../runtime/errors.js'
 
 export const HttpErrorCodes = {
   PORT_IN_USE: 'PORT_IN_USE',
-  API_TOKEN_MISSING: 'API_TOKEN_MISSING'
+  API_TOKEN_MISSING: 'API_TOKEN_MISSING',
+  /** An API served without a token (--local-only) was addressed by a name that is not loopback (DNS rebinding). */
+  API_HOST_REFUSED: 'API_HOST_REFUSED',
+  /** An API served without a token was called from a page of another origin (cross-site request). */
+  API_ORIGIN_REFUSED: 'API_ORIGIN_REFUSED'
 } as const
 
 /** SHA-256 both sides first so timingSafeEqual sees equal lengths and the token length does not leak. */
@@ -52,7 +56,18 @@ export function installBearerAuth (app: FastifyInstance, opts: AuthOptions): voi
   const publicPaths = new Set(opts.publicPaths)
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
     const path = req.url.split('?')[0]!
-    if (publicPaths.has(path) || !opts.token) return
+    if (!opts.token) {
+      // Without a token, being on loopback is the only credential, and a browser on this machine has it:
+      // a page whose DNS name re-resolves to 127.0.0.1 (rebinding) is same-origin with the API, and any
+      // page may send it a form. So the request must name a loopback host, and a browser's request must
+      // come from a page of that same loopback origin.
+      const refused = localRefusal(req.headers.host, req.headers.origin)
+      if (refused !== null) {
+        await reply.code(403).send({ error: refused.code, code: refused.code, message: refused.message })
+      }
+      return
+    }
+    if (publicPaths.has(path)) return
     const header = req.headers.authorization ?? ''
     const presented = header.startsWith('Bearer ') ? header.slice(7) : ''
     if (!presented || !tokenMatches(opts.token, presented)) {
@@ -60,6 +75,20 @@ export function installBearerAuth (app: FastifyInstance, opts: AuthOptions): voi
         .send({ error: 'Unauthorized', code: 401, message: `send "Authorization: Bearer <${opts.tokenName}>"` })
     }
   })
+}
+
+const LOOPBACK_HOST = /^(?:127\.0\.0\.1|localhost|\[::1\])(?::\d{1,5})?$/i
+
+/** Why a request to a token-less API is refused, or null: Host must be loopback, Origin (if any) too. */
+function localRefusal (host: string | undefined, origin: string | undefined): { code: string, message: string } | null {
+  if (host === undefined || !LOOPBACK_HOST.test(host)) {
+    return { code: HttpErrorCodes.API_HOST_REFUSED, message: `this API has no token and answers only requests to 127.0.0.1, localhost or [::1], not ${JSON.stringify(String(host ?? '').slice(0, 100))}` }
+  }
+  if (origin === undefined) return null
+  let ok = false
+  try { const u = new URL(origin); ok = u.protocol === 'http:' && u.host.toLowerCase() === host.toLowerCase() } catch {}
+  if (!ok) return { code: HttpErrorCodes.API_ORIGIN_REFUSED, message: `this API has no token and answers no page of another origin (${JSON.stringify(origin.slice(0, 100))})` }
+  return null
 }
 
 /** listen() with a PcpError naming host and port when the port is taken. Resolves to the bound port. */

@@ -99,7 +99,7 @@ export async function startHubServices (opts: HubServicesOptions): Promise<HubSe
     let trustgateUrl: string | null = null
     if (trustgateApi !== false) {
       const host = trustgateApi?.host ?? '127.0.0.1'
-      const api = await createTrustGateHttp(tg, { host, port: trustgateApi?.port ?? 8422, ...(opts.logger ? { logger: opts.logger } : {}), ...(trustgateApi?.token ? { token: trustgateApi.token } : {}), localOnly: trustgateApi?.localOnly ?? false })
+      const api = await createTrustGateHttp(tg, { host, port: trustgateApi?.port ?? 8422, ...(opts.logger ? { logger: opts.logger } : {}), ...(trustgateApi?.token ? { token: trustgateApi.token } : {}), localOnly: trustgateApi?.localOnly ?? false, vigilPush: false })
       closers.push(() => api.close())
       trustgateUrl = `http://${host.includes(':') ? `[${host}]` : host}:${api.port}`
     }

@@ -28,5 +28,6 @@ export const ServiceErrorCodes = {
   JOURNAL_UNAVAILABLE: 'JOURNAL_UNAVAILABLE', // the hub chain cannot be read back (audit, export)
   JOURNAL_CONFLICT: 'JOURNAL_CONFLICT', // another hub appended to the shared journal first (retried; surfaces only after many in a row)
   TRUSTGATE_IDENTITY_MISMATCH: 'TRUSTGATE_IDENTITY_MISMATCH', // a hub whose key is not the one that signs the shared journal
-  SIMULATE_BUSY: 'SIMULATE_BUSY' // too many /api/policy/simulate requests waiting for the simulation worker
+  SIMULATE_BUSY: 'SIMULATE_BUSY', // too many /api/policy/simulate requests waiting for the simulation worker
+  VIGIL_PUSH_REFUSED: 'VIGIL_PUSH_REFUSED' // POST /api/vigil/agent-state on a hub whose own Vigil feeds TrustGate
 } as const

@@ -29,11 +29,18 @@ export interface TrustGateHttpOptions {
   /** TRUSTGATE_TOKEN; without it the API only starts with localOnly on a loopback host. */
   token?: string
   localOnly?: boolean
+  /**
+   * Whether POST /api/vigil/agent-state is taken (a Vigil outside this process). Default true. The hub
+   * passes false: its own Vigil feeds TrustGate from the chains it verified, and a push over HTTP would
+   * let whoever holds the API token set a device's risk, and so its gate decisions.
+   */
+  vigilPush?: boolean
 }
 
 const STATUS: Record<string, number> = {
   [Codes.DECISION_NOT_FOUND]: 404,
   SIMULATE_BUSY: 429,
+  [ServiceErrorCodes.VIGIL_PUSH_REFUSED]: 409,
   [Codes.POLICY_VERSION_NOT_FOUND]: 404,
   [Codes.PRINCIPAL_UNKNOWN]: 404,
   [Codes.PRINCIPAL_INACTIVE]: 403,
@@ -84,7 +91,7 @@ export function buildTrustGateApp (service: TrustGateService, opts: TrustGateHtt
     app.log.error(e)
     return await reply.code(500).send({ error: 'Internal Server Error', code: 'INTERNAL', message: e.message })
   })
-  statusRoutes(app, service)
+  statusRoutes(app, service, { vigilPush: opts.vigilPush ?? true })
   policyRoutes(app, service)
   decisionRoutes(app, service)
   principalRoutes(app, service)

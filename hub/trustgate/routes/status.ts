@@ -1,13 +1,24 @@
 // Health, status, evaluation, Vigil intake and the agent registry (trustgate.md §10).
 import type { FastifyInstance } from 'fastify'
-import { gateDecisionId } from '../../../sync/gate-wire.js'
+import { sha256Hex } from '../../../runtime/index.js'
 import { PROFILE_NAMES, loadProfile } from '../profiles.js'
 import { API_VERSION } from '../http.js'
 import type { TrustGateService } from '../service.js'
+import { ServiceErrorCodes } from '../errors.js'
+import { PcpError } from '../../../runtime/errors.js'
 import { contextSchema, decisionView } from './common.js'
 import type { JsonObject } from '../../../policy/types.js'
 
-export function statusRoutes (app: FastifyInstance, service: TrustGateService): void {
+/**
+ * A request_id makes an API evaluation idempotent, in an id space of its own: with the gate's
+ * (gateDecisionId), a caller who saw a device's request id on the broker could decide that request
+ * first, under a role and risk of its choosing, and the hub would answer the device with it signed.
+ */
+export function apiDecisionId (agentId: string, requestId: string): string {
+  return 'dec-' + sha256Hex(`api\n${agentId}\n${requestId}`).slice(0, 40)
+}
+
+export function statusRoutes (app: FastifyInstance, service: TrustGateService, opts: { vigilPush: boolean }): void {
   // Public, so a load balancer can probe it: says nothing beyond "up", the policy id and a count.
   app.get('/health', async () => ({ status: 'ok', policy: service.policy?.versionId ?? null, pending: service.pending().length, timestamp: service.now() }))
 
@@ -20,7 +31,7 @@ export function statusRoutes (app: FastifyInstance, service: TrustGateService): 
   app.post('/api/evaluate', { schema: { body: contextSchema } }, async (req) => {
     const body = req.body as JsonObject & { agent_id: string, action: string, request_id?: string }
     const rec = await service.evaluate(body as never, {
-      source: 'api', ...(body.request_id !== undefined ? { decisionId: gateDecisionId(body.agent_id, body.request_id) } : {})
+      source: 'api', ...(body.request_id !== undefined ? { decisionId: apiDecisionId(body.agent_id, body.request_id) } : {})
     })
     return decisionView(rec)
   })
@@ -39,6 +50,7 @@ export function statusRoutes (app: FastifyInstance, service: TrustGateService): 
       }
     }
   }, async (req) => {
+    if (!opts.vigilPush) throw new PcpError(ServiceErrorCodes.VIGIL_PUSH_REFUSED, 'this hub\'s own Vigil feeds TrustGate the risk of the chains it verified; it takes no agent state over HTTP')
     const b = req.body as { agent_id: string, agent_name?: string, vrs: number, tsi_state: string, a2c_score?: number, trust_score?: number, role?: string, fork_detected?: boolean }
     const state = service.ingestAgentState(b)
     const policy = service.policy
