@@ -63,7 +63,8 @@ export async function startHubServices (opts: HubServicesOptions): Promise<HubSe
   const close = async (): Promise<void> => { for (const c of closers.splice(0).reverse()) await c().catch(() => {}) }
   try {
     const decisionSeconds = hubHistogram(metrics, HUB_HISTOGRAMS.gateDecision)
-    const state = opts.store !== undefined && isPostgresUrl(opts.store) ? await sharedTrustGateState(opts) : undefined
+    const races = metrics.counter('pcp_trustgate_journal_races_total', 'TrustGate journal appends that lost the race to another hub on the shared store; each was decided again on the entries it had missed.')
+    const state = opts.store !== undefined && isPostgresUrl(opts.store) ? await sharedTrustGateState(opts, () => races.inc()) : undefined
     trustgate = await createTrustGateService({
       dir: join(opts.dataDir, 'trustgate'), hub: hub.agent, initialPolicy: initialPolicy ?? { profile: 'nist_balanced' },
       ...(state ? { state } : {}),
@@ -115,10 +116,10 @@ export async function startHubServices (opts: HubServicesOptions): Promise<HubSe
  * On the PostgreSQL store TrustGate's versions, queue and journal are the store's (hub/trustgate/pg-state.ts),
  * signed by the hub's key, which every hub on the store must share (a device pins one hub key).
  */
-async function sharedTrustGateState (opts: HubServicesOptions): Promise<TrustGateState> {
+async function sharedTrustGateState (opts: HubServicesOptions, onRace: () => void): Promise<TrustGateState> {
   const { PgTrustGateState } = await import('./trustgate/pg-state.js')
   const document = await readIdentityDocument(opts.dataDir, 'hub')
   const identity = await loadAgentIdentity(opts.dataDir, 'hub', opts.passphrase ? { passphrase: opts.passphrase } : {})
   // open() owns the identity from here, and destroys it when it fails.
-  return await PgTrustGateState.open({ url: opts.store!, identity, document, principalsFile: PrincipalStore.open(join(opts.dataDir, 'trustgate')) })
+  return await PgTrustGateState.open({ url: opts.store!, identity, document, principalsFile: PrincipalStore.open(join(opts.dataDir, 'trustgate')), onRace })
 }

@@ -155,6 +155,8 @@ S('decisions from both hubs at once make one journal: no fork, every entry once,
   const ms = performance.now() - t0
   const lost = [a, b].map((h) => (h.trustgate.state as PgTrustGateState).conflicts)
   assert.ok(lost[0]! + lost[1]! > 0, 'the hubs raced for the journal head (the path that re-reads and decides again ran)')
+  const counted = await Promise.all([a, b].map(async (h) => Number(/^pcp_trustgate_journal_races_total (\d+)$/m.exec(await h.hub.metrics.render())?.[1])))
+  assert.equal(counted, lost, 'and counted them on /metrics')
   const journal = await b.trustgate.journalEvents()
   const decisions = journal.slice(before).filter((e) => e.payload.event_type === 'trustgate.decision')
   assert.is(decisions.length, 2 * N, 'every decision journalled once')

@@ -42,6 +42,8 @@ export interface PgTrustGateStateOptions {
   pollMs?: number
   /** This hub's principals.json: its principals are added to the shared table (the bootstrap path). */
   principalsFile: PrincipalStore
+  /** Each append that lost the race to another hub (the hub counts them: pcp_trustgate_journal_races_total). */
+  onRace?: () => void
 }
 
 const PAGE = 5000
@@ -111,6 +113,7 @@ export class PgTrustGateState implements TrustGateState {
     } catch (err) {
       if ((err as { code?: string }).code === '23505') {
         this.#conflicts++
+        this.#o.onRace?.()
         throw new PcpError(ServiceErrorCodes.JOURNAL_CONFLICT, `another hub appended journal entry #${seq} first`, { index: seq })
       }
       throw err // the outcome is unknown: readNew brings the entry back if it was committed
