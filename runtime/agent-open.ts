@@ -95,6 +95,7 @@ export async function openAgentParts (ref: AgentRef, opts: AgentOpenOptions): Pr
       // Opens an existing agent only: without identity.json this is IDENTITY_NOT_FOUND, never a new agent.
       identity = await loadAgentIdentity(home, name, { unlocked: { text: opts.unlockedKey, source: `the unlocked key of agent "${name}"` } })
     } else if (opts.create !== false && !await exists(join(dir, IDENTITY_FILE))) {
+      await refuseNewKeyOverChain(dir, name, openStore)
       identity = await createAgentIdentity(home, name, { ...keyOpts, ...(opts.clock ? { now: Math.floor(opts.clock() / 1000) } : {}), ...(opts.profile === AISS2_VERSION ? { pq: true } : {}) })
     } else {
       identity = await loadAgentIdentity(home, name, keyOpts)
@@ -120,6 +121,24 @@ export async function openAgentParts (ref: AgentRef, opts: AgentOpenOptions): Pr
     await store.close()
     throw err
   }
+}
+
+/**
+ * identity.json gone (a restore that missed it, a hand-deleted file) beside a store that holds a chain:
+ * creating an identity here would write a new key over the one that signed it and then be refused, so
+ * the key would be lost to a refusal. IDENTITY_NOT_FOUND naming the file instead; nothing is written.
+ * A store without events is the remains of an interrupted first open and is taken over as before.
+ */
+async function refuseNewKeyOverChain (dir: string, name: string, openStore: (name: string) => Promise<EventStore>): Promise<void> {
+  if (!await exists(join(dir, 'store'))) return
+  const store = await openStore(name)
+  let head: { seq: number } | null
+  try { head = store.head } finally { await store.close() }
+  if (head === null) return
+  const file = join(dir, IDENTITY_FILE)
+  throw new PcpError(ErrorCodes.IDENTITY_NOT_FOUND,
+    `agent "${name}": ${file} is missing but its store holds a chain of ${head.seq + 1} events; restore identity.json from a backup (a new key would fork the chain, so none is made)`,
+    { agent: name, file })
 }
 
 /** Who must sign the next event: the head's signer, or the new key its rotation event names. */

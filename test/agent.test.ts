@@ -1,7 +1,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { spawnSync } from 'node:child_process'
-import { readFileSync, existsSync, writeFileSync, renameSync } from 'node:fs'
+import { readFileSync, existsSync, writeFileSync, renameSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { Level } from 'level'
 import { Agent, verifyAuditExport, parseJson, eventHash, type PcpError } from '../runtime/index.js'
@@ -239,6 +239,31 @@ A('relaxed durability says so; closed agents refuse stamps', async () => {
     assert.ok(warnings.some((w) => w.includes('relaxed durability')))
     assert.is(await codeOf(agent.stamp('y')), 'STORE_CLOSED')
   } finally { process.off('warning', onWarn); tmp.cleanup() }
+})
+
+A('identity.json lost beside a chain: IDENTITY_NOT_FOUND naming it, and the key that signed the chain is not replaced', async () => {
+  const tmp = tmpDir()
+  try {
+    const a = await Agent.open({ name: 'lost' }, { home: tmp.path })
+    for (let i = 0; i < 3; i++) await a.stamp('t', { i })
+    await a.close()
+    const dir = join(tmp.path, 'agents', 'lost')
+    const keyFile = readdirSync(dir).find((f) => f.startsWith('private.key'))!
+    const key = readFileSync(join(dir, keyFile))
+    const doc = readFileSync(join(dir, 'identity.json'))
+    renameSync(join(dir, 'identity.json'), join(tmp.path, 'identity.json.bak'))
+    const err = await Agent.open({ name: 'lost' }, { home: tmp.path }).then(() => null, (e: PcpError) => e)
+    // First the key: on the old code a new one was written over it before the refusal.
+    assert.equal(readFileSync(join(dir, keyFile)), key, 'the key that signed the chain is untouched')
+    assert.is(existsSync(join(dir, 'identity.json')), false, 'no foreign identity.json written')
+    assert.is(err?.code, 'IDENTITY_NOT_FOUND')
+    assert.is(err?.file, join(dir, 'identity.json'))
+    writeFileSync(join(dir, 'identity.json'), doc)
+    const b = await Agent.open({ name: 'lost' }, { home: tmp.path })
+    await b.stamp('t', { i: 3 })
+    assert.equal((await b.verify()).errors, [])
+    await b.close()
+  } finally { tmp.cleanup() }
 })
 
 A.run()
