@@ -10,9 +10,9 @@ export function registerVerifyCommands (program: Command): void {
     .description('verify an audit export: every signature, link, timestamp, nonce, the agent_id binding and chain_integrity_hash.\n' +
       'exit 0 valid, 1 invalid, 2 unusable file')
     .option('--json', 'print {"valid","event_count","agent_id","chain_integrity_hash","errors":[{"code","index","message"}]}, or {"error":{"code","message"}} for an unusable file')
-  registerTsaTrustOptions(cmd, 'verify the chain\'s RFC 3161 anchors against them')
+  registerTsaTrustOptions(cmd, 'verify the chain\'s RFC 3161 anchors against them', true)
   cmd.option('--against <file>', 'a second export of the same agent: report where the histories diverge, FORK_AFTER_FINALIZATION if an anchor made that point final')
-    .action(action(async (file: string, opts: { json?: boolean, tsaRoots?: string, tsaCrl: string[], tsaOcsp: string[], tsaFetch?: boolean, against?: string }) => {
+    .action(action(async (file: string, opts: { json?: boolean, tsaRoots?: string, tsaCrl: string[], tsaOcsp: string[], tsaFetch?: boolean, tsaSaveEvidence?: string, against?: string }) => {
       // --json errors have the shape of every other command's: {"error":{"code","message"}}.
       const unusable = (reason: string, code: string): number => {
         if (opts.json) printJson({ error: { code, message: `${file}: ${reason}` } })
@@ -42,12 +42,15 @@ export function registerVerifyCommands (program: Command): void {
         if (!other.usable) return unusable(`--against ${opts.against}: ${other.reason}`, other.code)
         fork = va!.compareHistories(anchors!, await va!.exportAnchors(opts.against, trust))
       }
+      // Written whatever the verdicts: the answer that says "revoked" is the evidence an auditor most needs to keep.
+      const saved = trust?.evidence ? await trust.evidence.save() : undefined
+      const evidenceJson = saved === undefined ? {} : { evidence: { dir: trust!.evidence!.dir, files: saved } }
       const extra = anchors ? va!.anchorProblems(anchors, fork) : []
       const valid = r.valid && extra.length === 0
       const anchorJson = anchors !== undefined ? { anchors: va!.anchorsJson(anchors, trust !== undefined) } : anchorEvents > 0 ? { anchors: { count: anchorEvents, verified: false, results: [] } } : {}
       const forkJson = fork === undefined ? {} : { against: { file: opts.against, diverges_at: fork.divergence } }
       if (opts.json) {
-        printJson({ valid, event_count: r.event_count, agent_id: r.agent_id, chain_integrity_hash: r.chain_integrity_hash, errors: [...r.errors.map((e) => ({ code: e.code, index: e.index, message: e.message })), ...extra], ...anchorJson, ...forkJson })
+        printJson({ valid, event_count: r.event_count, agent_id: r.agent_id, chain_integrity_hash: r.chain_integrity_hash, errors: [...r.errors.map((e) => ({ code: e.code, index: e.index, message: e.message })), ...extra], ...anchorJson, ...forkJson, ...evidenceJson })
         return valid ? EXIT.OK : EXIT.INVALID
       }
       if (!anchors && anchorEvents > 0) process.stdout.write(`anchors: ${anchorEvents}, not verified (no --tsa-roots)\n`)
@@ -57,6 +60,7 @@ export function registerVerifyCommands (program: Command): void {
           ? `anchors: ${anchors.anchorCount}, not verified (no --tsa-roots)\n`
           : `anchors: ${ok.length} of ${anchors.anchorCount} verified${ok.length ? `, final up to event ${Math.max(...ok.map((a) => a.to))} (genTime ${ok[ok.length - 1]!.genTime!.toISOString()})` : ''}\n`)
       }
+      if (saved !== undefined) process.stdout.write(`revocation evidence: ${saved.length} file(s) in ${trust!.evidence!.dir}${saved.length ? ` (offline: --tsa-crl ${trust!.evidence!.dir} --tsa-ocsp ${trust!.evidence!.dir})` : ''}\n`)
       if (fork) process.stdout.write(fork.divergence < 0 ? `against ${opts.against}: no divergence (one history extends the other)\n` : `against ${opts.against}: the histories diverge at event ${fork.divergence}\n`)
       for (const e of extra) process.stdout.write(`  [${e.code}] ${e.message}\n`)
       if (extra.length && r.valid) return EXIT.INVALID

@@ -37,7 +37,7 @@ export async function exportAnchors (events: readonly AissEvent[], hashes: reado
   if (!Array.isArray(hashes) || hashes.length !== events.length) throw new RangeError(`"hashes" expected one hash per event (${events.length}), got ${Array.isArray(hashes) ? hashes.length : typeof hashes}`)
   const anchorCount = countAnchors(events)
   if (trust === undefined || anchorCount === 0) return { hashes, anchorCount, verdicts: [] }
-  const v = new AnchorVerifier({ trustRoots: trust.trustRoots, crls: trust.crls, ocsp: trust.ocsp, fetchRevocation: trust.fetchRevocation })
+  const v = new AnchorVerifier({ trustRoots: trust.trustRoots, crls: trust.crls, ocsp: trust.ocsp, fetchRevocation: trust.fetchRevocation, onFetched: trust.onFetched })
   events.forEach((e, i) => v.push(i, e, hashes[i]!))
   return { hashes, anchorCount, verdicts: await v.finish() }
 }

@@ -34,7 +34,7 @@ export class AnchorVerifier {
   #timestamps: number[] = []
   #anchors: Array<{ index: number, event: AissEvent }> = []
   #trustRoots: Uint8Array[]
-  /** TokenCheck's crls/ocsp/fetchRevocation: when given, every anchor's TSA path is checked for revocation at its genTime. */
+  /** TokenCheck's crls/ocsp/fetchRevocation/onFetched: when given, every anchor's TSA path is checked for revocation at its genTime. */
   #revocation: RevocationSources
   /** Chain position of the first event pushed: a hub checks one anchor from its range, not the chain from 0. */
   readonly #start: number
@@ -46,7 +46,7 @@ export class AnchorVerifier {
     const start = opts.start ?? 0
     if (!Number.isSafeInteger(start) || start < 0) throw new RangeError(`"start" expected a chain position, got ${String(opts.start)}`)
     this.#trustRoots = opts.trustRoots
-    this.#revocation = { crls: opts.crls, ocsp: opts.ocsp, fetchRevocation: opts.fetchRevocation }
+    this.#revocation = { crls: opts.crls, ocsp: opts.ocsp, fetchRevocation: opts.fetchRevocation, onFetched: opts.onFetched }
     this.#start = start
   }
 

@@ -7,7 +7,7 @@
 // distribution points. A certificate covered by nothing fails: TSA_CRL_MISSING when only CRLs were
 // given (the contract before OCSP), TSA_REVOCATION_MISSING otherwise.
 import type * as pkijs from 'pkijs'
-import { nameText } from './asn1.js'
+import { nameText, toHex } from './asn1.js'
 import type { PathFailure } from './cert-path.js'
 import { revocationList, crlEvidence } from './revocation.js'
 import { ocspResponse, ocspEvidence, ocspRequest } from './ocsp.js'
@@ -27,7 +27,18 @@ export interface RevocationSources {
    * reproduced offline from an archive.
    */
   fetchRevocation?: boolean | RevocationFetcher | undefined
+  /**
+   * Called with each fetched CRL or OCSP response that decided a certificate's status (good, revoked or
+   * refused), never with one that failed in transit or spoke of someone else: what an archive keeps so
+   * that the same verification runs offline from `crls`/`ocsp` (`pcp verify --tsa-save-evidence`).
+   */
+  onFetched?: ((evidence: FetchedEvidence) => void) | undefined
 }
+
+/** One fetched CRL (DER; `issuer` is the DER Name it is from) or OCSP response (DER OCSPResponse, about `serial`, hex). */
+export type FetchedEvidence =
+  | { kind: 'crl', url: string, der: Uint8Array, issuer: Uint8Array, thisUpdate: Date }
+  | { kind: 'ocsp', url: string, der: Uint8Array, serial: string, producedAt: Date }
 
 export function revocationRequested (s: RevocationSources): boolean {
   return s.crls !== undefined || s.ocsp !== undefined || (s.fetchRevocation !== undefined && s.fetchRevocation !== false)
@@ -58,7 +69,7 @@ export async function checkRevocation (chain: pkijs.Certificate[], sources: Revo
     const what = `certificate "${nameText(cert.subject)}" (issued by "${nameText(issuer.subject)}")`
     if (crlOnly) return { code: 'TSA_CRL_MISSING', message: `no CRL from "${nameText(issuer.subject)}" for certificate "${nameText(cert.subject)}": with CRLs given, every certificate of the path is checked`, field }
     if (fetcher === undefined) return { code: 'TSA_REVOCATION_MISSING', message: `neither a CRL nor an OCSP response covers ${what}: with revocation asked, every certificate of the path is checked`, field }
-    const fetched = await fetchedEvidence(cert, issuer, fetcher, at, field, what)
+    const fetched = await fetchedEvidence(cert, issuer, fetcher, at, field, what, sources.onFetched ?? (() => {}))
     if (fetched !== null) return fetched
   }
   return null
@@ -69,23 +80,26 @@ export async function checkRevocation (chain: pkijs.Certificate[], sources: Revo
  * OCSP response / CRL at all) moves on to the next URL; a signed answer that does not hold up fails
  * at once, naming its URL, as offline evidence would.
  */
-async function fetchedEvidence (cert: pkijs.Certificate, issuer: pkijs.Certificate, fetcher: RevocationFetcher, at: Date, field: string, what: string): Promise<PathFailure | null> {
+async function fetchedEvidence (cert: pkijs.Certificate, issuer: pkijs.Certificate, fetcher: RevocationFetcher, at: Date, field: string, what: string, used: (e: FetchedEvidence) => void): Promise<PathFailure | null> {
   const urls = (await import('./revocation-fetch.js')).revocationUrls(cert)
   const tried: string[] = []
   const fromUrl = (url: string, f: PathFailure): PathFailure => ({ ...f, message: `${url}: ${f.message}` })
   for (const url of urls.ocsp) {
-    let basic: pkijs.BasicOCSPResponse
-    try { basic = ocspResponse(await fetcher.ocsp(url, ocspRequest(cert, issuer))) } catch (err) { tried.push(message(err, url)); continue }
+    let basic: pkijs.BasicOCSPResponse; let der: Uint8Array
+    try { der = await fetcher.ocsp(url, ocspRequest(cert, issuer)); basic = ocspResponse(der) } catch (err) { tried.push(message(err, url)); continue }
     const e = await ocspEvidence(cert, issuer, [basic], at, field)
     if (e === 'none') return { code: 'TSA_OCSP_INVALID', message: `the OCSP responder ${url} answered for another certificate than ${what}`, field: 'ocsp' }
+    used({ kind: 'ocsp', url, der, serial: toHex(cert.serialNumber.valueBlock.valueHexView), producedAt: basic.tbsResponseData.producedAt })
     if (e !== 'good') return fromUrl(url, e)
     return null
   }
   for (const url of urls.crl) {
-    let list: pkijs.CertificateRevocationList[]
-    try { list = parseCrls(await fetcher.crl(url), url).map(revocationList) } catch (err) { tried.push(message(err, url)); continue }
+    let ders: Uint8Array[]; let list: pkijs.CertificateRevocationList[]
+    try { ders = parseCrls(await fetcher.crl(url), url); list = ders.map(revocationList) } catch (err) { tried.push(message(err, url)); continue }
     const e = await crlEvidence(cert, issuer, list, at, field)
     if (e === 'none') return { code: 'TSA_CRL_INVALID', message: `the CRL at ${url} is not from "${nameText(issuer.subject)}", the issuer of ${what}`, field: 'crls' }
+    // Only the issuer's lists spoke (a PEM may bundle others'); offline, another CA's list would speak for its own certificates.
+    list.forEach((c, j) => { if (c.issuer.isEqual(issuer.subject)) used({ kind: 'crl', url, der: ders[j]!, issuer: new Uint8Array(c.issuer.toSchema().toBER()), thisUpdate: c.thisUpdate.value }) })
     if (e !== 'good') return fromUrl(url, e)
     return null
   }

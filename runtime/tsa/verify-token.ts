@@ -52,6 +52,7 @@ export async function verifyTimestampToken (token: Uint8Array, check: TokenCheck
   if (check.ocsp !== undefined && (!Array.isArray(check.ocsp) || !check.ocsp.every((c) => c instanceof Uint8Array))) throw new TypeError('"check.ocsp" expected an array of DER OCSP responses (Uint8Array)')
   const f = check.fetchRevocation
   if (f !== undefined && typeof f !== 'boolean' && (typeof f?.ocsp !== 'function' || typeof f?.crl !== 'function')) throw new TypeError('"check.fetchRevocation" expected a boolean or a RevocationFetcher { ocsp, crl }')
+  if (check.onFetched !== undefined && typeof check.onFetched !== 'function') throw new TypeError(`"check.onFetched" expected a function, got ${typeof check.onFetched}`)
   try {
     return await verify(token, check)
   } catch (err) {
