@@ -215,7 +215,7 @@ export class Hub {
     if (this.#closed) return
     // Sync answers are signed (sync/wire.ts): on an open broker anyone can publish on `down`. Gate answers
     // carry signed journal events instead (sync/gate-wire.ts).
-    const statement = syncAnswerStatement(agentId, out as Record<string, unknown>)
+    const statement = 'sig' in out ? null : syncAnswerStatement(agentId, out as Record<string, unknown>)
     if (statement !== null) out = { ...out, sig: this.agent.signStatement(SYNC_ANSWER_STATEMENT, statement) }
     this.client.publish(downTopic(agentId, this.prefix), Buffer.from(encodeEnvelope(out)), { qos: 1 })
     if ((out as { kind?: unknown }).kind === 'ack') this.#ackSeconds.observe(undefined, (performance.now() - t0) / 1000)

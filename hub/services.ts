@@ -89,7 +89,7 @@ export async function startHubServices (opts: HubServicesOptions): Promise<HubSe
       }
     }
     const refused = metrics.counter('pcp_gate_refused_total', 'Gate requests refused before evaluation (unknown, pending or revoked agent; unsigned, forged, stale or replayed request), per reason. Never journalled.', ['reason'])
-    const gate = createGateHandler(tg, { devices, ...(hubOpts.prefix ? { prefix: hubOpts.prefix } : {}), ...(hubOpts.now ? { now: hubOpts.now } : {}), onRefused: (reason) => { refused.inc({ reason }); gateLog.debug({ event: 'refused', reason }, `gate request refused before evaluation: ${reason}`) } })
+    const gate = createGateHandler(tg, { devices, signer: hub.agent, ...(hubOpts.prefix ? { prefix: hubOpts.prefix } : {}), ...(hubOpts.now ? { now: hubOpts.now } : {}), onRefused: (reason) => { refused.inc({ reason }); gateLog.debug({ event: 'refused', reason }, `gate request refused before evaluation: ${reason}`) } })
     for (const kind of [GATE_KINDS.request, GATE_KINDS.wait, GATE_KINDS.policy]) hub.handle(kind, (agentId, envelope) => gate.handle(agentId, envelope))
     let vigilUrl: string | null = null
     if (vigilApi !== false) {

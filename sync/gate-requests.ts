@@ -19,7 +19,10 @@ export interface GateRequestsOptions {
   policyHash: () => string | null
 }
 
-interface Waiter { resolve: (env: Record<string, unknown> | null) => void, timer: NodeJS.Timeout }
+interface Waiter { resolve: (env: Record<string, unknown> | null) => void, timer: NodeJS.Timeout, accept: Accept }
+
+/** Whether an answer that carries a request's corr is authentic (the hub's signatures, checked by the gate). */
+export type Accept = (env: Record<string, unknown>) => boolean
 
 export class GateRequests {
   readonly #o: GateRequestsOptions
@@ -28,6 +31,8 @@ export class GateRequests {
   readonly #waiters = new Map<string, Waiter>()
   /** Hub clock minus ours (seconds), learnt from a REQUEST_STALE refusal. */
   #skew = 0
+  /** Answers ignored because they failed `accept`: someone else publishes on this agent's `down` topic. */
+  forged = 0
   readonly #onMessage = (topic: string, payload: Buffer): void => {
     if (topic !== this.#down) return
     const env = decodeEnvelope(payload)
@@ -36,6 +41,9 @@ export class GateRequests {
     const key = toHex(corr)
     const w = this.#waiters.get(key)
     if (w === undefined) return
+    // Anyone who read the request off an open broker knows its corr: an answer the hub did not sign is
+    // no answer, and the wait goes on for the real one.
+    if (!w.accept(env!)) { this.forged++; return }
     this.#waiters.delete(key)
     clearTimeout(w.timer)
     w.resolve(env)
@@ -62,13 +70,13 @@ export class GateRequests {
   /**
    * Sends one signed request and waits for its answer; null on timeout or when the client is offline. A
    * REQUEST_STALE refusal names the hub's clock: correct the offset and ask once more (a device without a
-   * real-time clock boots in 1970). A forged one can only make the next request stale, i.e. fail closed.
+   * real-time clock boots in 1970). Only answers `accept` takes count (a forged refusal is ignored).
    */
-  async request (body: Record<string, unknown>, waitMs: number): Promise<Record<string, unknown> | null> {
-    const env = await this.#send(body, waitMs)
+  async request (body: Record<string, unknown>, waitMs: number, accept: Accept): Promise<Record<string, unknown> | null> {
+    const env = await this.#send(body, waitMs, accept)
     if (env?.kind !== GATE_KINDS.error || env.code !== 'REQUEST_STALE' || !Number.isSafeInteger(env.hub_time)) return env
     this.#skew = (env.hub_time as number) - this.#seconds(0)
-    return await this.#send(body, waitMs)
+    return await this.#send(body, waitMs, accept)
   }
 
   /** Stops listening; requests still waiting resolve as unanswered (null). The mqtt client stays open. */
@@ -82,7 +90,7 @@ export class GateRequests {
 
   #seconds (skew = this.#skew): number { return Math.floor((this.#o.clock ?? Date.now)() / 1000) + skew }
 
-  #send (body: Record<string, unknown>, waitMs: number): Promise<Record<string, unknown> | null> {
+  #send (body: Record<string, unknown>, waitMs: number, accept: Accept): Promise<Record<string, unknown> | null> {
     if (!this.#o.client.connected) return Promise.resolve(null)
     const random = this.#o.random ?? randomBytes
     const corr = random(16)
@@ -91,7 +99,7 @@ export class GateRequests {
     const env = signGateRequest(this.#o.agent, this.#o.agent.agentId, { v: 1, ...body, corr, ...(policyHash !== null ? { policy_hash: policyHash } : {}) }, this.#seconds(), toHex(random(16)))
     return new Promise((resolve) => {
       const timer = setTimeout(() => { this.#waiters.delete(key); resolve(null) }, waitMs)
-      this.#waiters.set(key, { resolve, timer })
+      this.#waiters.set(key, { resolve, timer, accept })
       this.#o.client.publish(this.#up, Buffer.from(encodeEnvelope(env)), { qos: 1 }, (err) => {
         if (err && this.#waiters.delete(key)) { clearTimeout(timer); resolve(null) }
       })

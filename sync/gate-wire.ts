@@ -16,8 +16,9 @@
 //   gate_result  { decision_id, state, outcome, allowed, reason, rule, policy_hash, policy_version,
 //                  expires_at, vrs, tsi_state, decision_event, resolution_event, policy? }
 //   gate_policy_result { policy }
-//   gate_error   { code, message, hub_time? }        hub_time (Unix seconds) with REQUEST_STALE, so a device
-//                                                   with a wrong clock can correct its offset and ask again
+//   gate_error   { code, message, hub_time?, sig }   hub_time (Unix seconds) with REQUEST_STALE, so a device
+//                                                   with a wrong clock can correct its offset and ask again;
+//                                                   sig: the hub's, over sync/wire.ts syncAnswerStatement()
 //
 // Authenticity: a broker (or anyone who may publish on a `down` topic) could forge an "allowed". So the
 // hub's answer carries the signed journal events of its own chain (the hub stamps every decision before
@@ -74,7 +75,8 @@ export interface GateResult {
 
 export interface GatePolicyResult { v: 1, kind: 'gate_policy_result', corr: Uint8Array, policy: SignedPolicy }
 
-export interface GateError { v: 1, kind: 'gate_error', corr: Uint8Array, code: string, message: string, hub_time?: number }
+/** `sig`: the hub's key over syncAnswerStatement() (sync/wire.ts); a device ignores a refusal without it. */
+export interface GateError { v: 1, kind: 'gate_error', corr: Uint8Array, code: string, message: string, hub_time?: number, sig?: Uint8Array }
 
 /** Purpose of a gate request's signed statement (runtime/statement.ts): never valid as a broker login. */
 export const GATE_STATEMENT = 'pcp.gate-request'

@@ -16,16 +16,17 @@
 //                  answer), or the cached policy would need a human, whom only the hub can reach: denied.
 import { randomBytes } from 'node:crypto'
 import type { MqttClient } from 'mqtt'
-import { eventHash, parseIdentityDocument, fromBase64Strict, toHex, type AissEvent, type IdentityDocument, type JsonObject, type Stamper, type StatementSigner } from '../runtime/index.js'
+import { verifyStatement, eventHash, parseIdentityDocument, fromBase64Strict, toHex, type AissEvent, type IdentityDocument, type JsonObject, type Stamper, type StatementSigner } from '../runtime/index.js'
 import { evaluateAndRecord } from '../policy/evaluate.js'
 import type { EscalationState } from '../policy/types.js'
 import { DEFAULT_PREFIX } from './topics.js'
 import { PolicyCache } from './policy-cache.js'
 import {
-  GATE_KINDS, decisionEventProblem, gateDecisionId, gatePayloadHash, hubKeyOf, resolutionState, verifyHubEvent,
+  GATE_KINDS, decisionEventProblem, gateDecisionId, gatePayloadHash, hubKeyOf, resolutionState, verifyHubEvent, verifySignedPolicy,
   type GateState, type HubKey, type SignedPolicy
 } from './gate-wire.js'
-import { GateRequests } from './gate-requests.js'
+import { GateRequests, type Accept } from './gate-requests.js'
+import { syncAnswerStatement, SYNC_ANSWER_STATEMENT } from './wire.js'
 
 export type GateSource = 'hub' | 'cached_policy' | 'fail_closed'
 
@@ -93,6 +94,9 @@ export class DeviceGate {
     })
   }
 
+  /** Answers on this agent's `down` topic ignored so far: not the pinned hub's, or not about the request they named. */
+  get forgedAnswers (): number { return this.#requests.forged }
+
   /** Why the cached policy was refused, if it was. */
   get cacheProblem (): string | null { return this.#cache.problem }
 
@@ -125,7 +129,7 @@ export class DeviceGate {
       return await this.#stamp({ ...closed(decisionId, 'payload cannot be written as canonical JSON'), rule: 'invalid_context' }, action, role, '')
     }
     const asked: Asked = { action, role, payloadHash, requestId }
-    const env = await this.#requests.request({ kind: GATE_KINDS.request, action, payload, request_id: requestId, ...(ctx.targetDomain ? { target_domain: ctx.targetDomain } : {}) }, this.#o.timeoutMs)
+    const env = await this.#requests.request({ kind: GATE_KINDS.request, action, payload, request_id: requestId, ...(ctx.targetDomain ? { target_domain: ctx.targetDomain } : {}) }, this.#o.timeoutMs, this.#authentic(asked, decisionId))
     if (env === null) return await this.#offline(asked, decisionId, payload, ctx.targetDomain)
     let verdict = this.#fromHub(env, asked, decisionId)
     // The stamped role is the one the hub decided under (from its signed decision), not the one asked for.
@@ -149,7 +153,7 @@ export class DeviceGate {
     let last: Verdict | null = null
     while (Date.now() < deadline) {
       const waitMs = Math.min(deadline - Date.now(), 30_000)
-      const env = await this.#requests.request({ kind: GATE_KINDS.wait, decision_id: decisionId, wait_ms: waitMs }, waitMs + this.#o.timeoutMs)
+      const env = await this.#requests.request({ kind: GATE_KINDS.wait, decision_id: decisionId, wait_ms: waitMs }, waitMs + this.#o.timeoutMs, this.#authentic(asked, decisionId))
       if (env === null) return { ...closed(decisionId, 'hub unreachable while waiting for a human'), state: 'PENDING' }
       last = this.#fromHub(env, asked, decisionId)
       if (last.state !== 'PENDING') return last
@@ -157,14 +161,39 @@ export class DeviceGate {
     return last
   }
 
+  /**
+   * Which answers to a request count: a result whose signed events are about this request, or a refusal
+   * the hub signed. Anything else (a forgery by whoever else may publish on `down`) is no answer at all,
+   * so it can neither decide for the hub nor pre-empt its real answer.
+   */
+  #authentic (asked: Asked, decisionId: string): Accept {
+    return (env) => env.kind === GATE_KINDS.result ? this.#resultProblem(env, asked, decisionId) === null : this.#signedError(env)
+  }
+
+  #signedError (env: Record<string, unknown>): boolean {
+    const statement = env.kind === GATE_KINDS.error ? syncAnswerStatement(this.#o.agent.agentId, env) : null
+    return statement !== null && verifyStatement(env.sig, SYNC_ANSWER_STATEMENT, statement, this.#hub.publicKey)
+  }
+
+  /** Null when the result's decision (and resolution, if any) are the hub's, about this request. */
+  #resultProblem (env: Record<string, unknown>, asked: Asked, decisionId: string): string | null {
+    const ev = env.decision_event as AissEvent
+    const bad = verifyHubEvent(ev, this.#hub) ?? decisionEventProblem(ev, { agentId: this.#o.agent.agentId, decisionId, action: asked.action, payloadHash: asked.payloadHash })
+    if (bad !== null) return `hub answer not authenticated: ${bad}`
+    const res = env.resolution_event as AissEvent | null | undefined
+    if (res === null || res === undefined) return null
+    const r = verifyHubEvent(res, this.#hub) ?? resolutionState(res, decisionId)
+    return typeof r === 'string' ? `hub resolution not authenticated: ${r}` : null
+  }
+
   /** Reads a hub answer, trusting only what the hub's signatures prove. */
   #fromHub (env: Record<string, unknown>, asked: Asked, decisionId: string): Verdict {
     if (env.kind === GATE_KINDS.error) return closed(decisionId, `hub error ${String(env.code)}: ${String(env.message)}`)
     if (env.kind !== GATE_KINDS.result) return closed(decisionId, `unexpected answer kind ${String(env.kind)}`)
+    const bad = this.#resultProblem(env, asked, decisionId)
+    if (bad !== null) return closed(decisionId, bad)
     if (env.policy !== undefined) this.#cache.accept(env.policy as SignedPolicy, true)
     const ev = env.decision_event as AissEvent
-    const bad = verifyHubEvent(ev, this.#hub) ?? decisionEventProblem(ev, { agentId: this.#o.agent.agentId, decisionId, action: asked.action, payloadHash: asked.payloadHash })
-    if (bad !== null) return closed(decisionId, `hub answer not authenticated: ${bad}`)
     const d = ev.payload.decision as Record<string, unknown>
     if (typeof d.vrs === 'number') this.#last = { vrs: d.vrs, tsi: String(d.tsi_state) }
     if (typeof d.role === 'string') this.#hubRole = d.role
@@ -217,7 +246,7 @@ export class DeviceGate {
 
   /** Asks the hub for its signed active policy (e.g. at boot, to be ready for offline use). */
   async refreshPolicy (): Promise<boolean> {
-    const env = await this.#requests.request({ kind: GATE_KINDS.policy }, this.#o.timeoutMs)
+    const env = await this.#requests.request({ kind: GATE_KINDS.policy }, this.#o.timeoutMs, (e) => e.kind === GATE_KINDS.policyResult ? verifySignedPolicy(e.policy, this.#hub) === null : this.#signedError(e))
     return env?.kind === GATE_KINDS.policyResult && this.#cache.accept(env.policy as SignedPolicy, true)
   }
 

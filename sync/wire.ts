@@ -13,7 +13,7 @@
 //   head      { state, head }          the registry state and the hub's stored head ({ seq, hash } | null)
 //   ack       { head, stored, duplicates }   the batch is verified AND durable on the hub
 //   nack      { code, message, head, retry } nothing at or after the first refused event was stored
-// Each of the three carries `sig`: the hub's key over syncAnswerStatement() (runtime/statement.ts, purpose
+// Each of the three (and TrustGate's `gate_error`) carries `sig`: the hub's key over syncAnswerStatement() (runtime/statement.ts, purpose
 // SYNC_ANSWER_STATEMENT). On a broker without the ACL of docs/brokers.md anyone reads the `up` topic, so
 // knows every `corr`, and may publish on `down`: a device that pins the hub key (SyncOptions.hub) acts
 // only on signed answers, so a forged ack or head cannot mark as synced what no hub stored, and a forged
@@ -194,6 +194,9 @@ export function syncAnswerStatement (agentId: string, env: Record<string, unknow
   if (env.kind === 'head') return { ...base, state: String(env.state), head: head(env.head) }
   if (env.kind === 'ack') return { ...base, head: head(env.head), stored: Number(env.stored ?? 0), duplicates: Number(env.duplicates ?? 0) }
   if (env.kind === 'nack') return { ...base, code: String(env.code), message: String(env.message ?? ''), head: head(env.head), retry: env.retry === true }
+  // A gate refusal (sync/gate-wire.ts) proves nothing else: signed, so a forged one (REQUEST_STALE with a
+  // wrong hub_time, any error) cannot pre-empt the hub's real answer to a device that checks.
+  if (env.kind === 'gate_error') return { ...base, code: String(env.code), message: String(env.message ?? ''), hub_time: Number.isSafeInteger(env.hub_time) ? env.hub_time as number : null }
   return null
 }
 

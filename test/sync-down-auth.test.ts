@@ -10,6 +10,9 @@ import { join } from 'node:path'
 import { connectAsync, type MqttClient } from 'mqtt'
 import { Agent, createAgentIdentity } from '../runtime/index.js'
 import { Hub } from '../hub/hub.js'
+import { startHubServices } from '../hub/services.js'
+import { DeviceGate } from '../sync/gate.js'
+import { rawClient } from './support/hostile.js'
 import { SyncAgent } from '../sync/agent.js'
 import { encodeEnvelope, decodeEnvelope } from '../sync/wire.js'
 import { SyncErrorCodes } from '../sync/errors.js'
@@ -47,6 +50,14 @@ const refuse: Forge = (env) => {
   if (env.kind === 'identity') return { v: 1, kind: 'head', corr: env.corr, state: 'revoked', head: null }
   if (env.kind === 'events') return { v: 1, kind: 'nack', corr: env.corr, code: 'REJECTED', message: 'SIGNATURE_INVALID at 0', head: null, retry: false }
   return null
+}
+
+// Gate requests: a refusal that names a wrong hub clock, and an "allowed" with nothing signed behind it.
+const gateForgery: Forge = (env) => {
+  if (env.kind !== 'gate') return null
+  return (env.action as string) === 'read_db'
+    ? { v: 1, kind: 'gate_error', corr: env.corr, code: 'REQUEST_STALE', message: 'stale', hub_time: 0 }
+    : { v: 1, kind: 'gate_result', corr: env.corr, decision_id: 'dec-x', state: 'DECIDED', outcome: 'ALLOW', allowed: true, reason: 'forged', rule: 'x', policy_hash: 'x', policy_version: 'x', expires_at: null, vrs: 0, tsi_state: 'STABLE', decision_event: null, resolution_event: null }
 }
 
 const external = brokerTargets().find((s) => s.name !== 'embedded')
@@ -95,6 +106,31 @@ if (external === undefined) {
       assert.is(hub.chain.status(agent.agentId)!.headHash, agent.head!.hash)
     } finally {
       await sync?.close(); await fake.client.endAsync(true); await agent.close(); await hub.close(); await target.close(); tmp.cleanup()
+    }
+  })
+
+  Down('gate: a forged refusal or an unsigned "allowed" answered first does not pre-empt the hub\'s signed answer', async () => {
+    const target = await external.start()
+    const tmp = tmpDir()
+    const s = await startHubServices({ dataDir: join(tmp.path, 'hub'), mqttUrl: target.url, prefix: target.prefix, approval: 'auto', workers: 0, control: false, vigilApi: false, trustgateApi: false })
+    const agent = await Agent.open({ name: 'arm' }, { home: join(tmp.path, 'dev') })
+    const client = await target.connect({ protocolVersion: 4 })
+    let fake: Awaited<ReturnType<typeof impostor>> | undefined
+    let gate: DeviceGate | undefined
+    try {
+      assert.is((await rawClient(client, target.prefix).ask(agent.agentId, { v: 1, kind: 'identity', identity: await agent.firstIdentityDocument(), name: 'arm' })).kind, 'head')
+      fake = await impostor(target.url, target.prefix, gateForgery, agent)
+      gate = await DeviceGate.open({ client, agent, hub: s.hub.agent.identityDocument(), prefix: target.prefix, timeoutMs: 3000 })
+      const read = await gate.check('read_db', { table: 'orders' })
+      assert.equal([read.source, read.outcome, read.allowed], ['hub', 'ALLOW', true], read.reason)
+      const shell = await gate.check('shell', { cmd: 'ls' })
+      assert.equal([shell.source, shell.outcome, shell.allowed], ['hub', 'BLOCK', false], shell.reason)
+      const again = await gate.check('read_db', { table: 'orders' })
+      assert.equal([again.source, again.allowed], ['hub', true], 'no clock offset taken from a forgery')
+      assert.ok(fake.answered() >= 3, 'the impostor answered each request')
+      assert.ok(gate.forgedAnswers >= 3)
+    } finally {
+      await gate?.close(); await fake?.client.endAsync(true); await client.endAsync(true); await agent.close(); await s.close(); await target.close(); tmp.cleanup()
     }
   })
 }

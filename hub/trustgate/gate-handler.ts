@@ -10,6 +10,8 @@ import {
   GATE_KINDS, decodeEnvelope, encodeEnvelope, gateDecisionId, type GateError, type GatePolicyResult, type GateResult
 } from '../../sync/gate-wire.js'
 import { PcpError } from '../../runtime/errors.js'
+import type { StatementSigner } from '../../runtime/statement.js'
+import { syncAnswerStatement, SYNC_ANSWER_STATEMENT } from '../../sync/wire.js'
 import type { JsonObject } from '../../runtime/value.js'
 import type { DecisionRecord, TrustGateService } from './service.js'
 import { GateAuthenticator, type GateAuthCode, type GateDevices } from './gate-auth.js'
@@ -34,6 +36,12 @@ export interface GateHandlerOptions {
   now?: () => number
   /** Called once per refused request with its code (the hub counts them in pcp_gate_refused_total). */
   onRefused?: (code: GateAuthCode) => void
+  /**
+   * The hub's key, to sign refusals (sync/wire.ts syncAnswerStatement): a device acts only on what the
+   * hub signed, so an unsigned `gate_error` is no answer to it (a forgery could otherwise pre-empt the
+   * real one, or set its clock offset with a false REQUEST_STALE).
+   */
+  signer?: StatementSigner
 }
 
 export function createGateHandler (service: TrustGateService, opts: GateHandlerOptions): GateHandler {
@@ -55,9 +63,12 @@ export function createGateHandler (service: TrustGateService, opts: GateHandlerO
     return out
   }
 
-  const fail = (corr: Uint8Array, code: string, message: string, hubTime?: number): GateError => ({ v: 1, kind: 'gate_error', corr, code, message, ...(hubTime !== undefined ? { hub_time: hubTime } : {}) })
-
   async function handle (agentId: string, env: Record<string, unknown>): Promise<GateResult | GatePolicyResult | GateError | null> {
+    const fail = (corr: Uint8Array, code: string, message: string, hubTime?: number): GateError => {
+      const out: GateError = { v: 1, kind: 'gate_error', corr, code, message, ...(hubTime !== undefined ? { hub_time: hubTime } : {}) }
+      const statement = opts.signer === undefined ? null : syncAnswerStatement(agentId, out as unknown as Record<string, unknown>)
+      return statement === null ? out : { ...out, sig: opts.signer!.signStatement(SYNC_ANSWER_STATEMENT, statement) }
+    }
     const kind = env.kind
     if (kind !== GATE_KINDS.request && kind !== GATE_KINDS.wait && kind !== GATE_KINDS.policy) return null
     const corr = env.corr
