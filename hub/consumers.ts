@@ -49,8 +49,11 @@ export class EventConsumers {
 
   /** Vigil's state (and, from a shared store, where its feeding stands) for the next start; failures are left to the next save. */
   async save (dataDir: string): Promise<void> {
-    if (this.vigil) await saveVigil(dataDir, this.vigil).catch(() => {})
-    if (this.vigil && this.#feed) await saveFed(dataDir, this.#feed).catch(() => {})
+    if (!this.vigil) return
+    // Positions only after the state they belong with: positions saved past an older vigil.json (a full
+    // disk that still takes the small file) would resume the feed beyond events that Vigil never saw.
+    if (!await saveVigil(dataDir, this.vigil).then(() => true, () => false)) return
+    if (this.#feed) await saveFed(dataDir, this.#feed).catch(() => {})
   }
 
   #consume (agentId: string, events: AissEvent[]): void {

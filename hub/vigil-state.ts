@@ -1,6 +1,6 @@
 // Vigil's state across hub restarts: <data>/vigil.json (written by the hub every minute and at close).
 import { join } from 'node:path'
-import { readFile } from 'node:fs/promises'
+import { readFile, rename } from 'node:fs/promises'
 import { writeFileAtomic } from '../runtime/fsutil.js'
 import { silentLogger, type Logger } from '../sync/log.js'
 import { VigilEngine, type VigilOptions } from './vigil/engine.js'
@@ -16,7 +16,12 @@ export async function loadVigil (dataDir: string, options: VigilOptions = {}, lo
   try {
     return VigilEngine.fromJSON(JSON.parse(text), options)
   } catch (err) {
-    logger.child({ component: 'vigil' }).error({ event: 'restore_failed', file, reason: (err as Error).message }, `${file} cannot be restored (${(err as Error).message}); Vigil starts from an empty state`)
+    // Kept aside, not left for the next save (within a minute) to write over: the alerts in it can still
+    // be read by hand.
+    const aside = `${file}.unreadable-${Date.now()}`
+    const kept = await rename(file, aside).then(() => true, () => false)
+    logger.child({ component: 'vigil' }).error({ event: 'restore_failed', file, reason: (err as Error).message, ...(kept ? { kept: aside } : {}) },
+      `${file} cannot be restored (${(err as Error).message}); Vigil starts from an empty state${kept ? `; the file is kept as ${aside}` : ''}`)
     return new VigilEngine(options)
   }
 }
