@@ -4,6 +4,7 @@
 // Over 300 lines: it is the one table's driver, each section's calls and rows in print order; the
 // measurements themselves live in bench/, one module per section.
 import { availableParallelism } from 'node:os'
+import { parseArgs } from 'node:util'
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
@@ -29,13 +30,26 @@ import { interleaved, spread, type Interleaved, type Spread } from '../bench/met
 import { buildBundles, CORE_BUDGET_BYTES } from './bundles.mjs'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
-const args = process.argv.slice(2)
-const quick = args.includes('--quick')
-const jsonAt = args.indexOf('--json')
-const jsonFile = jsonAt >= 0 ? (args[jsonAt + 1] && !args[jsonAt + 1]!.startsWith('--') ? args[jsonAt + 1]! : 'bench-results.json') : undefined
-const CORES = availableParallelism()
-const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined
 const SECTIONS = ['ros2', 'device', 'verify', 'ingest', 'scale', 'rpi-durability', 'policy', 'aiss2']
+const USAGE = `usage: npm run bench [-- --json [FILE]] [-- --quick] [-- --only SECTION]
+  --json [FILE]   also write every figure, limit, ratio and repetition as JSON (default bench-results.json)
+  --quick         fewer events and repetitions (a smoke run; its ratios are not the README's)
+  --only SECTION  run one section: ${SECTIONS.join(', ')}
+  -h, --help      this text
+Environment: PCP_TEST_PG_URL (PostgreSQL rows; skipped with the reason without it), PCP_TEST_MQTT_URL or
+PCP_BENCH_MQTT_URL (the rows on an external broker).`
+// node:util's parser: an unknown option or a missing SECTION is refused instead of starting a 10-minute run.
+let parsed
+try {
+  parsed = parseArgs({ options: { json: { type: 'boolean' }, quick: { type: 'boolean' }, only: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true })
+} catch (err) { console.error(`bench: ${(err as Error).message}\n${USAGE}`); process.exit(2) }
+if (parsed.values.help) { console.log(USAGE); process.exit(0) }
+const quick = parsed.values.quick === true
+// --json takes an optional file: the one positional, if any.
+if (parsed.positionals.length > (parsed.values.json ? 1 : 0)) { console.error(`bench: unexpected ${parsed.positionals.join(' ')}\n${USAGE}`); process.exit(2) }
+const jsonFile = parsed.values.json ? (parsed.positionals[0] ?? 'bench-results.json') : undefined
+const CORES = availableParallelism()
+const only = parsed.values.only
 if (only !== undefined && !SECTIONS.includes(only)) { console.error(`bench: --only expected ${SECTIONS.join(', ')}, got ${String(only)}`); process.exit(2) }
 
 /**
