@@ -13,7 +13,7 @@ import { action, printJson } from './common.js'
 
 export const DEFAULT_TRUSTGATE_URL = 'http://127.0.0.1:8422'
 
-interface Common { url?: string, json?: boolean, principalTokenFile?: string }
+interface Common { url?: string, json?: boolean, principalTokenFile?: string, /** the file a submitted policy came from, named in its problems */ source?: string }
 
 /** The hub's TrustGate state directory under a PCP home (where `pcp hub start` keeps it). */
 export function trustGateStateDir (home?: string): string { return join(pcpHome(home), 'hub', 'trustgate') }
@@ -51,8 +51,13 @@ async function api (o: Common, method: string, path: string, body?: unknown, asP
   if (res.headers.get('content-type')?.includes('json')) { try { data = parseJson(text) } catch {} }
   if (!res.ok) {
     const code = typeof data?.code === 'string' ? data.code : `HTTP_${res.status}`
-    const msg = typeof data?.message === 'string' ? data.message : `HTTP ${res.status}`
-    throw new PcpError(code, `${method} ${path}: ${msg}`, { actual: res.status })
+    const msg = typeof data?.message === 'string' ? data.message.split('\n')[0] : `HTTP ${res.status}`
+    // The CLI prints one line: a policy's problems (path, line) go on it, or the user learns only their count.
+    const problems = Array.isArray(data?.problems)
+      ? (data.problems as Array<{ path?: string, line?: number, column?: number, message?: string }>).map((p) =>
+          `${o.source ?? 'policy'}${p.line !== undefined ? `:${p.line}:${p.column ?? 1}` : ''} ${p.path ?? ''}: ${p.message ?? ''}`.trim()).join('; ')
+      : ''
+    throw new PcpError(code, `${method} ${path}: ${msg}${problems ? `: ${problems}` : ''}`, { actual: res.status })
   }
   return data
 }
@@ -85,7 +90,7 @@ export function registerTrustgateCommands (program: Command): void {
       try { yaml = await readFile(file, 'utf8') } catch (err) {
         throw new PcpError('POLICY_LOAD_FAILED', `${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { file })
       }
-      const r = await api(o, 'POST', '/api/policy', { yaml, ...(o.comment !== undefined ? { comment: o.comment } : {}) }, true)
+      const r = await api({ ...o, source: file }, 'POST', '/api/policy', { yaml, ...(o.comment !== undefined ? { comment: o.comment } : {}) }, true)
       out(o, r, () => `activated ${r.version_id}  version ${r.version}${r.created ? '' : ' (already stored)'}`)
     }))
 

@@ -67,6 +67,15 @@ Cli('principal add → activate-policy → pending → approve/reject → audit 
     r = await pcp(['trustgate', 'activate-policy', join(tmp.path, 'missing.yaml'), '--url', url, '--principal-token-file', tokenFile])
     assert.equal([r.code, r.err.trim().split('\n').length], [2, 1])
     assert.match(r.err, /POLICY_LOAD_FAILED/)
+    // An invalid policy: the one line names the file, the line and the field of each problem, not only their count.
+    const bad = join(tmp.path, 'bad.yaml')
+    writeFileSync(bad, 'name: x\nversion: 1\nroles:\n  operator:\n    bogus_field: 3\n')
+    r = await pcp(['trustgate', 'activate-policy', bad, '--url', url, '--principal-token-file', tokenFile])
+    assert.equal([r.code, r.err.trim().split('\n').length], [2, 1], r.err)
+    assert.match(r.err, `${bad}:5:5 roles.operator.bogus_field: unknown field`)
+    assert.match(r.err, /\[POLICY_INVALID\]$/m)
+    r = await pcp(['trustgate', 'activate-policy', bad, '--url', url, '--principal-token-file', tokenFile, '--json'])
+    assert.match(JSON.parse(r.out).error.message, 'roles.operator.bogus_field')
 
     const a = await service.evaluate({ agent_id: 'bot', action: 'write_db', vrs: 0.7 }, { source: 'test' })
     const b = await service.evaluate({ agent_id: 'bot', action: 'read_db', vrs: 0.7 }, { source: 'test' })
