@@ -27,9 +27,22 @@ if (existsSync(profiles)) cpSync(profiles, join(dist, 'hub/trustgate/profiles'),
 execFileSync(process.execPath, [join(root, 'scripts/build-dashboard.mjs'), join(dist, 'hub/vigil/dashboard')], { stdio: 'inherit' })
 
 await buildVendor(root, join(dist, 'vendor'))
+// The store's declarations name level's type too. A consumer has no `level` to resolve it (vendored, not a
+// dependency), and with skipLibCheck off tsc then fails on `import 'pcp-edge'`: they point at this
+// declaration of the vendored handle instead. Only the store's internals name it; a consumer never calls it.
+writeFileSync(join(dist, 'vendor', 'level.d.ts'), `/** The LevelDB handle of the bundled level@10 (dist/vendor/level.js); its full API is level's. */
+export declare class Level<K = string, V = string> {
+  constructor (location: string, options?: Record<string, unknown>)
+  readonly location: string
+  readonly status: 'opening' | 'open' | 'closing' | 'closed'
+  open (): Promise<void>
+  close (): Promise<void>
+  get (key: K): Promise<V | undefined>
+}
+`)
 const VENDORED = ['level', 'cbor-x']
 for (const file of walk(dist)) {
-  if (!file.endsWith('.js') || file.startsWith(join(dist, 'vendor') + sep)) continue
+  if (!(file.endsWith('.js') || file.endsWith('.d.ts')) || file.startsWith(join(dist, 'vendor') + sep)) continue
   const text = readFileSync(file, 'utf8')
   const out = text.replace(/from '(level|cbor-x)';/g, (_m, name) => {
     const rel = relative(dirname(file), join(dist, 'vendor', `${name}.js`)).split(sep).join('/')
@@ -39,7 +52,7 @@ for (const file of walk(dist)) {
 }
 // A missed specifier would make consumers need the package; fail the build instead.
 for (const file of walk(dist)) {
-  if (file.endsWith('.js') && !file.startsWith(join(dist, 'vendor') + sep) && new RegExp(`from '(${VENDORED.join('|')})'`).test(readFileSync(file, 'utf8'))) throw new Error(`${file} still imports a vendored package`)
+  if ((file.endsWith('.js') || file.endsWith('.d.ts')) && !file.startsWith(join(dist, 'vendor') + sep) && new RegExp(`from '(${VENDORED.join('|')})'`).test(readFileSync(file, 'utf8'))) throw new Error(`${file} still imports a vendored package`)
 }
 
 mkdirSync(join(dist, 'bundle'), { recursive: true })

@@ -40,7 +40,7 @@ Pkg('npm pack builds first, and the tarball holds the compiled package', () => {
   assert.is(r.status, 0, r.out)
   tarball = join(work.path, readdirSync(work.path).find((f) => f.endsWith('.tgz'))!)
   const list = sh(`tar -tzf ${JSON.stringify(tarball)}`, work.path).stdout
-  for (const f of ['dist/runtime/index.js', 'dist/runtime/index.d.ts', 'dist/cli/main.js', 'dist/vendor/level.js', 'dist/vendor/cbor-x.js', 'dist/hub/vigil/index.d.ts', 'dist/hub/trustgate/profiles/nist_balanced.yaml', 'bin/pcp.js']) {
+  for (const f of ['dist/runtime/index.js', 'dist/runtime/index.d.ts', 'dist/cli/main.js', 'dist/vendor/level.js', 'dist/vendor/cbor-x.js', 'dist/hub/vigil/index.d.ts', 'dist/hub/trustgate/profiles/nist_balanced.yaml', 'bin/pcp.js', 'rpi/examples/pcp-fan.service', 'dist/vendor/level.d.ts', 'dist/hub/vigil/dashboard/verify.html']) {
     assert.ok(list.includes(`package/${f}\n`), `${f} is in the tarball`)
   }
   assert.not.ok(list.includes('package/dist/deploy/'), 'deploy folders stay out of the package')
@@ -143,6 +143,23 @@ Pkg('the ROS 2 tools install adds bags and the stand-in: a bag recorded and veri
   assert.match(checked.stdout, /^INVALID: 0 proven, 0 altered, 0 missing, 0 inserted \(run\.mcap\)\n {2}! the chain holds no window of this bag/)
 })
 
+Pkg('the files the README sends a Pi user and an auditor to are in the installed package', () => {
+  const pkgDir = join(app, 'node_modules/pcp-edge')
+  // "sudo cp node_modules/pcp-edge/rpi/examples/pcp-fan.service /etc/systemd/system/"
+  const unit = /`sudo cp (node_modules\/pcp-edge\/\S+\.service) /.exec(readme)
+  assert.ok(unit, 'README says where the installed unit is')
+  const text = readFileSync(join(app, unit![1]!), 'utf8')
+  const exec = /^ExecStart=\/usr\/bin\/node \/opt\/pcp-fan\/(\S+)$/m.exec(text)
+  assert.ok(exec && existsSync(join(app, exec[1]!)), `ExecStart names an installed file: ${exec?.[1]}`)
+  // The offline verifier page: the path the README gives, with every script and stylesheet it loads beside it.
+  const page = /open\s+`(node_modules\/pcp-edge\/[^`]+verify\.html)`/.exec(readme)
+  assert.ok(page, 'README names the installed verify.html')
+  const html = readFileSync(join(app, page![1]!), 'utf8')
+  const assets = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!)
+  assert.ok(assets.includes('verifier.js'), assets.join(' '))
+  for (const a of [...assets, 'anchors.js']) assert.ok(existsSync(join(pkgDir, 'dist/hub/vigil/dashboard', a)), `verify.html's ${a} is installed beside it`)
+})
+
 Pkg('the hub install adds the server stack; hub, Vigil and TrustGate import and `pcp hub start` serves', async () => {
   const hubLine = stripComment(sectionBlock('Install as a library')[1]!)
   const r = sh(hubLine.replace('pcp-edge', JSON.stringify(tarball)) + ' --no-audit --no-fund --prefer-offline', app)
@@ -171,14 +188,24 @@ console.log([Hub, startEmbeddedBroker, VigilEngine].map((f) => typeof f).join(' 
     const info = JSON.parse(out.slice(out.indexOf('{'), out.lastIndexOf('}') + 1)) as { dashboard: string }
     const page = await fetch(info.dashboard)
     assert.is(page.status, 200, out + err)
+    // The verifier page and both bundles come from the installed package, byte for byte.
+    for (const f of ['verify.html', 'verifier.js', 'anchors.js']) {
+      const res = await fetch(info.dashboard + f)
+      assert.is(res.status, 200, f)
+      assert.ok(Buffer.from(await res.arrayBuffer()).equals(readFileSync(join(app, 'node_modules/pcp-edge/dist/hub/vigil/dashboard', f))), `${f} is the installed file`)
+    }
   } finally { child.kill('SIGTERM') }
 })
 
 Pkg('TypeScript sees the types of every README API', () => {
   writeFileSync(join(app, 'check.ts'), `
 import { Agent, verifyAuditExport, AgentSession, A2ANode, parseJson, type AissEvent } from 'pcp-edge'
+import { Agent as Aiss2Agent } from 'pcp-edge/aiss2'
 import { SyncAgent, DeviceGate, MqttA2ATransport } from 'pcp-edge/sync'
-import { AuditedPiAgent } from 'pcp-edge/rpi'
+import { AuditedPiAgent, serviceKey } from 'pcp-edge/rpi'
+import { messageHash } from 'pcp-edge/ros2/verify'
+import { loadPolicy } from 'pcp-edge/policy'
+import { verifyTimestampToken, Anchorer } from 'pcp-edge/tsa'
 import { Hub } from 'pcp-edge/hub'
 import { VigilEngine } from 'pcp-edge/vigil'
 import { evaluate } from 'pcp-edge/trustgate'
@@ -186,10 +213,12 @@ const agent: Agent = await Agent.open({ name: 'arm-1' }, { home: '/tmp/x' })
 const e: AissEvent = await agent.stamp('move', { x: 1 })
 // @ts-expect-error: a number is not an event type (the types are real, not any)
 await agent.stamp(42)
-void [e, verifyAuditExport(parseJson('{}')), AgentSession, A2ANode, SyncAgent, DeviceGate, MqttA2ATransport, AuditedPiAgent, Hub, VigilEngine, evaluate]
+void [e, verifyAuditExport(parseJson('{}')), AgentSession, A2ANode, SyncAgent, DeviceGate, MqttA2ATransport, AuditedPiAgent, Hub, VigilEngine, evaluate, Aiss2Agent, serviceKey, messageHash, loadPolicy, verifyTimestampToken, Anchorer]
 `)
-  // tsc --init's own defaults for a Node ESM project.
-  writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions: { target: 'es2022', module: 'nodenext', moduleResolution: 'nodenext', strict: true, noEmit: true, skipLibCheck: true }, files: ['check.ts'] }))
+  // tsc --init's defaults for a Node ESM project, but with skipLibCheck off, as strict projects run it:
+  // the shipped .d.ts must resolve every import (they once named the vendored 'level', not installed).
+  // @types/node is the user's own (ours, through typeRoots, instead of one more install).
+  writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions: { target: 'es2022', module: 'nodenext', moduleResolution: 'nodenext', strict: true, noEmit: true, skipLibCheck: false, types: ['node'], typeRoots: [join(ROOT, 'node_modules/@types')] }, files: ['check.ts'] }))
   const r = sh(`${JSON.stringify(process.execPath)} ${JSON.stringify(join(ROOT, 'node_modules/typescript/bin/tsc'))} -p .`, app)
   assert.is(r.status, 0, r.out)
 })

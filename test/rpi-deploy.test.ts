@@ -114,8 +114,14 @@ Deploy('the fan example runs with plain node from the install, takes its passphr
 })
 
 Deploy('the systemd unit runs the built file with plain node, takes the passphrase by LoadCredential= and waits for time sync', () => {
-  const unit = readFileSync(join(ROOT, 'rpi/examples/pcp-fan.service'), 'utf8')
+  // The unit as the Pi user gets it: from the installed package (it was left out of the tarball once).
+  const unit = readFileSync(join(app, 'node_modules/pcp-edge/rpi/examples/pcp-fan.service'), 'utf8')
+  assert.is(unit, readFileSync(join(ROOT, 'rpi/examples/pcp-fan.service'), 'utf8'))
   const directive = (k: string): string[] => [...unit.matchAll(new RegExp(`^${k}=(.*)$`, 'gm'))].map((m) => m[1]!.trim())
+  // A ReadWritePaths= entry that does not exist fails the start (226/NAMESPACE) unless it has "-": only
+  // the unit's own StateDirectory= may be required (a kernel without sysfs GPIO has no /sys/class/gpio).
+  const state = directive('StateDirectory').map((d) => `/var/lib/${d}`)
+  for (const p of directive('ReadWritePaths').join(' ').split(/\s+/)) assert.ok(p.startsWith('-') || state.includes(p), `ReadWritePaths ${p} must exist on every Pi, or be "-${p}"`)
   assert.not.ok(/tsx/.test(directive('ExecStart').join(' ')), 'no tsx in ExecStart')
   const [exec] = directive('ExecStart')
   const m = /^\/usr\/bin\/node (\/opt\/pcp-fan)\/(node_modules\/pcp-edge\/dist\/rpi\/examples\/fan-control\.js)$/.exec(exec!)
