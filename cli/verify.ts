@@ -38,7 +38,11 @@ export function registerVerifyCommands (program: Command): void {
       const anchors = va ? await va.exportAnchors(file, trust) : undefined
       let fork: ReturnType<typeof CompareHistories> | undefined
       if (opts.against) {
-        const other = verifyAuditExportFile(opts.against)
+        let other
+        try { other = verifyAuditExportFile(opts.against) } catch (err) {
+          if (err instanceof PcpError || typeof (err as NodeJS.ErrnoException).code !== 'string') throw err
+          return unusable(`--against ${opts.against}: cannot read (${(err as NodeJS.ErrnoException).code})`, 'FILE_UNREADABLE')
+        }
         if (!other.usable) return unusable(`--against ${opts.against}: ${other.reason}`, other.code)
         fork = va!.compareHistories(anchors!, await va!.exportAnchors(opts.against, trust))
       }

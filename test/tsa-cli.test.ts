@@ -96,6 +96,13 @@ Cli('a divergence after every anchor, or anchors nobody verified, is no finaliza
   assert.is((noRoots.json.against as { diverges_at: number }).diverges_at, 3)
 })
 
+Cli('an --against file that cannot be read is FILE_UNREADABLE naming it, like the export itself', () => {
+  const missing = join(dir.path, 'missing.json')
+  const r = pcp('verify', files.a!, '--against', missing, '--json')
+  assert.is(r.status, 2)
+  assert.equal(r.json.error, { code: 'FILE_UNREADABLE', message: `${files.a}: --against ${missing}: cannot read (ENOENT)` })
+})
+
 Cli('teardown', async () => { await tsa.close(); dir.cleanup() })
 
 Cli.run()
