@@ -75,8 +75,9 @@ import { Agent, verifyAuditExport, AgentSession, A2ANode, loadAgentSigner, parse
 import { SyncAgent, DeviceGate, MqttA2ATransport } from 'pcp-edge/sync'
 import { AuditedPiAgent, AuditedGpio, SimulatedPi } from 'pcp-edge/rpi'
 import { messageHash } from 'pcp-edge/ros2/verify'
+import * as browser from 'pcp-edge/browser'
 import { readFileSync } from 'node:fs'
-const names = { Agent, verifyAuditExport, AgentSession, A2ANode, loadAgentSigner, parseJson, stringifyJson, Float, SyncAgent, DeviceGate, MqttA2ATransport, AuditedPiAgent, AuditedGpio, SimulatedPi, messageHash }
+const names = { Agent, verifyAuditExport, AgentSession, A2ANode, loadAgentSigner, parseJson, stringifyJson, Float, SyncAgent, DeviceGate, MqttA2ATransport, AuditedPiAgent, AuditedGpio, SimulatedPi, messageHash, browserVerify: browser.verifyAuditExport }
 for (const [k, v] of Object.entries(names)) if (typeof v !== 'function') throw new Error(k + ' is ' + typeof v)
 const home = process.argv[2]
 const agent = await Agent.open({ name: 'arm-1' }, { home })
@@ -84,14 +85,16 @@ await agent.stamp('move', { x: new Float(25) })
 await agent.export(home + '/a.json')
 await agent.close()
 const { report } = verifyAuditExport(parseJson(readFileSync(home + '/a.json', 'utf8')))
-console.log(report.event_count + ' ' + report.valid)
+// pcp-edge/browser is the browser bundle (portable crypto, no Node built-ins); it gives the same verdict.
+const b = browser.verifyAuditExport(browser.parseJson(readFileSync(home + '/a.json', 'utf8'))).report
+console.log(report.event_count + ' ' + report.valid + ' ' + b.event_count + ' ' + b.valid)
 `
 
 Pkg('every device API imports from plain Node ESM and works from the installed package', () => {
   writeFileSync(join(app, 'device.mjs'), deviceImports)
   const r = sh('node device.mjs "$PWD/home-esm"', app, { PCP_ROS2_STANDIN: '1' })
   assert.is(r.status, 0, r.out)
-  assert.is(r.stdout.trim(), '1 true')
+  assert.is(r.stdout.trim(), '1 true 1 true')
   // Without rclnodejs and without the stand-in, pcp-edge/ros2 says what to install; the stand-in needs the ROS 2 tools.
   const probe = `node -e "import('pcp-edge/ros2').then((m) => console.log(typeof m.AuditedNode), (e) => console.log(e.code))"`
   const ros = sh(probe, app)
@@ -206,6 +209,7 @@ import { AuditedPiAgent, serviceKey } from 'pcp-edge/rpi'
 import { messageHash } from 'pcp-edge/ros2/verify'
 import { loadPolicy } from 'pcp-edge/policy'
 import { verifyTimestampToken, Anchorer } from 'pcp-edge/tsa'
+import { verifyAuditExport as verifyInBrowser } from 'pcp-edge/browser'
 import { Hub } from 'pcp-edge/hub'
 import { VigilEngine } from 'pcp-edge/vigil'
 import { evaluate } from 'pcp-edge/trustgate'
@@ -213,7 +217,7 @@ const agent: Agent = await Agent.open({ name: 'arm-1' }, { home: '/tmp/x' })
 const e: AissEvent = await agent.stamp('move', { x: 1 })
 // @ts-expect-error: a number is not an event type (the types are real, not any)
 await agent.stamp(42)
-void [e, verifyAuditExport(parseJson('{}')), AgentSession, A2ANode, SyncAgent, DeviceGate, MqttA2ATransport, AuditedPiAgent, Hub, VigilEngine, evaluate, Aiss2Agent, serviceKey, messageHash, loadPolicy, verifyTimestampToken, Anchorer]
+void [e, verifyAuditExport(parseJson('{}')), AgentSession, A2ANode, SyncAgent, DeviceGate, MqttA2ATransport, AuditedPiAgent, Hub, VigilEngine, evaluate, Aiss2Agent, serviceKey, messageHash, loadPolicy, verifyTimestampToken, Anchorer, verifyInBrowser]
 `)
   // tsc --init's defaults for a Node ESM project, but with skipLibCheck off, as strict projects run it:
   // the shipped .d.ts must resolve every import (they once named the vendored 'level', not installed).
