@@ -47,6 +47,14 @@ export interface OutboxIo {
 
 interface Flight { from: number, to: number, sentAt: number }
 
+/**
+ * A `hello` restarts the handshake at most this often. It is unsigned (anyone on an open broker can send
+ * one, or replay the hub's), and each restart drops what is in flight: a flood of them stalled a
+ * device's sync entirely and had it flood the hub with identity messages. A real hub says hello when it
+ * (re)subscribes, far less often.
+ */
+export const HELLO_MIN_INTERVAL_MS = 5000
+
 export class Outbox {
   readonly name: string
   readonly chainId: string
@@ -76,6 +84,7 @@ export class Outbox {
   #firstWaitAt: number | null = null
   /** The hub answering now told us its head in this connection (a cursor saved from an earlier hub proves nothing). */
   #heardFromHub = false
+  #helloAt = -Infinity
 
   constructor (p: { name: string, identity: IdentityDocument, store: EventStore, durable: WireHead | null, cursor: WireHead | null, cfg: OutboxConfig, io: OutboxIo }) {
     this.name = p.name; this.identity = p.identity; this.chainId = p.identity.agent_id; this.store = p.store
@@ -152,7 +161,11 @@ export class Outbox {
     if (env.kind === 'hello') {
       // A hub that just (re)connected lost whatever was in flight to it: ask again now rather than after
       // a handshake or ack timeout that may have grown to a minute during the outage.
-      if (this.phase === 'handshake' || this.phase === 'pending' || this.#inflight.size > 0) { this.#resetBackoff(); this.#startHandshake() }
+      if (this.phase !== 'handshake' && this.phase !== 'pending' && this.#inflight.size === 0) return
+      const now = this.#io.now()
+      if (now - this.#helloAt < HELLO_MIN_INTERVAL_MS) return
+      this.#helloAt = now
+      this.#resetBackoff(); this.#startHandshake()
       return
     }
     const corr = toHex(env.corr)

@@ -15,6 +15,8 @@ import { DeviceGate } from '../sync/gate.js'
 import { rawClient } from './support/hostile.js'
 import { SyncAgent } from '../sync/agent.js'
 import { encodeEnvelope, decodeEnvelope } from '../sync/wire.js'
+import { downTopic } from '../sync/topics.js'
+import { randomBytes } from 'node:crypto'
 import { SyncErrorCodes } from '../sync/errors.js'
 import { brokerTargets } from './support/brokers.js'
 import { until } from './support/hub-helpers.js'
@@ -106,6 +108,28 @@ if (external === undefined) {
       assert.is(hub.chain.status(agent.agentId)!.headHash, agent.head!.hash)
     } finally {
       await sync?.close(); await fake.client.endAsync(true); await agent.close(); await hub.close(); await target.close(); tmp.cleanup()
+    }
+  })
+
+  Down('a flood of hellos on the down topic (1,000/s) does not stall the device nor make it flood the hub', async () => {
+    const target = await external.start()
+    const tmp = tmpDir()
+    const hub = await Hub.start({ dataDir: join(tmp.path, 'hub'), mqttUrl: target.url, prefix: target.prefix, approval: 'auto', workers: 1, control: false })
+    const agent = await Agent.open({ name: 'arm' }, { home: join(tmp.path, 'dev') })
+    const flooder = await connectAsync(target.url, { reconnectPeriod: 0 })
+    let sync: SyncAgent | undefined
+    const timer = setInterval(() => {
+      for (let k = 0; k < 5; k++) flooder.publish(downTopic(agent.agentId, target.prefix), Buffer.from(encodeEnvelope({ v: 1, kind: 'hello', corr: randomBytes(8) })))
+    }, 5)
+    try {
+      for (let i = 0; i < 2000; i += 500) await Promise.all(Array.from({ length: 500 }, (_, j) => agent.stamp('tick', { i: i + j })))
+      sync = await SyncAgent.start({ url: target.url, prefix: target.prefix, agents: [agent], hub: hub.agent.publicKey, ackTimeoutMs: 1000, batchSize: 100, statusFile: false })
+      await sync.flush(15_000)
+      assert.is(hub.chain.status(agent.agentId)!.eventCount, 2000)
+      // Quiet, this sync is ~25 messages; before the fix the flood made it thousands (13,901 in 20 s).
+      assert.ok(hub.stats().received < 300, `the hub received ${hub.stats().received} messages`)
+    } finally {
+      clearInterval(timer); await sync?.close(); await flooder.endAsync(true); await agent.close(); await hub.close(); await target.close(); tmp.cleanup()
     }
   })
 
