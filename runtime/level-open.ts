@@ -31,7 +31,12 @@ export async function openLevelLocked (db: { open (): Promise<void> }, path: str
       throw new PcpError(ErrorCodes.STORE_LOCKED, m.locked(pid.trim()), { ...fields, cause: err })
     }
     if (isNoSpace(err)) throw noSpaceError(m.failed(err as Error), path, Math.max(1, await spaceShortfall(path).catch(() => 1)), { ...fields, cause: err })
-    throw new PcpError(ErrorCodes.STORE_CORRUPTED, m.failed(err as Error), { ...fields, cause: err })
+    // abstract-level says only "Database failed to open"; the reason is in the cause. An I/O error (a
+    // read-only mount, permissions, too many open files) is not damage: STORE_CORRUPTED would send an
+    // operator to repair a store that is whole.
+    const detail = cause && typeof (cause as { message?: unknown }).message === 'string' ? new Error(`${(err as Error).message} (${(cause as { message: string }).message})`) : err as Error
+    if (cause?.code === 'LEVEL_IO_ERROR') throw new PcpError(ErrorCodes.STORE_WRITE_FAILED, `${m.failed(detail)}; nothing was changed: open it again once the directory can be written`, { ...fields, cause: err })
+    throw new PcpError(ErrorCodes.STORE_CORRUPTED, m.failed(detail), { ...fields, cause: err })
   }
   // Only for the STORE_LOCKED message: a full disk must not stop the open here.
   await writeFile(join(path, OWNER), String(process.pid)).catch(() => {})
