@@ -37,6 +37,14 @@ export class EvidenceSaver {
   }
 }
 
+/** What `--tsa-crl DIR --tsa-ocsp DIR` reads, without fetching: the offline run the saved evidence is for. */
+export async function offlineSources (dir: string): Promise<{ crls: Uint8Array[], ocsp: Uint8Array[] }> {
+  const { readCrlFile, readOcspFile } = await import('../runtime/tsa/trust-file.js')
+  const crls = (await Promise.all((await expandEvidencePaths([dir], 'crl')).map((f) => readCrlFile(f)))).flat()
+  const ocsp = await Promise.all((await expandEvidencePaths([dir], 'ocsp')).map((f) => readOcspFile(f)))
+  return { crls, ocsp }
+}
+
 /** `--tsa-crl`/`--tsa-ocsp` paths with each directory replaced by its `*.<ext>` files (sorted); files stay as given. */
 export async function expandEvidencePaths (paths: string[], ext: 'crl' | 'ocsp'): Promise<string[]> {
   const out: string[] = []

@@ -48,7 +48,16 @@ export function registerVerifyCommands (program: Command): void {
       }
       // Written whatever the verdicts: the answer that says "revoked" is the evidence an auditor most needs to keep.
       const saved = trust?.evidence ? await trust.evidence.save() : undefined
-      const evidenceJson = saved === undefined ? {} : { evidence: { dir: trust!.evidence!.dir, files: saved } }
+      // The offline run the evidence is for, done now: offline every file in DIR speaks for every
+      // certificate of its issuer, which can judge an anchor otherwise than the one answer fetched for it
+      // (a stale CRL beside a fresh OCSP answer). Said, not hidden; this run's verdicts stand.
+      let differs: Array<{ index: number, fetched: string, offline: string }> = []
+      if (saved !== undefined && anchors !== undefined && anchors.verdicts.length > 0) {
+        const offline = await va!.exportAnchors(file, { roots: trust!.roots, revocation: await (await import('./tsa-evidence.js')).offlineSources(trust!.evidence!.dir) })
+        differs = anchors.verdicts.map((a, i) => ({ index: a.index, fetched: a.code ?? 'ok', offline: offline.verdicts[i]?.code ?? 'ok' })).filter((d) => d.fetched !== d.offline)
+      }
+      const evidenceJson = saved === undefined ? {} : { evidence: { dir: trust!.evidence!.dir, files: saved, reproducible: differs.length === 0, ...(differs.length ? { differs } : {}) } }
+      if (saved !== undefined && differs.length) process.stderr.write(`pcp verify: warning: offline from ${trust!.evidence!.dir} ${differs.length} anchor(s) would be judged otherwise: ${differs.map((d) => `event ${d.index} ${d.fetched} → ${d.offline}`).join(', ')}\n`)
       const extra = anchors ? va!.anchorProblems(anchors, fork) : []
       const valid = r.valid && extra.length === 0
       const anchorJson = anchors !== undefined ? { anchors: va!.anchorsJson(anchors, trust !== undefined) } : anchorEvents > 0 ? { anchors: { count: anchorEvents, verified: false, results: [] } } : {}

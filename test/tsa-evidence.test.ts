@@ -6,7 +6,7 @@
 // The CLI runs as a child process, spawned asynchronously: the server lives in this one.
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { spawn } from 'node:child_process'
+import { spawn, execFileSync } from 'node:child_process'
 import { chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { X509Certificate } from 'node:crypto'
 import { join } from 'node:path'
@@ -23,7 +23,7 @@ let tsa: LoopbackTsa
 let srv: RevocationServer
 let dir: { path: string, cleanup: () => void }
 const cert: Record<string, CertFiles> = {}
-const ctx: { rootsFile: string, exportFile: string, good: string, revoked: string, crl: Uint8Array, revokedCrl: Uint8Array, online: Record<'good' | 'revoked', Result[]>, tsaOf: string[], readmeDir: string } = { online: {} } as never
+const ctx: { rootsFile: string, exportFile: string, good: string, revoked: string, crl: Uint8Array, revokedCrl: Uint8Array, online: Record<'good' | 'revoked', Result[]>, tsaOf: string[], readmeDir: string, reproducible: boolean } = { online: {} } as never
 
 interface Result { index: number, ok: boolean, code?: string }
 interface Run { status: number | null, json: Record<string, unknown>, stdout: string, stderr: string }
@@ -104,6 +104,7 @@ Evidence('fetch and save: every anchor ok, one OCSP response and one CRL saved a
   assert.equal([...new Set(ctx.tsaOf)].sort(), ['CN=AIA TSA', 'CN=CDP TSA'], r.stdout)
   assert.ok(res.every((a) => a.ok), r.stdout)
   ctx.online.good = res
+  ctx.reproducible = (r.json.evidence as { reproducible: boolean }).reproducible
   // the AIA certificate's status came from its responder, the CDP one's from the CRL: each asked once
   assert.equal([(srv.hits['/ocsp'] ?? 0) - o, (srv.hits['/root.crl'] ?? 0) - c], [1, 1])
   const saved = files(r)
@@ -146,6 +147,39 @@ Evidence('README\'s evidence workflow, first line: fetch and save into export.ev
   assert.is(r.status, 0, r.stdout + r.stderr)
   assert.match(r.stdout, /revocation evidence: 2 file\(s\) in export\.evidence/)
   assert.is(readdirSync(join(ctx.readmeDir, 'export.evidence')).length, 2)
+})
+
+Evidence('a saved stale CRL would judge an OCSP-covered anchor otherwise offline: the run says so (reproducible: false, on stderr too)', async () => {
+  // CRL-only anchors first, then, past the CRL's nextUpdate, OCSP-covered ones: fetched, the CRL speaks
+  // only for the first; offline it must hold up for every certificate of the root, the later ones included.
+  const home = join(dir.path, 'home-stale')
+  tsa.signer = cert.cdp!; await stampN(tsa, home, 5, 'crl', true)
+  const cdpDone = new Date()
+  await new Promise((resolve) => setTimeout(resolve, 2500))
+  tsa.signer = cert.aia!; await stampN(tsa, home, 5, 'ocsp', true)
+  tsa.signer = tsa.tsa
+  const agent = await Agent.open({ name: 'bot' }, { home }); const file = join(dir.path, 'stale.json')
+  await agent.export(file); await agent.close()
+  const t = (d: Date): string => d.toISOString().replace(/[-:T]/g, '').replace(/\.\d+Z$/, 'Z')
+  const cnf = join(dir.path, 'stale.cnf'); const out = join(dir.path, 'stale.crl.pem')
+  writeFileSync(join(dir.path, 'stale.index'), ''); writeFileSync(join(dir.path, 'stale.crlnumber'), '01\n')
+  writeFileSync(cnf, `[ca]\ndefault_ca = c\n[c]\ndatabase = ${join(dir.path, 'stale.index')}\ncrlnumber = ${join(dir.path, 'stale.crlnumber')}\ndefault_md = sha256\n`)
+  execFileSync('openssl', ['ca', '-gencrl', '-config', cnf, '-cert', tsa.root.cert, '-keyfile', tsa.root.key, '-out', out, '-crl_lastupdate', t(new Date(cdpDone.getTime() - 600_000)), '-crl_nextupdate', t(new Date(cdpDone.getTime() + 1000))], { stdio: 'pipe' })
+  srv.ocsp = { issuer: tsa.root, index: [{ cert: cert.aia! }, { cert: cert.cdp! }], opts: {} }
+  srv.files['root.crl'] = new Uint8Array(Buffer.from(readFileSync(out, 'utf8').replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64'))
+  const saveDir = join(dir.path, 'evidence-stale')
+  const r = await pcp(['verify', file, '--tsa-roots', ctx.rootsFile, '--tsa-fetch', '--tsa-save-evidence', saveDir, '--json'])
+  assert.is(r.status, 0, r.stdout + r.stderr)
+  assert.ok(results(r).every((a) => a.ok), 'fetched, every anchor holds')
+  const ev = r.json.evidence as { reproducible: boolean, differs: Array<{ index: number, fetched: string, offline: string }> }
+  assert.is(ev.reproducible, false, r.stdout)
+  const aia = (r.json.anchors as { results: Array<{ index: number, tsa: string }> }).results.filter((a) => a.tsa === 'CN=AIA TSA').map((a) => a.index)
+  assert.equal(ev.differs, aia.map((index) => ({ index, fetched: 'ok', offline: 'TSA_CRL_INVALID' })))
+  assert.match(r.stderr, /warning: offline from .* would be judged otherwise: event \d+ ok → TSA_CRL_INVALID/)
+  const offline = await pcp(['verify', file, '--tsa-roots', ctx.rootsFile, '--tsa-crl', saveDir, '--tsa-ocsp', saveDir, '--json'])
+  assert.equal(results(offline).filter((a) => !a.ok).map((a) => a.index), aia, 'the warning told the truth')
+  // the good run of the shared export said reproducible
+  assert.is(ctx.reproducible, true)
 })
 
 Evidence('with the server stopped: verified offline from the saved files, the same verdicts (good stays good, revoked stays revoked)', async () => {
