@@ -56,4 +56,18 @@ Readme('every npm script and pcp command the README names exists', () => {
   for (const [, cmd] of readme.matchAll(/`pcp ([a-z0-9-]+)/g)) assert.ok(help.includes(`  ${cmd}`), `pcp ${cmd} is a command`)
 })
 
+Readme('the Dependencies section names what package.json installs: runtime, bundled and optional peers', () => {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'))
+  const section = readme.slice(readme.indexOf('## Dependencies\n'), readme.indexOf('## Tests\n'))
+  const names = (from: string, to: string): string[] => {
+    const part = section.slice(section.indexOf(from), section.indexOf(to))
+    return [...part.matchAll(/`(@?[a-z0-9][a-z0-9./-]*)`/g)].map((m) => m[1]!).filter((n) => !n.startsWith('pcp-edge') && (n.startsWith('@') || !n.includes('/'))).sort()
+  }
+  // A reader auditing the supply chain takes this list at its word (it once named level, cbor-x, aedes and
+  // fastify as installed dependencies: the first two are bundled, the others optional peers).
+  assert.equal(names('Runtime:', 'Bundled into'), Object.keys(pkg.dependencies).sort())
+  assert.equal(names('Bundled into', 'Optional peers:'), ['cbor-x', 'level'])
+  assert.equal(names('Optional peers:', 'Everything else'), Object.keys(pkg.peerDependencies).sort())
+})
+
 Readme.run()
