@@ -9,7 +9,7 @@ export function registerVerifyCommands (program: Command): void {
   const cmd = program.command('verify <file>')
     .description('verify an audit export: every signature, link, timestamp, nonce, the agent_id binding and chain_integrity_hash.\n' +
       'exit 0 valid, 1 invalid, 2 unusable file')
-    .option('--json', 'print {"valid","event_count","agent_id","chain_integrity_hash","errors":[{"code","index","message"}]}, or {"error":{"code","message"}} for an unusable file')
+    .option('--json', 'print {"valid","event_count","agent_id","chain_integrity_hash","errors":[{"code","index","message"}]}, plus "anchors":{"count","verified","results"} for a chain with anchors, "against":{"file","diverges_at"} with --against and "evidence":{"dir","files"} when evidence was saved; or {"error":{"code","message"}} for an unusable file')
   registerTsaTrustOptions(cmd, 'verify the chain\'s RFC 3161 anchors against them', true)
   cmd.option('--against <file>', 'a second export of the same agent: report where the histories diverge, FORK_AFTER_FINALIZATION if an anchor made that point final')
     .action(action(async (file: string, opts: { json?: boolean, tsaRoots?: string, tsaCrl: string[], tsaOcsp: string[], tsaFetch?: boolean, tsaSaveEvidence?: string, against?: string }) => {

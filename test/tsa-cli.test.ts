@@ -76,6 +76,9 @@ Cli('two histories diverging before an anchored point: FORK_AFTER_FINALIZATION w
   const r = pcp('verify', files.early!, '--against', files.a!, '--tsa-roots', files.roots!, '--json')
   assert.is(r.status, 1, r.stdout)
   assert.equal(r.json.against, { file: files.a, diverges_at: 3 })
+  // --help describes the --json output a user parses: every key printed here is named there.
+  const help = pcp('verify', '--help').stdout.replace(/\s+/g, ' ')
+  for (const k of [...Object.keys(r.json), ...Object.keys(r.json.anchors as object), ...Object.keys(r.json.against as object)]) assert.ok(help.includes(`"${k}"`), `pcp verify --help names "${k}" of --json`)
   const faf = (r.json.errors as Array<Record<string, unknown>>).filter((e) => e.code === 'FORK_AFTER_FINALIZATION')
   assert.is(faf.length, 1)
   assert.is(faf[0]!.index, 3)
