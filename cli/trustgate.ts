@@ -3,7 +3,8 @@
 // TRUSTGATE_PRINCIPAL_TOKEN or --principal-token-file. Only `principal add` works locally, on the hub's
 // state directory: it is how the first (admin) principal comes to exist.
 import type { Command } from 'commander'
-import { readFile, writeFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
+import { writeFileAtomic } from '../runtime/fsutil.js'
 import { join } from 'node:path'
 import { PcpError, pcpHome, parseJson, stringifyJson } from '../runtime/index.js'
 import { runningHubApi } from './hub-ports.js'
@@ -125,7 +126,7 @@ export function registerTrustgateCommands (program: Command): void {
     .action(action(async (o: Common & { agent?: string, outcome?: string, limit: string, export?: string }) => {
       if (o.export !== undefined) {
         const doc = await api(o, 'GET', '/api/audit/export')
-        await writeFile(o.export, stringifyJson(doc, 2) + '\n')
+        await writeFileAtomic(o.export, stringifyJson(doc, 2) + '\n', 0o644) // whole or not at all: FILE_WRITE_FAILED
         out(o, { file: o.export, event_count: doc.events.length }, () => `wrote ${doc.events.length} events to ${o.export}; check it with: pcp verify ${o.export}`)
         return
       }

@@ -4,10 +4,11 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { execFile } from 'node:child_process'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseJson, verifyAuditExport } from '../runtime/index.js'
 import { ROOT, tmpDir } from './helpers.js'
+import { tmpfsUnavailable } from './support/disk-full.js'
 import { startTrustGateApi } from './trustgate-helpers.js'
 
 const TOKEN = 'cli-test-token-0123456789'
@@ -105,6 +106,17 @@ Cli('principal add → activate-policy → pending → approve/reject → audit 
     assert.is(r.code, 0, r.err)
     const report = verifyAuditExport(parseJson(readFileSync(exportFile, 'utf8')))
     assert.ok(report.usable && report.report.valid && report.report.agent_id === hub.agentId)
+    if (tmpfsUnavailable() === null) {
+      // Onto a full disk (a filled 1 MiB tmpfs in a private mount namespace; its listing is printed from
+      // inside): refused naming the file, and nothing at the path (the old code left an empty journal.json).
+      mkdirSync(join(tmp.path, 'full'))
+      const sh = 'mount -t tmpfs -o size=1m tmpfs "$1" && (cat /dev/zero > "$1/FILL" 2>/dev/null; true) && d="$1" && shift && "$@"; echo "rc=$?"; ls -A "$d"'
+      const full = await new Promise<{ out: string, err: string }>((resolve) => execFile('unshare', ['-m', '--propagation', 'private', 'sh', '-c', sh, 'sh', tmp.path + '/full',
+        process.execPath, '--import', 'tsx', '--input-type=module', '-e', MAIN, '--', 'trustgate', 'audit', '--url', url, '--export', join(tmp.path, 'full', 'journal.json')],
+      { cwd: ROOT, env: { ...process.env, TRUSTGATE_TOKEN: TOKEN, TRUSTGATE_PRINCIPAL_TOKEN: '' } }, (_e, out, err) => resolve({ out, err })))
+      assert.equal(full.out.trim().split('\n').slice(-2), ['rc=2', 'FILL'], full.err)
+      assert.match(full.err, /FILE_WRITE_FAILED/)
+    }
 
     r = await pcp(['trustgate', 'simulate', '--agent', 'bot', '--action', 'shell', '--url', url, '--json'])
     assert.equal([r.code, JSON.parse(r.out).decision.rule], [0, 'role_violation'])
