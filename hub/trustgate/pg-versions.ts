@@ -3,18 +3,14 @@
 // which pg-state.ts hands in (took) as it reads or writes them. Reads are synchronous, from memory, as the
 // file store's are: every version is held (a policy is at most 1 MiB, and versions are few).
 import type { Pool } from 'pg'
-import { sha256 } from '@noble/hashes/sha2.js'
-import { bytesToHex } from '@noble/hashes/utils.js'
 import { canonicalize } from '../../runtime/canonical.js'
 import { PcpError } from '../../runtime/errors.js'
 import { parsePolicy, policyHash } from '../../policy/load.js'
 import type { LoadedPolicy } from '../../policy/types.js'
 import { TrustGateErrorCodes as Codes } from './errors.js'
-import { diffPolicies, type ActivationRecord, type IntegrityProblem, type PolicyChange } from './versions.js'
+import { diffPolicies, lineHash, resolveVersion, verifiedPolicy, type ActivationRecord, type IntegrityProblem, type PolicyChange } from './versions.js'
 import type { PolicyVersions } from './state.js'
 
-/** The link the file store's activations.jsonl uses: SHA-256 of the previous record's canonical line. */
-export const lineHash = (line: string): string => bytesToHex(sha256(new TextEncoder().encode(line)))
 
 export class PgPolicyVersions implements PolicyVersions {
   readonly #pool: Pool
@@ -51,23 +47,13 @@ export class PgPolicyVersions implements PolicyVersions {
     return { id, policy, created: rowCount !== 0 }
   }
 
-  resolve (idOrPrefix: string): string {
-    if (typeof idOrPrefix !== 'string' || !/^[0-9a-f]{8,64}$/.test(idOrPrefix)) throw new TypeError(`"version" expected 8 to 64 lower-case hex digits, got ${String(idOrPrefix)}`)
-    const hits = this.versions().filter((v) => v.startsWith(idOrPrefix))
-    if (hits.length !== 1) {
-      throw new PcpError(Codes.POLICY_VERSION_NOT_FOUND, hits.length === 0 ? `no stored policy version ${idOrPrefix}` : `policy version prefix ${idOrPrefix} is ambiguous`, { key: idOrPrefix })
-    }
-    return hits[0]!
-  }
+  resolve (idOrPrefix: string): string { return resolveVersion(this.versions(), idOrPrefix) }
 
   versions (): string[] { return [...this.#bytes.keys()].sort() }
 
   get (idOrPrefix: string): LoadedPolicy {
     const id = this.resolve(idOrPrefix)
-    const bytes = this.#bytes.get(id)!
-    const actual = policyHash(bytes)
-    if (actual !== id) throw new PcpError(Codes.POLICY_INTEGRITY, `stored policy version ${id} was modified (its bytes hash to ${actual})`, { key: id, expected: id, actual })
-    return parsePolicy(bytes, `version ${id.slice(0, 12)}`)
+    return verifiedPolicy(id, this.#bytes.get(id)!)
   }
 
   history (): ActivationRecord[] { return [...this.#history] }

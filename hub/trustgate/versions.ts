@@ -32,7 +32,25 @@ export interface PolicyChange { path: string, before: unknown, after: unknown }
 export interface IntegrityProblem { kind: 'version_tampered' | 'version_misnamed' | 'log_malformed' | 'log_link_broken' | 'log_missing_version', version?: string, line?: number, message: string }
 
 const HASH = /^[0-9a-f]{64}$/
-const lineHash = (line: string): string => bytesToHex(sha256(new TextEncoder().encode(line)))
+/** The link of activations.jsonl (and of the shared store's history): SHA-256 of the previous record's canonical line. */
+export const lineHash = (line: string): string => bytesToHex(sha256(new TextEncoder().encode(line)))
+
+/** The one stored version id that `idOrPrefix` (≥ 8 hex digits) names, among `versions`. Shared by the file and PostgreSQL stores. */
+export function resolveVersion (versions: readonly string[], idOrPrefix: string): string {
+  if (typeof idOrPrefix !== 'string' || !/^[0-9a-f]{8,64}$/.test(idOrPrefix)) throw new TypeError(`"version" expected 8 to 64 lower-case hex digits, got ${String(idOrPrefix)}`)
+  const hits = versions.filter((v) => v.startsWith(idOrPrefix))
+  if (hits.length !== 1) {
+    throw new PcpError(Codes.POLICY_VERSION_NOT_FOUND, hits.length === 0 ? `no stored policy version ${idOrPrefix}` : `policy version prefix ${idOrPrefix} is ambiguous`, { key: idOrPrefix })
+  }
+  return hits[0]!
+}
+
+/** The policy stored as version `id`, refusing bytes that no longer hash to it (POLICY_INTEGRITY). */
+export function verifiedPolicy (id: string, bytes: Uint8Array): LoadedPolicy {
+  const actual = policyHash(bytes)
+  if (actual !== id) throw new PcpError(Codes.POLICY_INTEGRITY, `stored policy version ${id} was modified (its bytes hash to ${actual})`, { key: id, expected: id, actual })
+  return parsePolicy(bytes, `version ${id.slice(0, 12)}`)
+}
 
 export class PolicyVersionStore {
   private constructor (readonly dir: string) {}
@@ -62,14 +80,7 @@ export class PolicyVersionStore {
   }
 
   /** Expands a unique prefix (≥ 8 hex digits) to a stored version id. */
-  resolve (idOrPrefix: string): string {
-    if (typeof idOrPrefix !== 'string' || !/^[0-9a-f]{8,64}$/.test(idOrPrefix)) throw new TypeError(`"version" expected 8 to 64 lower-case hex digits, got ${String(idOrPrefix)}`)
-    const hits = this.versions().filter((v) => v.startsWith(idOrPrefix))
-    if (hits.length !== 1) {
-      throw new PcpError(Codes.POLICY_VERSION_NOT_FOUND, hits.length === 0 ? `no stored policy version ${idOrPrefix}` : `policy version prefix ${idOrPrefix} is ambiguous`, { key: idOrPrefix })
-    }
-    return hits[0]!
-  }
+  resolve (idOrPrefix: string): string { return resolveVersion(this.versions(), idOrPrefix) }
 
   /** Every stored version id, sorted. */
   versions (): string[] {
@@ -79,10 +90,7 @@ export class PolicyVersionStore {
   /** Loads a stored version, refusing bytes that no longer hash to its id (POLICY_INTEGRITY). */
   get (idOrPrefix: string): LoadedPolicy {
     const id = this.resolve(idOrPrefix)
-    const bytes = readFileSync(this.versionPath(id))
-    const actual = policyHash(bytes)
-    if (actual !== id) throw new PcpError(Codes.POLICY_INTEGRITY, `stored policy version ${id} was modified (its bytes hash to ${actual})`, { key: id, expected: id, actual })
-    return parsePolicy(bytes, `version ${id.slice(0, 12)}`)
+    return verifiedPolicy(id, readFileSync(this.versionPath(id)))
   }
 
   /** Makes a stored version the active one. Appends to the log; nothing is ever rewritten. */
