@@ -27,8 +27,9 @@ import { connectMqtt, type MqttConnectOptions } from './connect.js'
 import { loginCredentials } from './broker-login.js'
 import { loginKeys, followRotations } from './login-keys.js'
 import type { StatementSigner } from '../runtime/statement.js'
-import { encodeEnvelope, parseDown, syncAnswerStatement, MAX_BATCH_RECORDS, SYNC_ANSWER_STATEMENT, type WireHead } from './wire.js'
-import { verifyStatement, type IdentityDocument as HubIdentity } from '../runtime/index.js'
+import { encodeEnvelope, parseDown, MAX_BATCH_RECORDS, type WireHead } from './wire.js'
+import type { IdentityDocument as HubIdentity } from '../runtime/index.js'
+import { DownAuth } from './down-auth.js'
 import { pinnedHubKey } from './gate.js'
 import { Outbox, type OutboxConfig, type Phase } from './outbox.js'
 import { SyncErrorCodes } from './errors.js'
@@ -107,9 +108,7 @@ export class SyncAgent extends EventEmitter {
   readonly #clock: () => number
   readonly #log: Logger
   readonly #statusFile: string | null
-  readonly #hubKey: Uint8Array | null
-  /** Per agent: unsigned answers ignored, and when the last warning about them was given. */
-  readonly #forged = new Map<string, { count: number, warnedAt: number }>()
+  readonly #downAuth: DownAuth | null
   readonly #timers: NodeJS.Timeout[] = []
   #statusDirty = false
   #closed = false
@@ -121,7 +120,7 @@ export class SyncAgent extends EventEmitter {
     this.#clock = opts.clock ?? Date.now
     this.#log = (opts.logger ?? silentLogger).child({ component: 'sync' })
     const home = opts.agents[0]?.dir ? dirname(dirname(opts.agents[0].dir)) : null
-    this.#hubKey = opts.hub === undefined ? null : pinnedHubKey(opts.hub)
+    this.#downAuth = opts.hub === undefined ? null : new DownAuth(pinnedHubKey(opts.hub), this.#clock, (w) => this.#warn(w))
     this.#statusFile = opts.statusFile === false ? null : (opts.statusFile ?? (home ? join(home, 'sync', 'status.json') : null))
   }
 
@@ -226,23 +225,9 @@ export class SyncAgent extends EventEmitter {
     const box = this.#outboxes.get(t.agentId)
     const env = parseDown(payload)
     if (!box || env === null) return
-    if (this.#hubKey !== null && env.kind !== 'hello') {
-      const statement = syncAnswerStatement(t.agentId, env as unknown as Record<string, unknown>)
-      if (statement === null || !verifyStatement((env as { sig?: unknown }).sig, SYNC_ANSWER_STATEMENT, statement, this.#hubKey)) return this.#forgedAnswer(box.name, t.agentId, env.kind)
-    }
+    if (this.#downAuth !== null && !this.#downAuth.accepts(box.name, t.agentId, env)) return
     // A store error in a handler must not become an unhandled rejection that ends the robot's process.
     await box.onDown(env).catch((err: Error) => this.#warn({ agent: box.name, agentId: box.chainId, code: (err as { code?: string }).code ?? SyncErrorCodes.SYNC_STORE_UNREADABLE, message: err.message }))
-  }
-
-  // Counted and warned about at most every 10 s per agent: a flood of forgeries must not flood the log.
-  #forgedAnswer (agent: string, agentId: string, kind: string): void {
-    const f = this.#forged.get(agentId) ?? { count: 0, warnedAt: -Infinity }
-    f.count++
-    this.#forged.set(agentId, f)
-    const now = this.#clock()
-    if (now - f.warnedAt < 10_000) return
-    f.warnedAt = now
-    this.#warn({ agent, agentId, code: SyncErrorCodes.SYNC_ANSWER_UNAUTHENTICATED, message: `ignored ${f.count} answer(s) on the down topic of ${agent} not signed by the pinned hub key (last: ${kind}); someone else publishes there` })
   }
 
   status (): SyncStatus {
