@@ -94,10 +94,18 @@ interface Lane {
   queued: number
   lastWrite: Promise<void>
   broken: boolean
+  /** The last store scan for a fork's link (#claimedBy): what it found for which previous_hash, and when. */
+  forkScan: { prev: string, found: number | undefined, at: number } | null
 }
 
 /** How far back a new event chained onto a held event other than the head is named a fork (FORK_DETECTED). */
 const FORK_REACH = 8192
+/**
+ * A store scan for a fork hashes up to FORK_REACH stored events (~120-170 ms of the main thread at 8,192):
+ * a lane scans at most once in this long, and a repeat of the same link is answered from its last scan.
+ * A device that keeps sending forks is refused either way; it must not keep the hub hashing its history.
+ */
+const FORK_SCAN_MS = 10_000
 /** How long a shared-store hub waits for another hub to store the events before a batch (then: GAP nack). */
 const SHARED_GAP_WAIT_MS = 500
 
@@ -155,7 +163,7 @@ export class Ingest {
   #lane (agentId: string): Lane {
     let lane = this.#lanes.get(agentId)
     if (!lane) {
-      lane = { tail: Promise.resolve(), check: null, predicted: null, pendingNonces: new Map(), recent: new RecentHashes(), queued: 0, lastWrite: Promise.resolve(), broken: false }
+      lane = { tail: Promise.resolve(), check: null, predicted: null, pendingNonces: new Map(), recent: new RecentHashes(), queued: 0, lastWrite: Promise.resolve(), broken: false, forkScan: null }
       this.#lanes.set(agentId, lane)
     }
     return lane
@@ -414,11 +422,17 @@ export class Ingest {
     const from = Math.max(0, state.seq - FORK_REACH)
     const to = Math.min(lane.recent.oldest, state.seq - accepted.length)
     if (from >= to) return undefined
+    const last = lane.forkScan
+    if (last?.prev === prev) return first(last.found)
+    // Rate-limited: a second far fork within FORK_SCAN_MS is refused as CHAIN_LINK_BROKEN, not FORK_DETECTED.
+    if (last !== null && performance.now() - last.at < FORK_SCAN_MS) return undefined
     await lane.lastWrite.catch(() => {})
+    let found: number | undefined
     try {
-      for await (const { seq, event } of this.#store.events(agentId, from, to)) if (eventHash(event) === prev) return first(seq)
+      for await (const { seq, event } of this.#store.events(agentId, from, to)) if (eventHash(event) === prev) { found = seq; break }
     } catch { /* a store that cannot be read names no fork: the link is broken either way */ }
-    return undefined
+    lane.forkScan = { prev, found, at: performance.now() }
+    return first(found)
   }
 
   /** The hash held at `seq` once what the lane checked before is durable ('' when none). */
