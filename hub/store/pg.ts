@@ -18,7 +18,8 @@ import { randomBytes } from 'node:crypto'
 import { PcpError, ErrorCodes } from '../../runtime/errors.js'
 import { storedRecord, decodeRecord, encodeValue, decodeValue } from '../../runtime/record.js'
 import type { AissEvent } from '../../runtime/types.js'
-import type { Pool, Client, DatabaseError, Notification } from 'pg'
+import type { Pool, DatabaseError, Notification } from 'pg'
+import { PgListener } from './pg-listen.js'
 import type { AgentRecord, ChainAppend, Evidence, HubStore } from './types.js'
 import { HubStoreErrorCodes, type StoreHealthListener } from './level.js'
 import { migrate } from './pg-schema.js'
@@ -72,8 +73,6 @@ export class PgHubStore implements HubStore {
   /** Names this store in its NOTIFY payloads, so it does not re-read after its own writes. */
   readonly writer = randomBytes(6).toString('hex')
   readonly #pool: Pool
-  readonly #pg: PgModule
-  readonly #url: string
   /** reg_rev of each agent row, as this process last wrote or read it (what its next write compares). */
   readonly #rev = new Map<string, number>()
   readonly #committedRev = new Map<string, number>()
@@ -81,8 +80,7 @@ export class PgHubStore implements HubStore {
   readonly #gen = new Map<string, number>()
   /** Writes of each agent queued or in flight: a NOTIFY re-read waits for none of them, it skips. */
   readonly #inflight = new Map<string, number>()
-  #listener: Client | null = null
-  #listenTimer: NodeJS.Timeout | undefined
+  #listener: PgListener | null = null
   readonly #agents = new Map<string, AgentRecord>()
   /** The records as last committed (or read): what the view falls back to when a write fails and the database cannot be read either. */
   readonly #committed = new Map<string, AgentRecord>()
@@ -94,8 +92,8 @@ export class PgHubStore implements HubStore {
   #failedAt = 0
   readonly #listeners: StoreHealthListener[] = []
 
-  private constructor (pg: PgModule, url: string, pool: Pool, where: string, maxEvidence: number) {
-    this.#pg = pg; this.#url = url; this.#pool = pool; this.path = where; this.#maxEvidence = maxEvidence
+  private constructor (pool: Pool, where: string, maxEvidence: number) {
+    this.#pool = pool; this.path = where; this.#maxEvidence = maxEvidence
   }
 
   static async open (url: string, opts: PgHubStoreOptions = {}): Promise<PgHubStore> {
@@ -112,15 +110,18 @@ export class PgHubStore implements HubStore {
     // A connection the server ends while idle (restart, pg_terminate_backend) is dropped from the pool;
     // without a listener the pool's 'error' event would end the process.
     pool.on('error', () => {})
-    const store = new PgHubStore(pg, url, pool, where, maxEvidence)
+    const store = new PgHubStore(pool, where, maxEvidence)
     try {
       try { await pool.query('SELECT 1') } catch (err) {
         throw new PcpError(HubStoreErrorCodes.STORE_UNREACHABLE, `cannot reach the hub store ${where}: ${(err as Error).message}`, { file: where, cause: err })
       }
       await migrate(pool, where)
-      if (opts.notifications !== false) await store.#listen()
+      if (opts.notifications !== false) {
+        store.#listener = new PgListener({ Client: pg.Client, url, applicationName: 'pcp-hub-listen', channels: ['pcp_agents'], onNotify: (n) => store.#onNotify(n), resumed: () => store.#loadAgents(), retryMs: 500 })
+        await store.#listener.start()
+      }
       await store.#loadAgents()
-    } catch (err) { await store.#listener?.end().catch(() => {}); await pool.end().catch(() => {}); throw err }
+    } catch (err) { await store.#listener?.close(); await pool.end().catch(() => {}); throw err }
     return store
   }
 
@@ -140,34 +141,6 @@ export class PgHubStore implements HubStore {
   }
 
   #touch (agentId: string): void { this.#gen.set(agentId, (this.#gen.get(agentId) ?? 0) + 1) }
-
-  /**
-   * LISTEN on a connection of its own (a pooled one would go back to the pool). When the server ends it
-   * (restart, pg_terminate_backend), it is opened again after a pause and every agent re-read: what was
-   * announced meanwhile is lost with the connection.
-   */
-  async #listen (): Promise<void> {
-    const c = new this.#pg.Client({ connectionString: this.#url, application_name: 'pcp-hub-listen' })
-    let lost = false
-    const onLost = (): void => {
-      if (lost) return
-      lost = true
-      c.end().catch(() => {})
-      if (this.#listener === c) { this.#listener = null; this.#relisten(500) }
-    }
-    c.on('error', onLost); c.on('end', onLost)
-    c.on('notification', (n: Notification) => this.#onNotify(n))
-    try { await c.connect(); await c.query('LISTEN pcp_agents') } catch (err) { lost = true; await c.end().catch(() => {}); throw err }
-    this.#listener = c
-  }
-
-  #relisten (ms: number): void {
-    if (this.#closed) return
-    this.#listenTimer = setTimeout(() => {
-      this.#listen().then(() => this.#loadAgents()).catch(() => { if (this.#listener === null) this.#relisten(Math.min(ms * 2, 5000)) })
-    }, ms)
-    this.#listenTimer.unref()
-  }
 
   #onNotify (n: Notification): void {
     const [agentId, writer] = (n.payload ?? '').split(' ')
@@ -408,8 +381,7 @@ export class PgHubStore implements HubStore {
     if (this.#closed) return
     while (this.#writing || this.#queue.length) await new Promise((r) => setTimeout(r, 1))
     this.#closed = true
-    clearTimeout(this.#listenTimer)
-    await this.#listener?.end().catch(() => {})
+    await this.#listener?.close()
     await this.#pool.end()
   }
 }

@@ -12,7 +12,8 @@
 // service acts on it: a row written into the database by anyone without the key is refused, not obeyed.
 // An append is announced with NOTIFY pcp_tg_journal; a hub listens on a connection of its own and, when
 // that is lost, listens again and reads what it missed; a poll every `pollMs` bounds a lost notification.
-import type { Pool, Client } from 'pg'
+import type { Pool } from 'pg'
+import { PgListener } from '../store/pg-listen.js'
 import { canonicalize } from '../../runtime/canonical.js'
 import { PcpError, ErrorCodes } from '../../runtime/errors.js'
 import { eventHash, stampEvent } from '../../runtime/event.js'
@@ -55,17 +56,15 @@ export class PgTrustGateState implements TrustGateState {
   readonly principals: PgPrincipals
   readonly #pool: Pool
   readonly #o: PgTrustGateStateOptions
-  readonly #Client: typeof Client
   #head: Head | null = null
-  #listener: Client | null = null
-  #timers = new Set<NodeJS.Timeout>()
+  #listener: PgListener | null = null
   #poll: NodeJS.Timeout | undefined
   #closed = false
   #conflicts = 0
   readonly #onChange: Array<() => void> = []
 
-  private constructor (pool: Pool, ClientCtor: typeof Client, o: PgTrustGateStateOptions) {
-    this.#pool = pool; this.#Client = ClientCtor; this.#o = o
+  private constructor (pool: Pool, o: PgTrustGateStateOptions) {
+    this.#pool = pool; this.#o = o
     this.versions = new PgPolicyVersions(pool)
     this.principals = new PgPrincipals(pool, o.principalsFile)
   }
@@ -74,12 +73,20 @@ export class PgTrustGateState implements TrustGateState {
     const pg = (await import('pg')).default
     const pool = new pg.Pool({ connectionString: o.url, max: 2, application_name: 'pcp-hub-trustgate' })
     pool.on('error', () => {}) // an idle connection the server ended; the next query opens another
-    const s = new PgTrustGateState(pool, pg.Client, o)
+    const s = new PgTrustGateState(pool, o)
     try {
       await s.#claimIdentity()
       await s.versions.load()
       await s.principals.refresh()
-      await s.#listen()
+      s.#listener = new PgListener({
+        Client: pg.Client, url: o.url, applicationName: 'pcp-hub-trustgate-listen', channels: ['pcp_tg_journal', 'pcp_tg_principals'], retryMs: 250,
+        onNotify: (n) => {
+          if (n.channel === 'pcp_tg_principals') s.#principalsChanged()
+          else if (Number(n.payload) > (s.#head?.seq ?? -1)) { for (const l of s.#onChange) l() }
+        },
+        resumed: () => s.#changed() // what was announced while nobody listened is read now
+      })
+      await s.#listener.start()
       const every = o.pollMs ?? 1000
       if (every > 0) { s.#poll = setInterval(() => s.#changed(), every); s.#poll.unref() }
       return s
@@ -207,43 +214,11 @@ export class PgTrustGateState implements TrustGateState {
 
   #principalsChanged (): void { if (!this.#closed) this.principals.refresh().catch(() => {}) } // the next read meets the failure again
 
-  async #listen (): Promise<void> {
-    const c = new this.#Client({ connectionString: this.#o.url, application_name: 'pcp-hub-trustgate-listen' })
-    let lost = false
-    const onLost = (): void => {
-      if (lost) return
-      lost = true
-      c.end().catch(() => {})
-      if (this.#listener === c) { this.#listener = null; this.#relisten(250) }
-    }
-    c.on('error', onLost); c.on('end', onLost)
-    c.on('notification', (n) => {
-      if (n.channel === 'pcp_tg_principals') this.#principalsChanged()
-      else if (Number(n.payload) > (this.#head?.seq ?? -1)) { for (const l of this.#onChange) l() }
-    })
-    try { await c.connect(); await c.query('LISTEN pcp_tg_journal'); await c.query('LISTEN pcp_tg_principals') } catch (err) { lost = true; await c.end().catch(() => {}); throw err }
-    this.#listener = c
-  }
-
-  #relisten (ms: number): void {
-    if (this.#closed) return
-    const t = setTimeout(() => {
-      this.#timers.delete(t)
-      // What was announced while nobody listened is read now.
-      this.#listen().then(() => this.#changed()).catch(() => { if (this.#listener === null) this.#relisten(Math.min(ms * 2, 5000)) })
-    }, ms)
-    t.unref()
-    this.#timers.add(t)
-  }
-
   async close (): Promise<void> {
     if (this.#closed) return
     this.#closed = true
     if (this.#poll) clearInterval(this.#poll)
-    for (const t of this.#timers) clearTimeout(t)
-    const l = this.#listener
-    this.#listener = null
-    await l?.end().catch(() => {})
+    await this.#listener?.close()
     await this.#pool.end().catch(() => {})
     this.#o.identity.destroy()
   }
