@@ -1,7 +1,7 @@
 import type { Command } from 'commander'
 import { verifyAuditExportFile, PcpError } from '../runtime/index.js'
 import { action, printJson, EXIT } from './common.js'
-import { ANCHOR_EVENT_TYPE } from '../runtime/anchor/payload.js'
+import { isAnchorEvent } from '../runtime/anchor/payload.js'
 import { tsaTrustFromOptions, registerTsaTrustOptions } from './tsa-trust.js'
 import type { compareHistories as CompareHistories } from './verify-anchors.js'
 
@@ -24,7 +24,7 @@ export function registerVerifyCommands (program: Command): void {
       // Counted in the same pass: an export's anchors prove no time unless roots are given, and the user
       // must be told they were not checked, not left to think the chain's "valid" covers them.
       let anchorEvents = 0
-      const onEvent = (e: unknown): void => { if ((e as { payload?: { event_type?: unknown } } | null)?.payload?.event_type === ANCHOR_EVENT_TYPE) anchorEvents++ }
+      const onEvent = (e: unknown): void => { if (isAnchorEvent(e)) anchorEvents++ }
       try { result = verifyAuditExportFile(file, { onEvent }) } catch (err) {
         if (err instanceof PcpError || typeof (err as NodeJS.ErrnoException).code !== 'string') throw err
         return unusable(`cannot read (${(err as NodeJS.ErrnoException).code})`, 'FILE_UNREADABLE')

@@ -5,7 +5,7 @@
 // the crypto backend, which the CLI and the browser's main verifier bundle each own; the anchor bundle
 // then carries no second backend.
 import { AnchorVerifier, type AnchorVerdict } from './verify-anchors.js'
-import { ANCHOR_EVENT_TYPE } from './payload.js'
+import { isAnchorEvent } from './payload.js'
 import { forkAfterFinalization, divergence, type FinalityFork } from './finality.js'
 import type { AissEvent } from '../types.js'
 import type { RevocationSources } from '../tsa/revocation-check.js'
@@ -23,12 +23,10 @@ export interface AnchorTrust extends RevocationSources { trustRoots: Uint8Array[
 /** One problem in `pcp verify --json`'s `errors` (and the page's list): a failed anchor or a final fork. */
 export interface AnchorProblem { code: string, index: number, message: string, [k: string]: unknown }
 
-const isAnchor = (e: unknown): boolean => (e as AissEvent | null)?.payload?.event_type === ANCHOR_EVENT_TYPE
-
 /** How many anchor events the chain holds: the page loads the anchor bundle only when there is one. */
 export function countAnchors (events: readonly unknown[]): number {
   if (!Array.isArray(events)) throw new TypeError('"events" expected an array')
-  return events.filter(isAnchor).length
+  return events.filter(isAnchorEvent).length
 }
 
 /** Every anchor of the export checked against `trust`; none checked (verdicts empty) without it. */

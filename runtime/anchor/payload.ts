@@ -7,6 +7,9 @@ import type { JsonObject } from '../value.js'
 import { TsaError } from '../tsa/errors.js'
 
 export const ANCHOR_EVENT_TYPE = 'anchor'
+
+/** An event (any shape, as read from an export) whose payload says it is an anchor. */
+export const isAnchorEvent = (e: unknown): boolean => (e as { payload?: { event_type?: unknown } } | null)?.payload?.event_type === ANCHOR_EVENT_TYPE
 export const ANCHOR_TREE = 'rfc6962-sha256'
 
 export interface AnchorRecord {
